@@ -1,0 +1,253 @@
+"""The checked symbolic problem: the record the front end produces and the compiler consumes.
+
+Every record is a frozen dataclass keeping the span it came from, so later stages can point at the spec.
+Expressions are sympy objects built by the front end (never by sympify of user text) with these conventions:
+
+- a variable ``x`` is ``symbol("x")``; a constant or an unknown ``nu`` is ``symbol("nu")`` too, its value kept in
+  ``Problem.constants`` / ``Problem.unknowns``;
+- a field ``u(x, t)`` is ``field_function("u")(symbol("x"), symbol("t"))``;
+- a derivative is ``sympy.Derivative(u(x, t), (x, 2), t)`` (sympy's canonical form);
+- named definitions (``let``) are already substituted into every residual; they are kept for display only;
+- normal derivatives in conditions are already resolved to signed partial derivatives per face.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+import sympy
+
+from pdec.errors import PdecWarning
+from pdec.settings import Settings
+from pdec.source import Source, Span
+
+
+def symbol(name: str) -> sympy.Symbol:
+    """Return the sympy symbol pdec uses for a variable, constant or unknown called ``name``."""
+    return sympy.Symbol(name, real=True)
+
+
+def field_function(name: str) -> sympy.FunctionClass:
+    """Return the undefined sympy function pdec uses for a field called ``name``."""
+    return sympy.Function(name, real=True)
+
+
+def frozen(mapping: Mapping) -> Mapping:
+    """Return a read-only view of a dict copy."""
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True)
+class Variable:
+    """An independent variable on the interval ``[lo, hi]``; ``is_time`` marks the evolution variable."""
+
+    name: str
+    lo: float
+    hi: float
+    is_time: bool = False
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def symbol(self) -> sympy.Symbol:
+        """The sympy symbol of this variable."""
+        return symbol(self.name)
+
+
+@dataclass(frozen=True)
+class Field:
+    """A dependent variable, a function of ``args`` (a subsequence of the problem's variables, in their order)."""
+
+    name: str
+    args: tuple[str, ...]
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def function(self) -> sympy.FunctionClass:
+        """The undefined sympy function of this field."""
+        return field_function(self.name)
+
+    @property
+    def applied(self) -> sympy.Expr:
+        """The field applied to its variables, e.g. ``u(x, t)``."""
+        return self.function(*(symbol(a) for a in self.args))
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A named constant: its defining expression (for display) and its float value."""
+
+    name: str
+    value: float
+    expr: sympy.Expr
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A named sub-expression (``let w = v_x - u_y``); already substituted wherever it is used."""
+
+    name: str
+    expr: sympy.Expr
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """An unknown parameter of an inverse problem.
+
+    ``positive`` or finite ``lower``/``upper`` bounds are enforced by a smooth reparameterisation in the compiler.
+    ``true`` is used only to report the error of the discovered value; ``lr`` is its own learning rate, if given.
+    """
+
+    name: str
+    init: float
+    lower: float | None = None
+    upper: float | None = None
+    positive: bool = False
+    true: float | None = None
+    lr: float | None = None
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Equation:
+    """A governing equation ``lhs = rhs`` holding in the interior; ``residual`` is ``lhs - rhs``."""
+
+    name: str
+    lhs: sympy.Expr
+    rhs: sympy.Expr
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def residual(self) -> sympy.Expr:
+        """``lhs - rhs``."""
+        return self.lhs - self.rhs
+
+
+@dataclass(frozen=True)
+class Face:
+    """One face of the box domain: variable ``variable`` fixed at ``value`` (its ``lo`` or ``hi`` end)."""
+
+    variable: str
+    value: float
+    side: str  # "lo" or "hi"
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A condition's residual on one face (a whole-boundary condition has one piece per face)."""
+
+    face: Face
+    residual: sympy.Expr
+
+
+@dataclass(frozen=True)
+class Condition:
+    """An initial (``kind="ic"``) or boundary (``kind="bc"``) condition: residuals that vanish on faces.
+
+    Dirichlet, Neumann, Robin and general expression constraints are all of this form; ``lhs``/``rhs`` are the
+    written sides (before normal derivatives are resolved), for display.
+    """
+
+    name: str
+    kind: str
+    pieces: tuple[Piece, ...]
+    lhs: sympy.Expr
+    rhs: sympy.Expr
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A periodic condition: each expression takes equal values at both ends of ``variable``."""
+
+    name: str
+    variable: str
+    exprs: tuple[sympy.Expr, ...]
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+    kind = "periodic"
+
+
+@dataclass(frozen=True)
+class DataSet:
+    """Observations (or a reference solution) as scattered points.
+
+    ``points`` is ``[N, len(variables)]`` with columns in the order of ``variables`` (the problem's variable order,
+    all of them), ``values`` is ``[N, len(fields)]`` with columns in the order of ``fields`` (the observed subset).
+    Subsampling and noise from the spec are already applied.
+    """
+
+    name: str
+    path: str
+    variables: tuple[str, ...]
+    fields: tuple[str, ...]
+    points: np.ndarray = field(compare=False, repr=False)
+    values: np.ndarray = field(compare=False, repr=False)
+    noise: float = 0.0
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A checked symbolic problem: everything later stages need, with no reference back to the text but spans."""
+
+    source: Source = field(repr=False)
+    variables: tuple[Variable, ...]
+    fields: tuple[Field, ...]
+    constants: tuple[Constant, ...] = ()
+    definitions: tuple[Definition, ...] = ()
+    unknowns: tuple[Unknown, ...] = ()
+    equations: tuple[Equation, ...] = ()
+    conditions: tuple[Condition | Periodic, ...] = ()
+    data: tuple[DataSet, ...] = ()
+    exact: Mapping[str, sympy.Expr] | None = None
+    reference: DataSet | None = None
+    settings: Settings = field(default_factory=Settings)
+    warnings: tuple[PdecWarning, ...] = field(default=(), compare=False)
+
+    @property
+    def time(self) -> Variable | None:
+        """The time variable, if one is declared."""
+        return next((v for v in self.variables if v.is_time), None)
+
+    @property
+    def spatial(self) -> tuple[Variable, ...]:
+        """The variables that are not time."""
+        return tuple(v for v in self.variables if not v.is_time)
+
+    def variable(self, name: str) -> Variable:
+        """Return the variable called ``name``."""
+        return next(v for v in self.variables if v.name == name)
+
+    def field(self, name: str) -> Field:
+        """Return the field called ``name``."""
+        return next(f for f in self.fields if f.name == name)
+
+    @property
+    def constant_values(self) -> dict[str, float]:
+        """Constant name -> float value."""
+        return {c.name: c.value for c in self.constants}
+
+    def term_names(self) -> tuple[str, ...]:
+        """The loss-term names later stages use: ``pde:NAME``, ``ic:NAME``, ``bc:NAME``, ``data:NAME``."""
+        names = [f"pde:{e.name}" for e in self.equations]
+        names += [f"{'bc' if c.kind == 'periodic' else c.kind}:{c.name}" for c in self.conditions]
+        names += [f"data:{d.name}" for d in self.data]
+        return tuple(names)
+
+    def __repr__(self) -> str:
+        from pdec.display import describe
+
+        return describe(self)
+
+    def _repr_latex_(self) -> str:
+        from pdec.display import latex
+
+        return latex(self)

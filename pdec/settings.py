@@ -1,0 +1,166 @@
+"""Training settings: the schema, the defaults, and the checks on values written in a spec's ``train`` block.
+
+Every setting has a default, so a spec without a ``train`` block still trains. Per-term maps (``points.NAME``,
+``weight.NAME``) are keyed by the bare name of the equation, condition or data set (names are unique in a spec).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from pdec.errors import PdecSettingsError, did_you_mean
+from pdec.source import Span
+
+ACTIVATIONS = ("tanh", "sin", "gelu", "silu", "softplus", "relu")
+SAMPLERS = ("random", "lhs", "sobol", "halton", "grid")
+WEIGHTINGS = ("inverse_dirichlet", "fixed", "max_avg", "relobralo")
+DTYPES = ("float32", "float64")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A training phase in which only ``terms`` (bare names) are active, for ``steps`` optimiser steps."""
+
+    terms: tuple[str, ...]
+    steps: int
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved training settings (see docs/language.md, section "train", for each one)."""
+
+    seed: int = 0
+    layers: tuple[int, ...] = (20, 20, 20, 20)
+    activation: str = "tanh"
+    interior: int = 2000
+    boundary: int = 200
+    points: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    sampler: str = "sobol"
+    resample: int = 0
+    adam: int = 5000
+    lr: float = 1e-3
+    lr_decay: float = 1.0
+    decay_every: int = 1000
+    lbfgs: int = 500
+    weighting: str = "inverse_dirichlet"
+    alpha: float = 0.5
+    update_every: int = 10
+    weights: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    stages: tuple[Stage, ...] = ()
+    dtype: str = "float32"
+    device: str = "cpu"
+    compile: bool = False
+    eval_every: int = 100
+    eval_points: int = 10000
+    checkpoint_every: int = 1000
+
+    def replace(self, **overrides: Any) -> Settings:
+        """Return a copy with ``overrides`` applied and checked (keys as in the spec, ``points.NAME`` included)."""
+        return apply(self, [(k, v, None) for k, v in overrides.items()])
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every setting."""
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "stages":
+                value = [{"terms": list(s.terms), "steps": s.steps} for s in value]
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+
+# name -> (kind, constraint) ; kinds: int, float, choice, bool, widths
+_SCHEMA: dict[str, tuple[str, Any]] = {
+    "seed": ("int", 0),
+    "layers": ("widths", None),
+    "activation": ("choice", ACTIVATIONS),
+    "interior": ("int", 1),
+    "boundary": ("int", 1),
+    "sampler": ("choice", SAMPLERS),
+    "resample": ("int", 0),
+    "adam": ("int", 0),
+    "lr": ("float", "positive"),
+    "lr_decay": ("float", "unit"),
+    "decay_every": ("int", 1),
+    "lbfgs": ("int", 0),
+    "weighting": ("choice", WEIGHTINGS),
+    "alpha": ("float", "unit_open"),
+    "update_every": ("int", 1),
+    "dtype": ("choice", DTYPES),
+    "device": ("device", None),
+    "compile": ("bool", None),
+    "eval_every": ("int", 1),
+    "eval_points": ("int", 1),
+    "checkpoint_every": ("int", 1),
+}
+_MAPS = {"points": ("int", 1), "weight": ("float", "nonnegative")}
+KNOWN_KEYS = tuple(_SCHEMA) + tuple(f"{m}.NAME" for m in _MAPS)
+
+
+def apply(base: Settings, items: Iterable[tuple[str, Any, Span | None]]) -> Settings:
+    """Check ``(key, value, span)`` items and return ``base`` with them applied.
+
+    Keys are setting names or ``points.NAME`` / ``weight.NAME``; values are Python numbers, strings (names),
+    booleans or lists as the parser produced them. Raises PdecSettingsError naming the item's span.
+    """
+    changes: dict[str, Any] = {}
+    maps = {"points": dict(base.points), "weight": dict(base.weights)}
+    for key, value, span in items:
+        head, dot, tail = key.partition(".")
+        if dot and head in _MAPS:
+            if not tail:
+                raise PdecSettingsError(f"'{key}' needs a term name after the dot", span, f"e.g. {head}.left")
+            maps[head][tail] = _check(key, value, *_MAPS[head], span)
+        elif key in _SCHEMA:
+            changes[key] = _check(key, value, *_SCHEMA[key], span)
+        else:
+            hint = did_you_mean(key, list(_SCHEMA) + list(_MAPS)) or "known settings: " + ", ".join(KNOWN_KEYS)
+            raise PdecSettingsError(f"unknown training setting '{key}'", span, hint)
+    changes["points"] = MappingProxyType(maps["points"])
+    changes["weights"] = MappingProxyType(maps["weight"])
+    return dataclasses.replace(base, **changes)
+
+
+def _check(key: str, value: Any, kind: str, rule: Any, span: Span | None) -> Any:
+    """Check one value against its kind and rule; return it normalised."""
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+            raise PdecSettingsError(f"'{key}' must be a whole number, got {value!r}", span)
+        if value < rule:
+            raise PdecSettingsError(f"'{key}' must be at least {rule}, got {int(value)}", span)
+        return int(value)
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise PdecSettingsError(f"'{key}' must be a number, got {value!r}", span)
+        ok = {"positive": value > 0, "nonnegative": value >= 0, "unit": 0 < value <= 1, "unit_open": 0 <= value < 1}
+        if not ok[rule]:
+            wanted = {"positive": "> 0", "nonnegative": ">= 0", "unit": "in (0, 1]", "unit_open": "in [0, 1)"}
+            raise PdecSettingsError(f"'{key}' must be {wanted[rule]}, got {value}", span)
+        return float(value)
+    if kind == "choice":
+        if not isinstance(value, str) or value not in rule:
+            hint = (did_you_mean(str(value), rule) or "") + " choices: " + ", ".join(rule)
+            raise PdecSettingsError(f"bad value {value!r} for '{key}'", span, hint.strip())
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise PdecSettingsError(f"'{key}' must be true or false, got {value!r}", span)
+        return value
+    if kind == "device":
+        if not isinstance(value, str) or not (value in ("cpu", "cuda") or value.startswith("cuda:")):
+            raise PdecSettingsError(f"bad device {value!r}", span, "use cpu, cuda or cuda:N")
+        return value
+    # widths
+    widths = value if isinstance(value, (list, tuple)) else None
+    if not widths or any(isinstance(w, bool) or not isinstance(w, (int, float)) or w != int(w) or w < 1 for w in widths):
+        raise PdecSettingsError(f"'{key}' must be a list of positive layer widths, got {value!r}", span, "e.g. [20, 20, 20]")
+    return tuple(int(w) for w in widths)
