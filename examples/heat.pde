@@ -1,0 +1,20 @@
+# Heat equation with diffusivity k on a rod with cold ends.
+# Exact solution u = exp(-k pi^2 t) sin(pi x).
+
+var x in [0, 1]
+time t in [0, 1]
+field u(x, t)
+const k = 0.4
+
+eq heat: u_t = k * u_xx
+
+ic: u = sin(pi*x)
+bc ends: u = 0 on boundary(x)
+
+exact: u = exp(-k*pi^2*t) * sin(pi*x)
+
+train:
+  interior = 2000
+  boundary = 200
+  adam = 3000
+  lbfgs = 300

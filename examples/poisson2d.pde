@@ -1,0 +1,18 @@
+# Poisson equation on the unit square with homogeneous Dirichlet boundary.
+# Exact solution u = sin(pi x) sin(pi y).
+
+var x in [0, 1]
+var y in [0, 1]
+field u(x, y)
+
+eq poisson: lap(u) = -2*pi^2 * sin(pi*x) * sin(pi*y)
+
+bc wall: u = 0 on boundary
+
+exact: u = sin(pi*x) * sin(pi*y)
+
+train:
+  interior = 2000
+  boundary = 400
+  adam = 3000
+  lbfgs = 300
