@@ -8,7 +8,7 @@ const nu = 0.01/pi
 
 eq burgers: u_t + u*u_x = nu * u_xx
 
-ic:         u = -sin(pi*x)
+ic initial: u = -sin(pi*x)
 bc left:    u = 0 at x = -1
 bc right:   u = 0 at x = 1
 
