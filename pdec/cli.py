@@ -1,0 +1,87 @@
+"""The ``pdec`` command line: a table of subcommands, each a (configure parser, run) pair.
+
+Exit codes: 0 success, 1 a PdecError (printed to stderr without a traceback), 2 a usage error (argparse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pdec.errors import PdecError
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its one-line help, how to add its arguments, and how to run it (returning an exit code)."""
+
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def _configure_check(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="spec files (.pde) to check")
+    parser.add_argument("--latex", action="store_true", help="print the equations and conditions as LaTeX")
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    """Check each file; print its summary (or LaTeX) to stdout and its errors and warnings to stderr."""
+    from pdec.display import describe, latex
+    from pdec.frontend import load
+
+    status = 0
+    for i, path in enumerate(args.files):
+        try:
+            problem = load(Path(path))  # command-line arguments are paths, whatever their suffix
+        except PdecError as error:
+            print(error, file=sys.stderr)
+            status = 1
+            continue
+        if i:
+            print()
+        print(latex(problem) if args.latex else describe(problem))
+        for warning in problem.warnings:
+            print(warning, file=sys.stderr)
+    return status
+
+
+COMMANDS: dict[str, Command] = {
+    "check": Command("parse and check spec files; print the symbolic problem", _configure_check, _run_check),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with one subparser per entry of COMMANDS."""
+    from pdec import __version__
+
+    parser = argparse.ArgumentParser(prog="pdec", description="A symbolic PDE-to-PINN compiler.")
+    parser.add_argument("--version", action="version", version=f"pdec {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, command in COMMANDS.items():
+        command.configure(sub.add_parser(name, help=command.help, description=command.help))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the pdec command line; return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0) if not isinstance(exit_.code, str) else 2
+    try:
+        return COMMANDS[args.command].run(args)
+    except PdecError as error:
+        print(error, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

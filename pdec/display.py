@@ -1,0 +1,203 @@
+"""Showing a Problem: ``describe`` (plain text in pdec syntax, for ``pdec check`` and repr) and ``latex``.
+
+Expressions print in pdec's own syntax, so a printed equation can be pasted back into a spec: fields print bare
+(``u`` for ``u(x, t)``), derivatives as shorthand (``u_xx``) when that reads back uniquely, else ``d(u, x, 2)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sympy
+from sympy.core.function import AppliedUndef
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
+
+from pdec.problem import Condition, DataSet, Periodic, Problem
+from pdec.settings import Settings
+
+_RENAMED = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "Abs": "abs"}
+
+
+class PdecPrinter(StrPrinter):
+    """Print sympy expressions in pdec syntax."""
+
+    def __init__(self, variables: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.variables = variables
+
+    def _print_Derivative(self, expr: sympy.Derivative) -> str:
+        inner = expr.expr
+        pairs = [(v.name, int(n)) for v, n in expr.variable_count]
+        if isinstance(inner, AppliedUndef) and _shorthand_ok(pairs, self.variables):
+            return type(inner).__name__ + "_" + "".join(v * n for v, n in pairs)
+        args = ", ".join(v if n == 1 else f"{v}, {n}" for v, n in pairs)
+        return f"d({self._print(inner)}, {args})"
+
+    def _print_Function(self, expr: sympy.Expr) -> str:
+        name = type(expr).__name__
+        if isinstance(expr, AppliedUndef) and name != "dn":
+            return name
+        args = ", ".join(self._print(a) for a in expr.args)
+        return f"{_RENAMED.get(name, name)}({args})"
+
+    def _print_Abs(self, expr: sympy.Expr) -> str:
+        return f"abs({self._print(expr.args[0])})"
+
+    def _print_Exp1(self, expr: sympy.Expr) -> str:
+        return "e"
+
+    def _print_Symbol(self, expr: sympy.Symbol) -> str:
+        return expr.name
+
+
+class PdecLatexPrinter(LatexPrinter):
+    """LaTeX with fields written bare and derivatives as subscripts (``u_{xx}``)."""
+
+    def _print_Derivative(self, expr: sympy.Derivative) -> str:
+        inner = expr.expr
+        subscript = "".join(self._print(v) * int(n) for v, n in expr.variable_count)
+        if isinstance(inner, AppliedUndef):
+            return f"{self._print(sympy.Symbol(type(inner).__name__))}_{{{subscript}}}"
+        return rf"\partial_{{{subscript}}}\left({self._print(inner)}\right)"
+
+    def _print_Function(self, expr: sympy.Expr, exp: str | None = None) -> str:
+        if isinstance(expr, AppliedUndef):
+            name = type(expr).__name__
+            if name == "dn":
+                text = rf"\partial_n {self.parenthesize(expr.args[0], 1000)}"
+            else:
+                text = self._print(sympy.Symbol(name))
+            return f"{text}^{{{exp}}}" if exp else text
+        return super()._print_Function(expr, exp)
+
+
+def _shorthand_ok(pairs: list[tuple[str, int]], variables: tuple[str, ...]) -> bool:
+    """Whether ``u_<suffix>`` reads back uniquely: every variable name is one letter (the common case)."""
+    return all(len(v) == 1 for v in variables) and all(len(v) == 1 for v, _ in pairs)
+
+
+def show(expr: sympy.Expr, problem: Problem | None = None) -> str:
+    """Print one expression in pdec syntax."""
+    variables = tuple(v.name for v in problem.variables) if problem is not None else ()
+    return PdecPrinter(variables).doprint(expr)
+
+
+def describe(problem: Problem) -> str:
+    """A plain-text summary of a problem: every section that is not empty, then the warnings."""
+    def s(expr: sympy.Expr) -> str:
+        return show(expr, problem)
+
+    lines = [f"problem {problem.source.path}"]
+    lines += _section("variables", [f"{v.name} in [{_num(v.lo)}, {_num(v.hi)}]" + ("  (time)" if v.is_time else "")
+                                    for v in problem.variables])
+    lines += _section("fields", [f"{f.name}({', '.join(f.args)})" for f in problem.fields])
+    lines += _section("constants", [_constant(c.name, s(c.expr), c.value) for c in problem.constants])
+    lines += _section("unknowns", [_unknown(u) for u in problem.unknowns])
+    lines += _section("definitions", [f"{d.name} = {s(d.expr)}" for d in problem.definitions])
+    lines += _section("equations", [f"{e.name}: {s(e.lhs)} = {s(e.rhs)}" for e in problem.equations])
+    lines += _section("conditions", [line for c in problem.conditions for line in _condition(c, s)])
+    lines += _section("data", [_dataset(d, problem) for d in problem.data])
+    if problem.exact:
+        lines += _section("exact", [f"{name} = {s(expr)}" for name, expr in problem.exact.items()])
+    if problem.reference is not None:
+        lines += _section("reference", [_dataset(problem.reference, problem)])
+    lines += _section("settings", _settings(problem.settings))
+    lines += _section("warnings", [_warning(w) for w in problem.warnings])
+    return "\n".join(lines)
+
+
+def _section(title: str, items: list[str]) -> list[str]:
+    return [f"{title}:"] + [f"  {item}" for item in items] if items else []
+
+
+def _num(value: float) -> str:
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _constant(name: str, expr: str, value: float) -> str:
+    shown = _num(value)
+    return f"{name} = {expr}" if expr == shown else f"{name} = {expr} = {shown}"
+
+
+def _unknown(u) -> str:
+    parts = [f"{u.name} = {_num(u.init)}"]
+    if u.positive:
+        parts.append("positive")
+    if u.lower is not None:
+        parts.append(f"in [{_num(u.lower)}, {_num(u.upper)}]")
+    if u.true is not None:
+        parts.append(f"true {_num(u.true)}")
+    if u.lr is not None:
+        parts.append(f"lr {_num(u.lr)}")
+    return " ".join(parts)
+
+
+def _condition(c: Condition | Periodic, s) -> list[str]:
+    if isinstance(c, Periodic):
+        return [f"periodic {c.name}: {', '.join(s(e) for e in c.exprs)} in {c.variable}"]
+    faces = ", ".join(f"{p.face.variable} = {_num(p.face.value)}" for p in c.pieces)
+    head = f"{c.kind} {c.name}: {s(c.lhs)} = {s(c.rhs)}  at {faces}"
+    if all(p.residual == c.lhs - c.rhs for p in c.pieces):
+        return [head]
+    return [head] + [f"    {p.face.variable} = {_num(p.face.value)}: {s(p.residual)} = 0" for p in c.pieces]
+
+
+def _dataset(d: DataSet, problem: Problem) -> str:
+    noise = f", noise {_num(d.noise)}" if d.noise else ""
+    path = Path(d.path)
+    if path.is_absolute() and path.is_relative_to(problem.source.directory):
+        path = path.relative_to(problem.source.directory)
+    return f"{d.name}: {path.as_posix()}: {len(d)} points, ({', '.join(d.variables)}) -> ({', '.join(d.fields)}){noise}"
+
+
+def _settings(settings: Settings) -> list[str]:
+    """The settings that differ from the defaults."""
+    default = Settings().to_dict()
+    lines = []
+    for key, value in settings.to_dict().items():
+        if value == default[key]:
+            continue
+        if key in ("points", "weights"):
+            prefix = "points" if key == "points" else "weight"
+            lines += [f"{prefix}.{name} = {v}" for name, v in value.items()]
+        elif key == "stages":
+            lines += [f"stage: {', '.join(st['terms'])} for {st['steps']}" for st in value]
+        else:
+            lines.append(f"{key} = {_setting(value)}")
+    return lines
+
+
+def _setting(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return str(value)
+
+
+def _warning(w) -> str:
+    where = f"{w.span.location()}: " if w.span is not None else ""
+    return f"{where}{w.message}"
+
+
+def latex(problem: Problem) -> str:
+    """The problem's equations and conditions as a LaTeX ``aligned`` block, in ``$$ ... $$``."""
+    printer = PdecLatexPrinter()
+    domain = r" \times ".join(f"[{_num(v.lo)}, {_num(v.hi)}]" for v in problem.variables)
+    names = ", ".join(printer.doprint(v.symbol) for v in problem.variables)
+    names = names if len(problem.variables) == 1 else f"({names})"
+    rows = []
+    for e in problem.equations:
+        rows.append(rf"{printer.doprint(e.lhs)} &= {printer.doprint(e.rhs)}, && {names} \in {domain}")
+    for c in problem.conditions:
+        if isinstance(c, Periodic):
+            exprs = ", ".join(printer.doprint(e) for e in c.exprs)
+            rows.append(rf"{exprs} & \text{{ periodic in }} {printer.doprint(sympy.Symbol(c.variable))} &&")
+        else:
+            faces = r",\ ".join(f"{printer.doprint(sympy.Symbol(p.face.variable))} = {_num(p.face.value)}"
+                                for p in c.pieces)
+            rows.append(rf"{printer.doprint(c.lhs)} &= {printer.doprint(c.rhs)}, && {faces}")
+    body = r" \\" + "\n"
+    return "$$\\begin{aligned}\n" + body.join(rows) + "\n\\end{aligned}$$"

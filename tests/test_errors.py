@@ -1,0 +1,197 @@
+"""Golden error messages: each bad spec must fail with exactly the stored rendered PdecError (or warning).
+
+Regenerate the golden files with ``PDEC_UPDATE_GOLDEN=1 pytest tests/test_errors.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import pdec
+from pdec.errors import PdecError
+
+GOLDEN = Path(__file__).parent / "golden" / "errors"
+UPDATE = os.environ.get("PDEC_UPDATE_GOLDEN") == "1"
+
+HEAD = "var x in [0, 1]\ntime t in [0, 1]\nfield u(x, t)\n"
+HEAT = HEAD + "eq heat: u_t = u_xx\nic: u = sin(pi*x)\nbc ends: u = 0 on boundary(x)\n"
+POISSON = "var x in [0, 1]\nfield u(x)\neq: u_xx = 1\nbc: u = 0 on boundary\n"
+
+# name -> (spec text, expected error class)
+BAD_SPECS: dict[str, tuple[str, type[PdecError]]] = {
+    # syntax
+    "syntax_implicit_multiplication": (HEAD + "eq: u_t = 2u_xx\n", pdec.PdecSyntaxError),
+    "syntax_unclosed_bracket": ("var x in [0, 1", pdec.PdecSyntaxError),
+    "syntax_bad_character": ("var x in {0, 1}\n", pdec.PdecSyntaxError),
+    "syntax_double_equals": (HEAD + "eq: u_t == u_xx\n", pdec.PdecSyntaxError),
+    "syntax_missing_colon": (HEAD + "eq heat u_t = u_xx\n", pdec.PdecSyntaxError),
+    "syntax_missing_rhs": (HEAD + "eq: u_t =\n", pdec.PdecSyntaxError),
+    "syntax_setting_outside_train": (HEAD + "u_t = u_xx\n", pdec.PdecSyntaxError),
+    "syntax_bare_name": (HEAD + "heat\n", pdec.PdecSyntaxError),
+    "syntax_non_ascii": ("var x in [0, π]\n", pdec.PdecSyntaxError),
+    "syntax_unterminated_string": (HEAT + 'data: "obs.csv x = x\n', pdec.PdecSyntaxError),
+    "syntax_too_deep": (POISSON.replace("eq: u_xx = 1", "eq: u_xx = " + "sin(" * 120 + "x" + ")" * 120),
+                        pdec.PdecSyntaxError),
+    "syntax_bc_two_equals": (HEAT + "bc left: u = 0 = 1 at x = 0\n", pdec.PdecSyntaxError),
+    # names
+    "name_unknown_did_you_mean": (HEAD + "const kappa = 1\neq: u_t = kapa*u_xx\n", pdec.PdecNameError),
+    "name_unknown_function": (HEAD + "eq: u_t = sinh(u) + coss(x)\n", pdec.PdecNameError),
+    "name_duplicate": (HEAD + "field u(x)\neq: u_t = u_xx\n", pdec.PdecNameError),
+    "name_reserved_builtin": (HEAD + "const pi = 3.14\neq: u_t = u_xx\n", pdec.PdecNameError),
+    "name_reserved_keyword": ("var x in [0, 1]\nfield lap(x)\neq: lap = 0\n", pdec.PdecNameError),
+    "name_keyword": ("var x in [0, 1]\nfield data(x)\neq: data = 0\n", pdec.PdecNameError),
+    "name_duplicate_term": (HEAT + "eq heat: u_t = 0\n", pdec.PdecNameError),
+    "name_shorthand_not_a_variable": (HEAD + "eq: u_t = u_xy\n", pdec.PdecNameError),
+    # fields and derivatives
+    "field_wrong_arguments": (HEAD + "eq: u_t = u(x)\n", pdec.PdecSemanticError),
+    "field_undeclared_variable": ("var x in [0, 1]\nfield u(x, y)\neq: u = 0\n", pdec.PdecNameError),
+    "derivative_not_dependent": ("var x in [0, 1]\nvar y in [0, 1]\nfield u(x)\nfield v(x, y)\n"
+                                 "eq: v_xx + v_yy = u_y\nbc: v = 0 on boundary\nbc: u = 0 on boundary(x)\n",
+                                 pdec.PdecSemanticError),
+    "derivative_by_constant": (HEAD + "const nu = 0.1\neq: u_t = d(u, nu)\n", pdec.PdecSemanticError),
+    "derivative_order_zero": (HEAD + "eq: u_t = d(u, x, 0)\n", pdec.PdecSemanticError),
+    "derivative_order_fraction": (HEAD + "eq: u_t = d(u, x, 1.5)\n", pdec.PdecSemanticError),
+    "derivative_no_variable": (HEAD + "eq: u_t = d(u)\n", pdec.PdecSemanticError),
+    "dn_outside_condition": (HEAD + "eq: u_t = dn(u)\n", pdec.PdecSemanticError),
+    "function_arity": (HEAD + "eq: u_t = sin(x, t)\n", pdec.PdecSemanticError),
+    "function_without_call": (HEAD + "eq: u_t = sin\n", pdec.PdecSemanticError),
+    "constant_called": (HEAD + "const nu = 1\neq: u_t = nu(x)\n", pdec.PdecSemanticError),
+    "division_by_zero": (HEAD + "eq: u_t = u_xx/0\n", pdec.PdecSemanticError),
+    "let_before_definition": (HEAD + "let a = 2*b\nlet b = u_xx\neq: u_t = a\n", pdec.PdecSemanticError),
+    # locations and conditions
+    "location_inside": (HEAT + "bc mid: u = 0 at x = 0.5\n", pdec.PdecSemanticError),
+    "location_outside": (HEAT + "bc far: u = 0 at x = 2\n", pdec.PdecSemanticError),
+    "location_not_variable": (HEAT + "const c = 1\nbc: u = 0 at c = 0\n", pdec.PdecSemanticError),
+    "ic_not_at_time_face": (HEAT + "ic wrong: u = 0 at x = 0\n", pdec.PdecSemanticError),
+    "ic_without_time": (POISSON + "ic: u = 0\n", pdec.PdecSemanticError),
+    "ic_on_boundary": (HEAT + "ic: u = 0 on boundary\n", pdec.PdecSemanticError),
+    "bc_without_location": (HEAT + "bc: u = 1\n", pdec.PdecSemanticError),
+    "periodic_in_time": (HEAT + "periodic: u in t\n", pdec.PdecSemanticError),
+    "too_few_initial_conditions": (HEAD + "eq wave: u_tt = u_xx\nic: u = sin(pi*x)\nbc: u = 0 on boundary(x)\n",
+                                   pdec.PdecSemanticError),
+    # declarations
+    "interval_empty": ("var x in [1, 0]\nfield u\neq: u_xx = 0\n", pdec.PdecSemanticError),
+    "interval_overflow": ("var x in [0, 1e999]\nfield u\neq: u_xx = 0\n", pdec.PdecSemanticError),
+    "constant_overflow": (HEAD + "const big = exp(1000)\neq: u_t = big*u_xx\n", pdec.PdecSemanticError),
+    "constant_literal_overflow": (HEAD + "const big = 1e999\neq: u_t = big*u_xx\n", pdec.PdecSemanticError),
+    "constant_uses_unknown": (HEAD + "unknown k = 1\nconst c = 2*k\neq: u_t = k*c*u_xx\n", pdec.PdecSemanticError),
+    "constant_depends_on_field": (HEAD + "const c = 2*u\neq: u_t = c*u_xx\n", pdec.PdecSemanticError),
+    "constant_not_real": (HEAD + "const c = sqrt(-1)\neq: u_t = c*u_xx\n", pdec.PdecSemanticError),
+    "two_time_variables": ("time t in [0, 1]\ntime s in [0, 1]\nfield u\neq: u_t = u_s\n", pdec.PdecSemanticError),
+    "no_variables": ("const c = 1\n", pdec.PdecSemanticError),
+    "too_many_variables": ("var a in [0, 1]\nvar b in [0, 1]\nvar c in [0, 1]\nvar f in [0, 1]\nvar g in [0, 1]\n"
+                           "field u\neq: u = 0\n", pdec.PdecSemanticError),
+    "no_equations": ("var x in [0, 1]\nfield u\nbc: u = 0 at x = 0\n", pdec.PdecSemanticError),
+    "field_without_variables": ("var x in [0, 1]\nfield u()\neq: u = 0\n", pdec.PdecSemanticError),
+    "unknown_unused": (HEAT + "unknown k = 1\n", pdec.PdecSemanticError),
+    "unknown_init_outside": (HEAT.replace("u_xx", "k*u_xx") + "unknown k = 20 in [0, 10]\n", pdec.PdecSemanticError),
+    "unknown_positive_init": (HEAT.replace("u_xx", "k*u_xx") + "unknown k = -1 positive\n", pdec.PdecSemanticError),
+    # exact solutions
+    "exact_unknown_field": (HEAT + "exact: w = sin(pi*x)\n", pdec.PdecNameError),
+    "exact_derivative": (HEAT + "exact: u = u_x\n", pdec.PdecSemanticError),
+    "exact_uses_field": (HEAT + "exact: u = 2*u\n", pdec.PdecSemanticError),
+    # data (mapping checks happen before the file is read)
+    "data_bad_mapping": (HEAT + 'data obs: "obs.csv" x = x, t = t, q = u\n', pdec.PdecDataError),
+    # training settings
+    "setting_unknown_key": (HEAT + "train:\n  lrr = 0.01\n", pdec.PdecSettingsError),
+    "setting_bad_choice": (HEAT + "train:\n  activation = relu6\n", pdec.PdecSettingsError),
+    "setting_unknown_term": (HEAT + "train:\n  points.heta = 100\n", pdec.PdecSettingsError),
+    "stage_unknown_term": (HEAT + "train:\n  stage: heat, end for 100\n", pdec.PdecSettingsError),
+}
+
+
+def render(spec: str) -> tuple[type[BaseException], str]:
+    try:
+        pdec.load(spec)
+    except PdecError as error:
+        return type(error), str(error)
+    raise AssertionError("the spec loaded without error")
+
+
+def test_at_least_thirty_bad_specs():
+    assert len(BAD_SPECS) >= 30
+
+
+@pytest.mark.parametrize("name", sorted(BAD_SPECS))
+def test_golden_error(name):
+    spec, kind = BAD_SPECS[name]
+    cls, message = render(spec)
+    golden = GOLDEN / f"{name}.txt"
+    if UPDATE:
+        golden.write_text(message + "\n", encoding="utf-8")
+    assert cls is kind, message
+    assert message + "\n" == golden.read_text(encoding="utf-8")
+    assert "\n" in message and "^" in message, "every golden error points at the spec with a caret"
+
+
+POISSON_EQ = "var x in [0, 1]\nfield u\nbc: u = 0 on boundary\neq: u_xx = "
+HOSTILE = {
+    "empty": ("", "is empty"),
+    "blank": ("   \n\t\n", "is empty"),
+    "not_utf8": (b"var x in [0, 1]\n\xff\xfe", "not UTF-8"),
+    "empty_file": (b"", "is empty"),
+    "latin1_file": ("var x in [0, 1]\n# caf\u00e9\n".encode("latin-1"), "not UTF-8"),
+    "missing_file": ("missing_spec_file.pde", "no such file"),
+    "parens_10000": (POISSON_EQ + "(" * 10000 + "1" + ")" * 10000 + "\n", "too long"),
+    "parens_10000_lines": (POISSON_EQ + "(\n" * 10000 + "1" + ")\n" * 10000 + "\n", "nested too deeply"),
+    "unbalanced_parens_10000": (POISSON_EQ + "(\n" * 10000 + "\n", "nested too deeply"),
+    "parens_150": (POISSON_EQ + "(" * 150 + "1" + ")" * 150 + "\n", "nested too deeply"),
+    "minus_5000": (POISSON_EQ + "-" * 5000 + "1\n", "nested too deeply"),
+    "powers_3000": (POISSON_EQ + "2^" * 3000 + "1\n", "nested too deeply"),
+    "functions_1000": (POISSON_EQ + "sin(" * 1000 + "x" + ")" * 1000 + "\n", "nested too deeply"),
+    "megabyte_name": (POISSON_EQ + "a" * 1_000_000 + "\n", "line 4 is too long"),
+    "megabyte_garbage": ("@" * 1_000_000 + "\n", "line 1 is too long"),
+    "megabyte_comment": ("#" + "c" * 1_000_000 + "\n", "too long"),
+    "megabyte_sum": (POISSON_EQ + "1+" * 500_000 + "1 = 0\n", "too long"),
+    "many_long_lines": (("# " + "c" * 9000 + "\n") * 30, "the spec is too long"),
+    "long_name": (POISSON_EQ + "a" * 9_000 + "\n", "unknown name 'aaaa"),
+    "long_sum": (POISSON_EQ + "x+" * 4_000 + "1 = 0\n", "'='"),
+    "number_overflow": (POISSON_EQ + "1e999\n", "too large"),
+    "power_overflow": (POISSON_EQ + "10^10^10\n", "too large"),
+    "complex_power": (POISSON_EQ + "(-8)^(1/3.5)\n", "not a real number"),
+    "constant_overflow": ("const c = 1e308*10\n" + POISSON_EQ + "c\n", "constant 'c' is not a finite number"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_input_is_a_clean_error(name, tmp_path, monkeypatch):
+    spec, fragment = HOSTILE[name]
+    monkeypatch.chdir(tmp_path)
+    if isinstance(spec, bytes):
+        (tmp_path / "bad.pde").write_bytes(spec)
+        spec = tmp_path / "bad.pde"
+    with pytest.raises(PdecError) as info:
+        pdec.load(spec)
+    assert fragment in str(info.value)
+    assert len(str(info.value)) < 2000, "long lines are cut in messages"
+
+
+def test_binary_file_object_not_utf8():
+    import io
+
+    with pytest.raises(PdecError, match="not UTF-8"):
+        pdec.load(io.BytesIO(b"\x80abc"))
+
+
+def test_missing_path_object():
+    with pytest.raises(PdecError, match="no such file"):
+        pdec.load(Path("/nonexistent/dir/spec.pde"))
+
+
+def test_warning_with_data_instead_of_error():
+    spec = (HEAD.replace("[0, 1]", "[-1, 1]", 1) + "eq wave: u_tt = u_xx\nic: u = sin(pi*x)\nbc: u = 0 on boundary(x)\n"
+            'data obs: "../examples/data/burgers_shock.mat" x = x, t = t, u = usol sample 10\n')
+    path = Path(__file__).parent / "spec_under_test.pde"
+    import io
+
+    stream = io.StringIO(spec)
+    stream.name = str(path)
+    problem = pdec.load(stream)
+    assert [w.message for w in problem.warnings] == [
+        "'u' has a time derivative of order 2 (in eq 'wave') but 1 initial condition"
+    ]
+    assert str(problem.warnings[0]).startswith(f"{path}:4:1: warning:")
+    assert "(data terms may be enough)" in str(problem.warnings[0])
