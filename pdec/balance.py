@@ -1,0 +1,225 @@
+"""Loss balancing: per-term losses (and, for gradient-based strategies, per-term gradients) -> loss weights.
+
+Every strategy is a :class:`Balancer` keyed by term name (``pde:burgers``, ``bc:left``, ...). The trainer asks
+:meth:`Balancer.due` whether a step is an update step; for gradient-based strategies (``uses_grads``) it then passes
+the per-term gradients over the *network* parameters only (never the unknown physical parameters). Weights are plain
+floats: constants in the loss, never differentiated.
+
+Strategies:
+
+- ``fixed``: ``settings.weights[bare name]`` (default 1), never updated.
+- ``inverse_dirichlet`` (Maddu et al. 2022): ``sigma_k = std(grad_theta L_k)`` (unbiased, over all weights and
+  biases), ``lambda_hat_k = max_t sigma_t / sigma_k``, ``lambda_k <- alpha lambda_k + (1 - alpha) lambda_hat_k``.
+- ``max_avg`` (Wang, Teng & Perdikaris 2021, learning-rate annealing):
+  ``lambda_hat_k = max |grad L_pde| / mean |grad L_k|`` for every non-PDE term, same moving average; PDE terms keep 1.
+- ``relobralo`` (Bischof & Kraus 2021): loss-value based relative balancing with random lookback, every step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from pdec.settings import Settings
+
+Grads = Mapping[str, Sequence[torch.Tensor | None]]
+
+
+class Balancer:
+    """The interface: weights by term name, updated from losses (and gradients when ``uses_grads``).
+
+    Args:
+        terms: every term name of the problem.
+        settings: the resolved settings (``alpha``, ``update_every``, ``weights``).
+    """
+
+    name = "base"
+    uses_grads = False
+
+    def __init__(self, terms: Sequence[str], settings: Settings) -> None:
+        self.terms = tuple(terms)
+        self.alpha = settings.alpha
+        self.every = settings.update_every
+        self.weights: dict[str, float] = dict.fromkeys(self.terms, 1.0)
+        self.forced = False
+
+    def due(self, step: int) -> bool:
+        """Whether step ``step`` (1-based) updates the weights: the first step, every ``update_every``, or forced."""
+        return self.forced or (step - 1) % self.every == 0
+
+    def update(self, losses: Mapping[str, torch.Tensor], grads: Grads | None = None) -> None:
+        """Update the weights of the terms in ``losses`` (the active terms)."""
+        self.forced = False
+
+    def reset(self) -> None:
+        """Set every weight back to 1 and force an update at the next step (a term has switched on)."""
+        self.weights = dict.fromkeys(self.terms, 1.0)
+        self.forced = True
+
+    def state_dict(self) -> dict[str, Any]:
+        """The state to checkpoint."""
+        return {"weights": dict(self.weights), "forced": self.forced}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict` output."""
+        self.weights = dict(state["weights"])
+        self.forced = bool(state["forced"])
+
+    def moving_average(self, targets: Mapping[str, float]) -> None:
+        """``lambda_k <- alpha lambda_k + (1 - alpha) lambda_hat_k`` for every term in ``targets``."""
+        for k, hat in targets.items():
+            self.weights[k] = self.alpha * self.weights[k] + (1.0 - self.alpha) * hat
+
+
+class Fixed(Balancer):
+    """Constant weights from ``settings.weights`` (bare names), 1 where not given."""
+
+    name = "fixed"
+
+    def __init__(self, terms: Sequence[str], settings: Settings) -> None:
+        super().__init__(terms, settings)
+        self.fixed = {k: float(settings.weights.get(k.split(":", 1)[-1], 1.0)) for k in self.terms}
+        self.weights = dict(self.fixed)
+
+    def due(self, step: int) -> bool:
+        """Fixed weights never update."""
+        return False
+
+    def reset(self) -> None:
+        """Nothing to recompute."""
+
+
+def _flat(grads: Sequence[torch.Tensor | None]) -> torch.Tensor | None:
+    """Concatenate the non-None gradients into one vector (None when there are none)."""
+    parts = [g.reshape(-1) for g in grads if g is not None]
+    return torch.cat(parts) if parts else None
+
+
+class InverseDirichlet(Balancer):
+    """Inverse-Dirichlet weighting (Maddu et al. 2022, mosaic-group/inverse-dirichlet-pinn)."""
+
+    name = "inverse_dirichlet"
+    uses_grads = True
+
+    def update(self, losses: Mapping[str, torch.Tensor], grads: Grads | None = None) -> None:
+        """Update from the standard deviations of the per-term gradients; terms with ``sigma = 0`` keep their weight."""
+        super().update(losses, grads)
+        sigma = {k: gradient_std(grads[k]) for k in losses}
+        live = {k: s for k, s in sigma.items() if s > 0.0 and math.isfinite(s)}
+        if not live:
+            return
+        top = max(live.values())
+        self.moving_average({k: top / s for k, s in live.items()})
+
+
+def gradient_std(grads: Sequence[torch.Tensor | None]) -> float:
+    """The unbiased standard deviation of a term's concatenated gradient (0 when it has fewer than 2 entries)."""
+    flat = _flat(grads)
+    if flat is None or flat.numel() < 2:
+        return 0.0
+    return float(torch.std(flat, correction=1))
+
+
+class MaxAvg(Balancer):
+    """Learning-rate annealing (Wang, Teng & Perdikaris 2021): max of the PDE gradient over each term's mean."""
+
+    name = "max_avg"
+    uses_grads = True
+
+    def update(self, losses: Mapping[str, torch.Tensor], grads: Grads | None = None) -> None:
+        """Update every non-PDE term from ``max |grad sum(L_pde)| / mean |grad L_k|``."""
+        super().update(losses, grads)
+        pde = [_flat(grads[k]) for k in losses if k.startswith("pde:")]
+        pde = [g for g in pde if g is not None]
+        if not pde:
+            return
+        top = float(torch.stack(pde).sum(0).abs().max()) if len(pde) > 1 else float(pde[0].abs().max())
+        targets = {}
+        for k in losses:
+            flat = None if k.startswith("pde:") else _flat(grads[k])
+            mean = 0.0 if flat is None else float(flat.abs().mean())
+            if mean > 0.0 and math.isfinite(mean) and top > 0.0:
+                targets[k] = top / mean
+        self.moving_average(targets)
+
+
+class ReLoBRaLo(Balancer):
+    """Relative loss balancing with random lookback (Bischof & Kraus 2021), updated every step.
+
+    ``bal(t, t') = m softmax_k(L_k(t) / (T L_k(t')))``; ``hist = rho lambda + (1 - rho) bal(t, 0)`` with
+    ``rho ~ Bernoulli(EXPECTED_RHO)``; ``lambda <- ALPHA hist + (1 - ALPHA) bal(t, t - 1)``. The constants are the
+    paper's (not ``settings.alpha``, which belongs to the gradient-based strategies).
+    """
+
+    name = "relobralo"
+    ALPHA = 0.999
+    TEMPERATURE = 0.1
+    EXPECTED_RHO = 0.99
+
+    def __init__(self, terms: Sequence[str], settings: Settings) -> None:
+        super().__init__(terms, settings)
+        self.rng = np.random.default_rng(settings.seed)
+        self.initial: dict[str, float] = {}
+        self.previous: dict[str, float] = {}
+
+    def due(self, step: int) -> bool:
+        """Every step (the update only needs loss values)."""
+        return True
+
+    def update(self, losses: Mapping[str, torch.Tensor], grads: Grads | None = None) -> None:
+        """Update from the ratios of the current losses to the previous and the initial ones."""
+        super().update(losses, grads)
+        now = {k: float(v.detach()) if hasattr(v, "detach") else float(v) for k, v in losses.items()}
+        if any(k not in self.initial for k in now):
+            self.initial = {**self.initial, **{k: v for k, v in now.items() if k not in self.initial}}
+            self.previous = {**self.previous, **now}
+        rho = float(self.rng.random() < self.EXPECTED_RHO)
+        to_initial = self._balance(now, self.initial)
+        to_previous = self._balance(now, self.previous)
+        for k in now:
+            hist = rho * self.weights[k] + (1.0 - rho) * to_initial[k]
+            self.weights[k] = self.ALPHA * hist + (1.0 - self.ALPHA) * to_previous[k]
+        self.previous = {**self.previous, **now}
+
+    def _balance(self, now: Mapping[str, float], then: Mapping[str, float]) -> dict[str, float]:
+        """``m softmax(L(t) / (T L(t')))`` over the terms of ``now`` (a zero past loss counts as ratio 1)."""
+        ratio = np.array([now[k] / then[k] if then[k] > 0 else 1.0 for k in now]) / self.TEMPERATURE
+        e = np.exp(ratio - ratio.max())
+        return dict(zip(now, len(now) * e / e.sum(), strict=True))
+
+    def reset(self) -> None:
+        """Weights back to 1; the lookback restarts from the next losses."""
+        super().reset()
+        self.initial, self.previous = {}, {}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Weights, lookback losses and the Bernoulli generator's state."""
+        return {
+            **super().state_dict(),
+            "initial": dict(self.initial),
+            "previous": dict(self.previous),
+            "rng": self.rng.bit_generator.state,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict` output."""
+        super().load_state_dict(state)
+        self.initial, self.previous = dict(state["initial"]), dict(state["previous"])
+        self.rng.bit_generator.state = state["rng"]
+
+
+STRATEGIES: dict[str, type[Balancer]] = {
+    "fixed": Fixed,
+    "inverse_dirichlet": InverseDirichlet,
+    "max_avg": MaxAvg,
+    "relobralo": ReLoBRaLo,
+}
+
+
+def make_balancer(terms: Sequence[str], settings: Settings) -> Balancer:
+    """Return the balancer named by ``settings.weighting`` for ``terms``."""
+    return STRATEGIES[settings.weighting](terms, settings)

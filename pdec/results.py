@@ -1,0 +1,320 @@
+"""Results: a trained run -> the Result record, its run directory (history, metrics, checkpoint, plots), predictions.
+
+Run directory layout (``runs/<spec stem>-<timestamp>`` by default)::
+
+    spec.pde         copy of the spec text
+    settings.json    the resolved settings
+    history.csv      one row per optimiser step (see History)
+    metrics.json     final metrics
+    checkpoint.pt    model, optimiser, weights state, RNG states, step, history (torch.save)
+    plots/           loss.png, weights.png, solution.png
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import torch
+
+from pdec.errors import PdecRunError
+from pdec.nets import MLP
+from pdec.settings import Settings, Stage
+
+SPEC = "spec.pde"
+SETTINGS = "settings.json"
+HISTORY = "history.csv"
+METRICS = "metrics.json"
+CHECKPOINT = "checkpoint.pt"
+PLOTS = "plots"
+
+
+class History:
+    """Per-step records keyed by column name: ``step``, ``phase``, ``lr``, ``loss``, ``loss:pde:burgers``,
+    ``weight:pde:burgers``, ``unknown:nu``, ``error:u`` (evaluation steps only), ``time`` (seconds).
+    """  # noqa: D205
+
+    def __init__(self, rows: Sequence[Mapping[str, Any]] = ()) -> None:
+        self.rows: list[dict[str, Any]] = [dict(r) for r in rows]
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        """Add one row."""
+        self.rows.append(dict(row))
+
+    def truncate(self, length: int) -> None:
+        """Drop the rows after the first ``length`` (a rollback)."""
+        del self.rows[length:]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def columns(self) -> list[str]:
+        """Every column name, in first-seen order."""
+        seen: dict[str, None] = {}
+        for row in self.rows:
+            seen.update(dict.fromkeys(row))
+        return list(seen)
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        """The column as a float array (NaN where a row has no value, e.g. errors between evaluations)."""
+        return np.array([float(r.get(column, math.nan)) if r.get(column) != "" else math.nan for r in self.rows])
+
+    def last(self, column: str) -> float | None:
+        """The last recorded value of ``column`` (None if never recorded)."""
+        for row in reversed(self.rows):
+            if column in row:
+                return row[column]
+        return None
+
+    def write_csv(self, path: Path) -> None:
+        """Write every row (floats with repr precision; empty cells where a row has no value)."""
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=self.columns, restval="")
+            writer.writeheader()
+            writer.writerows(self.rows)
+        os.replace(tmp, path)
+
+    @classmethod
+    def read_csv(cls, path: Path) -> History:
+        """Read a history CSV back (numbers as floats, ``phase`` as text)."""
+        with open(path, newline="") as f:
+            rows = [{k: (v if k == "phase" else float(v)) for k, v in r.items() if v != ""} for r in csv.DictReader(f)]
+        return cls(rows)
+
+
+@dataclass
+class Result:
+    """A trained run: the network, the discovered unknowns, the history and the final metrics.
+
+    ``predict(points)`` evaluates the network at ``[N, d]`` physical points (columns in ``variables`` order) and
+    returns ``[N, len(fields)]``.
+    """
+
+    net: MLP
+    variables: tuple[str, ...]
+    fields: tuple[str, ...]
+    unknowns: dict[str, float]
+    history: History
+    metrics: dict[str, Any]
+    run_dir: Path | None
+    settings: Settings
+    interrupted: bool = False
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def predict(self, points: Any) -> np.ndarray:
+        """Evaluate the trained fields at ``points`` (array-like ``[N, d]`` or ``[d]``); returns a float64 array."""
+        p = next(self.net.parameters())
+        x = torch.as_tensor(np.atleast_2d(np.asarray(points, dtype=float)), dtype=p.dtype, device=p.device)
+        if x.shape[1] != len(self.variables):
+            raise ValueError(
+                f"points need {len(self.variables)} columns ({', '.join(self.variables)}), got {x.shape[1]}"
+            )
+        with torch.no_grad():
+            return self.net(x).cpu().double().numpy()
+
+
+# ---------------------------------------------------------------------------------------------------------------- IO
+
+
+def settings_from_dict(data: Mapping[str, Any]) -> Settings:
+    """Rebuild Settings from ``Settings.to_dict()`` output (as stored in settings.json)."""
+    known = {f.name for f in dataclasses.fields(Settings)}
+    values = {k: v for k, v in data.items() if k in known}
+    values["layers"] = tuple(values.get("layers", Settings.layers))
+    values["points"] = MappingProxyType(dict(values.get("points", {})))
+    values["weights"] = MappingProxyType(dict(values.get("weights", {})))
+    values["stages"] = tuple(Stage(tuple(s["terms"]), int(s["steps"])) for s in values.get("stages", ()))
+    return Settings(**values)
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically (sorted keys, indented; NaN/Inf written as null)."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(_finite(data), indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def _finite(value: Any) -> Any:
+    """Replace non-finite floats by None, recursively (JSON has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def save_checkpoint(path: Path, state: Mapping[str, Any]) -> None:
+    """``torch.save`` atomically (a crash mid-write leaves the previous checkpoint intact)."""
+    tmp = path.with_suffix(".tmp")
+    torch.save(dict(state), tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(run_dir: Path) -> dict[str, Any]:
+    """Load ``run_dir/checkpoint.pt`` onto the CPU; raises PdecRunError when it is missing or unreadable."""
+    path = Path(run_dir) / CHECKPOINT
+    if not path.is_file():
+        raise PdecRunError(f"no checkpoint in '{run_dir}'", hint="pass the run directory a `pdec run` created")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure means an unusable checkpoint
+        raise PdecRunError(f"cannot read checkpoint '{path}': {exc}") from exc
+
+
+def load_result(run_dir: str | Path) -> Result:
+    """Load a finished (or interrupted) run from its directory, without the spec's compiler: for prediction."""
+    run_dir = Path(run_dir)
+    state = load_checkpoint(run_dir)
+    meta = state["meta"]
+    net = MLP(meta["bounds"], meta["fields"], meta["layers"], meta["activation"])
+    net.to(getattr(torch, meta["dtype"]))
+    net.load_state_dict(state["net"])
+    net.eval()
+    metrics_path = run_dir / METRICS
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    settings = settings_from_dict(json.loads((run_dir / SETTINGS).read_text()))
+    return Result(
+        net,
+        tuple(meta["variables"]),
+        tuple(meta["fields"]),
+        dict(state.get("unknowns_floats", {})),
+        History(state["history"]),
+        metrics,
+        run_dir,
+        settings,
+        interrupted=not state.get("finished", False),
+    )
+
+
+def read_points_csv(path: str | Path, variables: Sequence[str]) -> np.ndarray:
+    """Read evaluation points: a header naming the variables (any order) or bare numeric columns in variable order."""
+    with open(path, newline="") as f:
+        rows = [r for r in csv.reader(f) if r and not r[0].lstrip().startswith("#")]
+    if not rows:
+        raise PdecRunError(f"'{path}' holds no points")
+    header = [h.strip() for h in rows[0]]
+    if set(variables) <= set(header):
+        columns = [header.index(v) for v in variables]
+        body = rows[1:]
+    else:
+        columns = list(range(len(variables)))
+        body = rows
+    try:
+        return np.array([[float(r[c]) for c in columns] for r in body], dtype=float).reshape(-1, len(variables))
+    except (ValueError, IndexError) as exc:
+        hint = f"write a header row naming {', '.join(variables)}, or {len(variables)} numeric columns in that order"
+        raise PdecRunError(f"cannot read points from '{path}': {exc}", hint=hint) from exc
+
+
+def write_predictions(
+    out: Any, points: np.ndarray, values: np.ndarray, variables: Sequence[str], fields: Sequence[str]
+) -> None:
+    """Write ``variables`` and ``fields`` columns as CSV to a file object."""
+    writer = csv.writer(out)
+    writer.writerow([*variables, *fields])
+    for p, v in zip(points, values, strict=True):
+        writer.writerow([repr(float(a)) for a in (*p, *v)])
+
+
+# ------------------------------------------------------------------------------------------------------------- plots
+
+
+@dataclass(frozen=True)
+class Solution:
+    """What the solution plot shows: evaluation points, predicted and reference values of the evaluated fields."""
+
+    variables: tuple[str, ...]
+    fields: tuple[str, ...]
+    points: np.ndarray
+    predicted: np.ndarray
+    reference: np.ndarray
+
+
+def plot_run(run_dir: Path, history: History, solution: Solution | None = None) -> None:
+    """Write loss, weight (and solution) plots under ``run_dir/plots`` (matplotlib Agg, no pyplot state)."""
+    from matplotlib.figure import Figure
+
+    folder = Path(run_dir) / PLOTS
+    folder.mkdir(exist_ok=True)
+    steps = history["step"]
+    for prefix, name in (("loss:", "loss.png"), ("weight:", "weights.png")):
+        fig = Figure(figsize=(7, 4.5), layout="constrained")
+        ax = fig.add_subplot()
+        for column in history.columns:
+            if column.startswith(prefix):
+                ax.plot(steps, history[column], label=column[len(prefix) :], lw=1)
+        ax.set_xlabel("step")
+        ax.set_ylabel(prefix.rstrip(":"))
+        ax.set_yscale("log")
+        ax.legend(fontsize="small")
+        fig.savefig(folder / name, dpi=120)
+    if solution is not None and solution.points.shape[1] <= 2:
+        plot_solution(folder / "solution.png", solution)
+
+
+def plot_solution(path: Path, s: Solution) -> None:
+    """Solution vs reference and the error: lines in 1D, heatmaps over the two variables in 2D / space-time."""
+    from matplotlib.figure import Figure
+
+    n = len(s.fields)
+    one_d = s.points.shape[1] == 1
+    fig = Figure(figsize=(6 if one_d else 13, 3.5 * n), layout="constrained")
+    error = np.abs(s.predicted - s.reference)
+    for i, name in enumerate(s.fields):
+        if one_d:
+            ax = fig.add_subplot(n, 1, i + 1)
+            order = np.argsort(s.points[:, 0])
+            x = s.points[order, 0]
+            ax.plot(x, s.reference[order, i], "k-", lw=2, label="reference")
+            ax.plot(x, s.predicted[order, i], "r--", lw=1.5, label="pinn")
+            twin = ax.twinx()
+            twin.plot(x, error[order, i], "b:", lw=1)
+            twin.set_ylabel("|error| (dotted)")
+            ax.set_xlabel(s.variables[0])
+            ax.set_ylabel(name)
+            ax.legend(fontsize="small")
+            continue
+        panels = (
+            (s.predicted[:, i], f"{name} (pinn)"),
+            (s.reference[:, i], f"{name} (reference)"),
+            (error[:, i], f"|error| {name}"),
+        )
+        for j, (z, title) in enumerate(panels):
+            ax = fig.add_subplot(n, 3, 3 * i + j + 1)
+            art = _heatmap(ax, s.points[:, 0], s.points[:, 1], z, "magma" if j == 2 else "viridis")
+            fig.colorbar(art, ax=ax)
+            ax.set_xlabel(s.variables[0])
+            ax.set_ylabel(s.variables[1])
+            ax.set_title(title, fontsize="small")
+    fig.savefig(path, dpi=120)
+
+
+def _heatmap(ax: Any, x: np.ndarray, y: np.ndarray, z: np.ndarray, cmap: str) -> Any:
+    """A heatmap of scattered values: pcolormesh when the points form a full grid, else tripcolor (<= 20k points)."""
+    ux, uy = np.unique(x), np.unique(y)
+    if len(ux) * len(uy) == len(z) and len(ux) > 1 and len(uy) > 1:
+        grid = np.full((len(uy), len(ux)), np.nan)
+        grid[np.searchsorted(uy, y), np.searchsorted(ux, x)] = z
+        return ax.pcolormesh(ux, uy, grid, shading="auto", cmap=cmap)
+    keep = slice(None, None, max(1, len(z) // 20000))
+    return ax.tripcolor(x[keep], y[keep], z[keep], shading="gouraud", cmap=cmap)
+
+
+def say(message: str, quiet: bool = False) -> None:
+    """Print a message to stderr unless ``quiet``."""
+    if not quiet:
+        print(message, file=sys.stderr, flush=True)

@@ -1,0 +1,212 @@
+"""Sampling: compiled point sets -> collocation points (interior box, faces, fixed data points).
+
+Every draw is a pure function of ``(seed, round, point-set name)``: resampling round ``r`` always gives the same
+points, so a resumed run sees exactly the points an uninterrupted run would have seen, and no generator state has to
+be checkpointed.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.stats import qmc
+
+from pdec.settings import SAMPLERS, Settings
+
+
+def unit_points(n: int, dim: int, sampler: str, seed: int) -> np.ndarray:
+    """Draw points in the unit cube ``[0, 1]^dim``.
+
+    Args:
+        n: how many points (the ``grid`` sampler rounds up to a full grid of ``m**dim >= n`` cell centres).
+        dim: the dimension (0 gives ``n`` empty rows).
+        sampler: one of ``random``, ``lhs``, ``sobol``, ``halton`` (scrambled quasi-random), ``grid``.
+        seed: seed of the draw.
+
+    Returns:
+        An array ``[n, dim]`` (``[m**dim, dim]`` for the grid) of float64.
+    """
+    if sampler not in SAMPLERS:
+        raise ValueError(f"unknown sampler {sampler!r}; choices: {', '.join(SAMPLERS)}")
+    if dim == 0:
+        return np.zeros((n, 0))
+    if sampler == "random":
+        return np.random.default_rng(seed).random((n, dim))
+    if sampler == "grid":
+        m = max(1, math.ceil(n ** (1.0 / dim) - 1e-9))
+        axis = (np.arange(m) + 0.5) / m
+        mesh = np.meshgrid(*([axis] * dim), indexing="ij")
+        return np.stack([g.ravel() for g in mesh], axis=1)
+    engine = _qmc_engine(sampler, dim, seed)
+    with warnings.catch_warnings():  # Sobol warns when n is not a power of two; the points are still fine
+        warnings.simplefilter("ignore", UserWarning)
+        return engine.random(n)
+
+
+def _qmc_engine(sampler: str, dim: int, seed: int) -> qmc.QMCEngine:
+    """A scrambled, seeded scipy.stats.qmc engine (``rng=`` on scipy >= 1.15, ``seed=`` before)."""
+    cls = {"lhs": qmc.LatinHypercube, "sobol": qmc.Sobol, "halton": qmc.Halton}[sampler]
+    try:
+        return cls(dim, scramble=True, rng=np.random.default_rng(seed))
+    except TypeError:
+        return cls(dim, scramble=True, seed=np.random.default_rng(seed))
+
+
+def box_points(
+    n: int, bounds: Mapping[str, tuple[float, float]], region: Mapping[str, float], sampler: str, seed: int
+) -> np.ndarray:
+    """Draw points in the box ``bounds`` with the variables of ``region`` fixed (a face), columns in bounds order.
+
+    A face of dimension 0 (a point, e.g. ``x = 0`` in 1D) gets a single row: the residual there is one number.
+    """
+    names = list(bounds)
+    free = [v for v in names if v not in region]
+    if not free:
+        n = 1
+    unit = unit_points(n, len(free), sampler, seed)
+    out = np.empty((len(unit), len(names)))
+    k = 0
+    for j, v in enumerate(names):
+        if v in region:
+            out[:, j] = float(region[v])
+        else:
+            lo, hi = bounds[v]
+            out[:, j] = lo + unit[:, k] * (hi - lo)
+            k += 1
+    return out
+
+
+def face_measure(bounds: Mapping[str, tuple[float, float]], region: Mapping[str, float]) -> float:
+    """The (d-1)-dimensional measure of a face: the product of the free variables' interval lengths (1 for a point)."""
+    return math.prod(hi - lo for v, (lo, hi) in bounds.items() if v not in region)
+
+
+def split_counts(total: int, measures: Mapping[str, float]) -> dict[str, int]:
+    """Split ``total`` points over pieces in proportion to their measures (largest remainder, at least 1 each)."""
+    mass = sum(measures.values())
+    if mass <= 0:
+        measures, mass = dict.fromkeys(measures, 1.0), float(len(measures))
+    exact = {k: total * m / mass for k, m in measures.items()}
+    counts = {k: int(math.floor(x)) for k, x in exact.items()}
+    by_remainder = sorted(exact, key=lambda k: counts[k] - exact[k])
+    for k in by_remainder[: total - sum(counts.values())]:
+        counts[k] += 1
+    return {k: max(1, c) for k, c in counts.items()}
+
+
+def data_arrays(data: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """The fixed points and observed values of a data point set.
+
+    Accepts the compiler's ``Observations(points, targets)``, a DataSet-like record (``points``, ``values``) or a
+    ``(points, values)`` pair; arrays or tensors.
+    """
+    if hasattr(data, "points"):
+        points = data.points
+        values = getattr(data, "targets", getattr(data, "values", None))
+    else:
+        points, values = data
+    return _numpy(points), None if values is None else _numpy(values)
+
+
+def _numpy(array: Any) -> np.ndarray:
+    """A float64 numpy copy of an array or tensor."""
+    if hasattr(array, "detach"):
+        array = array.detach().cpu().double().numpy()
+    return np.asarray(array, dtype=float)
+
+
+@dataclass(frozen=True)
+class SetPlan:
+    """How one point set is filled: its name, fixed region, point count, or fixed data."""
+
+    name: str
+    region: Mapping[str, float]
+    count: int
+    data: Any = None
+
+
+def plan_counts(
+    point_sets: Mapping[str, Any], bounds: Mapping[str, tuple[float, float]], settings: Settings
+) -> dict[str, SetPlan]:
+    """Decide the point count of every point set.
+
+    The interior gets ``settings.interior`` (or the largest ``points.NAME`` of its equations); each condition gets
+    ``settings.boundary`` (or ``points.NAME``) split over its pieces in proportion to face measure; data sets keep
+    their fixed points.
+    """
+    plans: dict[str, SetPlan] = {}
+    by_term: dict[str, dict[str, float]] = {}
+    for ps in point_sets.values():
+        if ps.data is not None:
+            plans[ps.name] = SetPlan(ps.name, dict(ps.region), len(data_arrays(ps.data)[0]), ps.data)
+        elif not ps.region:
+            overrides = [settings.points[bare(t)] for t in ps.terms if bare(t) in settings.points]
+            plans[ps.name] = SetPlan(ps.name, {}, max(overrides, default=settings.interior))
+        else:
+            for term in ps.terms:
+                by_term.setdefault(term, {})[ps.name] = face_measure(bounds, ps.region)
+    for term, measures in by_term.items():
+        total = settings.points.get(bare(term), settings.boundary)
+        for name, count in split_counts(total, measures).items():
+            plans[name] = SetPlan(name, dict(point_sets[name].region), count)
+    return plans
+
+
+def bare(term: str) -> str:
+    """The bare name of a loss term: ``pde:burgers`` -> ``burgers``."""
+    return term.split(":", 1)[-1]
+
+
+class Sampler:
+    """Draws the points of every point set of a compiled problem; round ``r`` is a pure function of the seed.
+
+    Args:
+        compiled: the compiled problem (uses ``point_sets`` and ``bounds``).
+        settings: the resolved settings (``interior``, ``boundary``, ``points``, ``sampler``, ``seed``).
+    """
+
+    def __init__(self, compiled: Any, settings: Settings) -> None:
+        self.bounds = {v: (float(compiled.bounds[v][0]), float(compiled.bounds[v][1])) for v in compiled.variables}
+        self.plans = plan_counts(compiled.point_sets, self.bounds, settings)
+        self.sampler = settings.sampler
+        self.seed = settings.seed
+
+    def draw(self, round_: int = 0, names: Any = None) -> dict[str, np.ndarray]:
+        """Return ``{point-set name: [N, d] array}`` for resampling round ``round_`` (only ``names`` if given)."""
+        out = {}
+        for name, plan in self.plans.items():
+            if names is not None and name not in names:
+                continue
+            if plan.data is not None:
+                out[name] = data_arrays(plan.data)[0]
+            else:
+                seed = _seed(self.seed, round_, name)
+                out[name] = box_points(plan.count, self.bounds, plan.region, self.sampler, seed)
+        return out
+
+    def targets(self) -> dict[str, np.ndarray]:
+        """Return ``{data point-set name: [N, k] observed values}``."""
+        out = {}
+        for name, plan in self.plans.items():
+            if plan.data is not None:
+                values = data_arrays(plan.data)[1]
+                if values is not None:
+                    out[name] = values
+        return out
+
+
+def _seed(seed: int, round_: int, name: str) -> int:
+    """A 64-bit seed derived from the run seed, the resampling round and the point-set name."""
+    sequence = np.random.SeedSequence([seed, round_, zlib.crc32(name.encode())])
+    return int(sequence.generate_state(1, dtype=np.uint64)[0])
+
+
+def eval_points(bounds: Mapping[str, tuple[float, float]], n: int) -> np.ndarray:
+    """A fixed evaluation set: ``n`` scrambled Sobol points in the box (seed fixed, independent of the run seed)."""
+    return box_points(n, bounds, {}, "sobol", seed=12345)

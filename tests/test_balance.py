@@ -1,0 +1,115 @@
+import numpy as np
+import pytest
+import torch
+from trainer_problems import poisson1d
+
+from pdec.balance import Fixed, InverseDirichlet, MaxAvg, ReLoBRaLo, make_balancer
+from pdec.settings import Settings
+from pdec.train import Trainer
+
+TERMS = ("pde:a", "bc:b", "bc:c")
+
+
+def _fd_gradients(trainer, points, h=1e-6):
+    """Central finite differences of every term's loss w.r.t. every network weight and bias (float64)."""
+    params = trainer.net_params
+    grads = {k: [] for k in trainer.terms}
+    with torch.no_grad():
+        for p in params:
+            flat = p.view(-1)
+            for i in range(flat.numel()):
+                old = flat[i].item()
+                flat[i] = old + h
+                up = {k: float(v) for k, v in trainer.losses(points, trainer.terms).items()}
+                flat[i] = old - h
+                down = {k: float(v) for k, v in trainer.losses(points, trainer.terms).items()}
+                flat[i] = old
+                for k in grads:
+                    grads[k].append((up[k] - down[k]) / (2 * h))
+    return {k: np.array(v) for k, v in grads.items()}
+
+
+def test_inverse_dirichlet_matches_hand_computation(tmp_path):
+    compiled = poisson1d(layers=(3,), interior=16, dtype="float64")
+    trainer = Trainer(compiled, compiled.problem.settings, tmp_path)
+    points = trainer.points(1, trainer.terms)
+    fd = _fd_gradients(trainer, points)
+    sigma = {k: np.std(g, ddof=1) for k, g in fd.items()}  # unbiased std over all weights and biases
+    top = max(sigma.values())
+    expected = {k: 0.5 * 1.0 + 0.5 * top / s for k, s in sigma.items()}  # alpha = 0.5, lambda = 1 at start
+
+    losses = trainer.losses(points, trainer.terms)
+    assert trainer.balancer.due(1)
+    trainer.balanced_gradients(losses)
+    for k in trainer.terms:
+        assert trainer.balancer.weights[k] == pytest.approx(expected[k], rel=1e-6)
+    assert trainer.balancer.weights["pde:poisson"] < trainer.balancer.weights["bc:left"]
+    # the step's gradient is sum_k lambda_k g_k, with no further backward pass
+    combined = torch.cat([p.grad.reshape(-1) for p in trainer.net_params]).numpy()
+    np.testing.assert_allclose(combined, sum(expected[k] * fd[k] for k in fd), rtol=1e-5, atol=1e-8)
+
+
+def test_inverse_dirichlet_second_update_is_moving_average():
+    b = InverseDirichlet(TERMS, Settings(alpha=0.25))
+    g = {"pde:a": [torch.tensor([1.0, -1.0, 3.0])], "bc:b": [torch.tensor([0.1, 0.2])], "bc:c": [None, torch.ones(2)]}
+    b.update(dict.fromkeys(TERMS), g)
+    first = dict(b.weights)
+    b.update(dict.fromkeys(TERMS), g)
+    sd = {"pde:a": np.std([1, -1, 3], ddof=1), "bc:b": np.std([0.1, 0.2], ddof=1)}
+    hat_b = sd["pde:a"] / sd["bc:b"]
+    assert first["bc:b"] == pytest.approx(0.25 + 0.75 * hat_b, rel=1e-6)
+    assert b.weights["bc:b"] == pytest.approx(0.25 * first["bc:b"] + 0.75 * hat_b, rel=1e-6)
+
+
+def test_zero_sigma_is_skipped_without_inf_or_nan():
+    b = InverseDirichlet(TERMS, Settings())
+    g = {"pde:a": [torch.randn(10)], "bc:b": [torch.zeros(10)], "bc:c": [None]}
+    b.update(dict.fromkeys(TERMS), g)
+    assert b.weights["bc:b"] == 1.0 and b.weights["bc:c"] == 1.0
+    assert b.weights["pde:a"] == pytest.approx(1.0)
+    assert all(np.isfinite(list(b.weights.values())))
+    b.update(dict.fromkeys(("bc:b",)), {"bc:b": [torch.zeros(3)]})  # nothing live at all
+    assert b.weights["bc:b"] == 1.0
+
+
+def test_max_avg_hand_computation():
+    b = MaxAvg(TERMS, Settings(alpha=0.5))
+    g = {"pde:a": [torch.tensor([0.5, -4.0])], "bc:b": [torch.tensor([1.0, -3.0])], "bc:c": [torch.zeros(2)]}
+    b.update(dict.fromkeys(TERMS), g)
+    assert b.weights["pde:a"] == 1.0
+    assert b.weights["bc:b"] == pytest.approx(0.5 + 0.5 * 4.0 / 2.0)
+    assert b.weights["bc:c"] == 1.0  # mean |g| = 0: skipped
+
+
+def test_fixed_uses_bare_names_and_never_updates():
+    b = make_balancer(TERMS, Settings(weighting="fixed", weights={"b": 10.0}))
+    assert isinstance(b, Fixed)
+    assert b.weights == {"pde:a": 1.0, "bc:b": 10.0, "bc:c": 1.0}
+    assert not b.due(1) and not b.due(11)
+
+
+def test_update_schedule_and_reset():
+    b = InverseDirichlet(TERMS, Settings(update_every=10))
+    assert [s for s in range(1, 25) if b.due(s)] == [1, 11, 21]
+    b.weights["bc:b"] = 7.0
+    b.reset()
+    assert b.weights["bc:b"] == 1.0 and b.due(5)
+
+
+def test_relobralo_weights_finite_and_state_round_trip():
+    b = ReLoBRaLo(TERMS, Settings(seed=3))
+    losses = [
+        {"pde:a": torch.tensor(v), "bc:b": torch.tensor(1.0 / v), "bc:c": torch.tensor(0.5)} for v in (1.0, 2.0, 4.0)
+    ]
+    b.update(losses[0])
+    assert b.weights == pytest.approx(dict.fromkeys(TERMS, 1.0))
+    b.update(losses[1])
+    state = b.state_dict()
+    b.update(losses[2])
+    after = dict(b.weights)
+    c = ReLoBRaLo(TERMS, Settings(seed=99))
+    c.load_state_dict(state)
+    c.update(losses[2])
+    assert c.weights == after
+    assert all(np.isfinite(list(after.values()))) and all(w > 0 for w in after.values())
+    assert after["pde:a"] > after["bc:b"]  # the growing loss gains weight

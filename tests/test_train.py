@@ -1,0 +1,230 @@
+import argparse
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from trainer_problems import FAST, heat2d, poisson1d, poisson_inverse, small
+
+from pdec.errors import PdecRunError
+from pdec.results import History, load_result
+from pdec.settings import Settings, Stage
+from pdec.train import Trainer, add_predict_arguments, cmd_predict, train
+
+EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.pde"))
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Small PINN steps run far faster on one thread (and do not fight other processes for the cores)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _strip_time(history):
+    return [{k: v for k, v in row.items() if k != "time"} for row in history.rows]
+
+
+def test_poisson1d_reaches_small_error(tmp_path):
+    compiled = poisson1d(layers=(16, 16), interior=64, adam=300, lbfgs=200, lr=1e-2, weighting="fixed")
+    result = train(compiled, out=tmp_path / "run", quiet=True, plots=False)
+    assert result.metrics["errors"]["u"] < 1e-2
+    x = np.linspace(0, 1, 11)[:, None]
+    np.testing.assert_allclose(result.predict(x)[:, 0], np.sin(np.pi * x[:, 0]), atol=2e-2)
+
+
+def test_run_directory_contents(tmp_path):
+    compiled = poisson1d(**small(lbfgs=3))
+    result = train(compiled, out=tmp_path / "run", quiet=True)
+    run = tmp_path / "run"
+    assert result.run_dir == run
+    for name in ("spec.pde", "settings.json", "history.csv", "metrics.json", "checkpoint.pt"):
+        assert (run / name).is_file(), name
+    for name in ("loss.png", "weights.png", "solution.png"):
+        assert (run / "plots" / name).is_file(), name
+    assert (run / "spec.pde").read_text() == compiled.problem.source.text
+    assert json.loads((run / "settings.json").read_text())["adam"] == 20
+    header = next(csv.reader(open(run / "history.csv")))
+    for column in ("step", "lr", "loss", "loss:pde:poisson", "loss:bc:left", "weight:bc:right", "error:u", "time"):
+        assert column in header
+    rows = History.read_csv(run / "history.csv")
+    assert len(rows) == 21 and rows.rows[-1]["phase"] == "lbfgs" and rows.rows[-1]["step"] == 23  # one row per chunk
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["steps"] == 23 and set(metrics["losses"]) == {"pde:poisson", "bc:left", "bc:right"}
+    with pytest.raises(PdecRunError, match="already holds a run"):
+        train(compiled, out=run, quiet=True, plots=False)
+
+
+def test_same_seed_same_history(tmp_path):
+    compiled = heat2d(**small(lbfgs=4, resample=5, sampler="random"))
+    a = train(compiled, out=tmp_path / "a", quiet=True, plots=False)
+    b = train(compiled, out=tmp_path / "b", quiet=True, plots=False)
+    assert _strip_time(a.history) == _strip_time(b.history)
+    c = train(compiled, out=tmp_path / "c", quiet=True, seed=1)
+    assert _strip_time(a.history) != _strip_time(c.history)
+
+
+@pytest.mark.parametrize("stop", [10, 30])  # in Adam, in L-BFGS
+@pytest.mark.parametrize("weighting", ["inverse_dirichlet", "relobralo"])
+def test_resume_equals_uninterrupted(tmp_path, stop, weighting):
+    compiled = poisson_inverse(**small(lbfgs=25, resample=7, weighting=weighting, update_every=3))
+    straight = train(compiled, out=tmp_path / "straight", quiet=True, plots=False)
+
+    def interrupt(trainer, row):
+        if row["step"] == stop:
+            raise KeyboardInterrupt
+
+    first = train(compiled, out=tmp_path / "resumed", quiet=True, plots=False, callback=interrupt)
+    assert first.interrupted and first.history.rows[-1]["step"] == stop
+    resumed = train(compiled, resume=tmp_path / "resumed", quiet=True, plots=False)
+    assert not resumed.interrupted
+    assert _strip_time(resumed.history) == _strip_time(straight.history)
+    assert resumed.unknowns == straight.unknowns
+
+
+def test_interrupt_message_says_how_to_resume(tmp_path, capsys):
+    def interrupt(trainer, row):
+        raise KeyboardInterrupt
+
+    result = train(poisson1d(**FAST), out=tmp_path / "run", quiet=True, plots=False, callback=interrupt)
+    assert result.interrupted
+    err = capsys.readouterr().err
+    assert "interrupted at step 1/20" in err and f"--resume {tmp_path / 'run'}" in err
+
+
+def test_staged_training_activates_terms(tmp_path):
+    compiled = poisson1d(**FAST)
+    settings = compiled.problem.settings.replace(update_every=1000)
+    settings = Settings(**{**settings.__dict__, "stages": (Stage(("left", "right"), 5),)})
+    trainer = Trainer(compiled, settings, tmp_path / "run", quiet=True, plots=False)
+    trainer.create_run_dir()
+    result = trainer.run()
+    rows = result.history.rows
+    assert all("loss:pde:poisson" not in r and "loss:bc:left" in r for r in rows[:5])
+    assert all("loss:pde:poisson" in r for r in rows[5:])
+    w = [r["weight:bc:left"] for r in rows]
+    assert w[1:5] == [w[0]] * 4  # updated at step 1 only (update_every=1000) ...
+    assert w[5] != w[4] and w[6:] == [w[5]] * (len(w) - 6)  # ... and recomputed when the PDE switches on
+
+
+def test_stage_with_unknown_term_is_an_error(tmp_path):
+    compiled = poisson1d(**FAST)
+    settings = Settings(**{**compiled.problem.settings.__dict__, "stages": (Stage(("nope",), 5),)})
+    with pytest.raises(PdecRunError, match="nope"):
+        Trainer(compiled, settings, tmp_path)
+
+
+class NaNOnce:
+    """A compiled problem whose evaluate returns NaN residuals on one call."""
+
+    def __init__(self, compiled, bad_call):
+        self._compiled, self._bad, self.calls = compiled, bad_call, 0
+
+    def __getattr__(self, name):
+        return getattr(self._compiled, name)
+
+    def evaluate(self, *args, **kwargs):
+        self.calls += 1
+        out = self._compiled.evaluate(*args, **kwargs)
+        if self.calls == self._bad:
+            out = {k: v * float("nan") for k, v in out.items()}
+        return out
+
+
+def test_nan_rolls_back_and_lowers_lr(tmp_path, capsys):
+    compiled = poisson1d(**small(adam=40))
+    result = train(NaNOnce(compiled, bad_call=30), out=tmp_path / "run", quiet=True, plots=False)
+    err = capsys.readouterr().err
+    assert "step 30: loss" in err and "rolled back to step 25" in err and "x0.5" in err
+    assert result.metrics["rollbacks"] == 1 and result.metrics["steps"] == 40
+    steps = [r["step"] for r in result.history.rows]
+    assert steps == list(range(1, 41))
+    assert result.history.rows[24]["lr"] == pytest.approx(1e-3) and result.history.rows[25]["lr"] == pytest.approx(5e-4)
+    assert np.isfinite(result.metrics["loss"])
+
+
+def test_unknowns_trained_with_their_own_lr(tmp_path):
+    compiled = poisson_inverse(**small(adam=30))
+    trainer = Trainer(compiled, compiled.problem.settings, tmp_path / "run", quiet=True, plots=False)
+    groups = trainer.optimizer.param_groups
+    assert [g["lr"] for g in groups] == [1e-3, 1e-2]
+    trainer.create_run_dir()
+    result = trainer.run()
+    k = result.history["unknown:k"]
+    assert k[0] != k[-1] and result.unknowns["k"] == pytest.approx(k[-1])
+    assert "data:obs" in result.metrics["losses"] and "k" in result.metrics["unknown_errors"]
+    assert compiled.unknowns.floats()["k"] == pytest.approx(0.5)  # the compiled problem is left untouched
+
+
+def test_predict_command_and_load_result(tmp_path, capsys):
+    result = train(poisson1d(**FAST), out=tmp_path / "run", quiet=True, plots=False)
+    points = tmp_path / "points.csv"
+    points.write_text("x\n0.25\n0.5\n")
+    parser = argparse.ArgumentParser()
+    add_predict_arguments(parser)
+    assert cmd_predict(parser.parse_args([str(tmp_path / "run"), str(points), "-o", str(tmp_path / "out.csv")])) == 0
+    rows = list(csv.DictReader(open(tmp_path / "out.csv")))
+    assert [float(r["x"]) for r in rows] == [0.25, 0.5]
+    expected = result.predict([[0.25], [0.5]])[:, 0]
+    np.testing.assert_allclose([float(r["u"]) for r in rows], expected, rtol=1e-6)
+    loaded = load_result(tmp_path / "run")
+    np.testing.assert_allclose(loaded.predict([[0.3]]), result.predict([[0.3]]))
+
+
+def test_float64_and_missing_cuda(tmp_path):
+    result = train(poisson1d(**FAST), out=tmp_path / "run", quiet=True, dtype="float64", adam=3)
+    assert next(result.net.parameters()).dtype == torch.float64
+    if not torch.cuda.is_available():
+        with pytest.raises(PdecRunError, match="CUDA"):
+            train(poisson1d(**FAST), out=tmp_path / "cuda", quiet=True, device="cuda")
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_example_smoke(tmp_path, path):
+    pytest.importorskip("pdec.frontend")
+    from pdec.compiler import compile as compile_spec
+
+    compiled = compile_spec(path)
+    tiny = {
+        "layers": [8, 8],
+        "interior": 128,
+        "boundary": 32,
+        "adam": 80,
+        "lbfgs": 0,
+        "eval_points": 256,
+        "eval_every": 1000,
+        "lr": 3e-3,
+        "weighting": "fixed",
+    }
+    tiny.update({f"points.{t.split(':', 1)[1]}": 32 for t in compiled.terms if not t.startswith(("pde:", "data:"))})
+    result = train(compiled, out=tmp_path / "run", quiet=True, plots=path.stem == "burgers", **tiny)
+    loss = result.history["loss"]
+    assert np.isfinite(loss).all()
+    assert loss[-10:].mean() < loss[:10].mean()
+
+
+def test_cli_run_predict_and_resume(tmp_path, capsys):
+    from pdec.train import add_run_arguments, cmd_run
+
+    spec = Path(__file__).parent.parent / "examples" / "poisson1d.pde"
+    if not spec.is_file():
+        pytest.skip("examples/poisson1d.pde not present")
+    parser = argparse.ArgumentParser()
+    add_run_arguments(parser)
+    run = tmp_path / "run"
+    assert cmd_run(parser.parse_args([str(spec), "--steps", "15", "--lbfgs", "0", "--out", str(run), "--quiet"])) == 0
+    assert len(History.read_csv(run / "history.csv")) == 15
+    assert cmd_run(parser.parse_args([str(spec), "--resume", str(run), "--steps", "20", "--quiet"])) == 0
+    assert [r["step"] for r in History.read_csv(run / "history.csv").rows] == list(range(1, 21))
+    points = tmp_path / "p.csv"
+    points.write_text("0.5\n")
+    predict = argparse.ArgumentParser()
+    add_predict_arguments(predict)
+    capsys.readouterr()
+    assert cmd_predict(predict.parse_args([str(run), str(points)])) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "x,u" and len(out) == 2
