@@ -49,8 +49,54 @@ def _run_check(args: argparse.Namespace) -> int:
     return status
 
 
+def _configure_sample(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", metavar="FILE", help="a spec with an `exact:` solution")
+    parser.add_argument("-n", type=int, default=1000, help="number of observations (default 1000)")
+    parser.add_argument("--noise", type=float, default=0.0, help="relative Gaussian noise level, e.g. 0.01")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the points and the noise (default 0)")
+    parser.add_argument("--sampler", default="sobol", help="random, lhs, sobol, halton or grid (default sobol)")
+    parser.add_argument("-o", "--output", required=True, help="CSV file to write (header: variables, then fields)")
+
+
+def _run_sample(args: argparse.Namespace) -> int:
+    """Write synthetic observations of a spec's exact solution, for identifiability studies."""
+    from pdec.compiler import compile as compile_spec
+    from pdec.inverse import sample_exact, write_csv
+    from pdec.settings import SAMPLERS
+
+    if args.sampler not in SAMPLERS:
+        raise PdecError(f"unknown sampler '{args.sampler}'", hint="choices: " + ", ".join(SAMPLERS))
+    compiled = compile_spec(Path(args.spec), dtype="float64")
+    points, values, fields = sample_exact(compiled, args.n, noise=args.noise, seed=args.seed, sampler=args.sampler)
+    write_csv(args.output, compiled.variables + fields, points, values)
+    print(f"wrote {len(points)} observations of {', '.join(fields)} to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _lazy(module: str, name: str) -> Callable:
+    """A function that imports ``module`` (and torch with it) only when the subcommand runs."""
+
+    def call(*args):
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(*args)
+
+    return call
+
+
 COMMANDS: dict[str, Command] = {
     "check": Command("parse and check spec files; print the symbolic problem", _configure_check, _run_check),
+    "run": Command(
+        "check, compile and train a spec; write a run directory",
+        _lazy("pdec.train", "add_run_arguments"),
+        _lazy("pdec.train", "cmd_run"),
+    ),
+    "predict": Command(
+        "evaluate a trained run at points from a CSV file",
+        _lazy("pdec.train", "add_predict_arguments"),
+        _lazy("pdec.train", "cmd_predict"),
+    ),
+    "sample": Command("write synthetic observations of a spec's exact solution", _configure_sample, _run_sample),
 }
 
 

@@ -62,7 +62,10 @@ def write_csv(path: str | Path, names: Sequence[str], *columns: np.ndarray) -> N
 
 
 def sensitivities(
-    compiled: Any, net: Callable[[torch.Tensor], torch.Tensor], points: Mapping[str, torch.Tensor]
+    compiled: Any,
+    net: Callable[[torch.Tensor], torch.Tensor],
+    points: Mapping[str, torch.Tensor],
+    targets: Mapping[str, torch.Tensor] | None = None,
 ) -> dict[str, np.ndarray]:
     """Return each unknown's sensitivity vector: d(physics residuals)/d(unknown), scaled by the unknown's size.
 
@@ -74,7 +77,7 @@ def sensitivities(
     data = {name for name, t in compiled.terms.items() if t.kind == "data"}
 
     def residual(values: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        out = compiled.evaluate(net, points, theta=values)
+        out = compiled.evaluate(net, points, targets, theta=values)
         return torch.cat([r.detach().reshape(-1) for name, r in out.items() if name not in data])
 
     out = {}

@@ -35,6 +35,7 @@ SPEC = "spec.pde"
 SETTINGS = "settings.json"
 HISTORY = "history.csv"
 METRICS = "metrics.json"
+UNKNOWNS = "unknowns.json"
 CHECKPOINT = "checkpoint.pt"
 PLOTS = "plots"
 
@@ -244,8 +245,10 @@ class Solution:
     reference: np.ndarray
 
 
-def plot_run(run_dir: Path, history: History, solution: Solution | None = None) -> None:
-    """Write loss, weight (and solution) plots under ``run_dir/plots`` (matplotlib Agg, no pyplot state)."""
+def plot_run(
+    run_dir: Path, history: History, solution: Solution | None = None, truth: Mapping[str, float] | None = None
+) -> None:
+    """Write loss, weight, unknowns (and solution) plots under ``run_dir/plots`` (matplotlib Agg, no pyplot state)."""
     from matplotlib.figure import Figure
 
     folder = Path(run_dir) / PLOTS
@@ -262,8 +265,27 @@ def plot_run(run_dir: Path, history: History, solution: Solution | None = None) 
         ax.set_yscale("log")
         ax.legend(fontsize="small")
         fig.savefig(folder / name, dpi=120)
+    if any(c.startswith("unknown:") for c in history.columns):
+        plot_unknowns(folder / "unknowns.png", history, truth or {})
     if solution is not None and solution.points.shape[1] <= 2:
         plot_solution(folder / "solution.png", solution)
+
+
+def plot_unknowns(path: Path, history: History, truth: Mapping[str, float]) -> None:
+    """One panel per unknown: its trajectory over the steps, and its true value (dashed) when known."""
+    from matplotlib.figure import Figure
+
+    names = [c[len("unknown:") :] for c in history.columns if c.startswith("unknown:")]
+    fig = Figure(figsize=(7, 2.6 * len(names)), layout="constrained")
+    for i, name in enumerate(names):
+        ax = fig.add_subplot(len(names), 1, i + 1)
+        ax.plot(history["step"], history[f"unknown:{name}"], lw=1.5, label="discovered")
+        if truth.get(name) is not None:
+            ax.axhline(truth[name], color="k", ls="--", lw=1, label="true")
+        ax.set_ylabel(name)
+        ax.legend(fontsize="small")
+    ax.set_xlabel("step")
+    fig.savefig(path, dpi=120)
 
 
 def plot_solution(path: Path, s: Solution) -> None:

@@ -38,6 +38,7 @@ from pdec.results import (
     CHECKPOINT,
     HISTORY,
     METRICS,
+    UNKNOWNS,
     SETTINGS,
     SPEC,
     History,
@@ -75,7 +76,7 @@ def train(
         compiled: a CompiledProblem (see docs/architecture.md).
         out: the run directory (default ``runs/<spec stem>-<timestamp>``).
         resume: a run directory to continue from its checkpoint (its saved settings, then ``overrides``).
-        quiet: no progress bar or summary (default: quiet unless stderr is an interactive terminal).
+        quiet: no progress bar and no summary (the bar shows only on an interactive terminal anyway).
         callback: called as ``callback(trainer, row)`` after every step (raise KeyboardInterrupt to stop cleanly).
         plots: write the plots at the end (matplotlib; a few seconds).
         **overrides: training settings replacing the spec's (``adam=200``, ``weighting="fixed"``, ...).
@@ -171,7 +172,7 @@ class Trainer:
         compiled: the CompiledProblem.
         settings: resolved settings.
         run_dir: where the run's files go.
-        quiet: suppress the progress bar and summary (default: not an interactive terminal).
+        quiet: suppress the progress bar and the summary (the bar shows only on an interactive terminal).
         callback: ``callback(trainer, row)`` after each step.
         plots: write the plots when training finishes.
     """
@@ -193,7 +194,8 @@ class Trainer:
         self.plots = plots
         self.settings = settings
         self.run_dir = Path(run_dir)
-        self.quiet = (not interactive()) if quiet is None else quiet
+        self.quiet = bool(quiet)  # no summary at all
+        self.show_bar = not self.quiet and interactive()  # the progress bar only on a terminal
         self.callback = callback
         self.device = self._device(settings.device)
         self.dtype = getattr(torch, settings.dtype)
@@ -221,6 +223,7 @@ class Trainer:
         self._cache: tuple[Any, dict[str, torch.Tensor]] | None = None
         self._snapshot: dict[str, Any] | None = None
         self._errors: dict[str, float] = {}
+        self.identifiability: list[str] | None = None  # warnings, once every term is active
 
     # ------------------------------------------------------------------------------------------------ construction
 
@@ -436,6 +439,8 @@ class Trainer:
             self.balancer.reset()  # a term switched on: weights back to 1 and recomputed now
         self._active = active
         points = self.points(step, active)
+        if self.identifiability is None and len(active) == len(self.terms) and self.unknowns.raw:
+            self.check_identifiability(points)
         lr = self.set_lr(step)
         losses = self.losses(points, active)
         values = {k: float(v.detach()) for k, v in losses.items()}
@@ -451,6 +456,23 @@ class Trainer:
             torch.autograd.backward(self.weighted(losses), inputs=self.params)
         self.optimizer.step()
         return self.row(step, values, lr)
+
+    def check_identifiability(self, points: Mapping[str, torch.Tensor]) -> None:
+        """Warn about unknowns the residuals barely depend on, or depend on only in a fixed combination.
+
+        Runs once, on the first step that trains every term (after any data-only stages, so the network already
+        follows the data).
+        """
+        from pdec.inverse import identifiability, sensitivities
+
+        compiled = copy.copy(self.compiled)
+        compiled.unknowns = self.unknowns
+        targets = {k: v for k, v in self.targets.items() if k in points}
+        with torch.enable_grad():
+            found = sensitivities(compiled, self.net, points, targets)
+        self.identifiability = identifiability(found)
+        for warning in self.identifiability:
+            say(f"warning: {warning}")
 
     def lbfgs_step(self) -> dict[str, Any]:
         """Up to ``LBFGS_CHUNK`` L-BFGS iterations with frozen weights; returns one history row.
@@ -555,7 +577,7 @@ class Trainer:
         """Train to the end (or to a Ctrl-C / KeyboardInterrupt from the callback); write the run directory."""
         from tqdm import tqdm
 
-        bar = tqdm(total=self.total_steps, initial=self.step, disable=self.quiet, dynamic_ncols=True, unit="step")
+        bar = tqdm(total=self.total_steps, initial=self.step, disable=not self.show_bar, dynamic_ncols=True, unit="step")
         try:
             with deferred_interrupt() as flag:
                 try:
@@ -612,7 +634,7 @@ class Trainer:
         row["time"] = self.elapsed
         self.history.append(row)
         bar.update(step - previous)
-        if not self.quiet and (_crossed(previous, step, 10) or step == self.total_steps):
+        if self.show_bar and (_crossed(previous, step, 10) or step == self.total_steps):
             shown = {"loss": f"{row['loss']:.3e}"}
             shown.update({f"error {k}": f"{v:.2e}" for k, v in self._errors.items()})  # the latest evaluation
             bar.set_postfix(shown, refresh=False)
@@ -636,6 +658,8 @@ class Trainer:
         """Final evaluation, metrics, checkpoint, history CSV and plots."""
         metrics = self.metrics()
         write_json(self.run_dir / METRICS, metrics)
+        if self.compiled.problem.unknowns:
+            self.report_unknowns(metrics)
         self.save(finished=True)
         result = self.result(metrics)
         if self.plots:
@@ -649,6 +673,15 @@ class Trainer:
         )
         return result
 
+    def report_unknowns(self, metrics: Mapping[str, Any]) -> None:
+        """Print the discovered unknowns against their initial and true values; save them as unknowns.json."""
+        from pdec.inverse import format_table, unknowns_table
+
+        problem = self.compiled.problem
+        rows = unknowns_table(problem.unknowns, {u.name: u.init for u in problem.unknowns}, metrics["unknowns"])
+        write_json(self.run_dir / UNKNOWNS, {"unknowns": rows, "warnings": self.identifiability or []})
+        say(format_table(rows), self.quiet)
+
     def plot(self) -> None:
         """Loss and weight histories; the solution against the evaluation set when there is one."""
         solution = None
@@ -656,7 +689,8 @@ class Trainer:
             e = self.evaluation
             predicted = self.predict(e.points)[:, e.columns]
             solution = Solution(tuple(self.compiled.variables), e.fields, e.points, predicted, e.values)
-        plot_run(self.run_dir, self.history, solution)
+        truth = {u.name: u.true for u in self.compiled.problem.unknowns}
+        plot_run(self.run_dir, self.history, solution, truth)
 
     def metrics(self) -> dict[str, Any]:
         """Final losses (fresh evaluation), errors, unknowns (and their errors against ``true``), timings."""

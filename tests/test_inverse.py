@@ -1,0 +1,119 @@
+"""Inverse problems: discovered unknowns against their true values, synthetic data, identifiability warnings."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from pdec.cli import main
+from pdec.compiler import compile as compile_spec
+from pdec.inverse import format_table, identifiability, sample_exact, sensitivities, unknowns_table
+from pdec.train import train
+
+HEAT = """
+var x in [0, 1]
+time t in [0, 1]
+field u(x, t)
+const k = 0.4
+eq heat: u_t = k * u_xx
+ic: u = sin(pi*x)
+bc ends: u = 0 on boundary(x)
+exact: u = exp(-k*pi^2*t) * sin(pi*x)
+"""
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_heat_diffusivity_is_discovered_within_five_percent(tmp_path):
+    """The CI smoke test of issue 5: 1% noisy readings -> k = 0.4 within 5%, in well under a minute."""
+    compiled = compile_spec("examples/heat_inverse.pde")
+    result = train(compiled, out=tmp_path / "run", adam=1500, lbfgs=200, plots=True, quiet=True)
+    k = result.unknowns["k"]
+    assert abs(k - 0.4) / 0.4 < 0.05, k
+    report = json.loads((tmp_path / "run" / "unknowns.json").read_text())
+    (row,) = report["unknowns"]
+    assert row["name"] == "k" and row["initial"] == 1.0 and row["true"] == 0.4
+    assert row["relative_error"] == pytest.approx(abs(k - 0.4) / 0.4)
+    assert (tmp_path / "run" / "plots" / "unknowns.png").stat().st_size > 0
+    trajectory = result.history["unknown:k"]
+    assert trajectory[0] > 0.9 and abs(trajectory[-1] - k) < 1e-6
+
+
+def test_sample_exact_matches_the_closed_form_and_noise_level():
+    compiled = compile_spec(HEAT, dtype="float64")
+    points, values, fields = sample_exact(compiled, 4096, seed=3)
+    assert fields == ("u",)
+    x, t = points[:, 0], points[:, 1]
+    np.testing.assert_allclose(values[:, 0], np.exp(-0.4 * math.pi**2 * t) * np.sin(math.pi * x), rtol=1e-13)
+    _, noisy, _ = sample_exact(compiled, 4096, seed=3, noise=0.05)
+    ratio = np.std(noisy - values) / np.std(values)
+    assert 0.045 < ratio < 0.055
+
+
+def test_pdec_sample_writes_data_a_spec_can_read(tmp_path):
+    spec = tmp_path / "heat.pde"
+    spec.write_text(HEAT)
+    assert main(["sample", str(spec), "-n", "50", "--seed", "1", "-o", str(tmp_path / "obs.csv")]) == 0
+    inverse = HEAT.replace("const k = 0.4", "unknown k = 1 positive true 0.4").replace("exact:", "# exact:")
+    inverse = inverse.replace("k*pi^2", "0.4*pi^2") + 'data obs: "obs.csv" x = x, t = t, u = u\n'
+    (tmp_path / "inverse.pde").write_text(inverse)
+    compiled = compile_spec(tmp_path / "inverse.pde")
+    (data,) = compiled.problem.data
+    assert data.values.shape == (50, 1)
+    np.testing.assert_allclose(
+        data.values[:, 0], np.exp(-0.4 * math.pi**2 * data.points[:, 1]) * np.sin(math.pi * data.points[:, 0])
+    )
+
+
+def test_sample_without_exact_solution_is_a_clean_error(capsys):
+    assert main(["sample", "examples/burgers.pde", "-o", "/dev/null"]) == 1
+    assert "has no exact solution" in capsys.readouterr().err
+
+
+TIED = """
+var x in [0, 1]
+time t in [0, 1]
+field u(x, t)
+unknown a = 0.5 true 0.2
+unknown b = 0.5 true 2
+unknown c = 1
+eq heat: u_t = a*b*u_xx + 1e-12*c
+ic: u = sin(pi*x)
+bc ends: u = 0 on boundary(x)
+"""
+
+
+def test_identifiability_flags_tied_and_insensitive_unknowns():
+    compiled = compile_spec(TIED, dtype="float64")
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1)).double()
+    x = torch.rand(256, 2, dtype=torch.float64)
+    found = sensitivities(compiled, net, {"interior": x})
+    # d r / d a = -b u_xx, scaled by |a|: the hand-derived sensitivity vector
+    xg = x.clone().requires_grad_(True)
+    u = net(xg)
+    (g,) = torch.autograd.grad(u.sum(), xg, create_graph=True)
+    (gg,) = torch.autograd.grad(g[:, 0].sum(), xg)
+    np.testing.assert_allclose(found["a"], (-0.5 * gg[:, 0] * 0.5).numpy(), rtol=1e-6, atol=1e-9)
+    warnings = identifiability(found)
+    assert any("'a' and 'b'" in w for w in warnings)
+    assert any("unknown 'c' barely changes" in w for w in warnings)
+    assert not any("unknown 'a' barely" in w for w in warnings)
+
+
+def test_unknowns_table_reports_relative_errors():
+    compiled = compile_spec(TIED)
+    rows = unknowns_table(compiled.problem.unknowns, {"a": 0.5, "b": 0.5, "c": 1.0}, {"a": 0.21, "b": 2.0, "c": 3.0})
+    assert rows[0]["relative_error"] == pytest.approx(0.05)
+    assert rows[1]["relative_error"] == 0
+    assert rows[2]["relative_error"] is None
+    text = format_table(rows)
+    assert "5%" in text and text.splitlines()[0].split()[0] == "unknown"
