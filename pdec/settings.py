@@ -161,6 +161,8 @@ def _check(key: str, value: Any, kind: str, rule: Any, span: Span | None) -> Any
         return value
     # widths
     widths = value if isinstance(value, (list, tuple)) else None
-    if not widths or any(isinstance(w, bool) or not isinstance(w, (int, float)) or w != int(w) or w < 1 for w in widths):
-        raise PdecSettingsError(f"'{key}' must be a list of positive layer widths, got {value!r}", span, "e.g. [20, 20, 20]")
+    bad = lambda w: isinstance(w, bool) or not isinstance(w, (int, float)) or w != int(w) or w < 1  # noqa: E731
+    if not widths or any(bad(w) for w in widths):
+        message = f"'{key}' must be a list of positive layer widths, got {value!r}"
+        raise PdecSettingsError(message, span, "e.g. [20, 20, 20]")
     return tuple(int(w) for w in widths)

@@ -38,9 +38,9 @@ from pdec.results import (
     CHECKPOINT,
     HISTORY,
     METRICS,
-    UNKNOWNS,
     SETTINGS,
     SPEC,
+    UNKNOWNS,
     History,
     Result,
     Solution,
@@ -577,7 +577,9 @@ class Trainer:
         """Train to the end (or to a Ctrl-C / KeyboardInterrupt from the callback); write the run directory."""
         from tqdm import tqdm
 
-        bar = tqdm(total=self.total_steps, initial=self.step, disable=not self.show_bar, dynamic_ncols=True, unit="step")
+        bar = tqdm(
+            total=self.total_steps, initial=self.step, disable=not self.show_bar, dynamic_ncols=True, unit="step"
+        )
         try:
             with deferred_interrupt() as flag:
                 try:

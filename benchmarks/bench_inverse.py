@@ -1,0 +1,185 @@
+"""Inverse-problem accuracy: discovered unknowns against their true values, and catastrophic forgetting.
+
+Run from the repository root (each case is one command; ``--quick`` only checks the pipeline)::
+
+    python benchmarks/bench_inverse.py burgers       # lambda1, lambda2 from burgers_shock.mat, clean and 1% noise
+    python benchmarks/bench_inverse.py lorenz        # (sigma, rho, beta) from examples/data/lorenz.csv
+    python benchmarks/bench_inverse.py kovasznay     # c1, c2, nu from velocity only (pressure unobserved)
+    python benchmarks/bench_inverse.py forgetting    # staged Burgers inverse: data-fit error as physics switches on
+
+Every run is stopped cleanly at ``--budget`` seconds (the trainer's callback) if Adam + L-BFGS have not finished.
+Tables are printed and written to benchmarks/results/inverse_<case>.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pdec.compiler import compile as compile_spec
+from pdec.inverse import sample_exact, write_csv
+from pdec.train import train
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+def burgers_spec(seed: int, noise: float) -> str:
+    """examples/burgers_inverse.pde with the data's sampling seed and noise level set, and an absolute data path."""
+    text = (EXAMPLES / "burgers_inverse.pde").read_text()
+    text = text.replace('"data/burgers_shock.mat"', f'"{EXAMPLES / "data" / "burgers_shock.mat"}"')
+    return text.replace("sample 2000 seed 1234", f"sample 2000 seed {seed} noise {noise}")
+
+
+def kovasznay_spec(folder: Path, seed: int) -> str:
+    """benchmarks/specs/kovasznay_inverse.pde reading 1000 clean velocity readings of the exact solution."""
+    exact = compile_spec(EXAMPLES / "kovasznay.pde", dtype="float64")
+    points, values, fields = sample_exact(exact, 1000, seed=seed)
+    keep = [fields.index("u"), fields.index("v")]
+    path = folder / f"kovasznay_velocity_{seed}.csv"
+    write_csv(path, ("x", "y", "u", "v"), points, values[:, keep])
+    return (ROOT / "benchmarks" / "specs" / "kovasznay_inverse.pde").read_text().replace("DATA", str(path))
+
+
+def lorenz_spec() -> str:
+    """examples/lorenz_inverse.pde with an absolute data path."""
+    text = (EXAMPLES / "lorenz_inverse.pde").read_text()
+    return text.replace('"data/lorenz.csv"', f'"{EXAMPLES / "data" / "lorenz.csv"}"')
+
+
+def run(spec: str, folder: Path, budget: float, **overrides) -> tuple[dict, float]:
+    """Train ``spec`` (text) within ``budget`` seconds; return the metrics and the seconds spent."""
+    started = time.perf_counter()
+
+    def stop(trainer, row):
+        if time.perf_counter() - started > budget:
+            raise KeyboardInterrupt
+
+    overrides.setdefault("checkpoint_every", 10**6)
+    result = train(compile_spec(spec), out=folder, quiet=True, callback=stop, plots=False, **overrides)
+    return result, time.perf_counter() - started
+
+
+def unknown_rows(label: str, seed: int, result, seconds: float) -> str:
+    """A markdown row: label, seed, each unknown's value and relative error, steps, seconds."""
+    m = result.metrics
+    cells = [f"{k} = {v:.6g} ({100 * m['unknown_errors'][k]:.3g}%)" for k, v in m["unknowns"].items()]
+    return f"| {label} | {seed} | " + " | ".join(cells) + f" | {m['adam_steps']} + {m['lbfgs_steps']} | {seconds:.0f} |"
+
+
+def case_unknowns(args, specs, overrides) -> list[str]:
+    """Run every (label, seed) spec; return table lines with per-label medians of each unknown's error."""
+    lines, errors = [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (label, seed, spec) in enumerate(specs(Path(tmp))):
+            result, seconds = run(spec, Path(tmp) / f"run{i}", args.budget, seed=seed, **overrides)
+            lines.append(unknown_rows(label, seed, result, seconds))
+            print(lines[-1], flush=True)
+            for k, e in result.metrics["unknown_errors"].items():
+                errors.setdefault((label, k), []).append(e)
+    lines.append("")
+    lines += [
+        f"median relative error of {k} ({label}): {100 * statistics.median(v):.3g}%" for (label, k), v in errors.items()
+    ]
+    return lines
+
+
+def forgetting(args) -> list[str]:
+    """Staged Burgers inverse: data only, then data + physics; data-fit error before and after physics switches on."""
+    stage = args.stage
+    lines = [
+        f"Stage 1: data only for {stage} Adam steps; then all terms for {args.adam - stage} Adam steps (no L-BFGS).",
+        "Data-fit error = sqrt(data loss) / rms(u_obs). 'peak' is the largest data-fit error in the 500 steps after "
+        "the switch.",
+        "",
+        "| weighting | seed | at switch | peak after | end | lambda1 err | lambda2 err |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    summary = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for weighting in ("fixed", "inverse_dirichlet"):
+            for seed in args.seeds:
+                spec = burgers_spec(seed, 0.0) + f"\n  stage: obs for {stage}\n"
+                result, _ = run(
+                    spec,
+                    Path(tmp) / f"{weighting}{seed}",
+                    args.budget,
+                    seed=seed,
+                    adam=args.adam,
+                    lbfgs=0,
+                    weighting=weighting,
+                )
+                h = result.history
+                steps, data = np.asarray(h["step"]), np.sqrt(np.asarray(h["loss:data:obs"]))
+                scale = float(np.sqrt(np.mean(compile_spec(spec).problem.data[0].values ** 2)))
+                at = data[steps == stage][0] / scale
+                peak = data[(steps > stage) & (steps <= stage + 500)].max() / scale
+                end = data[-1] / scale
+                e = result.metrics["unknown_errors"]
+                lines.append(
+                    f"| {weighting} | {seed} | {at:.2e} | {peak:.2e} | {end:.2e} | {100 * e['l1']:.3g}% | "
+                    f"{100 * e['l2']:.3g}% |"
+                )
+                print(lines[-1], flush=True)
+                summary.setdefault(weighting, []).append(peak / at)
+    lines.append("")
+    lines += [f"median peak/at-switch ratio, {w}: {statistics.median(v):.3g}" for w, v in summary.items()]
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("case", choices=("burgers", "lorenz", "kovasznay", "forgetting"))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--budget", type=float, default=900.0, help="wall-clock seconds per run")
+    parser.add_argument("--adam", type=int, help="Adam steps (default: the spec's)")
+    parser.add_argument("--lbfgs", type=int, help="L-BFGS iterations (default: the spec's)")
+    parser.add_argument("--noise", type=float, nargs="+", default=[0.0, 0.01], help="Burgers noise levels")
+    parser.add_argument("--stage", type=int, default=2000, help="forgetting: data-only steps")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--quick", action="store_true", help="one seed, 60 s per run: checks the pipeline only")
+    args = parser.parse_args()
+    if args.quick:
+        args.seeds, args.budget = args.seeds[:1], 60.0
+        args.adam, args.stage = args.adam or 600, min(args.stage, 300)
+    torch.set_num_threads(args.threads)
+    overrides = {k: getattr(args, k) for k in ("adam", "lbfgs") if getattr(args, k) is not None}
+    header = [
+        f"# Inverse benchmark: {args.case}",
+        "",
+        f"machine: {platform.machine()}, {torch.get_num_threads()} torch thread(s), torch {torch.__version__}; "
+        f"budget {args.budget:.0f} s per run; {time.strftime('%Y-%m-%d %H:%M')}; settings: the spec's"
+        + (f", overrides {overrides}" if overrides else ""),
+        "",
+    ]
+    if args.case == "forgetting":
+        args.adam = args.adam or 6000
+        body = forgetting(args)
+    else:
+        if args.case == "burgers":
+            specs = lambda tmp: [(f"noise {n:g}", s, burgers_spec(s, n)) for n in args.noise for s in args.seeds]  # noqa: E731
+        elif args.case == "lorenz":
+            specs = lambda tmp: [("clean", s, lorenz_spec()) for s in args.seeds]  # noqa: E731
+        else:
+            specs = lambda tmp: [("clean", s, kovasznay_spec(tmp, s)) for s in args.seeds]  # noqa: E731
+        body = [
+            "| data | seed | unknowns (relative error) | | | steps (Adam + L-BFGS) | seconds |",
+            "|---|---:|---|---|---|---|---:|",
+        ]
+        body += case_unknowns(args, specs, overrides)
+    text = "\n".join(header + body)
+    print(text)
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"inverse_{args.case}{'_quick' if args.quick else ''}.md").write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
