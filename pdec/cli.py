@@ -73,6 +73,44 @@ def _run_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _configure_compiled(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", metavar="FILE", help="a spec file (.pde)")
+    parser.add_argument("--dtype", choices=("float32", "float64"), help="floating-point type of the generated code")
+
+
+def _configure_emit(parser: argparse.ArgumentParser) -> None:
+    _configure_compiled(parser)
+    parser.add_argument("-o", "--output", help="file to write (default: standard output)")
+
+
+def _compiled(args: argparse.Namespace):
+    """Compile the spec named on the command line (with its --dtype, if given)."""
+    from pdec.compiler import compile as compile_spec
+
+    return compile_spec(Path(args.spec), **({"dtype": args.dtype} if args.dtype else {}))
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    """Print each derivative, its parent, and the backward passes per evaluation."""
+    from pdec.compiler import format_plan
+
+    print(format_plan(_compiled(args)))
+    return 0
+
+
+def _run_emit(args: argparse.Namespace) -> int:
+    """Write the generated residual module (torch only, no pdec import)."""
+    from pdec.compiler import emit
+
+    source = emit(_compiled(args))
+    if args.output:
+        Path(args.output).write_text(source)
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        print(source, end="")
+    return 0
+
+
 def _lazy(module: str, name: str) -> Callable:
     """A function that imports ``module`` (and torch with it) only when the subcommand runs."""
 
@@ -96,6 +134,8 @@ COMMANDS: dict[str, Command] = {
         _lazy("pdec.train", "add_predict_arguments"),
         _lazy("pdec.train", "cmd_predict"),
     ),
+    "plan": Command("print each derivative, its parent, and the backward passes", _configure_compiled, _run_plan),
+    "emit": Command("write the generated torch residual module", _configure_emit, _run_emit),
     "sample": Command("write synthetic observations of a spec's exact solution", _configure_sample, _run_sample),
 }
 
