@@ -24,12 +24,6 @@ exact: u = exp(-k*pi^2*t) * sin(pi*x)
 """
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_heat_diffusivity_is_discovered_within_five_percent(tmp_path):

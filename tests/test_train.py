@@ -16,13 +16,6 @@ from pdec.train import Trainer, add_predict_arguments, cmd_predict, train
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.pde"))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small PINN steps run far faster on one thread (and do not fight other processes for the cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _strip_time(history):
