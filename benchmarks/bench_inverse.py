@@ -169,9 +169,10 @@ def main() -> None:
             specs = lambda tmp: [("clean", s, lorenz_spec()) for s in args.seeds]  # noqa: E731
         else:
             specs = lambda tmp: [("clean", s, kovasznay_spec(tmp, s)) for s in args.seeds]  # noqa: E731
+        n = {"burgers": 2, "lorenz": 3, "kovasznay": 3}[args.case]
         body = [
-            "| data | seed | unknowns (relative error) | | | steps (Adam + L-BFGS) | seconds |",
-            "|---|---:|---|---|---|---|---:|",
+            "| data | seed | " + " | ".join(["unknown (relative error)"] * n) + " | steps (Adam + L-BFGS) | seconds |",
+            "|---|---:|" + "---|" * n + "---|---:|",
         ]
         body += case_unknowns(args, specs, overrides)
     text = "\n".join(header + body)
