@@ -141,6 +141,7 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=900.0, help="wall-clock seconds per run")
     parser.add_argument("--adam", type=int, help="Adam steps (default: the spec's)")
     parser.add_argument("--lbfgs", type=int, help="L-BFGS iterations (default: the spec's)")
+    parser.add_argument("--weighting", help="loss weighting (default: the spec's)")
     parser.add_argument("--noise", type=float, nargs="+", default=[0.0, 0.01], help="Burgers noise levels")
     parser.add_argument("--stage", type=int, default=2000, help="forgetting: data-only steps")
     parser.add_argument("--threads", type=int, default=1)
@@ -150,7 +151,7 @@ def main() -> None:
         args.seeds, args.budget = args.seeds[:1], 60.0
         args.adam, args.stage = args.adam or 600, min(args.stage, 300)
     torch.set_num_threads(args.threads)
-    overrides = {k: getattr(args, k) for k in ("adam", "lbfgs") if getattr(args, k) is not None}
+    overrides = {k: getattr(args, k) for k in ("adam", "lbfgs", "weighting") if getattr(args, k) is not None}
     header = [
         f"# Inverse benchmark: {args.case}",
         "",
