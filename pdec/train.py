@@ -650,9 +650,13 @@ class Trainer:
         """Save a checkpoint at the last completed step and say how to resume."""
         self.save()
         spec = self.compiled.problem.source.path
+        how = (
+            f"pdec.fit(compiled, resume='{self.run_dir}')"
+            if spec.startswith("<")
+            else f"pdec run {spec} --resume {self.run_dir}"
+        )
         say(
-            f"interrupted at step {self.step}/{self.total_steps}; checkpoint saved in {self.run_dir}\n"
-            f"resume with: pdec run {spec} --resume {self.run_dir}"
+            f"interrupted at step {self.step}/{self.total_steps}; checkpoint saved in {self.run_dir}\nresume with: {how}"
         )
         return self.result(self.metrics(), interrupted=True)
 
