@@ -655,9 +655,8 @@ class Trainer:
             if spec.startswith("<")
             else f"pdec run {spec} --resume {self.run_dir}"
         )
-        say(
-            f"interrupted at step {self.step}/{self.total_steps}; checkpoint saved in {self.run_dir}\nresume with: {how}"
-        )
+        saved = f"interrupted at step {self.step}/{self.total_steps}; checkpoint saved in {self.run_dir}"
+        say(f"{saved}\nresume with: {how}")
         return self.result(self.metrics(), interrupted=True)
 
     def finish(self) -> Result:
