@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import torch
+from _report import write_result  # benchmarks/ is on sys.path when run as a script
 
 from pdec.compiler import compile as compile_spec
 from pdec.train import train
@@ -113,9 +114,7 @@ def main() -> None:
     lines += ["", f"median relative L2 error: {median:.3e} ({verdict} the 1e-3 target)"]
     text = "\n".join(lines)
     print(text)
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(exist_ok=True)
-    (out / ("burgers_quick.md" if args.quick else "burgers.md")).write_text(text + "\n")
+    write_result("burgers", text, args.quick)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 import torch
+from _report import write_result  # benchmarks/ is on sys.path when run as a script
 
 from pdec.compiler import compile as compile_spec
 from pdec.train import Trainer
@@ -104,9 +105,7 @@ def main() -> None:
     lines += ["", f"inverse Dirichlet (default update period) overhead: {overhead * 100:+.1f}% (target <= 5%)"]
     text = "\n".join(lines)
     print(text)
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(exist_ok=True)
-    (out / ("id_overhead_quick.md" if args.quick else "id_overhead.md")).write_text(text + "\n")
+    write_result("id_overhead", text, args.quick)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _report import write_result  # benchmarks/ is on sys.path when run as a script
 
 from pdec.compiler import compile as compile_spec
 from pdec.inverse import sample_exact, write_csv
@@ -178,9 +179,7 @@ def main() -> None:
         body += case_unknowns(args, specs, overrides)
     text = "\n".join(header + body)
     print(text)
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(exist_ok=True)
-    (out / f"inverse_{args.case}{'_quick' if args.quick else ''}.md").write_text(text + "\n")
+    write_result(f"inverse_{args.case}", text, args.quick)
 
 
 if __name__ == "__main__":

@@ -181,6 +181,20 @@ def hand_ks(net, pts):
     return r.pow(2).mean() + r0.pow(2).mean() + rb.pow(2).mean()
 
 
+def kovasznay_boundary_loss(net, pts, lam):
+    """Kovasznay's Dirichlet losses, by hand: one network call for every boundary point (u walls, v walls, p outlet)."""
+    wu = [k for k in pts if k.startswith("bc:wall_u")]
+    wv = [k for k in pts if k.startswith("bc:wall_v")]
+    xu, xv, xo = torch.cat([pts[k] for k in wu]), torch.cat([pts[k] for k in wv]), pts["bc:outlet_p@x=1"]
+    ob = net(torch.cat([xu, xv, xo]))
+    nu_, nv_ = xu.shape[0], xv.shape[0]
+    ou, ov, oo = ob[:nu_], ob[nu_ : nu_ + nv_], ob[nu_ + nv_ :]
+    ru = ou[:, 0:1] - (1 - torch.exp(lam * xu[:, 0:1]) * torch.cos(2 * math.pi * xu[:, 1:2]))
+    rv = ov[:, 1:2] - lam / (2 * math.pi) * torch.exp(lam * xv[:, 0:1]) * torch.sin(2 * math.pi * xv[:, 1:2])
+    rp = oo[:, 2:3] - (1 - math.exp(2 * lam)) / 2
+    return ru.pow(2).mean() + rv.pow(2).mean() + rp.pow(2).mean()
+
+
 def hand_kovasznay(net, pts):
     re = 20.0
     lam = re / 2 - math.sqrt(re**2 / 4 + 4 * math.pi**2)
@@ -195,17 +209,7 @@ def hand_kovasznay(net, pts):
     r2 = u * v_x + v * v_y + p_y - (v_xx + v_yy) / re
     r3 = u_x + v_y
     loss = r1.pow(2).mean() + r2.pow(2).mean() + r3.pow(2).mean()
-    # one network call for every boundary point (walls for u, walls for v, outlet for p)
-    wu = [k for k in pts if k.startswith("bc:wall_u")]
-    wv = [k for k in pts if k.startswith("bc:wall_v")]
-    xu, xv, xo = torch.cat([pts[k] for k in wu]), torch.cat([pts[k] for k in wv]), pts["bc:outlet_p@x=1"]
-    ob = net(torch.cat([xu, xv, xo]))
-    nu_, nv_ = xu.shape[0], xv.shape[0]
-    ou, ov, oo = ob[:nu_], ob[nu_ : nu_ + nv_], ob[nu_ + nv_ :]
-    ru = ou[:, 0:1] - (1 - torch.exp(lam * xu[:, 0:1]) * torch.cos(2 * math.pi * xu[:, 1:2]))
-    rv = ov[:, 1:2] - lam / (2 * math.pi) * torch.exp(lam * xv[:, 0:1]) * torch.sin(2 * math.pi * xv[:, 1:2])
-    rp = oo[:, 2:3] - (1 - math.exp(2 * lam)) / 2
-    return loss + ru.pow(2).mean() + rv.pow(2).mean() + rp.pow(2).mean()
+    return loss + kovasznay_boundary_loss(net, pts, lam)
 
 
 HAND = {"burgers": hand_burgers, "ks": hand_ks, "kovasznay": hand_kovasznay}
@@ -261,17 +265,7 @@ def naive_kovasznay(net, pts):
     r2 = u * nd(v, x, 0) + v * nd(v, x, 1) + nd(p, x, 1) - (nd(v, x, 0, 0) + nd(v, x, 1, 1)) / re
     r3 = nd(u, x, 0) + nd(v, x, 1)
     loss = r1.pow(2).mean() + r2.pow(2).mean() + r3.pow(2).mean()
-    # one network call for every boundary point (walls for u, walls for v, outlet for p)
-    wu = [k for k in pts if k.startswith("bc:wall_u")]
-    wv = [k for k in pts if k.startswith("bc:wall_v")]
-    xu, xv, xo = torch.cat([pts[k] for k in wu]), torch.cat([pts[k] for k in wv]), pts["bc:outlet_p@x=1"]
-    ob = net(torch.cat([xu, xv, xo]))
-    nu_, nv_ = xu.shape[0], xv.shape[0]
-    ou, ov, oo = ob[:nu_], ob[nu_ : nu_ + nv_], ob[nu_ + nv_ :]
-    ru = ou[:, 0:1] - (1 - torch.exp(lam * xu[:, 0:1]) * torch.cos(2 * math.pi * xu[:, 1:2]))
-    rv = ov[:, 1:2] - lam / (2 * math.pi) * torch.exp(lam * xv[:, 0:1]) * torch.sin(2 * math.pi * xv[:, 1:2])
-    rp = oo[:, 2:3] - (1 - math.exp(2 * lam)) / 2
-    return loss + ru.pow(2).mean() + rv.pow(2).mean() + rp.pow(2).mean()
+    return loss + kovasznay_boundary_loss(net, pts, lam)
 
 
 NAIVE = {"burgers": naive_burgers, "ks": naive_ks, "kovasznay": naive_kovasznay}
