@@ -6,6 +6,7 @@ Run from the repository root (each case is one command; ``--quick`` only checks 
     python benchmarks/bench_inverse.py lorenz        # (sigma, rho, beta) from examples/data/lorenz.csv
     python benchmarks/bench_inverse.py kovasznay     # c1, c2, nu from velocity only (pressure unobserved)
     python benchmarks/bench_inverse.py forgetting    # staged Burgers inverse: data-fit error as physics switches on
+    python benchmarks/bench_inverse.py forgetting --fit-unknowns 0   # the same without fitting the unknowns first
 
 Every run is stopped cleanly at ``--budget`` seconds (the trainer's callback) if Adam + L-BFGS have not finished.
 Tables are printed and written to benchmarks/results/inverse_<case>.md.
@@ -97,6 +98,8 @@ def forgetting(args) -> list[str]:
     stage = args.stage
     lines = [
         f"Stage 1: data only for {stage} Adam steps; then all terms for {args.adam - stage} Adam steps (no L-BFGS).",
+        "Unknowns fitted with the network frozen at the switch: "
+        + ("no (fit_unknowns = 0)" if args.fit_unknowns == 0 else "yes (the default)"),
         "Data-fit error = sqrt(data loss) / rms(u_obs). 'peak' is the largest data-fit error in the 500 steps after "
         "the switch.",
         "",
@@ -116,6 +119,7 @@ def forgetting(args) -> list[str]:
                     adam=args.adam,
                     lbfgs=0,
                     weighting=weighting,
+                    **({} if args.fit_unknowns is None else {"fit_unknowns": args.fit_unknowns}),
                 )
                 h = result.history
                 steps, data = np.asarray(h["step"]), np.sqrt(np.asarray(h["loss:data:obs"]))
@@ -143,6 +147,9 @@ def main() -> None:
     parser.add_argument("--adam", type=int, help="Adam steps (default: the spec's)")
     parser.add_argument("--lbfgs", type=int, help="L-BFGS iterations (default: the spec's)")
     parser.add_argument("--weighting", help="loss weighting (default: the spec's)")
+    parser.add_argument(
+        "--fit-unknowns", type=int, dest="fit_unknowns", help="L-BFGS iterations fitting the unknowns at a switch"
+    )
     parser.add_argument("--noise", type=float, nargs="+", default=[0.0, 0.01], help="Burgers noise levels")
     parser.add_argument("--stage", type=int, default=2000, help="forgetting: data-only steps")
     parser.add_argument("--threads", type=int, default=1)
@@ -152,7 +159,8 @@ def main() -> None:
         args.seeds, args.budget = args.seeds[:1], 60.0
         args.adam, args.stage = args.adam or 600, min(args.stage, 300)
     torch.set_num_threads(args.threads)
-    overrides = {k: getattr(args, k) for k in ("adam", "lbfgs", "weighting") if getattr(args, k) is not None}
+    names = ("adam", "lbfgs", "weighting", "fit_unknowns")
+    overrides = {k: getattr(args, k) for k in names if getattr(args, k) is not None}
     header = [
         f"# Inverse benchmark: {args.case}",
         "",

@@ -18,9 +18,14 @@ ic z0: z = 27
 
 data traj: "data/lorenz.csv" t = t, x = x, y = y, z = z
 
+# Fit the trajectory first; when the equations switch on, the unknowns are fitted to it with the network frozen
+# (see docs/training.md), then everything trains together.
 train:
   layers = [40, 40, 40]
   interior = 1000
   lr = 2e-3
-  adam = 20000
-  lbfgs = 0
+  lr_decay = 0.5
+  decay_every = 2000
+  adam = 11000
+  lbfgs = 3000
+  stage: traj for 3000

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -37,7 +39,9 @@ class MLP(nn.Module):
 
         generator: the torch generator the initial weights are drawn from (the global one if None).
 
-    Weights are Xavier (Glorot) normal, biases zero.
+    Weights are Xavier (Glorot) normal, biases zero. Outputs are ``body(x) * gain + shift`` per field once
+    ``scale_outputs`` has set them (e.g. the mean and std of a field's observations), so the last layer works at unit
+    scale whatever the field's units; both are buffers, saved with the weights.
     """
 
     def __init__(
@@ -65,6 +69,29 @@ class MLP(nn.Module):
             if i < len(widths) - 2:
                 modules.append(activation(activation_name))
         self.body = nn.Sequential(*modules)
+        self.register_buffer("shift", torch.zeros(len(self.fields)))
+        self.register_buffer("gain", torch.ones(len(self.fields)))
+        self.output_scaled = False  # skip the identity affine map: no extra autograd nodes when unused
+
+    def scale_outputs(self, shift: Sequence[float], gain: Sequence[float]) -> None:
+        """Set the per-field output map ``y * gain + shift`` (``gain`` > 0)."""
+        self.shift.copy_(torch.as_tensor(shift, dtype=self.shift.dtype))
+        self.gain.copy_(torch.as_tensor(gain, dtype=self.gain.dtype))
+        self.output_scaled = bool(torch.any(self.shift != 0) or torch.any(self.gain != 1))
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False) -> Any:
+        """Load weights and the output map (old checkpoints without one keep the identity)."""
+        state = dict(state_dict)
+        state.setdefault("shift", torch.zeros_like(self.shift))
+        state.setdefault("gain", torch.ones_like(self.gain))
+        out = super().load_state_dict(state, strict, assign)
+        self.output_scaled = bool(torch.any(self.shift != 0) or torch.any(self.gain != 1))
+        return out
+
+    @property
+    def head(self) -> nn.Linear:
+        """The output layer."""
+        return self.body[-1]
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
         """Map physical coordinates to ``[-1, 1]`` per column."""
@@ -72,7 +99,8 @@ class MLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Evaluate the fields at points ``x`` ``[N, d]`` (physical coordinates); returns ``[N, m]``."""
-        return self.body(self.normalise(x))
+        y = self.body(self.normalise(x))
+        return y * self.gain + self.shift if self.output_scaled else y
 
 
 def build_net(
@@ -86,3 +114,24 @@ def build_net(
     """Build the MLP of a compiled problem (bounds in the variables' column order), initialised from ``seed``."""
     ordered = {v: bounds[v] for v in variables}
     return MLP(ordered, fields, layers, activation_name, torch.Generator().manual_seed(seed))
+
+
+def output_scales(fields: Sequence[str], observed: Sequence[tuple[Sequence[str], np.ndarray]]) -> tuple[list, list]:
+    """Per-field ``(shift, gain)``: the mean and std of every observation of the field; ``(0, 1)`` if unobserved.
+
+    ``observed`` holds ``(field names, [N, len(names)] values)`` per data set. A field whose readings are all equal
+    keeps gain 1 (its shift is still the mean).
+    """
+    shift, gain = [0.0] * len(fields), [1.0] * len(fields)
+    for i, name in enumerate(fields):
+        columns = [values[:, list(names).index(name)] for names, values in observed if name in names]
+        if not columns:
+            continue
+        readings = np.concatenate(columns)
+        readings = readings[np.isfinite(readings)]
+        if readings.size == 0:
+            continue
+        mean, std = float(readings.mean()), float(readings.std())
+        shift[i] = mean
+        gain[i] = std if std > 1e-8 * max(1.0, abs(mean)) else 1.0
+    return shift, gain

@@ -19,6 +19,7 @@ ACTIVATIONS = ("tanh", "sin", "gelu", "silu", "softplus", "relu")
 SAMPLERS = ("random", "lhs", "sobol", "halton", "grid")
 WEIGHTINGS = ("inverse_dirichlet", "fixed", "max_avg", "relobralo")
 DTYPES = ("float32", "float64")
+OUTPUT_SCALES = ("data", "none")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Settings:
     seed: int = 0
     layers: tuple[int, ...] = (20, 20, 20, 20)
     activation: str = "tanh"
+    output_scale: str = "data"
     interior: int = 2000
     boundary: int = 200
     points: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
@@ -47,6 +49,7 @@ class Settings:
     lr_decay: float = 1.0
     decay_every: int = 1000
     lbfgs: int = 500
+    fit_unknowns: int = 100
     weighting: str = "inverse_dirichlet"
     alpha: float = 0.5
     update_every: int = 10
@@ -83,6 +86,7 @@ _SCHEMA: dict[str, tuple[str, Any]] = {
     "seed": ("int", 0),
     "layers": ("widths", None),
     "activation": ("choice", ACTIVATIONS),
+    "output_scale": ("choice", OUTPUT_SCALES),
     "interior": ("int", 1),
     "boundary": ("int", 1),
     "sampler": ("choice", SAMPLERS),
@@ -92,6 +96,7 @@ _SCHEMA: dict[str, tuple[str, Any]] = {
     "lr_decay": ("float", "unit"),
     "decay_every": ("int", 1),
     "lbfgs": ("int", 0),
+    "fit_unknowns": ("int", 0),
     "weighting": ("choice", WEIGHTINGS),
     "alpha": ("float", "unit_open"),
     "update_every": ("int", 1),

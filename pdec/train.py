@@ -29,11 +29,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import sympy
 import torch
+from sympy.core.function import AppliedUndef
 
 from pdec.balance import make_balancer
 from pdec.errors import PdecRunError
-from pdec.nets import build_net
+from pdec.nets import build_net, output_scales
 from pdec.results import (
     CHECKPOINT,
     HISTORY,
@@ -205,6 +207,11 @@ class Trainer:
         self.net = build_net(
             compiled.variables, compiled.bounds, compiled.fields, settings.layers, settings.activation, settings.seed
         ).to(self.device, self.dtype)
+        if settings.output_scale == "data" and compiled.problem.data:
+            observed = [
+                (d.fields, np.asarray(d.values, dtype=float).reshape(len(d), -1)) for d in compiled.problem.data
+            ]
+            self.net.scale_outputs(*output_scales(compiled.fields, observed))
         self.unknowns = copy.deepcopy(compiled.unknowns).to(self.device, self.dtype)
         self.net_params = list(self.net.parameters())
         self.params = self.net_params + list(self.unknowns.parameters())
@@ -435,10 +442,14 @@ class Trainer:
     def adam_step(self, step: int) -> dict[str, Any]:
         """One Adam step; returns the history row (LossNotFinite when a loss is NaN/Inf)."""
         active = self.active_terms(step)
-        if self._active is not None and set(active) - set(self._active):
+        before = self._active or ()
+        switched_on = set(active) - set(before) if self._active is not None else set()
+        if switched_on:
             self.balancer.reset()  # a term switched on: weights back to 1 and recomputed now
         self._active = active
         points = self.points(step, active)
+        if switched_on:
+            self.fit_unknowns(points, tuple(t for t in active if t in switched_on), before)
         if self.identifiability is None and len(active) == len(self.terms) and self.unknowns.raw:
             self.check_identifiability(points)
         lr = self.set_lr(step)
@@ -456,6 +467,71 @@ class Trainer:
             torch.autograd.backward(self.weighted(losses), inputs=self.params)
         self.optimizer.step()
         return self.row(step, values, lr)
+
+    def fit_unknowns(
+        self, points: Mapping[str, torch.Tensor], terms: tuple[str, ...], before_terms: tuple[str, ...]
+    ) -> None:
+        """Fit the unknowns to ``terms`` (just switched on) with the network frozen: L-BFGS on their summed losses.
+
+        After a data-only stage (``before_terms`` held a data set) the network follows the data, so this is the
+        classic two-step estimate: the unknowns that best explain the fitted fields, found in a second instead of
+        thousands of Adam steps during which the network would bend towards the physics of the initial guesses.
+        Fields no such data set observed (e.g. pressure) are still arbitrary, so their rows of the output layer are
+        fitted too (on the last hidden features, which the data shaped); the rest of the network stays frozen. Only
+        the switched-on terms that contain an unknown or such a field count. Skipped when no data set was trained
+        before, when no term contains an unknown, or when ``settings.fit_unknowns`` is 0; a non-finite result
+        restores the old values.
+        """
+        problem = self.compiled.problem
+        fitted = {f for d in problem.data if f"data:{d.name}" in before_terms for f in d.fields}
+        if not self.settings.fit_unknowns or not self.unknowns.raw or not fitted:
+            return
+        unknowns = {u.name for u in problem.unknowns}
+        with_unknowns = {t for t in terms if unknowns & _names(self.compiled.terms[t].exprs, sympy.Symbol)}
+        fields_of = {t: _names(self.compiled.terms[t].exprs, AppliedUndef) for t in terms}
+        free = {f for t in with_unknowns for f in fields_of[t]} - fitted
+        terms = tuple(t for t in terms if t in with_unknowns or fields_of[t] & free)
+        if not with_unknowns:
+            return
+        params = list(self.unknowns.parameters())
+        head = self.net.head
+        rows = torch.tensor([f in free for f in self.net.fields], device=self.device)
+        if free:
+            params += [head.weight, head.bias]
+        before = [p.detach().clone() for p in params]
+        optimizer = torch.optim.LBFGS(
+            params,
+            lr=1.0,
+            max_iter=self.settings.fit_unknowns,
+            line_search_fn="strong_wolfe",
+            tolerance_grad=1e-12,
+            tolerance_change=1e-14,
+            history_size=50,
+        )
+
+        def closure() -> torch.Tensor:
+            optimizer.zero_grad(set_to_none=True)
+            total = sum(self.losses(points, terms).values())
+            if torch.isfinite(total):
+                torch.autograd.backward(total, inputs=params)
+                if free:  # only the free fields' rows move: L-BFGS steps lie in the span of the gradients
+                    head.weight.grad[~rows] = 0
+                    head.bias.grad[~rows] = 0
+            return total
+
+        start = self.unknowns.floats()
+        optimizer.step(closure)
+        if not all(torch.isfinite(p).all() for p in params) or not math.isfinite(float(closure().detach())):
+            with torch.no_grad():
+                for p, old in zip(params, before, strict=True):
+                    p.copy_(old)
+            say("warning: fitting the unknowns to the newly active terms failed; they keep their values")
+            return
+        found = self.unknowns.floats()
+        moved = ", ".join(f"{k} {start[k]:.4g} -> {found[k]:.4g}" for k in found)
+        also = f" (and the output layer of {', '.join(sorted(free))})" if free else ""
+        switched = ", ".join(bare(t) for t in terms)
+        say(f"step {self.step + 1}: {switched} on; unknowns fitted with the network frozen{also}: {moved}", self.quiet)
 
     def check_identifiability(self, points: Mapping[str, torch.Tensor]) -> None:
         """Warn about unknowns the residuals barely depend on, or depend on only in a fixed combination.
@@ -738,6 +814,14 @@ class Trainer:
             self.settings,
             interrupted,
         )
+
+
+def _names(exprs: Any, kind: type) -> set[str]:
+    """Names of the symbols (``sympy.Symbol``) or applied fields (``AppliedUndef``) in ``exprs``."""
+    found: set[str] = set()
+    for e in exprs:
+        found |= {a.name if kind is sympy.Symbol else a.func.__name__ for a in e.atoms(kind)}
+    return found
 
 
 def _crossed(previous: int, step: int, every: int) -> bool:

@@ -111,3 +111,56 @@ def test_unknowns_table_reports_relative_errors():
     assert rows[2]["relative_error"] is None
     text = format_table(rows)
     assert "5%" in text and text.splitlines()[0].split()[0] == "unknown"
+
+
+DECAY = """
+time t in [0, 2]
+field u(t)
+unknown a = 0.5 positive true 2
+eq decay: u_t = -a*u
+data obs: "obs.csv" t = t, u = u
+train:
+  layers = [16, 16]
+  interior = 200
+  lr = 1e-2
+  adam = 801
+  lbfgs = 0
+  stage: obs for 800
+"""
+
+
+def _decay_data(folder):
+    t = np.linspace(0, 2, 41)
+    np.savetxt(folder / "obs.csv", np.column_stack([t, np.exp(-2 * t)]), delimiter=",", header="t,u", comments="")
+
+
+def test_unknowns_fitted_with_the_network_frozen_when_physics_switches_on(tmp_path, capsys):
+    """After a data-only stage, the switch step solves for a (true 2) from the fitted u; without it a barely moves."""
+    _decay_data(tmp_path)
+    spec = tmp_path / "decay.pde"
+    spec.write_text(DECAY)
+    fitted = train(compile_spec(spec), out=tmp_path / "fit", plots=False, quiet=False)
+    assert abs(fitted.history["unknown:a"][800] - 2) < 0.02 * 2  # row of step 801: the fit plus one Adam step
+    assert "step 801: decay on; unknowns fitted with the network frozen: a 0.5 -> 1.9" in capsys.readouterr().err
+    plain = train(compile_spec(spec), out=tmp_path / "plain", plots=False, quiet=True, fit_unknowns=0)
+    assert abs(plain.history["unknown:a"][800] - 0.5) < 0.02
+
+
+def test_unobserved_field_gets_its_output_layer_fitted_with_the_unknowns(tmp_path, capsys):
+    """w is unobserved, so at the switch its row of the output layer is fitted together with a (on frozen features)."""
+    _decay_data(tmp_path)
+    spec = tmp_path / "decay.pde"
+    spec.write_text(DECAY.replace("field u(t)", "field u(t), w(t)").replace("-a*u", "-a*w\neq link: w = u"))
+    result = train(compile_spec(spec), out=tmp_path / "run", plots=False, quiet=False)
+    assert abs(result.history["unknown:a"][800] - 2) < 0.02 * 2
+    assert "(and the output layer of w): a 0.5 -> " in capsys.readouterr().err
+
+
+def test_no_frozen_network_fit_without_a_data_stage_before(tmp_path):
+    """A physics-only first stage leaves nothing fitted to the data: the unknowns are left to Adam."""
+    _decay_data(tmp_path)
+    spec = tmp_path / "decay.pde"
+    spec.write_text(DECAY.replace("stage: obs for 800", "stage: decay for 800"))
+    result = train(compile_spec(spec), out=tmp_path / "run", plots=False, quiet=True)
+    assert result.history["unknown:a"][799] != 0.5  # trained during the stage
+    assert abs(result.history["unknown:a"][800] - result.history["unknown:a"][799]) < 0.02

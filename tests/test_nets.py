@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -34,3 +35,34 @@ def test_seeded_init_reproducible_and_global_rng_untouched():
     assert torch.equal(torch.get_rng_state(), state)
     for p, q in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.equal(p, q)
+
+
+def test_output_scales_from_observations():
+    from pdec.nets import output_scales
+
+    u = np.array([[1.0, 10.0], [3.0, 30.0]])
+    w = np.array([[5.0], [7.0], [np.nan]])
+    shift, gain = output_scales(("u", "v", "p"), [(("u", "v"), u), (("u",), w)])
+    assert shift[0] == pytest.approx(4.0) and gain[0] == pytest.approx(np.std([1, 3, 5, 7]))
+    assert shift[1] == pytest.approx(20.0) and gain[1] == pytest.approx(10.0)
+    assert (shift[2], gain[2]) == (0.0, 1.0)  # unobserved
+    assert output_scales(("u",), [(("u",), np.full((4, 1), 2.5))]) == ([2.5], [1.0])  # constant readings
+
+
+def test_output_map_applied_and_saved_with_the_weights():
+    net = build_net(("x",), {"x": (0, 1)}, ("u", "v"), (8,), "tanh", seed=0)
+    x = torch.rand(5, 1)
+    plain = net(x)
+    net.scale_outputs([1.0, -2.0], [3.0, 0.5])
+    torch.testing.assert_close(net(x), plain * torch.tensor([3.0, 0.5]) + torch.tensor([1.0, -2.0]))
+    fresh = build_net(("x",), {"x": (0, 1)}, ("u", "v"), (8,), "tanh", seed=1)
+    fresh.load_state_dict(net.state_dict())
+    torch.testing.assert_close(fresh(x), net(x))
+    old = {
+        k: v
+        for k, v in build_net(("x",), {"x": (0, 1)}, ("u", "v"), (8,), "tanh").state_dict().items()
+        if k not in ("shift", "gain")
+    }  # a checkpoint written before the output map existed
+    fresh.load_state_dict(old)
+    assert not fresh.output_scaled
+    torch.testing.assert_close(fresh(x), plain)
