@@ -85,12 +85,15 @@ def show(expr: sympy.Expr, problem: Problem | None = None) -> str:
 
 def describe(problem: Problem) -> str:
     """A plain-text summary of a problem: every section that is not empty, then the warnings."""
+
     def s(expr: sympy.Expr) -> str:
         return show(expr, problem)
 
     lines = [f"problem {problem.source.path}"]
-    lines += _section("variables", [f"{v.name} in [{_num(v.lo)}, {_num(v.hi)}]" + ("  (time)" if v.is_time else "")
-                                    for v in problem.variables])
+    lines += _section(
+        "variables",
+        [f"{v.name} in [{_num(v.lo)}, {_num(v.hi)}]" + ("  (time)" if v.is_time else "") for v in problem.variables],
+    )
     lines += _section("fields", [f"{f.name}({', '.join(f.args)})" for f in problem.fields])
     lines += _section("constants", [_constant(c.name, s(c.expr), c.value) for c in problem.constants])
     lines += _section("unknowns", [_unknown(u) for u in problem.unknowns])
@@ -196,8 +199,9 @@ def latex(problem: Problem) -> str:
             exprs = ", ".join(printer.doprint(e) for e in c.exprs)
             rows.append(rf"{exprs} & \text{{ periodic in }} {printer.doprint(sympy.Symbol(c.variable))} &&")
         else:
-            faces = r",\ ".join(f"{printer.doprint(sympy.Symbol(p.face.variable))} = {_num(p.face.value)}"
-                                for p in c.pieces)
+            faces = r",\ ".join(
+                f"{printer.doprint(sympy.Symbol(p.face.variable))} = {_num(p.face.value)}" for p in c.pieces
+            )
             rows.append(rf"{printer.doprint(c.lhs)} &= {printer.doprint(c.rhs)}, && {faces}")
     body = r" \\" + "\n"
     return "$$\\begin{aligned}\n" + body.join(rows) + "\n\\end{aligned}$$"

@@ -75,8 +75,9 @@ def _read_path(path: Path) -> Source:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise PdecError(f"no such file: {path}", hint="check the path (relative paths start at the current folder)") \
-            from None
+        raise PdecError(
+            f"no such file: {path}", hint="check the path (relative paths start at the current folder)"
+        ) from None
     except IsADirectoryError:
         raise PdecError(f"{path} is a folder, not a spec file") from None
     except (OSError, ValueError) as error:
@@ -100,5 +101,7 @@ def _source(content: str | bytes, path: str) -> Source:
 
 
 def _not_utf8(path: str, error: UnicodeDecodeError) -> PdecError:
-    return PdecError(f"{path} is not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start})",
-                     hint="save the spec as UTF-8")
+    return PdecError(
+        f"{path} is not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start})",
+        hint="save the spec as UTF-8",
+    )

@@ -17,8 +17,23 @@ KEYWORDS = frozenset(
     "var time field const let unknown positive in true lr eq ic bc at on boundary periodic data reference "
     "sample seed noise exact train stage for".split()
 )
-STATEMENT_KEYWORDS = ("var", "time", "field", "const", "let", "unknown", "eq", "ic", "bc", "periodic", "data",
-                      "reference", "exact", "train", "stage")
+STATEMENT_KEYWORDS = (
+    "var",
+    "time",
+    "field",
+    "const",
+    "let",
+    "unknown",
+    "eq",
+    "ic",
+    "bc",
+    "periodic",
+    "data",
+    "reference",
+    "exact",
+    "train",
+    "stage",
+)
 MAX_BRACKETS = 100
 MAX_LINE_LENGTH = 10_000  # characters; specs are short, and lark needs ~30 us a token
 MAX_SPEC_LENGTH = 200_000
@@ -95,8 +110,11 @@ def parse(source: Source) -> lark.Tree:
         raise _syntax_error(source, error) from None
     except _TooDeep as error:
         span = Span(source, error.token.start_pos, error.token.start_pos + 1)
-        raise PdecSyntaxError(f"brackets nested too deeply (more than {MAX_BRACKETS} levels)", span,
-                              "split the expression with `let` definitions") from None
+        raise PdecSyntaxError(
+            f"brackets nested too deeply (more than {MAX_BRACKETS} levels)",
+            span,
+            "split the expression with `let` definitions",
+        ) from None
 
 
 def check_size(source: Source) -> None:
@@ -111,8 +129,10 @@ def check_size(source: Source) -> None:
                 "split long expressions with `let` definitions, or across lines inside ( )",
             )
     if len(source.text) > MAX_SPEC_LENGTH:
-        raise PdecSyntaxError(f"the spec is too long ({len(source.text)} characters; at most {MAX_SPEC_LENGTH})",
-                              Span(source, MAX_SPEC_LENGTH, MAX_SPEC_LENGTH + 1))
+        raise PdecSyntaxError(
+            f"the spec is too long ({len(source.text)} characters; at most {MAX_SPEC_LENGTH})",
+            Span(source, MAX_SPEC_LENGTH, MAX_SPEC_LENGTH + 1),
+        )
 
 
 def _syntax_error(source: Source, error: UnexpectedInput) -> PdecSyntaxError:

@@ -155,8 +155,13 @@ class _Checker:
 
     def declare_names(self) -> None:
         """Register every declared name; reject reserved and duplicate names."""
-        kinds = {ast.VarDecl: "variable", ast.FieldDecl: "field", ast.ConstDecl: "constant",
-                 ast.UnknownDecl: "unknown", ast.LetDecl: "definition"}
+        kinds = {
+            ast.VarDecl: "variable",
+            ast.FieldDecl: "field",
+            ast.ConstDecl: "constant",
+            ast.UnknownDecl: "unknown",
+            ast.LetDecl: "definition",
+        }
         for stmt in self.statements(*kinds):
             self.current = stmt.span
             ident = stmt.name
@@ -164,7 +169,8 @@ class _Checker:
             if ident.name in self.decls:
                 first = self.decls[ident.name]
                 raise PdecNameError(
-                    f"'{ident.name}' is already declared as a {first.kind} (line {first.span.line})", ident.span,
+                    f"'{ident.name}' is already declared as a {first.kind} (line {first.span.line})",
+                    ident.span,
                     "each variable, field, constant, unknown and definition needs its own name",
                 )
             self.decls[ident.name] = _Decl(kinds[type(stmt)], stmt.span)
@@ -181,7 +187,8 @@ class _Checker:
                     first = taken[stmt.name.name].span.line
                     raise PdecNameError(
                         f"duplicate term name '{stmt.name.name}' (first used on line {first})",
-                        stmt.name.span, "equations, conditions and data sets need distinct names",
+                        stmt.name.span,
+                        "equations, conditions and data sets need distinct names",
                     )
                 taken[stmt.name.name] = stmt.name
         counters: dict[str, int] = {}
@@ -231,12 +238,14 @@ class _Checker:
             self.current = decl.span
             if len(self.variables) == MAX_VARIABLES:
                 raise PdecSemanticError(
-                    f"too many variables: at most {MAX_VARIABLES} are supported", decl.span,
+                    f"too many variables: at most {MAX_VARIABLES} are supported",
+                    decl.span,
                     "pdec handles problems in up to 4 dimensions (time included)",
                 )
             if decl.is_time and time_decl is not None:
                 raise PdecSemanticError(
-                    "more than one time variable", decl.span,
+                    "more than one time variable",
+                    decl.span,
                     f"'{time_decl.name.name}' is already the time variable (line {time_decl.span.line}); use var",
                 )
             time_decl = decl if decl.is_time else time_decl
@@ -252,7 +261,8 @@ class _Checker:
         hi = self.value(hi_node, f"the upper end of {what}")
         if not lo < hi:
             raise PdecSemanticError(
-                f"empty interval [{_num(lo)}, {_num(hi)}] for {what}", (lo_node.span or span) | (hi_node.span or span),
+                f"empty interval [{_num(lo)}, {_num(hi)}] for {what}",
+                (lo_node.span or span) | (hi_node.span or span),
                 "write [lo, hi] with lo < hi",
             )
         return lo, hi
@@ -267,7 +277,8 @@ class _Checker:
             else:
                 if not decl.args:
                     raise PdecSemanticError(
-                        f"field '{decl.name.name}' has no variables", decl.span,
+                        f"field '{decl.name.name}' has no variables",
+                        decl.span,
                         f"write `field {decl.name.name}` for a field of every variable, or list some",
                     )
                 seen: set[str] = set()
@@ -285,8 +296,7 @@ class _Checker:
         listing = f"{user} needs one of the variables: {', '.join(self.variables)}"
         if name in self.decls:
             return PdecSemanticError(f"'{name}' is a {self.decls[name].kind}, not a variable", span, listing)
-        return PdecNameError(f"unknown variable '{_short(name)}'", span,
-                             did_you_mean(name, self.variables) or listing)
+        return PdecNameError(f"unknown variable '{_short(name)}'", span, did_you_mean(name, self.variables) or listing)
 
     def unknown(self, stmt: ast.UnknownDecl) -> Unknown:
         """``unknown k = init [positive] [in [lo, hi]] [true V] [lr V]``."""
@@ -354,27 +364,31 @@ class _Checker:
         if stmt.kind == "ic":
             if time is None:
                 raise PdecSemanticError(
-                    "an initial condition needs a time variable", stmt.span,
+                    "an initial condition needs a time variable",
+                    stmt.span,
                     "declare one with `time t in [0, 1]`, or write a bc at a face",
                 )
             if location is None:
                 return [Face(time.name, time.lo, "lo")]
             if isinstance(location, ast.OnBoundary):
                 raise PdecSemanticError(
-                    "an initial condition cannot be `on boundary`", location.span,
+                    "an initial condition cannot be `on boundary`",
+                    location.span,
                     f"write `bc` for boundary conditions; an ic sits at {time.name} = {_num(time.lo)}",
                 )
             face = self.face(location)
             if face.variable != time.name:
                 raise PdecSemanticError(
                     f"an initial condition must sit at a time face, not at {location.variable.name} = "
-                    f"{_num(face.value)}", location.span,
+                    f"{_num(face.value)}",
+                    location.span,
                     f"use `at {time.name} = {_num(time.lo)}`, or write `bc` for a boundary condition",
                 )
             return [face]
         if location is None:
             raise PdecSemanticError(
-                "a boundary condition needs a location", stmt.span,
+                "a boundary condition needs a location",
+                stmt.span,
                 "add `at x = <end>`, `on boundary` or `on boundary(x)`",
             )
         if isinstance(location, ast.At):
@@ -394,7 +408,8 @@ class _Checker:
                 return Face(name, end, side)
         where = "inside" if var.lo < value < var.hi else "outside"
         raise PdecSemanticError(
-            f"{name} = {_num(value)} is {where} [{_num(var.lo)}, {_num(var.hi)}], not on a face", location.value.span,
+            f"{name} = {_num(value)} is {where} [{_num(var.lo)}, {_num(var.hi)}], not on a face",
+            location.value.span,
             f"a condition sits on a face of the domain: {name} = {_num(var.lo)} or {name} = {_num(var.hi)}",
         )
 
@@ -404,7 +419,8 @@ class _Checker:
             names = [v.name for v in self.variables.values() if not v.is_time]
             if not names:
                 raise PdecSemanticError(
-                    "`on boundary` needs a variable that is not time", location.span,
+                    "`on boundary` needs a variable that is not time",
+                    location.span,
                     "this problem has only a time variable: use ic for conditions at its ends",
                 )
         else:
@@ -451,10 +467,17 @@ class _Checker:
         name = "reference" if stmt.is_reference else self.term_names[id(stmt)]
         mapping = [(m.target.name, m.column, m.span) for m in stmt.mappings]
         return load_dataset(
-            name, stmt.path, mapping,
-            variables=tuple(self.variables.values()), fields=tuple(self.fields.values()),
-            sample=values.get("sample"), seed=values.get("seed"), noise=values.get("noise", 0.0),
-            base_dir=self.source.directory, span=stmt.span, path_span=stmt.path_span,
+            name,
+            stmt.path,
+            mapping,
+            variables=tuple(self.variables.values()),
+            fields=tuple(self.fields.values()),
+            sample=values.get("sample"),
+            seed=values.get("seed"),
+            noise=values.get("noise", 0.0),
+            base_dir=self.source.directory,
+            span=stmt.span,
+            path_span=stmt.path_span,
         )
 
     def exact_solutions(self) -> dict[str, sympy.Expr]:
@@ -469,21 +492,29 @@ class _Checker:
                     fields = list(self.fields)
                     hint = did_you_mean(name, fields) or "fields: " + ", ".join(fields)
                     if name in self.decls:
-                        raise PdecSemanticError(f"'{name}' is a {self.decls[name].kind}, not a field",
-                                                item.name.span, "an exact solution is given for a field; " + hint)
-                    raise PdecNameError(f"exact solution for '{_short(name)}', which is not a field",
-                                        item.name.span, hint)
+                        raise PdecSemanticError(
+                            f"'{name}' is a {self.decls[name].kind}, not a field",
+                            item.name.span,
+                            "an exact solution is given for a field; " + hint,
+                        )
+                    raise PdecNameError(
+                        f"exact solution for '{_short(name)}', which is not a field", item.name.span, hint
+                    )
                 if name in exact:
                     raise PdecNameError(
                         f"exact solution for '{name}' given twice (first on line {spans[name].line})", item.name.span
                     )
                 expr = self.expr(item.expr, _Context("exact"))
-                extra = sorted(s.name for s in expr.free_symbols if s.name in self.variables
-                               and s.name not in self.fields[name].args)
+                extra = sorted(
+                    s.name
+                    for s in expr.free_symbols
+                    if s.name in self.variables and s.name not in self.fields[name].args
+                )
                 if extra:
                     raise PdecSemanticError(
                         f"the exact solution of '{name}' uses {', '.join(extra)}, but '{name}' depends on "
-                        f"({', '.join(self.fields[name].args)}) only", item.expr.span,
+                        f"({', '.join(self.fields[name].args)}) only",
+                        item.expr.span,
                     )
                 exact[name], spans[name] = expr, item.span
         return exact
@@ -498,7 +529,8 @@ class _Checker:
         for name, unknown in self.unknowns.items():
             if name not in used:
                 raise PdecSemanticError(
-                    f"unknown '{name}' appears in no equation or condition", unknown.span,
+                    f"unknown '{name}' appears in no equation or condition",
+                    unknown.span,
                     "an unknown is learned from the residuals it appears in: use it in an eq, or remove it",
                 )
 
@@ -518,13 +550,17 @@ class _Checker:
             if not order:
                 continue
             count = sum(
-                1 for c in conditions if isinstance(c, Condition)
+                1
+                for c in conditions
+                if isinstance(c, Condition)
                 and any(p.face.variable == time.name and _has_field(p.residual, f.name) for p in c.pieces)
             )
             if count >= order:
                 continue
-            message = (f"'{f.name}' has a time derivative of order {order} (in eq '{where.name}') but "
-                       f"{_count(count, 'initial condition')}")
+            message = (
+                f"'{f.name}' has a time derivative of order {order} (in eq '{where.name}') but "
+                f"{_count(count, 'initial condition')}"
+            )
             examples = [f.name] + [f"{f.name}_{time.name * k}" for k in range(1, order)]
             hint = f"add {order - count} more, e.g. `ic: {examples[min(count, order - 1)]} = ...`"
             if has_data:
@@ -540,13 +576,15 @@ class _Checker:
             if not any(_differentiates(eq.residual, var.name) for eq in equations):
                 continue
             covered = any(
-                c.variable == var.name if isinstance(c, Periodic) else any(p.face.variable == var.name
-                                                                          for p in c.pieces)
+                c.variable == var.name
+                if isinstance(c, Periodic)
+                else any(p.face.variable == var.name for p in c.pieces)
                 for c in conditions
             )
             if not covered:
                 self.warn(
-                    f"no boundary condition on '{var.name}', though the equations differentiate in it", var.span,
+                    f"no boundary condition on '{var.name}', though the equations differentiate in it",
+                    var.span,
                     f"add `bc: ... at {var.name} = {_num(var.lo)}`, `on boundary` or `periodic: ... in {var.name}`",
                 )
 
@@ -571,8 +609,9 @@ class _Checker:
                     raise PdecSettingsError(f"stage names an unknown term '{_short(ident.name)}'", ident.span, hint)
             steps = item.steps.text
             if not steps.isdigit() or int(steps) < 1:
-                raise PdecSettingsError(f"stage length must be a positive whole number of steps, got {steps}",
-                                        item.steps.span)
+                raise PdecSettingsError(
+                    f"stage length must be a positive whole number of steps, got {steps}", item.steps.span
+                )
             stages.append(Stage(tuple(i.name for i in item.terms), int(steps), item.span))
         return dataclasses.replace(settings, stages=tuple(stages)) if stages else settings
 
@@ -643,22 +682,30 @@ class _Checker:
             if kind == "constant" and name in ctx.consts:
                 return
             if kind == "constant":
-                raise PdecSemanticError(f"constant '{name}' is used before its definition", span,
-                                        "define constants before they are used")
-            raise PdecSemanticError(f"a constant expression cannot use the {kind} '{name}'", span,
-                                    "constants, bounds and locations are numbers, pi, e and earlier constants")
+                raise PdecSemanticError(
+                    f"constant '{name}' is used before its definition", span, "define constants before they are used"
+                )
+            raise PdecSemanticError(
+                f"a constant expression cannot use the {kind} '{name}'",
+                span,
+                "constants, bounds and locations are numbers, pi, e and earlier constants",
+            )
         if kind == "definition" and name not in self.lets:
-            raise PdecSemanticError(f"definition '{name}' is used before it is defined", span,
-                                    "move the `let` above its first use")
+            raise PdecSemanticError(
+                f"definition '{name}' is used before it is defined", span, "move the `let` above its first use"
+            )
         if ctx.kind == "exact" and kind not in ("variable", "constant"):
-            raise PdecSemanticError(f"an exact solution cannot use the {kind} '{name}'", span,
-                                    "write it with variables, constants, pi and e")
+            raise PdecSemanticError(
+                f"an exact solution cannot use the {kind} '{name}'",
+                span,
+                "write it with variables, constants, pi and e",
+            )
 
     def shorthand(self, node: ast.Name, ctx: _Context) -> sympy.Expr:
         """``u_xxt``: a field (or definition) name, then variable names it depends on, split uniquely."""
         name = node.name
         for cut in [i for i, ch in enumerate(name) if ch == "_"][::-1]:
-            base, suffix = name[:cut], name[cut + 1:]
+            base, suffix = name[:cut], name[cut + 1 :]
             kind = self.decls.get(base, _Decl("", None)).kind
             if kind not in ("field", "definition") or not suffix:
                 continue
@@ -670,8 +717,9 @@ class _Checker:
             splits = _split_names(suffix, own)
             if len(splits) == 1:
                 if max(splits[0].count(v) for v in splits[0]) > MAX_ORDER:
-                    raise PdecSemanticError(f"derivative order too high (at most {MAX_ORDER} in one variable)",
-                                            node.span)
+                    raise PdecSemanticError(
+                        f"derivative order too high (at most {MAX_ORDER} in one variable)", node.span
+                    )
                 return sympy.diff(expr, *(symbol(v) for v in splits[0]))
             if len(splits) > 1:
                 options = " or ".join("d(" + base + ", " + ", ".join(s) + ")" for s in splits[:2])
@@ -679,10 +727,14 @@ class _Checker:
             others = _split_names(suffix, list(self.variables))
             if others:
                 missing = next(v for v in others[0] if v not in own)
-                raise PdecSemanticError(f"'{base}' does not depend on '{missing}'", node.span,
-                                        f"'{base}' is a function of ({', '.join(own)})")
+                raise PdecSemanticError(
+                    f"'{base}' does not depend on '{missing}'",
+                    node.span,
+                    f"'{base}' is a function of ({', '.join(own)})",
+                )
             raise PdecNameError(
-                f"unknown name '{_short(name)}'", node.span,
+                f"unknown name '{_short(name)}'",
+                node.span,
                 f"for a derivative of '{base}', write {base}_ then variables it depends on ({', '.join(own)}), "
                 f"e.g. {base}_{own[0] if own else 'x'}",
             )
@@ -722,8 +774,9 @@ class _Checker:
     def call_d(self, node: ast.Call, ctx: _Context) -> sympy.Expr:
         """``d(expr, x, 2, t)``: partial derivatives, each variable optionally followed by its order."""
         if len(node.args) < 2:
-            raise PdecSemanticError("d() needs an expression and a variable", node.span,
-                                    "write d(u, x), d(u, x, 2) or d(u, x, t)")
+            raise PdecSemanticError(
+                "d() needs an expression and a variable", node.span, "write d(u, x), d(u, x, 2) or d(u, x, t)"
+            )
         expr = self.expr(node.args[0], ctx)
         steps: list[list] = []
         for arg in node.args[1:]:
@@ -738,8 +791,11 @@ class _Checker:
         own = _depends_on(expr, self.variables)
         for var, order, arg in steps:
             if var not in own:
-                raise PdecSemanticError(f"'{_short(node.args[0].span.text)}' does not depend on '{var}'", arg.span,
-                                        f"it is a function of ({', '.join(own)})" if own else "it is constant")
+                raise PdecSemanticError(
+                    f"'{_short(node.args[0].span.text)}' does not depend on '{var}'",
+                    arg.span,
+                    f"it is a function of ({', '.join(own)})" if own else "it is constant",
+                )
             expr = sympy.diff(expr, symbol(var), order)
         return expr
 
@@ -756,8 +812,9 @@ class _Checker:
     def call_dn(self, node: ast.Call, ctx: _Context) -> sympy.Expr:
         """``dn(expr)``: the outward normal derivative on the condition's face (conditions only)."""
         if ctx.kind != "condition":
-            raise PdecSemanticError("dn() is only allowed in conditions (ic, bc)", node.func_span,
-                                    "use d(u, x) for a partial derivative")
+            raise PdecSemanticError(
+                "dn() is only allowed in conditions (ic, bc)", node.func_span, "use d(u, x) for a partial derivative"
+            )
         if len(node.args) != 1:
             raise PdecSemanticError(f"dn() takes one argument, got {len(node.args)}", node.span)
         expr = self.expr(node.args[0], ctx)
@@ -765,8 +822,11 @@ class _Checker:
             return sympy.Function("dn", real=True)(expr)
         var = ctx.face.variable
         if var not in _depends_on(expr, self.variables):
-            raise PdecSemanticError(f"'{_short(node.args[0].span.text)}' does not depend on '{var}', the variable "
-                                    f"normal to the face {var} = {_num(ctx.face.value)}", node.span)
+            raise PdecSemanticError(
+                f"'{_short(node.args[0].span.text)}' does not depend on '{var}', the variable "
+                f"normal to the face {var} = {_num(ctx.face.value)}",
+                node.span,
+            )
         sign = -1 if ctx.face.side == "lo" else 1
         return sign * sympy.diff(expr, symbol(var))
 
@@ -778,7 +838,8 @@ class _Checker:
             result = _evaluate(node, self.const_values)
         except (OverflowError, ValueError, ZeroDivisionError, TypeError) as error:
             reason = {OverflowError: "is too large", ZeroDivisionError: "divides by zero"}.get(
-                type(error), "is not a real number")
+                type(error), "is not a real number"
+            )
             raise PdecSemanticError(f"{what} {reason}", node.span) from None
         if not math.isfinite(result):
             raise PdecSemanticError(f"{what} is not a finite number", node.span)
@@ -792,11 +853,15 @@ def _check_new_name(ident: ast.Ident, what: str) -> None:
     """Reject reserved names and names with a double underscore."""
     if ident.name in RESERVED:
         kind = "a keyword" if ident.name in KEYWORDS else "a built-in name"
-        raise PdecNameError(f"'{ident.name}' is {kind} and cannot be used as a {what}", ident.span,
-                            "choose another name")
+        raise PdecNameError(
+            f"'{ident.name}' is {kind} and cannot be used as a {what}", ident.span, "choose another name"
+        )
     if "__" in ident.name or ident.name.endswith("_"):
-        raise PdecNameError(f"'{_short(ident.name)}' is not allowed as a {what}", ident.span,
-                            "names may not end in '_' or contain '__' (derivative keys use them)")
+        raise PdecNameError(
+            f"'{_short(ident.name)}' is not allowed as a {what}",
+            ident.span,
+            "names may not end in '_' or contain '__' (derivative keys use them)",
+        )
 
 
 def _check_unknown(unknown: Unknown, stmt: ast.UnknownDecl, warn: Callable) -> None:
@@ -807,16 +872,21 @@ def _check_unknown(unknown: Unknown, stmt: ast.UnknownDecl, warn: Callable) -> N
     if unknown.lower is not None and not unknown.lower < unknown.init < unknown.upper:
         raise PdecSemanticError(
             f"the initial guess {_num(unknown.init)} of '{unknown.name}' is not inside "
-            f"({_num(unknown.lower)}, {_num(unknown.upper)})", span,
+            f"({_num(unknown.lower)}, {_num(unknown.upper)})",
+            span,
         )
     if unknown.positive and unknown.lower is not None and unknown.lower < 0:
-        raise PdecSemanticError(f"unknown '{unknown.name}' is positive but its interval allows negative values",
-                                stmt.span, "drop `positive` or raise the lower bound to 0")
+        raise PdecSemanticError(
+            f"unknown '{unknown.name}' is positive but its interval allows negative values",
+            stmt.span,
+            "drop `positive` or raise the lower bound to 0",
+        )
     if unknown.lr is not None and unknown.lr <= 0:
         raise PdecSemanticError(f"the learning rate of '{unknown.name}' must be > 0", stmt.span)
     true = unknown.true
-    if true is not None and ((unknown.positive and true <= 0) or (
-            unknown.lower is not None and not unknown.lower <= true <= unknown.upper)):
+    if true is not None and (
+        (unknown.positive and true <= 0) or (unknown.lower is not None and not unknown.lower <= true <= unknown.upper)
+    ):
         warn(f"the true value of '{unknown.name}' violates its constraints", stmt.span)
 
 
@@ -868,8 +938,13 @@ def _number(node: ast.Number) -> sympy.Expr:
 
 def _number_power(base: sympy.Number, exponent: sympy.Number, span: Span | None) -> sympy.Expr:
     """Raise a number to a number: exactly when small (2^10, (1/2)^3), else as a float; errors for overflow/complex."""
-    if exponent.is_Integer and base.is_Rational and abs(int(exponent)) <= 64 and abs(base.p) < 10**30 and \
-            base.q < 10**30:
+    if (
+        exponent.is_Integer
+        and base.is_Rational
+        and abs(int(exponent)) <= 64
+        and abs(base.p) < 10**30
+        and base.q < 10**30
+    ):
         if base == 0 and exponent < 0:
             raise PdecSemanticError("division by zero (0 to a negative power)", span)
         return sympy.Pow(base, exponent)
@@ -892,8 +967,11 @@ def _order(node: ast.Expr) -> int:
     """A derivative order: a positive whole-number literal, at most MAX_ORDER."""
     text = node.text if isinstance(node, ast.Number) else None
     if text is None or not text.isdigit() or int(text) < 1:
-        raise PdecSemanticError(f"derivative order must be a positive whole number, got {_short(node.span.text)}",
-                                node.span, "write d(u, x, 2) for the second derivative")
+        raise PdecSemanticError(
+            f"derivative order must be a positive whole number, got {_short(node.span.text)}",
+            node.span,
+            "write d(u, x, 2) for the second derivative",
+        )
     if int(text) > MAX_ORDER:
         raise PdecSemanticError(f"derivative order {text} is too high (at most {MAX_ORDER})", node.span)
     return int(text)
@@ -940,8 +1018,11 @@ def _depends_on(expr: sympy.Expr, variables: dict[str, Variable]) -> list[str]:
 
 def _has_field(expr: sympy.Expr, name: str | None = None) -> bool:
     """Whether ``expr`` contains a field (or the field called ``name``)."""
-    return any(name is None or type(f).__name__ == name
-               for f in expr.atoms(sympy.core.function.AppliedUndef) if type(f).__name__ != "dn")
+    return any(
+        name is None or type(f).__name__ == name
+        for f in expr.atoms(sympy.core.function.AppliedUndef)
+        if type(f).__name__ != "dn"
+    )
 
 
 def _max_order(expr: sympy.Expr, field: str, variable: str) -> int:
@@ -992,4 +1073,3 @@ def _evaluate(node: ast.Expr, consts: dict[str, float]) -> float:
             raise ValueError("complex")
         return result
     return float(FUNCTIONS[node.func][1](_evaluate(node.args[0], consts)))
-

@@ -283,8 +283,17 @@ class TrainBlock:
 
 
 Statement = (
-    VarDecl | FieldDecl | ConstDecl | LetDecl | UnknownDecl | EquationStmt | ConditionStmt | PeriodicStmt | DataStmt
-    | ExactStmt | TrainBlock
+    VarDecl
+    | FieldDecl
+    | ConstDecl
+    | LetDecl
+    | UnknownDecl
+    | EquationStmt
+    | ConditionStmt
+    | PeriodicStmt
+    | DataStmt
+    | ExactStmt
+    | TrainBlock
 )
 
 
@@ -320,7 +329,8 @@ def check_depth(tree: lark.Tree, source: Source, limit: int = MAX_DEPTH) -> None
             span = _meta_span(node.meta, source) if isinstance(node, lark.Tree) else None
             span = Span(source, span.start, span.start + 1) if span is not None else None
             raise PdecSyntaxError(
-                f"expression nested too deeply (more than {limit} levels)", span,
+                f"expression nested too deeply (more than {limit} levels)",
+                span,
                 "split it with `let` definitions",
             )
         if isinstance(node, lark.Tree):
@@ -487,8 +497,11 @@ class _Builder(lark.Transformer):
         token = children[0]
         text = str(token)
         if not text.isdigit():
-            raise PdecSyntaxError(f"column index must be a whole number, got {text}", self._tok(token),
-                                  "columns are counted from 0; name a column with an identifier or a string")
+            raise PdecSyntaxError(
+                f"column index must be a whole number, got {text}",
+                self._tok(token),
+                "columns are counted from 0; name a column with an identifier or a string",
+            )
         return int(text), self._tok(token)
 
     def sample(self, meta, children):
@@ -574,7 +587,6 @@ def _pairs(items: list) -> tuple[tuple[str, Expr], ...]:
 def _number_value(text: str) -> int | float:
     """A train-block number: int when written as digits, float otherwise."""
     return int(text) if text.isdigit() else float(text)
-
 
 
 # ---------------------------------------------------------------------------------------------------- AST -> text
@@ -682,12 +694,14 @@ _UNPARSERS = {
     FieldDecl: lambda n: f"field {n.name.name}" + (f"({_names(n.args)})" if n.args is not None else ""),
     ConstDecl: lambda n: f"const {n.name.name} = {unparse(n.expr)}",
     LetDecl: lambda n: f"let {n.name.name} = {unparse(n.expr)}",
-    UnknownDecl: lambda n: " ".join([f"unknown {n.name.name} = {unparse(n.init)}"]
-                                    + [_unparse_modifier(m) for m in n.modifiers]),
+    UnknownDecl: lambda n: " ".join(
+        [f"unknown {n.name.name} = {unparse(n.init)}"] + [_unparse_modifier(m) for m in n.modifiers]
+    ),
     EquationStmt: lambda n: f"{_label('eq', n.name)} {unparse(n.lhs)} = {unparse(n.rhs)}",
     ConditionStmt: _unparse_condition,
-    PeriodicStmt: lambda n: f"{_label('periodic', n.name)} {', '.join(unparse(e) for e in n.exprs)} in "
-                            f"{n.variable.name}",
+    PeriodicStmt: lambda n: (
+        f"{_label('periodic', n.name)} {', '.join(unparse(e) for e in n.exprs)} in {n.variable.name}"
+    ),
     DataStmt: _unparse_data,
     ExactStmt: lambda n: "exact: " + ", ".join(f"{i.name.name} = {unparse(i.expr)}" for i in n.items),
     TrainBlock: _unparse_train,
