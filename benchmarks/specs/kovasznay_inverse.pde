@@ -22,9 +22,12 @@ bc wall_p: p = (1 - exp(2*lam*x))/2 on boundary
 
 data velocity: "DATA" x = x, y = y, u = u, v = v
 
+# Velocity first; when the equations switch on, the unknowns and the pressure's output layer are fitted to the
+# velocity with the rest of the network frozen (docs/training.md), then everything trains together.
 train:
   layers = [50, 50, 50, 50]
   interior = 2000
   boundary = 100
   adam = 5000
-  lbfgs = 5000
+  lbfgs = 3000
+  stage: velocity for 1500
