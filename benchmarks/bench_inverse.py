@@ -187,7 +187,8 @@ def main() -> None:
         body += case_unknowns(args, specs, overrides)
     text = "\n".join(header + body)
     print(text)
-    write_result(f"inverse_{args.case}", text, args.quick)
+    suffix = "_no_fit" if args.fit_unknowns == 0 else ""
+    write_result(f"inverse_{args.case}{suffix}", text, args.quick)
 
 
 if __name__ == "__main__":
