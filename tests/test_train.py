@@ -168,6 +168,18 @@ def test_predict_command_and_load_result(tmp_path, capsys):
     np.testing.assert_allclose(loaded.predict([[0.3]]), result.predict([[0.3]]))
 
 
+def test_outputs_scaled_from_the_data_survive_save_and_load(tmp_path):
+    """poisson_inverse observes u = sin(pi x) at 16 points: the output map is their mean and std, saved and reloaded."""
+    result = train(poisson_inverse(**FAST), out=tmp_path / "run", quiet=True, plots=False)
+    u = np.sin(np.pi * np.linspace(0.05, 0.95, 16))
+    assert result.net.output_scaled
+    assert float(result.net.shift) == pytest.approx(u.mean()) and float(result.net.gain) == pytest.approx(u.std())
+    loaded = load_result(tmp_path / "run")
+    np.testing.assert_allclose(loaded.predict([[0.3], [0.7]]), result.predict([[0.3], [0.7]]))
+    plain = train(poisson_inverse(**FAST), out=tmp_path / "plain", quiet=True, plots=False, output_scale="none")
+    assert not plain.net.output_scaled
+
+
 def test_float64_and_missing_cuda(tmp_path):
     result = train(poisson1d(**FAST), out=tmp_path / "run", quiet=True, dtype="float64", adam=3)
     assert next(result.net.parameters()).dtype == torch.float64
