@@ -488,11 +488,11 @@ class Trainer:
             return
         unknowns = {u.name for u in problem.unknowns}
         with_unknowns = {t for t in terms if unknowns & _names(self.compiled.terms[t].exprs, sympy.Symbol)}
+        if not with_unknowns:
+            return
         fields_of = {t: _names(self.compiled.terms[t].exprs, AppliedUndef) for t in terms}
         free = {f for t in with_unknowns for f in fields_of[t]} - fitted
         terms = tuple(t for t in terms if t in with_unknowns or fields_of[t] & free)
-        if not with_unknowns:
-            return
         params = list(self.unknowns.parameters())
         head = self.net.head
         rows = torch.tensor([f in free for f in self.net.fields], device=self.device)

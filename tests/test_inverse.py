@@ -164,3 +164,21 @@ def test_no_frozen_network_fit_without_a_data_stage_before(tmp_path):
     result = train(compile_spec(spec), out=tmp_path / "run", plots=False, quiet=True)
     assert result.history["unknown:a"][799] != 0.5  # trained during the stage
     assert abs(result.history["unknown:a"][800] - result.history["unknown:a"][799]) < 0.02
+
+
+def test_resume_before_the_switch_repeats_the_fit_exactly(tmp_path):
+    """Interrupted in the data-only stage and resumed, the run fits the unknowns at the same step to the same values."""
+    _decay_data(tmp_path)
+    spec = tmp_path / "decay.pde"
+    spec.write_text(DECAY.replace("adam = 801", "adam = 820"))
+    straight = train(compile_spec(spec), out=tmp_path / "straight", plots=False, quiet=True)
+
+    def interrupt(trainer, row):
+        if row["step"] == 400:
+            raise KeyboardInterrupt
+
+    first = train(compile_spec(spec), out=tmp_path / "resumed", plots=False, quiet=True, callback=interrupt)
+    assert first.interrupted
+    resumed = train(compile_spec(spec), resume=tmp_path / "resumed", plots=False, quiet=True)
+    assert list(resumed.history["unknown:a"]) == list(straight.history["unknown:a"])
+    assert abs(resumed.history["unknown:a"][800] - 2) < 0.04  # the fit happened after the resume
