@@ -125,13 +125,19 @@ def gradient_std(grads: Sequence[torch.Tensor | None]) -> float:
 
 
 class MaxAvg(Balancer):
-    """Learning-rate annealing (Wang, Teng & Perdikaris 2021): max of the PDE gradient over each term's mean."""
+    """Learning-rate annealing (Wang, Teng & Perdikaris 2021), as in the authors' and the seed authors' code.
+
+    ``lambda_hat_k = max |grad sum(L_pde)| / mean |grad (lambda_k L_k)|``: the mean is over the gradient of the
+    *weighted* term (the reference codes differentiate ``lambda_k * L_k``), so the weight settles where
+    ``lambda_k^2 = max / mean |grad L_k|``. PDE terms keep 1.
+    """
 
     name = "max_avg"
     uses_grads = True
+    weighted = True
 
     def update(self, losses: Mapping[str, torch.Tensor], grads: Grads | None = None) -> None:
-        """Update every non-PDE term from ``max |grad sum(L_pde)| / mean |grad L_k|``."""
+        """Update every non-PDE term from ``max |grad sum(L_pde)| / mean |grad lambda_k L_k|``."""
         super().update(losses, grads)
         pde = [_flat(grads[k]) for k in losses if k.startswith("pde:")]
         pde = [g for g in pde if g is not None]
@@ -142,29 +148,47 @@ class MaxAvg(Balancer):
         for k in losses:
             flat = None if k.startswith("pde:") else _flat(grads[k])
             mean = 0.0 if flat is None else float(flat.abs().mean())
+            if self.weighted:
+                mean *= self.weights[k]
             if mean > 0.0 and math.isfinite(mean) and top > 0.0:
                 targets[k] = top / mean
         self.moving_average(targets)
 
 
+class MaxAvgUnweighted(MaxAvg):
+    """pdec's earlier max/avg variant: the mean gradient of the *unweighted* term, ``max / mean |grad L_k|``.
+
+    Its weight settles at the square of :class:`MaxAvg`'s. Kept for comparison; it over-weights conditions that are
+    nearly satisfied (see docs/training.md).
+    """
+
+    name = "max_avg_unweighted"
+    weighted = False
+
+
 class ReLoBRaLo(Balancer):
     """Relative loss balancing with random lookback (Bischof & Kraus 2021), updated every step.
 
-    ``bal(t, t') = m softmax_k(L_k(t) / (T L_k(t')))``; ``hist = rho lambda + (1 - rho) bal(t, 0)`` with
-    ``rho ~ Bernoulli(EXPECTED_RHO)``; ``lambda <- ALPHA hist + (1 - ALPHA) bal(t, t - 1)``. The constants are the
-    paper's (not ``settings.alpha``, which belongs to the gradient-based strategies).
+    ``bal(t, t') = m softmax_k(L_k(t) / (T L_k(t') + EPS))``;
+    ``lambda <- rho ALPHA lambda + (1 - rho) ALPHA bal(t, 0) + (1 - ALPHA) bal(t, t - 1)`` with
+    ``rho ~ Bernoulli(EXPECTED_RHO)``. As in the authors' code, the first update keeps lambda = 1 and records the
+    reference losses, the second uses ``alpha = 0`` (lambda jumps to ``bal(t, t - 1)``) and ``rho = 1``, and the
+    default rule applies from the third on. ALPHA, TEMPERATURE, EXPECTED_RHO and EPS are the authors' published
+    defaults (not ``settings.alpha``, which belongs to the gradient-based strategies).
     """
 
     name = "relobralo"
     ALPHA = 0.999
     TEMPERATURE = 0.1
     EXPECTED_RHO = 0.99
+    EPS = 1e-7
 
     def __init__(self, terms: Sequence[str], settings: Settings) -> None:
         super().__init__(terms, settings)
         self.rng = np.random.default_rng(settings.seed)
         self.initial: dict[str, float] = {}
         self.previous: dict[str, float] = {}
+        self.calls = 0
 
     def due(self, step: int) -> bool:
         """Every step (the update only needs loss values)."""
@@ -174,34 +198,39 @@ class ReLoBRaLo(Balancer):
         """Update from the ratios of the current losses to the previous and the initial ones."""
         super().update(losses, grads)
         now = {k: float(v.detach()) if hasattr(v, "detach") else float(v) for k, v in losses.items()}
-        if any(k not in self.initial for k in now):
-            self.initial = {**self.initial, **{k: v for k, v in now.items() if k not in self.initial}}
+        if self.calls == 0 or any(k not in self.initial for k in now):
+            self.initial = {**self.initial, **now}
             self.previous = {**self.previous, **now}
-        rho = float(self.rng.random() < self.EXPECTED_RHO)
+            self.calls = 1
+            return
+        alpha = 0.0 if self.calls == 1 else self.ALPHA
+        rho = 1.0 if self.calls == 1 else float(self.rng.random() < self.EXPECTED_RHO)
         to_initial = self._balance(now, self.initial)
         to_previous = self._balance(now, self.previous)
         for k in now:
             hist = rho * self.weights[k] + (1.0 - rho) * to_initial[k]
-            self.weights[k] = self.ALPHA * hist + (1.0 - self.ALPHA) * to_previous[k]
+            self.weights[k] = alpha * hist + (1.0 - alpha) * to_previous[k]
         self.previous = {**self.previous, **now}
+        self.calls += 1
 
     def _balance(self, now: Mapping[str, float], then: Mapping[str, float]) -> dict[str, float]:
-        """``m softmax(L(t) / (T L(t')))`` over the terms of ``now`` (a zero past loss counts as ratio 1)."""
-        ratio = np.array([now[k] / then[k] if then[k] > 0 else 1.0 for k in now]) / self.TEMPERATURE
+        """``m softmax(L(t) / (T L(t') + EPS))`` over the terms of ``now``."""
+        ratio = np.array([now[k] / (self.TEMPERATURE * then[k] + self.EPS) for k in now])
         e = np.exp(ratio - ratio.max())
         return dict(zip(now, len(now) * e / e.sum(), strict=True))
 
     def reset(self) -> None:
-        """Weights back to 1; the lookback restarts from the next losses."""
+        """Weights back to 1; the lookback and the warm-up restart from the next losses."""
         super().reset()
-        self.initial, self.previous = {}, {}
+        self.initial, self.previous, self.calls = {}, {}, 0
 
     def state_dict(self) -> dict[str, Any]:
-        """Weights, lookback losses and the Bernoulli generator's state."""
+        """Weights, lookback losses, the update count and the Bernoulli generator's state."""
         return {
             **super().state_dict(),
             "initial": dict(self.initial),
             "previous": dict(self.previous),
+            "calls": self.calls,
             "rng": self.rng.bit_generator.state,
         }
 
@@ -209,6 +238,7 @@ class ReLoBRaLo(Balancer):
         """Restore :meth:`state_dict` output."""
         super().load_state_dict(state)
         self.initial, self.previous = dict(state["initial"]), dict(state["previous"])
+        self.calls = int(state.get("calls", 2))
         self.rng.bit_generator.state = state["rng"]
 
 
@@ -216,6 +246,7 @@ STRATEGIES: dict[str, type[Balancer]] = {
     "fixed": Fixed,
     "inverse_dirichlet": InverseDirichlet,
     "max_avg": MaxAvg,
+    "max_avg_unweighted": MaxAvgUnweighted,
     "relobralo": ReLoBRaLo,
 }
 

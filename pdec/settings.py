@@ -17,7 +17,7 @@ from pdec.source import Span
 
 ACTIVATIONS = ("tanh", "sin", "gelu", "silu", "softplus", "relu")
 SAMPLERS = ("random", "lhs", "sobol", "halton", "grid")
-WEIGHTINGS = ("inverse_dirichlet", "fixed", "max_avg", "relobralo")
+WEIGHTINGS = ("inverse_dirichlet", "fixed", "max_avg", "max_avg_unweighted", "relobralo")
 DTYPES = ("float32", "float64")
 OUTPUT_SCALES = ("data", "none")
 
@@ -50,6 +50,7 @@ class Settings:
     decay_every: int = 1000
     lbfgs: int = 500
     fit_unknowns: int = 100
+    data_first: float = 0.3
     weighting: str = "inverse_dirichlet"
     alpha: float = 0.5
     update_every: int = 10
@@ -81,6 +82,30 @@ class Settings:
         return out
 
 
+def sized_defaults(variables: int, fields: int, order: int) -> Settings:
+    """The defaults for a problem of this size: the base a spec's ``train`` block is applied to.
+
+    A larger problem gets a larger network, more points and more steps (docs/training.md, "Defaults"):
+
+    - layers: 3 hidden layers for one variable, 4 otherwise; 20 wide when variables + fields <= 2, 32 up to 3,
+      50 up to 5, 64 beyond;
+    - interior points: 500, 2,000, 5,000 and 10,000 for 1, 2, 3 and 4+ variables;
+    - Adam steps: 5,000, doubled for several fields and again for third or higher derivatives (at most 20,000);
+      then up to 1,000 L-BFGS iterations.
+
+    Args:
+        variables: the number of independent variables, time included.
+        fields: the number of fields.
+        order: the highest total derivative order in the equations.
+    """
+    size = variables + fields
+    width = 20 if size <= 2 else 32 if size <= 3 else 50 if size <= 5 else 64
+    depth = 3 if variables == 1 else 4
+    interior = {1: 500, 2: 2000, 3: 5000}.get(variables, 10000)
+    adam = 5000 * (2 if fields > 1 else 1) * (2 if order >= 3 else 1)
+    return Settings(layers=(width,) * depth, interior=interior, adam=adam, lbfgs=1000)
+
+
 # name -> (kind, constraint) ; kinds: int, float, choice, bool, widths
 _SCHEMA: dict[str, tuple[str, Any]] = {
     "seed": ("int", 0),
@@ -97,6 +122,7 @@ _SCHEMA: dict[str, tuple[str, Any]] = {
     "decay_every": ("int", 1),
     "lbfgs": ("int", 0),
     "fit_unknowns": ("int", 0),
+    "data_first": ("float", "unit_open"),
     "weighting": ("choice", WEIGHTINGS),
     "alpha": ("float", "unit_open"),
     "update_every": ("int", 1),

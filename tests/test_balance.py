@@ -3,7 +3,7 @@ import pytest
 import torch
 from trainer_problems import poisson1d
 
-from pdec.balance import Fixed, InverseDirichlet, MaxAvg, ReLoBRaLo, make_balancer
+from pdec.balance import Fixed, InverseDirichlet, MaxAvg, MaxAvgUnweighted, ReLoBRaLo, make_balancer
 from pdec.settings import Settings
 from pdec.train import Trainer
 
@@ -73,12 +73,27 @@ def test_zero_sigma_is_skipped_without_inf_or_nan():
 
 
 def test_max_avg_hand_computation():
+    """The reference codes divide by the mean gradient of the *weighted* term: lambda_hat = max / (lambda mean)."""
     b = MaxAvg(TERMS, Settings(alpha=0.5))
     g = {"pde:a": [torch.tensor([0.5, -4.0])], "bc:b": [torch.tensor([1.0, -3.0])], "bc:c": [torch.zeros(2)]}
     b.update(dict.fromkeys(TERMS), g)
     assert b.weights["pde:a"] == 1.0
-    assert b.weights["bc:b"] == pytest.approx(0.5 + 0.5 * 4.0 / 2.0)
+    first = 0.5 + 0.5 * 4.0 / (1.0 * 2.0)  # lambda = 1 at the first update
+    assert b.weights["bc:b"] == pytest.approx(first)
     assert b.weights["bc:c"] == 1.0  # mean |g| = 0: skipped
+    b.update(dict.fromkeys(TERMS), g)
+    assert b.weights["bc:b"] == pytest.approx(0.5 * first + 0.5 * 4.0 / (first * 2.0))
+
+
+def test_max_avg_settles_at_the_square_root_of_the_unweighted_variant():
+    g = {"pde:a": [torch.tensor([0.5, -400.0])], "bc:b": [torch.tensor([1.0, -3.0])], "bc:c": [torch.ones(2)]}
+    weighted, unweighted = MaxAvg(TERMS, Settings()), MaxAvgUnweighted(TERMS, Settings())
+    for _ in range(200):
+        weighted.update(dict.fromkeys(TERMS), g)
+        unweighted.update(dict.fromkeys(TERMS), g)
+    assert unweighted.weights["bc:b"] == pytest.approx(400.0 / 2.0)
+    assert weighted.weights["bc:b"] == pytest.approx((400.0 / 2.0) ** 0.5, rel=1e-6)
+    assert make_balancer(TERMS, Settings(weighting="max_avg_unweighted")).name == "max_avg_unweighted"
 
 
 def test_fixed_uses_bare_names_and_never_updates():
@@ -113,3 +128,33 @@ def test_relobralo_weights_finite_and_state_round_trip():
     assert c.weights == after
     assert all(np.isfinite(list(after.values()))) and all(w > 0 for w in after.values())
     assert after["pde:a"] > after["bc:b"]  # the growing loss gains weight
+
+
+def _softmax_weights(now, then, t=0.1, eps=1e-7):
+    ratio = np.array([now[k] / (t * then[k] + eps) for k in now])
+    e = np.exp(ratio - ratio.max())
+    return dict(zip(now, len(now) * e / e.sum(), strict=True))
+
+
+def test_relobralo_warm_up_follows_the_authors_code():
+    """Update 0 keeps lambda = 1 and records the reference losses; update 1 jumps to bal(1, 0) (alpha = 0, rho = 1);
+    from update 2 on, lambda = rho 0.999 lambda + (1 - rho) 0.999 bal(t, 0) + 0.001 bal(t, t - 1)."""
+    b = ReLoBRaLo(TERMS, Settings(seed=0))
+    l0 = {"pde:a": 1.0, "bc:b": 1.0, "bc:c": 1.0}
+    l1 = {"pde:a": 0.5, "bc:b": 0.9, "bc:c": 0.2}
+    l2 = {"pde:a": 0.4, "bc:b": 0.1, "bc:c": 0.1}
+    b.update({k: torch.tensor(v) for k, v in l0.items()})
+    assert b.weights == dict.fromkeys(TERMS, 1.0)
+    b.update({k: torch.tensor(v) for k, v in l1.items()})
+    jump = _softmax_weights(l1, l0)
+    assert b.weights == pytest.approx(jump)
+    assert max(abs(w - 1.0) for w in b.weights.values()) > 0.1  # no 1,000-step crawl away from 1
+    rho = float(np.random.default_rng(0).random() < 0.99)
+    b.update({k: torch.tensor(v) for k, v in l2.items()})
+    to_prev, to_init = _softmax_weights(l2, l1), _softmax_weights(l2, l0)
+    for k in TERMS:
+        hist = rho * jump[k] + (1 - rho) * to_init[k]
+        assert b.weights[k] == pytest.approx(0.999 * hist + 0.001 * to_prev[k])
+    b.reset()
+    b.update({k: torch.tensor(v) for k, v in l2.items()})
+    assert b.weights == dict.fromkeys(TERMS, 1.0)  # the warm-up restarts when a term switches on
