@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -15,7 +16,7 @@ from pdec.errors import PdecRunError
 from pdec.sampling import box_points
 
 WEAK = 1e-6  # relative sensitivity below which an unknown is reported as barely moving the residuals
-COLLINEAR = 0.9999  # |cosine| between two unknowns' residual sensitivities above which they are reported as tied
+TIED = 1e-6  # singular value (relative to the largest) of the unit-normalised sensitivities below which unknowns tie
 
 
 def sample_exact(
@@ -69,11 +70,14 @@ def sensitivities(
 ) -> dict[str, np.ndarray]:
     """Return each unknown's sensitivity vector: d(physics residuals)/d(unknown), scaled by the unknown's size.
 
-    Central differences in the (constrained) value of each unknown; only the terms on ``points`` that are not data
-    terms count. The scale is ``max(|value|, 1e-3)``, so each vector is the change of the residuals under a 100%
-    change of the unknown.
+    Central differences in the (constrained) value of each unknown, in float64 (on a float64 copy of ``net``); only
+    the terms on ``points`` that are not data terms count. The scale is ``max(|value|, 1e-3)``, so each vector is
+    the change of the residuals under a 100% change of the unknown.
     """
-    theta = {k: v.detach() for k, v in compiled.unknowns.values().items()}
+    net = copy.deepcopy(net).double() if isinstance(net, torch.nn.Module) else net
+    points = {k: v.detach().double() for k, v in points.items()}
+    targets = None if targets is None else {k: v.detach().double() for k, v in targets.items()}
+    theta = {k: torch.as_tensor(v.detach(), dtype=torch.float64) for k, v in compiled.unknowns.values().items()}
     data = {name for name, t in compiled.terms.items() if t.kind == "data"}
 
     def residual(values: Mapping[str, torch.Tensor]) -> torch.Tensor:
@@ -92,11 +96,18 @@ def sensitivities(
 
 
 def identifiability(sensitivity: Mapping[str, np.ndarray]) -> list[str]:
-    """Warnings for unknowns that barely move the residuals, or move them exactly as another unknown does."""
+    """Warnings for unknowns that barely move the residuals, and for combinations of unknowns the data do not fix.
+
+    Each unknown's sensitivity vector is normalised to unit length; the singular value decomposition of the matrix
+    of these columns shows the directions in which the unknowns can move together without changing the residuals.
+    A singular value below ``TIED`` (relative to the largest) is such a direction, reported as relative changes of
+    the unknowns (``a +1%, b -1%``). Pairwise comparisons miss ties of three or more (``a u_xx + b u_x + c (u_xx +
+    u_x)``), the SVD does not. Give it float64 sensitivities: float32 finite differences do not resolve 1e-6.
+    """
     r = sensitivity["<residual>"]
     base = math.sqrt(float(np.mean(r**2))) + 1e-30
-    vectors = {k: v for k, v in sensitivity.items() if k != "<residual>"}
-    warnings = []
+    vectors = {k: np.asarray(v, dtype=np.float64) for k, v in sensitivity.items() if k != "<residual>"}
+    warnings, strong = [], {}
     for name, v in vectors.items():
         rel = math.sqrt(float(np.mean(v**2))) / base
         if rel < WEAK:
@@ -104,16 +115,39 @@ def identifiability(sensitivity: Mapping[str, np.ndarray]) -> list[str]:
                 f"unknown '{name}' barely changes the residuals (relative sensitivity {rel:.1e}): "
                 "it is likely not identifiable from this data"
             )
+        else:
+            strong[name] = v
+    return warnings + [_tie_warning(direction) for direction in tied_directions(strong)]
+
+
+def tied_directions(vectors: Mapping[str, np.ndarray]) -> list[dict[str, float]]:
+    """Directions of (relative) change of the unknowns that leave the residuals unchanged: ``[{name: change}]``.
+
+    The columns are the unit-normalised sensitivity vectors; each right singular vector whose singular value is
+    below ``TIED`` times the largest is mapped back to relative changes of the unknowns (the largest change +1).
+    """
     names = list(vectors)
-    for i, a in enumerate(names):
-        for b in names[i + 1 :]:
-            na, nb = np.linalg.norm(vectors[a]), np.linalg.norm(vectors[b])
-            if na > 0 and nb > 0 and abs(float(vectors[a] @ vectors[b])) / (na * nb) > COLLINEAR:
-                warnings.append(
-                    f"unknowns '{a}' and '{b}' change the residuals in the same way: "
-                    "only a combination of them is identifiable from this data"
-                )
-    return warnings
+    if len(names) < 2:
+        return []
+    norms = np.array([np.linalg.norm(vectors[k]) for k in names])
+    matrix = np.column_stack([vectors[k] / n for k, n in zip(names, norms, strict=True)])
+    _, singular, vt = np.linalg.svd(matrix, full_matrices=False)
+    out = []
+    for value, v in zip(singular, vt, strict=True):
+        if value < TIED * singular[0]:
+            change = v / norms  # back from unit columns to relative changes of each unknown
+            change = change / change[np.abs(change).argmax()]  # the largest change is +100%
+            out.append({k: float(c) for k, c in zip(names, change, strict=True) if abs(c) > 1e-3})
+    return out
+
+
+def _tie_warning(direction: Mapping[str, float]) -> str:
+    """The message for one undetermined direction."""
+    moves = ", ".join(f"{k} {100 * c:+.3g}%" for k, c in direction.items())
+    return (
+        f"unknowns {', '.join(repr(k) for k in direction)} are not determined separately: changing them together "
+        f"({moves}) leaves the residuals unchanged; only other combinations of them are identifiable from this data"
+    )
 
 
 def unknowns_table(unknowns: Sequence[Any], initial: Mapping[str, float], final: Mapping[str, float]) -> list[dict]:
