@@ -105,7 +105,7 @@ def describe(problem: Problem) -> str:
         lines += _section("exact", [f"{name} = {s(expr)}" for name, expr in problem.exact.items()])
     if problem.reference is not None:
         lines += _section("reference", [_dataset(problem.reference, problem)])
-    lines += _section("settings", _settings(problem.settings))
+    lines += _section("settings", _settings(problem.settings, problem.default_settings()))
     lines += _section("warnings", [_warning(w) for w in problem.warnings])
     return "\n".join(lines)
 
@@ -155,9 +155,9 @@ def _dataset(d: DataSet, problem: Problem) -> str:
     return f"{d.name}: {path.as_posix()}: {len(d)} points, ({', '.join(d.variables)}) -> ({', '.join(d.fields)}){noise}"
 
 
-def _settings(settings: Settings) -> list[str]:
-    """The settings that differ from the defaults."""
-    default = Settings().to_dict()
+def _settings(settings: Settings, default_settings: Settings) -> list[str]:
+    """The settings that differ from the defaults sized to the problem."""
+    default = default_settings.to_dict()
     lines = []
     for key, value in settings.to_dict().items():
         if value == default[key]:

@@ -13,7 +13,7 @@ Expressions are sympy objects built by the front end (never by sympify of user t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -21,7 +21,7 @@ import numpy as np
 import sympy
 
 from pdec.errors import PdecWarning
-from pdec.settings import Settings
+from pdec.settings import Settings, sized_defaults
 from pdec.source import Source, Span
 
 
@@ -231,6 +231,15 @@ class Problem:
         return next(f for f in self.fields if f.name == name)
 
     @property
+    def order(self) -> int:
+        """The highest total derivative order in the equations (0 for none)."""
+        return max_order(eq.residual for eq in self.equations)
+
+    def default_settings(self) -> Settings:
+        """The defaults sized to this problem, before its train block (pdec.settings.sized_defaults)."""
+        return sized_defaults(len(self.variables), len(self.fields), self.order)
+
+    @property
     def constant_values(self) -> dict[str, float]:
         """Constant name -> float value."""
         return {c.name: c.value for c in self.constants}
@@ -251,3 +260,11 @@ class Problem:
         from pdec.display import latex
 
         return latex(self)
+
+
+def max_order(exprs: Iterable[sympy.Expr]) -> int:
+    """The highest total order of the derivatives in ``exprs`` (0 for none)."""
+    orders = [0]
+    for e in exprs:
+        orders += [sum(int(n) for _, n in d.variable_count) for d in e.atoms(sympy.Derivative)]
+    return max(orders)

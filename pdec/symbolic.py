@@ -31,9 +31,10 @@ from pdec.problem import (
     Unknown,
     Variable,
     frozen,
+    max_order,
     symbol,
 )
-from pdec.settings import Settings, Stage, apply
+from pdec.settings import Settings, Stage, apply, sized_defaults
 from pdec.source import Span
 
 MAX_VARIABLES = 4
@@ -134,7 +135,7 @@ class _Checker:
         self.check_unknowns_used(equations, conditions)
         self.check_initial_conditions(equations, conditions, bool(data))
         self.check_boundaries(equations, conditions)
-        settings = self.settings()
+        settings = self.settings(equations)
         return Problem(
             source=self.source,
             variables=tuple(self.variables.values()),
@@ -588,13 +589,14 @@ class _Checker:
                     f"add `bc: ... at {var.name} = {_num(var.lo)}`, `on boundary` or `periodic: ... in {var.name}`",
                 )
 
-    def settings(self) -> Settings:
-        """The train block: settings through pdec.settings.apply; term names in stages and per-term keys checked."""
+    def settings(self, equations: list[Equation]) -> Settings:
+        """The train block applied to the defaults sized to the problem; stage and per-term names checked."""
+        base = sized_defaults(len(self.variables), len(self.fields), max_order(eq.residual for eq in equations))
         blocks = self.statements(ast.TrainBlock)
         if not blocks:
-            return Settings()
+            return base
         block = blocks[0]
-        settings = apply(Settings(), [(s.key, s.value, s.span) for s in block.settings])
+        settings = apply(base, [(s.key, s.value, s.span) for s in block.settings])
         terms = list(self.term_names.values())
         for s in block.settings:
             head, dot, tail = s.key.partition(".")

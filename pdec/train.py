@@ -34,6 +34,7 @@ import torch
 from sympy.core.function import AppliedUndef
 
 from pdec.balance import make_balancer
+from pdec.diagnostics import STALL_STEPS, Finding, diagnose
 from pdec.errors import PdecRunError
 from pdec.nets import build_net, output_scales
 from pdec.results import (
@@ -57,7 +58,7 @@ from pdec.results import (
     write_predictions,
 )
 from pdec.sampling import Sampler, bare, eval_points
-from pdec.settings import SAMPLERS, WEIGHTINGS, Settings
+from pdec.settings import SAMPLERS, WEIGHTINGS, Settings, Stage
 
 Callback = Callable[["Trainer", Mapping[str, Any]], None]
 
@@ -182,6 +183,8 @@ class Trainer:
     SNAPSHOT_EVERY = 25  # Adam steps between in-memory snapshots for NaN rollback (every L-BFGS chunk is one)
     LBFGS_CHUNK = 10  # L-BFGS iterations per optimiser call and history row (each call re-evaluates the loss once)
     MAX_ROLLBACKS = 8
+    STATUS_EVERY = 30.0  # seconds between status lines when stderr is not a terminal
+    DIAGNOSE_EVERY = 500  # steps between checks for stalled terms and extreme weights (pdec.diagnostics)
 
     def __init__(
         self,
@@ -198,6 +201,8 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.quiet = bool(quiet)  # no summary at all
         self.show_bar = not self.quiet and interactive()  # the progress bar only on a terminal
+        self.show_status = not self.quiet and not self.show_bar  # off a terminal: a status line now and then
+        self._last_status = time.monotonic()
         self.callback = callback
         self.device = self._device(settings.device)
         self.dtype = getattr(torch, settings.dtype)
@@ -230,7 +235,8 @@ class Trainer:
         self._cache: tuple[Any, dict[str, torch.Tensor]] | None = None
         self._snapshot: dict[str, Any] | None = None
         self._errors: dict[str, float] = {}
-        self.identifiability: list[str] | None = None  # warnings, once every term is active
+        self._warned: set[tuple[str, str]] = set()
+        self.identifiability: list[str] | None = None  # warnings about the unknowns, from the trained network
 
     # ------------------------------------------------------------------------------------------------ construction
 
@@ -249,7 +255,7 @@ class Trainer:
         """``[(last step, active terms)]`` per stage; unknown bare names raise PdecRunError."""
         by_bare = {bare(t): t for t in self.terms}
         plan, end = [], 0
-        for stage in self.settings.stages:
+        for stage in self.settings.stages or self._default_stages():
             missing = [n for n in stage.terms if n not in by_bare]
             if missing:
                 raise PdecRunError(
@@ -259,7 +265,25 @@ class Trainer:
                 )
             end += stage.steps
             plan.append((end, tuple(t for t in self.terms if bare(t) in stage.terms)))
+        if end > self.settings.adam:
+            raise PdecRunError(
+                f"the stages run to step {end}, past the {self.settings.adam} Adam steps",
+                self.settings.stages[-1].span,
+                f"stages switch terms on during Adam: set adam to at least {end}, or shorten the stages",
+            )
         return plan
+
+    def _default_stages(self) -> tuple[Stage, ...]:
+        """Without stages in the spec, an inverse problem with data trains on the data alone first.
+
+        ``data_first`` of the Adam steps fit the network to the observations; when the equations switch on, the
+        unknowns are fitted to them with the network frozen (``fit_unknowns``), then everything trains together.
+        """
+        data = tuple(bare(t) for t in self.terms if self.compiled.terms[t].kind == "data")
+        steps = round(self.settings.data_first * self.settings.adam)
+        if not data or not self.compiled.problem.unknowns or steps < 1:
+            return ()
+        return (Stage(data, steps),)
 
     def _adam(self) -> torch.optim.Adam:
         """Adam over the network (settings.lr) and the unknowns (one group each, their own lr if set)."""
@@ -450,8 +474,6 @@ class Trainer:
         points = self.points(step, active)
         if switched_on:
             self.fit_unknowns(points, tuple(t for t in active if t in switched_on), before)
-        if self.identifiability is None and len(active) == len(self.terms) and self.unknowns.raw:
-            self.check_identifiability(points)
         lr = self.set_lr(step)
         losses = self.losses(points, active)
         values = {k: float(v.detach()) for k, v in losses.items()}
@@ -536,8 +558,8 @@ class Trainer:
     def check_identifiability(self, points: Mapping[str, torch.Tensor]) -> None:
         """Warn about unknowns the residuals barely depend on, or depend on only in a fixed combination.
 
-        Runs once, on the first step that trains every term (after any data-only stages, so the network already
-        follows the data).
+        Runs on the trained network at the end of the run (a barely trained network gives false alarms both ways),
+        in float64, with the SVD of the normalised sensitivities (see pdec.inverse.identifiability).
         """
         from pdec.inverse import identifiability, sensitivities
 
@@ -716,6 +738,31 @@ class Trainer:
             shown = {"loss": f"{row['loss']:.3e}"}
             shown.update({f"error {k}": f"{v:.2e}" for k, v in self._errors.items()})  # the latest evaluation
             bar.set_postfix(shown, refresh=False)
+        if _crossed(previous, step, self.DIAGNOSE_EVERY):
+            self.warn_new(diagnose(self.history.rows[-(STALL_STEPS + 100) :], self.terms))
+        now = time.monotonic()
+        if self.show_status and (now - self._last_status >= self.STATUS_EVERY or step == self.total_steps):
+            self._last_status = now
+            say(self.status_line(row))
+
+    def warn_new(self, findings: list[Finding]) -> None:
+        """Print the findings not printed before in this run."""
+        for finding in findings:
+            if finding.key not in self._warned:
+                self._warned.add(finding.key)
+                say(f"warning: step {self.step}: {finding.message}", self.quiet)
+
+    def status_line(self, row: Mapping[str, Any]) -> str:
+        """One line for a log file: step, phase, total and per-term losses, latest errors, time spent and left."""
+        step = row["step"]
+        terms = ", ".join(f"{k} {row[f'loss:{k}']:.2e}" for k in self.terms if f"loss:{k}" in row)
+        errors = ", ".join(f"{k} {v:.2e}" for k, v in self._errors.items())
+        left = self.elapsed / max(step, 1) * (self.total_steps - step)
+        return (
+            f"step {step}/{self.total_steps} {row['phase']}: loss {row['loss']:.3e} ({terms})"
+            + (f"; error {errors}" if errors else "")
+            + f"; {self.elapsed:.0f} s, about {left:.0f} s left"
+        )
 
     def predict(self, points: np.ndarray) -> np.ndarray:
         """The network at ``[N, d]`` points as float64 numpy (no gradient)."""
@@ -736,10 +783,14 @@ class Trainer:
         return self.result(self.metrics(), interrupted=True)
 
     def finish(self) -> Result:
-        """Final evaluation, metrics, checkpoint, history CSV and plots."""
+        """Final evaluation, metrics, diagnoses, checkpoint, history CSV and plots."""
         metrics = self.metrics()
+        findings = diagnose(self.history.rows[-(STALL_STEPS + 100) :], self.terms, final=True)
+        metrics["warnings"] = [f.message for f in findings]
         write_json(self.run_dir / METRICS, metrics)
         if self.compiled.problem.unknowns:
+            if self.unknowns.raw:
+                self.check_identifiability(self.points(self.step or 1, self.terms))
             self.report_unknowns(metrics)
         self.save(finished=True)
         result = self.result(metrics)
@@ -752,6 +803,8 @@ class Trainer:
             + f"; run directory {self.run_dir}",
             self.quiet,
         )
+        for finding in findings:
+            say(f"warning: {finding.message}", self.quiet)
         return result
 
     def report_unknowns(self, metrics: Mapping[str, Any]) -> None:

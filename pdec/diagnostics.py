@@ -1,0 +1,131 @@
+"""Run diagnostics: history rows -> findings about terms that stopped learning, extreme weights and divergence.
+
+A PINN that did not learn usually still "finishes": the loss is small because most terms are satisfied by a trivial
+solution (u = 0, a constant), while the one term that drives the solution is stuck. These checks read the history
+the trainer records (one row per step, see pdec.results.History) and say so, naming the term, the likely cause and
+a fix. They are pure functions of the rows, run during training (each finding printed once) and at the end.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+STALL_STEPS = 1000  # a term is stalled when its loss has not halved over this many steps ...
+GAP = 100.0  # ... while every other active term's loss is at least this many times smaller
+EXTREME = 1e5  # the largest weight over the smallest above which the weights are reported as extreme
+NOT_LEARNED = 0.5  # a relative L2 error at or above this at the end: the network has not learned the solution
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One diagnosis: its kind (``stalled``, ``weights``, ``diverged``, ``error``), the term or field, the text."""
+
+    kind: str
+    subject: str
+    message: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """What makes two findings the same (printed once per run)."""
+        return self.kind, self.subject
+
+
+def diagnose(rows: Sequence[Mapping[str, Any]], terms: Sequence[str], final: bool = False) -> list[Finding]:
+    """All findings on the history ``rows`` of a run whose loss terms are ``terms``.
+
+    Args:
+        rows: history rows (``step``, ``loss:TERM``, ``weight:TERM``, ``error:FIELD``).
+        terms: every term name of the problem.
+        final: the run has ended: also judge the end state (divergence, errors of an unlearned solution).
+    """
+    if not rows:
+        return []
+    found = stalled_terms(rows, terms) + extreme_weights(rows[-1], terms)
+    if final:
+        found += diverged(rows, terms) + unlearned(rows)
+    return found
+
+
+def stalled_terms(rows: Sequence[Mapping[str, Any]], terms: Sequence[str]) -> list[Finding]:
+    """Terms whose loss has not halved over the last ``STALL_STEPS`` steps while all others are far below it."""
+    last = rows[-1]
+    start = next((r for r in rows if r["step"] >= last["step"] - STALL_STEPS), rows[0])
+    if last["step"] - start["step"] < STALL_STEPS - 1 or start is last:
+        return []
+    window = [r for r in rows if r["step"] >= start["step"]]
+    active = [k for k in terms if f"loss:{k}" in last and f"loss:{k}" in start]
+    out = []
+    for k in active:
+        others = [last[f"loss:{t}"] for t in active if t != k]
+        now, then = last[f"loss:{k}"], start[f"loss:{k}"]
+        best = min(r.get(f"loss:{k}", math.inf) for r in window)
+        if others and best > 0.5 * then and now > GAP * max(others) and now > 0:
+            out.append(Finding("stalled", k, _stalled_message(k, now, max(others), last["step"] - start["step"])))
+    return out
+
+
+def _stalled_message(term: str, loss: float, others: float, steps: int) -> str:
+    """The text of a stalled-term finding."""
+    name = term.split(":", 1)[-1]
+    return (
+        f"{term} has not fallen in the last {steps} steps (loss {loss:.2e}) while every other term is below "
+        f"{others:.1e}: the network likely sits at a solution that satisfies the other terms trivially (such as "
+        f"u = 0), which {term} alone cannot pull it away from. Try `weight.{name} = 10` with `weighting = fixed`, "
+        "more Adam steps, or check that the condition and the equation agree"
+    )
+
+
+def extreme_weights(row: Mapping[str, Any], terms: Sequence[str]) -> list[Finding]:
+    """The weights of ``row`` when the largest is more than ``EXTREME`` times the smallest."""
+    weights = {k: row[f"weight:{k}"] for k in terms if f"loss:{k}" in row and f"weight:{k}" in row}
+    positive = {k: w for k, w in weights.items() if w > 0}
+    if len(positive) < 2:
+        return []
+    top, low = max(positive, key=positive.get), min(positive, key=positive.get)
+    ratio = positive[top] / positive[low]
+    if ratio <= EXTREME:
+        return []
+    message = (
+        f"the weights span a factor {ratio:.1e}: {top} has {positive[top]:.2e} against {low}'s "
+        f"{positive[low]:.2e}. A term that is already (nearly) satisfied has tiny gradients, and gradient-based "
+        f"balancing amplifies them until it holds the network in place. Try `weighting = fixed`, or give {low} "
+        "more points"
+    )
+    return [Finding("weights", top, message)]
+
+
+def diverged(rows: Sequence[Mapping[str, Any]], terms: Sequence[str]) -> list[Finding]:
+    """The run's unweighted loss (the sum of the term losses) ended above where it started, or is not finite."""
+    first, last = _unweighted(rows[0], terms), _unweighted(rows[-1], terms)
+    if math.isfinite(last) and last <= first:
+        return []
+    message = (
+        f"the loss did not fall: the sum of the term losses went from {first:.3e} to {last:.3e}, so the run "
+        "diverged or did not learn. Lower `lr`, or check the spec's scaling"
+    )
+    return [Finding("diverged", "loss", message)]
+
+
+def _unweighted(row: Mapping[str, Any], terms: Sequence[str]) -> float:
+    """The sum of the term losses of one row."""
+    return sum(row[f"loss:{k}"] for k in terms if f"loss:{k}" in row)
+
+
+def unlearned(rows: Sequence[Mapping[str, Any]]) -> list[Finding]:
+    """Fields whose last relative L2 error is at least ``NOT_LEARNED``."""
+    errors: dict[str, float] = {}
+    for row in rows:
+        errors.update({k.split(":", 1)[1]: v for k, v in row.items() if k.startswith("error:")})
+    return [
+        Finding(
+            "error",
+            field,
+            f"the relative L2 error of {field} is {value:.3g}: the network has not learned the solution "
+            "(see the warnings above for the term that held it back)",
+        )
+        for field, value in errors.items()
+        if not value < NOT_LEARNED
+    ]

@@ -1,0 +1,53 @@
+"""Run diagnostics: stalled terms, extreme weights, divergence and unlearned fields, on hand-made histories."""
+
+import pytest
+
+from pdec.diagnostics import EXTREME, STALL_STEPS, diagnose, diverged, extreme_weights, stalled_terms, unlearned
+
+TERMS = ("pde:burgers", "ic:initial", "bc:left")
+
+
+def _rows(n, ic, pde=1e-5, weight_pde=1.0, step0=1):
+    return [
+        {"step": step0 + i, "loss:pde:burgers": pde, "loss:ic:initial": ic(i), "loss:bc:left": 1e-6,
+         "weight:pde:burgers": weight_pde, "weight:ic:initial": 1.0, "weight:bc:left": 3.0}
+        for i in range(n)
+    ]
+
+
+def test_a_term_stuck_far_above_the_others_is_named():
+    rows = _rows(STALL_STEPS + 50, ic=lambda i: 0.49 + 0.001 * (i % 3))
+    (found,) = stalled_terms(rows, TERMS)
+    assert found.kind == "stalled" and found.subject == "ic:initial"
+    assert "ic:initial has not fallen" in found.message and "weight.initial" in found.message
+
+
+@pytest.mark.parametrize(
+    "ic, n, why",
+    [
+        (lambda i: 0.5 * 0.999**i, STALL_STEPS + 50, "still falling (halves within the window)"),
+        (lambda i: 0.5, STALL_STEPS // 2, "too short a history to judge"),
+        (lambda i: 5e-4, STALL_STEPS + 50, "within a factor 100 of the others"),
+    ],
+)
+def test_no_stall_reported(ic, n, why):
+    assert stalled_terms(_rows(n, ic=ic), TERMS) == [], why
+
+
+def test_extreme_weights_name_the_heaviest_and_the_lightest_term():
+    row = _rows(1, ic=lambda i: 0.5, weight_pde=2 * EXTREME)[0]
+    (found,) = extreme_weights(row, TERMS)
+    assert found.subject == "pde:burgers" and "ic:initial" in found.message and "2.00e+05" in found.message
+    assert extreme_weights(_rows(1, ic=lambda i: 0.5, weight_pde=EXTREME / 10)[0], TERMS) == []
+
+
+def test_divergence_and_unlearned_fields_only_at_the_end():
+    rows = _rows(10, ic=lambda i: 0.1 * 10**i)
+    rows[-1]["error:u"] = 0.98
+    assert [f.kind for f in diverged(rows, TERMS)] == ["diverged"]
+    assert [f.subject for f in unlearned(rows)] == ["u"]
+    assert diagnose(rows, TERMS) == []  # during the run: neither is judged
+    assert {f.kind for f in diagnose(rows, TERMS, final=True)} == {"diverged", "error"}
+    falling = _rows(10, ic=lambda i: 0.5 / (i + 1))
+    falling[-1]["error:u"] = 1e-3
+    assert diagnose(falling, TERMS, final=True) == []
