@@ -277,3 +277,19 @@ def test_show_then_parse_round_trip(tree):
     # Structurally equal once expanded: sympy distributes a leading -1 over a sum it builds from text
     # ("-(t + x)*u_t" parses to (-t - x)*u_t) but keeps -1*(t + x)*u_t when it arrives there by differentiation.
     assert sympy.expand(again) == sympy.expand(residual), text
+
+
+@pytest.mark.parametrize(
+    "head, layers, interior, adam",
+    [
+        ("var x in [0, 1]\nfield u(x)\neq: u_xx = 1\n", (20, 20, 20), 500, 5000),
+        ("var x in [0, 1]\nvar y in [0, 1]\nfield u(x, y)\neq: lap(u) = 1\n", (32,) * 4, 2000, 5000),
+        ("var x in [0, 1]\nvar y in [0, 1]\nfield u(x, y), v(x, y)\neq: u_x + v_y = 0\n", (50,) * 4, 2000, 10000),
+        ("var x in [0, 1]\nfield u(x)\neq: u_xxxx = -1\n", (20, 20, 20), 500, 10000),
+        ("time t in [0, 1]\nfield x(t), y(t), z(t)\neq: x_t = y\nic: x = 0\n", (50, 50, 50), 500, 10000),
+    ],
+)
+def test_defaults_are_sized_to_the_problem(head, layers, interior, adam):
+    settings = pdec.load(head).settings
+    assert (settings.layers, settings.interior, settings.adam, settings.lbfgs) == (layers, interior, adam, 1000)
+    assert pdec.load(head + "train:\n  adam = 7\n").settings.layers == layers  # a train block starts from the same base

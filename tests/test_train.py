@@ -241,3 +241,29 @@ def test_cli_run_predict_and_resume(tmp_path, capsys):
     assert cmd_predict(predict.parse_args([str(run), str(points)])) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "x,u" and len(out) == 2
+
+
+def test_off_a_terminal_status_lines_report_progress(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(Trainer, "STATUS_EVERY", 0.0)  # every step, for the test
+    train(poisson1d(**small(adam=3)), out=tmp_path / "run", plots=False)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("step ")]
+    assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"]
+    assert "adam: loss" in lines[-1] and "pde:poisson" in lines[-1] and "error u" in lines[-1] and "left" in lines[-1]
+
+
+def test_stages_longer_than_the_adam_phase_are_rejected(tmp_path):
+    compiled = poisson1d(**small(adam=10))
+    settings = dataclasses.replace(compiled.problem.settings, stages=(Stage(("left",), 8), Stage(("right",), 8)))
+    with pytest.raises(PdecRunError, match="the stages run to step 16, past the 10 Adam steps") as info:
+        Trainer(compiled, settings, tmp_path)
+    assert "set adam to at least 16" in info.value.hint
+
+
+def test_inverse_problem_without_stages_fits_the_data_first(tmp_path):
+    compiled = poisson_inverse(**small(adam=20, data_first=0.25))
+    result = train(compiled, out=tmp_path / "run", quiet=True, plots=False)
+    active = np.isfinite(result.history["loss:pde:poisson"])
+    assert not active[:5].any() and active[5:].all()  # 25% of 20 Adam steps on the data alone
+    assert np.isfinite(result.history["loss:data:obs"]).all()
+    off = train(compiled, out=tmp_path / "off", quiet=True, plots=False, data_first=0)
+    assert np.isfinite(off.history["loss:pde:poisson"]).all()
