@@ -7,11 +7,16 @@ floats: constants in the loss, never differentiated.
 
 Strategies:
 
+- ``inverse_dirichlet_grouped`` (the default): inverse Dirichlet between two groups, the equations and the
+  conditions with the data; every term of a group shares the group's weight (see :class:`GroupedInverseDirichlet`).
+- ``inverse_dirichlet`` (Maddu et al. 2022), the paper's rule per term: ``sigma_k = std(grad_theta L_k)``
+  (unbiased, over all weights and biases), ``lambda_hat_k = max_t sigma_t / sigma_k``,
+  ``lambda_k <- alpha lambda_k + (1 - alpha) lambda_hat_k``. pdec's ``alpha`` weights the *old* value; the authors'
+  code writes ``(1 - alpha) lambda + alpha lambda_hat``, the same rule at their (and pdec's) alpha = 0.5.
 - ``fixed``: ``settings.weights[bare name]`` (default 1), never updated.
-- ``inverse_dirichlet`` (Maddu et al. 2022): ``sigma_k = std(grad_theta L_k)`` (unbiased, over all weights and
-  biases), ``lambda_hat_k = max_t sigma_t / sigma_k``, ``lambda_k <- alpha lambda_k + (1 - alpha) lambda_hat_k``.
-- ``max_avg`` (Wang, Teng & Perdikaris 2021, learning-rate annealing):
-  ``lambda_hat_k = max |grad L_pde| / mean |grad L_k|`` for every non-PDE term, same moving average; PDE terms keep 1.
+- ``max_avg`` (Wang, Teng & Perdikaris 2021, learning-rate annealing): ``lambda_hat_k = max |grad sum L_pde| /
+  mean |grad lambda_k L_k|`` for every non-PDE term, same moving average; PDE terms keep 1.
+  ``max_avg_unweighted`` divides by ``mean |grad L_k|`` instead (pdec's earlier variant).
 - ``relobralo`` (Bischof & Kraus 2021): loss-value based relative balancing with random lookback, every step.
 """
 
@@ -114,6 +119,43 @@ class InverseDirichlet(Balancer):
             return
         top = max(live.values())
         self.moving_average({k: top / s for k, s in live.items()})
+
+
+class GroupedInverseDirichlet(InverseDirichlet):
+    """Inverse-Dirichlet weighting between two groups: the equations, and the conditions with the data (the default).
+
+    Each group's gradient is the sum of its terms' gradients; ``sigma_g`` is its unbiased std over all weights and
+    biases, ``lambda_hat_g = max_h sigma_h / sigma_g``, and every term of a group takes the group's weight (moving
+    average with ``alpha``, every ``update_every`` steps, as in :class:`InverseDirichlet`). This is the shape of the
+    seed authors' code, ``L_r + lambda L_bc`` with all boundary pieces in one ``L_bc``. Balancing each term on its
+    own instead gives every term one vote: the terms that a trivial solution (u = 0) already satisfies, or a
+    condition at a single point that is fitted exactly, have tiny gradients, get weights of 1e3 to 1e10, and
+    together hold the network at the trivial solution against the one term that drives it (docs/training.md).
+    """
+
+    name = "inverse_dirichlet_grouped"
+
+    def update(self, losses: Mapping[str, torch.Tensor], grads: Grads | None = None) -> None:
+        """Update from the standard deviations of the two groups' summed gradients."""
+        Balancer.update(self, losses, grads)
+        groups: dict[str, list[str]] = {}
+        for k in losses:
+            groups.setdefault("equations" if k.startswith("pde:") else "constraints", []).append(k)
+        sigma = {g: gradient_std(_summed([grads[k] for k in members])) for g, members in groups.items()}
+        live = {g: s for g, s in sigma.items() if s > 0.0 and math.isfinite(s)}
+        if not live:
+            return
+        top = max(live.values())
+        self.moving_average({k: top / s for g, s in live.items() for k in groups[g]})
+
+
+def _summed(per_term: Sequence[Sequence[torch.Tensor | None]]) -> list[torch.Tensor | None]:
+    """Parameter-wise sum of several terms' gradient lists (None where no term has a gradient)."""
+    out: list[torch.Tensor | None] = []
+    for parts in zip(*per_term, strict=True):
+        present = [g for g in parts if g is not None]
+        out.append(torch.stack(present).sum(0) if present else None)
+    return out
 
 
 def gradient_std(grads: Sequence[torch.Tensor | None]) -> float:
@@ -245,6 +287,7 @@ class ReLoBRaLo(Balancer):
 STRATEGIES: dict[str, type[Balancer]] = {
     "fixed": Fixed,
     "inverse_dirichlet": InverseDirichlet,
+    "inverse_dirichlet_grouped": GroupedInverseDirichlet,
     "max_avg": MaxAvg,
     "max_avg_unweighted": MaxAvgUnweighted,
     "relobralo": ReLoBRaLo,

@@ -17,7 +17,7 @@ from pdec.source import Span
 
 ACTIVATIONS = ("tanh", "sin", "gelu", "silu", "softplus", "relu")
 SAMPLERS = ("random", "lhs", "sobol", "halton", "grid")
-WEIGHTINGS = ("inverse_dirichlet", "fixed", "max_avg", "max_avg_unweighted", "relobralo")
+WEIGHTINGS = ("inverse_dirichlet_grouped", "inverse_dirichlet", "fixed", "max_avg", "max_avg_unweighted", "relobralo")
 DTYPES = ("float32", "float64")
 OUTPUT_SCALES = ("data", "none")
 
@@ -51,7 +51,7 @@ class Settings:
     lbfgs: int = 500
     fit_unknowns: int = 100
     data_first: float = 0.3
-    weighting: str = "inverse_dirichlet"
+    weighting: str = "inverse_dirichlet_grouped"
     alpha: float = 0.5
     update_every: int = 10
     weights: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))

@@ -30,7 +30,7 @@ def _fd_gradients(trainer, points, h=1e-6):
 
 
 def test_inverse_dirichlet_matches_hand_computation(tmp_path):
-    compiled = poisson1d(layers=(3,), interior=16, dtype="float64")
+    compiled = poisson1d(layers=(3,), interior=16, dtype="float64", weighting="inverse_dirichlet")
     trainer = Trainer(compiled, compiled.problem.settings, tmp_path)
     points = trainer.points(1, trainer.terms)
     fd = _fd_gradients(trainer, points)
@@ -47,6 +47,22 @@ def test_inverse_dirichlet_matches_hand_computation(tmp_path):
     # the step's gradient is sum_k lambda_k g_k, with no further backward pass
     combined = torch.cat([p.grad.reshape(-1) for p in trainer.net_params]).numpy()
     np.testing.assert_allclose(combined, sum(expected[k] * fd[k] for k in fd), rtol=1e-5, atol=1e-8)
+
+
+def test_grouped_inverse_dirichlet_matches_hand_computation(tmp_path):
+    """The default: one weight for the equations, one for the conditions (their gradients summed)."""
+    compiled = poisson1d(layers=(3,), interior=16, dtype="float64")
+    trainer = Trainer(compiled, compiled.problem.settings, tmp_path)
+    assert trainer.balancer.name == "inverse_dirichlet_grouped"
+    points = trainer.points(1, trainer.terms)
+    fd = _fd_gradients(trainer, points)
+    sigma = {"pde": np.std(fd["pde:poisson"], ddof=1), "bc": np.std(fd["bc:left"] + fd["bc:right"], ddof=1)}
+    top = max(sigma.values())
+    expected = {k: 0.5 + 0.5 * top / sigma[k.split(":")[0]] for k in fd}
+    trainer.balanced_gradients(trainer.losses(points, trainer.terms))
+    for k in trainer.terms:
+        assert trainer.balancer.weights[k] == pytest.approx(expected[k], rel=1e-6)
+    assert trainer.balancer.weights["bc:left"] == trainer.balancer.weights["bc:right"]
 
 
 def test_inverse_dirichlet_second_update_is_moving_average():

@@ -1,0 +1,138 @@
+"""Every example verified as written: ``pdec run examples/NAME.pde`` for seeds 0, 1, 2, one thread per run.
+
+Run from the repository root::
+
+    python benchmarks/bench_examples.py                    # every example, seeds 0-2, two runs at a time
+    python benchmarks/bench_examples.py --only burgers     # some examples
+    python benchmarks/bench_examples.py --jobs 1           # one run at a time
+
+Each run is the command a user types, ``pdec run examples/NAME.pde --seed S --threads 1 --quiet``, in its own
+process, with nothing else overridden. Its final metrics are appended to benchmarks/results/examples.jsonl as it ends
+(a later invocation skips the runs already there, so an interrupted table resumes), and the table
+benchmarks/results/examples.md is rewritten after every run: per example the median over the seeds of the relative
+L2 error of each field (forward examples) or of the relative error of each unknown (inverse examples), the seconds
+per run, and whether the target is met:
+
+- forward examples: every field's relative L2 error at most 1e-2 (``burgers``: at most 1e-3);
+- inverse examples: every unknown within 1%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+import torch
+from _report import RESULTS, write_result  # benchmarks/ is on sys.path when run as a script
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+LOG = RESULTS / "examples.jsonl"
+TARGETS = {"burgers": 1e-3}
+FIRST = ("burgers",)  # the README's first command runs first
+FORWARD_TARGET = 1e-2
+INVERSE_TARGET = 1e-2
+
+
+def run(name: str, seed: int, folder: Path) -> dict:
+    """``pdec run examples/NAME.pde --seed SEED --threads 1 --quiet`` in a fresh process; its metrics."""
+    out = folder / f"{name}-{seed}"
+    command = [sys.executable, "-m", "pdec.cli", "run", str(EXAMPLES / f"{name}.pde"), "--seed", str(seed)]
+    command += ["--threads", "1", "--quiet", "--out", str(out)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    row = {"example": name, "seed": seed, "seconds": seconds, "exit": done.returncode}
+    metrics = out / "metrics.json"
+    if done.returncode or not metrics.is_file():
+        return {**row, "failure": (done.stderr or done.stdout).strip().splitlines()[-3:]}
+    found = json.loads(metrics.read_text())
+    return {**row, **{k: found[k] for k in ("errors", "unknown_errors", "unknowns", "steps", "wall_time", "warnings")}}
+
+
+def judge(name: str, rows: list[dict]) -> tuple[dict[str, float], float, bool]:
+    """Median errors over the seeds (per field or per unknown), the median seconds, and whether the target is met."""
+    done = [r for r in rows if "failure" not in r]
+    if not done:
+        return {}, statistics.median(r["seconds"] for r in rows), False
+    key = "unknown_errors" if done[0]["unknown_errors"] else "errors"
+    medians = {k: statistics.median(r[key][k] for r in done) for k in done[0][key]}
+    target = INVERSE_TARGET if key == "unknown_errors" else TARGETS.get(name, FORWARD_TARGET)
+    met = len(done) == len(rows) and all(v <= target for v in medians.values())
+    return medians, statistics.median(r["seconds"] for r in rows), met
+
+
+def table(log: list[dict], names: list[str]) -> str:
+    """The markdown table of every example with at least one finished run."""
+    lines = [
+        "| example | kind | median error (seeds) | per seed | target | met | seconds per run |",
+        "|---|---|---|---|---|---|---:|",
+    ]
+    for name in names:
+        rows = sorted((r for r in log if r["example"] == name), key=lambda r: r["seed"])
+        if not rows:
+            continue
+        medians, seconds, met = judge(name, rows)
+        inverse = any(r.get("unknown_errors") for r in rows)
+        key = "unknown_errors" if inverse else "errors"
+        fmt = (lambda v: f"{100 * v:.3g}%") if inverse else (lambda v: f"{v:.2e}")
+        shown = ", ".join(f"{k} {fmt(v)}" for k, v in medians.items()) or "failed"
+        per_seed = "; ".join(
+            f"{r['seed']}: " + (", ".join(fmt(v) for v in r[key].values()) if "failure" not in r else "failed")
+            for r in rows
+        )
+        target = f"{100 * INVERSE_TARGET:g}%" if inverse else f"{TARGETS.get(name, FORWARD_TARGET):g}"
+        mark = "yes" if met else "**NO**"
+        kind = "inverse" if inverse else "forward"
+        lines.append(
+            f"| {name} | {kind} | {shown} | {per_seed} ({len(rows)} seeds) | {target} | {mark} | {seconds:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def read_log() -> list[dict]:
+    """Every run recorded so far."""
+    if not LOG.is_file():
+        return []
+    return [json.loads(line) for line in LOG.read_text().splitlines() if line.strip()]
+
+
+def main() -> None:
+    """Run the missing (example, seed) pairs, two at a time; rewrite the table after each."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", help="example names (default: every examples/*.pde)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each (default 2)")
+    args = parser.parse_args()
+    names = args.only or sorted((p.stem for p in EXAMPLES.glob("*.pde")), key=lambda n: (n not in FIRST, n))
+    RESULTS.mkdir(exist_ok=True)
+    done = {(r["example"], r["seed"]) for r in read_log()}
+    todo = [(n, s) for n in names for s in args.seeds if (n, s) not in done]
+    header = (
+        f"Every example run as written (`pdec run examples/NAME.pde --seed S --threads 1`), {platform.machine()} "
+        f"CPU, torch {torch.__version__}, {args.jobs} runs at a time on {os.cpu_count()} cores, "
+        f"{time.strftime('%Y-%m-%d')}.\n\n"
+    )
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(args.jobs) as pool:
+        for future in as_completed([pool.submit(run, *job, Path(tmp)) for job in todo]):
+            row = future.result()
+            with LOG.open("a") as f:
+                f.write(json.dumps(row) + "\n")
+            print(json.dumps(row), flush=True)
+            every = sorted(p.stem for p in EXAMPLES.glob("*.pde"))
+            write_result("examples", header + table(read_log(), every))
+    print((RESULTS / "examples.md").read_text())
+
+
+if __name__ == "__main__":
+    main()
