@@ -34,7 +34,7 @@ from pdec.compiler import compile as compile_spec
 from pdec.train import train
 
 ROOT = Path(__file__).resolve().parent.parent
-STRATEGIES = ("fixed", "inverse_dirichlet", "max_avg")
+STRATEGIES = ("fixed", "inverse_dirichlet", "inverse_dirichlet_grouped", "max_avg")
 
 SPEC = """\
 var x in [0, 1]
@@ -81,31 +81,34 @@ def run(k: int, strategy: str, seed: int, args: argparse.Namespace, folder: Path
     }
 
 
-def table(rows: list[dict], ks: list[int]) -> list[str]:
+def table(rows: list[dict], ks: list[int], strategies: list[str]) -> list[str]:
     """Markdown: median (min-max) error per k and strategy, and the settled boundary weight next to w^4."""
+    adaptive = [s for s in strategies if s != "fixed"]
     lines = [
-        "| k | w^4 | " + " | ".join(f"{s} error" for s in STRATEGIES) + " | ID lambda_bc/lambda_pde | "
-        "max_avg lambda_bc |",
-        "|---:|---:|" + "---:|" * (len(STRATEGIES) + 2),
+        "| k | w^4 | "
+        + " | ".join(f"{s} error" for s in strategies)
+        + "".join(f" | {s} lambda_bc/lambda_pde" for s in adaptive)
+        + " |",
+        "|---:|---:|" + "---:|" * (len(strategies) + len(adaptive)),
     ]
     for k in ks:
         cells = [str(k), f"{(k * math.pi) ** 4:.3g}"]
-        for s in STRATEGIES:
+        for s in strategies:
             errs = [r["error"] for r in rows if r["k"] == k and r["strategy"] == s]
             cells.append(f"{statistics.median(errs):.2e} ({min(errs):.1e}-{max(errs):.1e})")
-        for s in ("inverse_dirichlet", "max_avg"):
+        for s in adaptive:
             cells.append(f"{statistics.median(r['ratio'] for r in rows if r['k'] == k and r['strategy'] == s):.3g}")
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
-def plot(rows: list[dict], ks: list[int], path: Path) -> None:
+def plot(rows: list[dict], ks: list[int], strategies: list[str], path: Path) -> None:
     """Error vs k per strategy (median, min-max bars); settled ID boundary weight vs w^4."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     ax, bx = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
-    for s in STRATEGIES:
+    for s in strategies:
         errs = [[r["error"] for r in rows if r["k"] == k and r["strategy"] == s] for k in ks]
         med = np.array([statistics.median(e) for e in errs])
         lo, hi = med - np.array([min(e) for e in errs]), np.array([max(e) for e in errs]) - med
@@ -115,7 +118,7 @@ def plot(rows: list[dict], ks: list[int], path: Path) -> None:
     ax.set_ylabel("relative L2 error")
     ax.legend()
     w4 = np.array([(k * math.pi) ** 4 for k in ks])
-    for s in ("inverse_dirichlet", "max_avg"):
+    for s in (s for s in strategies if s != "fixed"):
         ratio = [statistics.median(r["ratio"] for r in rows if r["k"] == k and r["strategy"] == s) for k in ks]
         bx.loglog(w4, ratio, marker="o", label=s)
     bx.loglog(w4, w4, "k:", label="w^4")
@@ -131,6 +134,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--adam", type=int, default=3000)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), help="weightings to compare")
+    parser.add_argument("--stem", default="poisson_id", help="results/<stem>.md and .png (default poisson_id)")
     parser.add_argument("--quick", action="store_true", help="k = 1, 3; one seed; 300 Adam steps")
     args = parser.parse_args()
     if args.quick:
@@ -140,7 +145,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for k in args.ks:
             for seed in args.seeds:
-                for s in STRATEGIES:
+                for s in args.strategies:
                     rows.append(run(k, s, seed, args, Path(tmp)))
                     r = rows[-1]
                     print(
@@ -156,13 +161,13 @@ def main() -> None:
         f"{time.strftime('%Y-%m-%d %H:%M')}. Errors: median (min-max) over seeds.",
         "",
     ]
-    text = "\n".join(header + table(rows, args.ks))
+    text = "\n".join(header + table(rows, args.ks, args.strategies))
     print(text)
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
-    stem = "poisson_id_quick" if args.quick else "poisson_id"
+    stem = f"{args.stem}_quick" if args.quick else args.stem
     (out / f"{stem}.md").write_text(text + "\n")
-    plot(rows, args.ks, out / f"{stem}.png")
+    plot(rows, args.ks, args.strategies, out / f"{stem}.png")
 
 
 if __name__ == "__main__":

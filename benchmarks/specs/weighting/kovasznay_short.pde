@@ -1,0 +1,18 @@
+var x in [-0.5, 1]
+var y in [-0.5, 1.5]
+field u(x, y), v(x, y), p(x, y)
+const Re = 20
+const lam = Re/2 - sqrt(Re^2/4 + 4*pi^2)
+eq momentum_x: u*u_x + v*u_y + p_x = lap(u)/Re
+eq momentum_y: u*v_x + v*v_y + p_y = lap(v)/Re
+eq continuity: u_x + v_y = 0
+bc wall_u: u = 1 - exp(lam*x)*cos(2*pi*y) on boundary
+bc wall_v: v = lam/(2*pi) * exp(lam*x) * sin(2*pi*y) on boundary
+bc outlet_p: p = (1 - exp(2*lam))/2 at x = 1
+exact: u = 1 - exp(lam*x)*cos(2*pi*y), v = lam/(2*pi) * exp(lam*x) * sin(2*pi*y), p = (1 - exp(2*lam*x))/2
+train:
+  layers = [50, 50, 50, 50]
+  interior = 1000
+  boundary = 200
+  adam = 2000
+  lbfgs = 0
