@@ -1,3 +1,4 @@
+# Periodic linear advection of a sine wave (exact: the shifted sine).
 var x in [0, 2]
 time t in [0, 1]
 field u(x, t)

@@ -1,3 +1,4 @@
+# Euler-Bernoulli cantilever beam (the DeepXDE Euler beam example): clamped at x = 0, free at x = 1; four point conditions.
 var x in [0, 1]
 field u(x)
 eq beam: u_xxxx = -1

@@ -1,3 +1,4 @@
+# 2-D Helmholtz (examples/helmholtz.pde) with no train block: the defaults sized to the problem.
 var x in [-1, 1]
 var y in [-1, 1]
 field u(x, y)

@@ -1,3 +1,4 @@
+# Kovasznay flow at Re = 20 (examples/kovasznay.pde) with a short budget: 1,000 interior points, 2,000 Adam steps.
 var x in [-0.5, 1]
 var y in [-0.5, 1.5]
 field u(x, y), v(x, y), p(x, y)

@@ -1,3 +1,4 @@
+# Multi-scale Poisson at k = 4 (benchmarks/bench_poisson_id.py), 1,500 Adam steps.
 var x in [0, 1]
 var y in [0, 1]
 field u(x, y)
