@@ -65,6 +65,22 @@ def test_grouped_inverse_dirichlet_matches_hand_computation(tmp_path):
     assert trainer.balancer.weights["bc:left"] == trainer.balancer.weights["bc:right"]
 
 
+def test_grouped_equals_per_term_with_one_equation_and_one_condition():
+    """The multi-scale Poisson benchmark has one equation and one condition: there the default is the paper's rule."""
+    terms = ("pde:poisson", "bc:wall")
+    per_term = InverseDirichlet(terms, Settings())
+    grouped = make_balancer(terms, Settings())
+    gen = torch.Generator().manual_seed(0)
+    for scale in (1.0, 1e-3, 1e-6):
+        g = {
+            "pde:poisson": [torch.randn(7, generator=gen), None],
+            "bc:wall": [scale * torch.randn(7, generator=gen), None],
+        }
+        per_term.update(dict.fromkeys(terms), g)
+        grouped.update(dict.fromkeys(terms), g)
+        assert grouped.weights == per_term.weights
+
+
 def test_inverse_dirichlet_second_update_is_moving_average():
     b = InverseDirichlet(TERMS, Settings(alpha=0.25))
     g = {"pde:a": [torch.tensor([1.0, -1.0, 3.0])], "bc:b": [torch.tensor([0.1, 0.2])], "bc:c": [None, torch.ones(2)]}
