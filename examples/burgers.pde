@@ -21,4 +21,4 @@ train:
   points.left = 50
   points.right = 50
   adam = 5000
-  lbfgs = 2000
+  lbfgs = 6000
