@@ -184,6 +184,16 @@ def test_resume_before_the_switch_repeats_the_fit_exactly(tmp_path):
     assert abs(resumed.history["unknown:a"][800] - 2) < 0.04  # the fit happened after the resume
 
 
+def test_inverse_spec_without_a_train_block_finds_its_unknown(tmp_path):
+    """No stages, no schedule: data_first trains the first 30% on the data, the fit at the switch finds a."""
+    _decay_data(tmp_path)
+    spec = tmp_path / "decay.pde"
+    spec.write_text(DECAY.split("train:")[0])
+    result = train(compile_spec(spec), out=tmp_path / "run", plots=False, quiet=True, adam=600, lbfgs=50)
+    assert np.isnan(result.history["loss:pde:decay"][:180]).all() and np.isfinite(result.history["loss:pde:decay"][180])
+    assert abs(result.unknowns["a"] - 2) < 0.01 * 2
+
+
 THREE = """
 var x in [0, 1]
 time t in [0, 1]
