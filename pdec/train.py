@@ -330,7 +330,7 @@ class Trainer:
             "activation": self.settings.activation,
             "dtype": self.settings.dtype,
             "spec_path": str(c.problem.source.path),
-            "torch": torch.__version__,
+            "torch": str(torch.__version__),  # a plain str: loadable with weights_only=True
         }
 
     def state(self, finished: bool = False) -> dict[str, Any]:
