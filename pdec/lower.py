@@ -17,8 +17,9 @@ import sympy
 from pdec.errors import PdecCompileError
 from pdec.source import Span
 
-# Names the generated code uses itself; a user name equal to one of them gets a trailing underscore.
-RESERVED = frozenset({"torch", "net", "X", "theta", "targets", "ones", "grad", "out", "n", "points", "residuals"})
+# Names the generated code uses itself without a leading underscore; a user name equal to one gets a trailing
+# underscore. (Generated temporaries start with '_', which no name from a spec does.)
+RESERVED = frozenset({"torch", "net", "X", "theta", "targets", "grad", "points", "residuals"})
 
 # Operator precedence for parenthesising.
 ADD, MUL, NEG, POW, ATOM = 10, 20, 25, 30, 100
@@ -203,10 +204,13 @@ class TorchPrinter:
 
 
 def cse_names(taken: set[str]) -> Iterator[sympy.Symbol]:
-    """Yield fresh symbols ``c0, c1, ...`` for common sub-expressions, skipping names already taken."""
+    """Yield fresh symbols ``_c0, _c1, ...`` for common sub-expressions, skipping names already taken.
+
+    The leading underscore keeps them apart from every name derived from the spec (those start with a letter).
+    """
     i = 0
     while True:
-        name = f"c{i}"
+        name = f"_c{i}"
         i += 1
         if name not in taken:
             yield sympy.Symbol(name)
