@@ -292,12 +292,25 @@ def compile(spec: Any, **overrides: Any) -> CompiledProblem:  # shadows the buil
     problem = as_problem(spec)  # spec -> Problem
     if overrides:
         problem = dataclasses.replace(problem, settings=problem.settings.replace(**overrides))
+    check_range(problem)
     terms, sites = collect(problem)  # Problem -> Terms, one _Site per point set
     needs = {s.point_set: _site_partials(s, problem) for s in sites}
     plan = build_plan(tuple(v.name for v in problem.variables), tuple(f.name for f in problem.fields), needs)
     source = generate(problem, terms, sites, plan)  # -> module source (torch only)
     namespace = load_source(source, problem.source.path)  # -> functions
     return CompiledProblem(problem, point_sets(problem, sites), terms, plan, source, namespace)
+
+
+def check_range(problem: Problem) -> None:
+    """Refuse variable bounds that the problem's floating-point type cannot hold (``[0, 1e39]`` in float32)."""
+    largest = torch.finfo(getattr(torch, problem.settings.dtype)).max
+    for v in problem.variables:
+        if max(abs(v.lo), abs(v.hi)) > largest:
+            raise PdecCompileError(
+                f"the interval of '{v.name}' does not fit in {problem.settings.dtype} (largest {largest:.3g})",
+                v.span,
+                "rescale the variable, or train in float64",
+            )
 
 
 def as_problem(spec: Any) -> Problem:

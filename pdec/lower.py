@@ -119,10 +119,18 @@ class TorchPrinter:
         return self.names[expr], ATOM
 
     def _print_Integer(self, expr: sympy.Integer) -> tuple[str, int]:
+        if abs(int(expr)) > 2**53:  # torch takes no Python int beyond int64; a float literal is as exact here
+            return self._print_Float(sympy.Float(expr))
         return str(int(expr)), (ATOM if expr >= 0 else NEG)
 
     def _print_Float(self, expr: sympy.Float) -> tuple[str, int]:
         value = float(expr)
+        if not math.isfinite(value):
+            raise PdecCompileError(
+                f"the number {sympy.Float(expr, 6)} does not fit in a double (the largest is about 1.8e308)",
+                self.span,
+                "rescale the problem so that its constants are of moderate size",
+            )
         return repr(value), (ATOM if value >= 0 else NEG)
 
     def _print_Rational(self, expr: sympy.Rational) -> tuple[str, int]:

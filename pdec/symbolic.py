@@ -129,6 +129,7 @@ class _Checker:
             raise PdecSemanticError("the spec has no equations", self.source.end_span(), "add e.g. `eq: u_xx = 0`")
         conditions = [self.term(s) for s in self.statements(ast.ConditionStmt, ast.PeriodicStmt)]
         data = tuple(self.dataset(s) for s in self.statements(ast.DataStmt) if not s.is_reference)
+        _only_one([s for s in self.statements(ast.DataStmt) if s.is_reference], "reference", "keep one `reference:`")
         references = [self.dataset(s) for s in self.statements(ast.DataStmt) if s.is_reference]
         exact = self.exact_solutions()
         self.check_unknowns_used(equations, conditions)
@@ -760,8 +761,8 @@ class _Checker:
 
     def field_application(self, node: ast.Call, ctx: _Context) -> sympy.Expr:
         """``u(x, t)``: a field applied to exactly its own variables (any order)."""
+        self.check_allowed(node.func, "field", node.func_span, ctx)  # before the lookup: constants precede fields
         field = self.fields[node.func]
-        self.check_allowed(field.name, "field", node.func_span, ctx)
         names = [a.name if isinstance(a, ast.Name) else None for a in node.args]
         if sorted(n for n in names if n is not None) != sorted(field.args) or None in names:
             written = f"{field.name}({', '.join(field.args)})"
@@ -888,6 +889,14 @@ def _check_unknown(unknown: Unknown, stmt: ast.UnknownDecl, warn: Callable) -> N
         (unknown.positive and true <= 0) or (unknown.lower is not None and not unknown.lower <= true <= unknown.upper)
     ):
         warn(f"the true value of '{unknown.name}' violates its constraints", stmt.span)
+
+
+def _only_one(statements: list, what: str, hint: str) -> None:
+    """Raise at the second of ``statements`` if there is more than one."""
+    if len(statements) > 1:
+        first = statements[0].span
+        where = f" (the first is on line {first.line})" if first is not None else ""
+        raise PdecSemanticError(f"a spec has at most one {what}{where}", statements[1].span, hint)
 
 
 def _term_prefix(stmt: ast.Statement) -> str:

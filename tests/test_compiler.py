@@ -638,3 +638,23 @@ def test_file_name_cannot_inject_code(tmp_path, monkeypatch):
     namespace: dict = {}
     exec(c.source, namespace)  # the module itself is plain Python whatever the file name
     assert namespace["SPEC"] == name and not (tmp_path / "PWNED").exists()
+
+
+def test_huge_integer_literal_prints_as_a_float():
+    c = compile("var x in [0, 1]\nfield u(x)\neq: u_xx = 1e19*u\nbc: u = 0 on boundary\n", dtype="float64")
+    X = torch.rand(4, 1, dtype=torch.float64)
+    res = c.evaluate(lambda X: X**2, {"interior": X})["pde:eq1"]
+    torch.testing.assert_close(res, 2 - 1e19 * X**2)
+
+
+@pytest.mark.parametrize(
+    ("spec", "fragment", "line"),
+    [
+        ("const c = 1e200\nvar x in [0, 1]\nfield u(x)\neq: u_xx = c^2*u\n", "does not fit in a double", 4),
+        ("var x in [0, 1e39]\nfield u(x)\neq: u_xx = 1\nperiodic: u, u_x in x\n", "does not fit in float32", 1),
+    ],
+)
+def test_numbers_beyond_the_float_range_are_located_errors(spec, fragment, line):
+    with pytest.raises(PdecCompileError, match=fragment) as info:
+        compile(spec)
+    assert info.value.span is not None and info.value.span.line == line

@@ -100,6 +100,15 @@ BAD_SPECS: dict[str, tuple[str, type[PdecError]]] = {
     "setting_bad_choice": (HEAT + "train:\n  activation = relu6\n", pdec.PdecSettingsError),
     "setting_unknown_term": (HEAT + "train:\n  points.heta = 100\n", pdec.PdecSettingsError),
     "stage_unknown_term": (HEAT + "train:\n  stage: heat, end for 100\n", pdec.PdecSettingsError),
+    "setting_int_overflow": (HEAT + "train:\n  adam = 1e400\n", pdec.PdecSettingsError),
+    "setting_width_overflow": (HEAT + "train:\n  layers = [20, 1e400]\n", pdec.PdecSettingsError),
+    "setting_seed_too_large": (HEAT + "train:\n  seed = 1e30\n", pdec.PdecSettingsError),
+    "setting_lr_infinite": (HEAT + "train:\n  lr = 1e400\n", pdec.PdecSettingsError),
+    "setting_weight_infinite": (HEAT + "train:\n  weight.ends = 1e999\n", pdec.PdecSettingsError),
+    "setting_bad_device_index": (HEAT + "train:\n  device = cuda:1e400\n", pdec.PdecSettingsError),
+    "setting_given_twice": (HEAT + "train:\n  adam = 10\n  adam = 20\n", pdec.PdecSettingsError),
+    "train_block_twice": (HEAT + "train:\n  adam = 10\ntrain:\n  lbfgs = 0\n", pdec.PdecSyntaxError),
+    "constant_applies_field": (HEAD + "field v(x)\nconst a = v(1)\neq: u_t = a\n", pdec.PdecSemanticError),
 }
 
 

@@ -277,3 +277,13 @@ def test_show_then_parse_round_trip(tree):
     # Structurally equal once expanded: sympy distributes a leading -1 over a sum it builds from text
     # ("-(t + x)*u_t" parses to (-t - x)*u_t) but keeps -1*(t + x)*u_t when it arrives there by differentiation.
     assert sympy.expand(again) == sympy.expand(residual), text
+
+
+def test_second_reference_is_an_error(tmp_path):
+    (tmp_path / "ref.csv").write_text("x,u\n0.5,1\n0.25,2\n")
+    text = "var x in [0, 1]\nfield u(x)\neq: u_xx = 1\n" + 'reference: "ref.csv" x = x, u = u\n' * 2
+    spec = tmp_path / "two.pde"
+    spec.write_text(text)
+    with pytest.raises(PdecSemanticError, match="at most one reference") as info:
+        pdec.load(spec)
+    assert info.value.span.line == 5
