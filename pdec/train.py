@@ -845,7 +845,15 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="DIR", help="run directory (default runs/<spec stem>-<timestamp>)")
     parser.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (1 is often fastest for small networks)")
+    parser.add_argument("--threads", type=_threads, help="torch CPU threads (1 is often fastest for small networks)")
+
+
+def _threads(text: str) -> int:
+    """An argparse type: a thread count from 1 to 1024."""
+    value = int(text)
+    if not 1 <= value <= 1024:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 1024, got {text}")
+    return value
 
 
 def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
@@ -861,7 +869,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     names = ("adam", "lbfgs", "device", "dtype", "seed", "sampler", "weighting")
     overrides = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
-    if getattr(args, "threads", None):
+    if getattr(args, "threads", None) is not None:
         torch.set_num_threads(args.threads)  # process-wide: this is the command line's own process
     compiled = compile_spec(Path(args.spec))
     result = train(compiled, out=args.out, resume=args.resume, quiet=True if args.quiet else None, **overrides)
