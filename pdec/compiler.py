@@ -296,6 +296,7 @@ def compile(spec: Any, **overrides: Any) -> CompiledProblem:  # shadows the buil
     terms, sites = collect(problem)  # Problem -> Terms, one _Site per point set
     needs = {s.point_set: _site_partials(s, problem) for s in sites}
     plan = build_plan(tuple(v.name for v in problem.variables), tuple(f.name for f in problem.fields), needs)
+    check_work(plan, sites)
     source = generate(problem, terms, sites, plan)  # -> module source (torch only)
     namespace = load_source(source, problem.source.path)  # -> functions
     return CompiledProblem(problem, point_sets(problem, sites), terms, plan, source, namespace)
@@ -310,6 +311,22 @@ def check_range(problem: Problem) -> None:
                 f"the interval of '{v.name}' does not fit in {problem.settings.dtype} (largest {largest:.3g})",
                 v.span,
                 "rescale the variable, or train in float64",
+            )
+
+
+MAX_WORK = 4**8  # backward-pass work per point set: a pass from a parent of order k costs about 4**k
+
+
+def check_work(plan: Plan, sites: list[_Site]) -> None:
+    """Refuse a derivative plan whose backward passes would take seconds per step (PdecCompileError at its term)."""
+    for site in sites:
+        work = sum(4**step.parent.order for step in plan.sets[site.point_set].steps)
+        if work > MAX_WORK:
+            raise PdecCompileError(
+                f"the derivatives on {site.point_set} need too much work ({plan.sets[site.point_set].passes} "
+                f"backward passes, some from derivatives of high order)",
+                site.terms[0][2],
+                "lower the derivative orders; `pdec plan` lists the passes",
             )
 
 

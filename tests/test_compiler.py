@@ -658,3 +658,11 @@ def test_numbers_beyond_the_float_range_are_located_errors(spec, fragment, line)
     with pytest.raises(PdecCompileError, match=fragment) as info:
         compile(spec)
     assert info.value.span is not None and info.value.span.line == line
+
+
+def test_derivative_plan_work_is_bounded():
+    terms = " + ".join(f"d(u, x, {a}, y, {b}, z, {8 - a - b})" for a in range(1, 7) for b in range(1, 8 - a))
+    spec = f"var x in [0, 1]\nvar y in [0, 1]\nvar z in [0, 1]\nfield u\neq: {terms} = 1\n"
+    with pytest.raises(PdecCompileError, match="need too much work") as info:
+        compile(spec)
+    assert info.value.span.line == 5

@@ -287,3 +287,40 @@ def test_second_reference_is_an_error(tmp_path):
     with pytest.raises(PdecSemanticError, match="at most one reference") as info:
         pdec.load(spec)
     assert info.value.span.line == 5
+
+
+CHAIN = "let a0 = u\n" + "".join(f"let a{i} = a{i - 1} + sin(a{i - 1})\n" for i in range(1, 17)) + "eq: u_t = a16\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ("eq heat: u_t = d(sin(u)*exp(u), x, 20)\n", "derivative order too high"),
+        ("eq: u_t = d(sin(u)*exp(u)*tanh(u)*cos(u), x, 8)\n", "expression too large"),
+        ("eq: d(u, x, 16) = 1\n", "derivative order too high"),
+        ("eq: u_t = lap(lap(lap(lap(lap(u)))))\n", "derivative order too high"),
+        (CHAIN, "expression too large"),
+    ],
+)
+def test_work_is_bounded_with_a_located_error(body, fragment):
+    import time
+
+    started = time.perf_counter()
+    with pytest.raises(PdecSemanticError, match=fragment) as info:
+        pdec.load(HEAD + body)
+    assert time.perf_counter() - started < 10
+    assert info.value.span is not None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "eq beam: u_xxxx = -1\n",
+        "eq: u_t + u*u_x + u_xx + u_xxxx = 0\n",
+        "eq: u_t = d(sin(u)*exp(u), x, 8)\n",
+        "eq: u_t = lap(lap(lap(lap(u))))\n",
+        "let a0 = u\n" + "".join(f"let a{i} = a{i - 1} + sin(a{i - 1})\n" for i in range(1, 8)) + "eq: u_t = a7\n",
+    ],
+)
+def test_real_systems_fit_the_budgets(body):
+    pdec.load(HEAD + body)
