@@ -614,13 +614,23 @@ class Trainer:
             }
         )
 
+    def where_not_finite(self, terms: list[str]) -> str:
+        """The terms, each with the first point where its residual is NaN/Inf at the current parameters."""
+        if self._cache is None:
+            return ", ".join(terms)
+        points = self._cache[1]
+        targets = {k: v for k, v in self.targets.items() if k in points}
+        residuals = self.compiled.evaluate(self.net, points, targets, self.unknowns.values())
+        return "; ".join(_first_bad_row(t, residuals.get(t), points, self.compiled) for t in terms)
+
     def rollback(self, terms: list[str]) -> None:
         """Restore the last snapshot and halve the learning rate; PdecRunError after MAX_ROLLBACKS."""
         self.rollbacks += 1
         failed = self.step + 1
+        where = self.where_not_finite(terms)
         if self.rollbacks > self.MAX_ROLLBACKS or self._snapshot is None:
             raise PdecRunError(
-                f"loss {', '.join(terms)} is NaN/Inf at step {failed} after {self.MAX_ROLLBACKS} rollbacks",
+                f"loss {where} is NaN/Inf at step {failed} after {self.MAX_ROLLBACKS} rollbacks",
                 hint="lower lr, train in float64, or check the spec's scaling",
             )
         snap = copy.deepcopy(self._snapshot)
@@ -638,7 +648,7 @@ class Trainer:
         self.step, self._active = snap["step"], snap["active"]
         self.history.truncate(snap["rows"])
         say(
-            f"step {failed}: loss {', '.join(terms)} is NaN/Inf; rolled back to step {self.step} and lowered the "
+            f"step {failed}: loss {where} is NaN/Inf; rolled back to step {self.step} and lowered the "
             f"learning rate to x{self.lr_scale:g} (rollback {self.rollbacks}/{self.MAX_ROLLBACKS})"
         )
 
@@ -822,6 +832,18 @@ def _names(exprs: Any, kind: type) -> set[str]:
     for e in exprs:
         found |= {a.name if kind is sympy.Symbol else a.func.__name__ for a in e.atoms(kind)}
     return found
+
+
+def _first_bad_row(term: str, residual: torch.Tensor | None, points: Mapping[str, torch.Tensor], compiled: Any) -> str:
+    """``term (not finite at x = 0, t = 0.5; 3 of 200 rows)``, naming the first point of a NaN/Inf residual row."""
+    if residual is None:
+        return term
+    bad = (~torch.isfinite(residual.detach())).any(1).nonzero()
+    if not len(bad):
+        return f"{term} (its residual is finite; its mean square overflowed)"
+    rows = torch.cat([points[p] for p in compiled.terms[term].point_sets if p in points])
+    at = ", ".join(f"{v} = {float(c):.4g}" for v, c in zip(compiled.variables, rows[int(bad[0])], strict=True))
+    return f"{term} (not finite at {at}; {len(bad)} of {len(residual)} rows)"
 
 
 def _crossed(previous: int, step: int, every: int) -> bool:

@@ -324,3 +324,27 @@ def test_work_is_bounded_with_a_located_error(body, fragment):
 )
 def test_real_systems_fit_the_budgets(body):
     pdec.load(HEAD + body)
+
+
+@pytest.mark.parametrize(
+    ("term", "where"),
+    [
+        ("bc: u = log(x) at x = 0", "x = 0"),
+        ("bc: u = 1/x at x = 0", "x = 0"),
+        ("bc: u = exp(1000*x) at x = 1", "x = 1"),
+        ("bc: u = sqrt(u) + log(x - 1) at x = 1", "x = 1"),
+        ("ic: u = 1/(x - 0.5)", "x = 0.5, t = 0"),
+        ("eq f: u_t = u_xx + 1/(x - 0.5)", "x = 0.5"),
+    ],
+)
+def test_known_part_not_finite_is_a_warning(term, where):
+    problem = pdec.load(HEAD + "eq: u_t = u_xx\n" * ("eq" not in term) + term + "\n")
+    messages = [str(w) for w in problem.warnings]
+    assert any(f"without fields is not finite at {where}" in m for m in messages), messages
+
+
+@pytest.mark.parametrize(
+    "term", ["bc: u = sqrt(u) at x = 0", "bc: u = log(x + 1) at x = 0", "bc: u = 1/x at x = 1", "ic: u = exp(x)"]
+)
+def test_finite_known_part_gives_no_warning(term):
+    assert not pdec.load(HEAD + "eq: u_t = u_xx\n" + term + "\n").warnings
