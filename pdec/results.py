@@ -202,6 +202,7 @@ def _reason(exc: BaseException) -> str:
 
 
 CHECKPOINT_KEYS = ("meta", "net", "history")
+RESUME_KEYS = ("unknowns", "optimizer", "phase", "balancer", "step", "lr_scale", "rollbacks", "elapsed")
 META_KEYS = ("variables", "fields", "bounds", "layers", "activation", "dtype")
 
 
@@ -248,10 +249,7 @@ def load_result(run_dir: str | Path) -> Result:
     net = _network(meta, state["net"], run_dir)
     metrics_path = run_dir / METRICS
     metrics = _read_json(metrics_path) if metrics_path.is_file() else {}
-    try:
-        settings = settings_from_dict(_read_json(run_dir / SETTINGS))
-    except (TypeError, ValueError, KeyError) as exc:
-        raise PdecRunError(f"'{run_dir / SETTINGS}' holds invalid settings: {exc}") from exc
+    settings = read_settings(run_dir)
     return Result(
         net,
         tuple(meta["variables"]),
@@ -263,6 +261,15 @@ def load_result(run_dir: str | Path) -> Result:
         settings,
         interrupted=not state.get("finished", False),
     )
+
+
+def read_settings(run_dir: Path) -> Settings:
+    """The settings a run directory stores (PdecRunError when settings.json is missing or invalid)."""
+    data = _read_json(Path(run_dir) / SETTINGS)
+    try:
+        return settings_from_dict(data)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise PdecRunError(f"'{Path(run_dir) / SETTINGS}' holds invalid settings: {exc}") from exc
 
 
 def _network(meta: Mapping[str, Any], weights: Mapping[str, Any], run_dir: Path) -> MLP:

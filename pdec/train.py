@@ -40,6 +40,7 @@ from pdec.results import (
     CHECKPOINT,
     HISTORY,
     METRICS,
+    RESUME_KEYS,
     SETTINGS,
     SPEC,
     UNKNOWNS,
@@ -354,6 +355,9 @@ class Trainer:
 
     def restore(self, state: Mapping[str, Any]) -> None:
         """Continue from a checkpoint (PdecRunError when it belongs to a different problem)."""
+        missing = [k for k in RESUME_KEYS if k not in state]
+        if missing:
+            raise PdecRunError(f"the checkpoint in '{self.run_dir}' cannot be resumed (missing {', '.join(missing)})")
         meta = state["meta"]
         mine = self.meta()
         for key in ("variables", "fields", "terms", "layers", "activation"):

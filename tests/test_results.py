@@ -73,3 +73,15 @@ def test_unreadable_points_file_is_a_run_error(tmp_path, name):
     (tmp_path / "folder").mkdir()
     with pytest.raises(PdecRunError, match="cannot read points"):
         read_points_csv(tmp_path / name, ("x",))
+
+
+def test_checkpoint_without_training_state_cannot_be_resumed(run_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    state = torch.load(copy / CHECKPOINT, weights_only=True)
+    del state["optimizer"]
+    torch.save(state, copy / CHECKPOINT)
+    with pytest.raises(PdecRunError, match="cannot be resumed"):
+        train(poisson1d(), resume=copy, quiet=True, plots=False, **small(adam=8))
