@@ -210,3 +210,14 @@ def test_internal_error_shows_the_traceback_and_asks_for_a_report(good, monkeypa
     assert main(["plan", str(good)]) == 70
     err = capsys.readouterr().err
     assert "Traceback" in err and "ZeroDivisionError: a bug" in err and "please report" in err
+
+
+def test_run_out_not_writable(tiny_run, tmp_path, monkeypatch, capsys):
+    spec, _ = tiny_run
+    target = tmp_path / "locked" / "run"
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", refuse)  # as root, a read-only folder would still be writable
+    user_error(["run", spec, "--steps", "1", "--out", target], capsys, f"{target}: error: Permission denied")
