@@ -204,3 +204,14 @@ def test_warning_with_data_instead_of_error():
     ]
     assert str(problem.warnings[0]).startswith(f"{path}:4:1: warning:")
     assert "(data terms may be enough)" in str(problem.warnings[0])
+
+
+def test_endless_file_is_read_only_up_to_a_bound():
+    import io
+
+    from pdec.frontend import MAX_READ
+
+    endless = io.BytesIO(b"\0" * (MAX_READ + 10))  # /dev/zero, a pipe that never ends: read() would not return
+    with pytest.raises(PdecError, match="too large for a spec"):
+        pdec.load(endless)
+    assert endless.tell() == MAX_READ + 1
