@@ -303,12 +303,15 @@ def compile(spec: Any, **overrides: Any) -> CompiledProblem:  # shadows the buil
 
 
 def check_range(problem: Problem) -> None:
-    """Refuse variable bounds that the problem's floating-point type cannot hold (``[0, 1e39]`` in float32)."""
-    largest = torch.finfo(getattr(torch, problem.settings.dtype)).max
+    """Refuse variable intervals the problem's floating-point type cannot hold (``[0, 1e39]`` or ``[0, 1e-320]``)."""
+    dtype = getattr(torch, problem.settings.dtype)
+    info = torch.finfo(dtype)
     for v in problem.variables:
-        if max(abs(v.lo), abs(v.hi)) > largest:
+        lo, hi = (float(torch.tensor(end, dtype=torch.float64).to(dtype)) for end in (v.lo, v.hi))
+        if max(abs(v.lo), abs(v.hi)) > info.max or not hi - lo >= info.tiny:
+            what = f"largest {info.max:.3g}" if max(abs(v.lo), abs(v.hi)) > info.max else "its ends round together"
             raise PdecCompileError(
-                f"the interval of '{v.name}' does not fit in {problem.settings.dtype} (largest {largest:.3g})",
+                f"the interval of '{v.name}' does not fit in {problem.settings.dtype} ({what})",
                 v.span,
                 "rescale the variable, or train in float64",
             )
