@@ -292,11 +292,11 @@ def compile(spec: Any, **overrides: Any) -> CompiledProblem:  # shadows the buil
     problem = as_problem(spec)  # spec -> Problem
     if overrides:
         problem = dataclasses.replace(problem, settings=problem.settings.replace(**overrides))
-    check_range(problem)
+    check_range(problem)  # intervals the dtype cannot hold: a located error
     terms, sites = collect(problem)  # Problem -> Terms, one _Site per point set
     needs = {s.point_set: _site_partials(s, problem) for s in sites}
     plan = build_plan(tuple(v.name for v in problem.variables), tuple(f.name for f in problem.fields), needs)
-    check_work(plan, sites)
+    check_work(plan, sites)  # a plan too costly to train: a located error
     source = generate(problem, terms, sites, plan)  # -> module source (torch only)
     namespace = load_source(source, problem.source.path)  # -> functions
     return CompiledProblem(problem, point_sets(problem, sites), terms, plan, source, namespace)
