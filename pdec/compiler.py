@@ -303,7 +303,7 @@ def compile(spec: Any, **overrides: Any) -> CompiledProblem:  # shadows the buil
 
 
 def check_range(problem: Problem) -> None:
-    """Refuse variable intervals the problem's floating-point type cannot hold (``[0, 1e39]`` or ``[0, 1e-320]``)."""
+    """Refuse intervals and unknowns the problem's floating-point type cannot hold (``[0, 1e39]``, ``[0, 1e-320]``)."""
     dtype = getattr(torch, problem.settings.dtype)
     info = torch.finfo(dtype)
     for v in problem.variables:
@@ -314,6 +314,13 @@ def check_range(problem: Problem) -> None:
                 f"the interval of '{v.name}' does not fit in {problem.settings.dtype} ({what})",
                 v.span,
                 "rescale the variable, or train in float64",
+            )
+    for u in problem.unknowns:
+        if any(abs(value) > info.max for value in (u.init, u.lower, u.upper) if value is not None):
+            raise PdecCompileError(
+                f"the initial value or bounds of unknown '{u.name}' do not fit in {problem.settings.dtype}",
+                u.span,
+                "rescale the unknown, or train in float64",
             )
 
 

@@ -654,6 +654,7 @@ def test_huge_integer_literal_prints_as_a_float():
         ("var x in [0, 1e39]\nfield u(x)\neq: u_xx = 1\nperiodic: u, u_x in x\n", "does not fit in float32", 1),
         ("var x in [0, 1e-320]\nfield u(x)\neq: u_xx = 1\n", "its ends round together", 1),
         ("var x in [1, 1 + 1e-9]\nfield u(x)\neq: u_xx = 1\n", "its ends round together", 1),
+        ("var x in [0, 1]\nfield u(x)\nunknown k = 1e39\neq: u_xx = k\n", "unknown 'k' do not fit", 3),
     ],
 )
 def test_numbers_beyond_the_float_range_are_located_errors(spec, fragment, line):
