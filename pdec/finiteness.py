@@ -8,6 +8,7 @@ inside of the box for an equation. Python floats, no torch: it runs at check tim
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Iterator, Mapping, Sequence
@@ -15,11 +16,24 @@ from collections.abc import Iterator, Mapping, Sequence
 import sympy
 from sympy.core.function import AppliedUndef
 
-from pdec.problem import Condition, Equation, Face, Periodic, Variable, symbol
+from pdec.errors import PdecWarning
+from pdec.problem import Condition, Equation, Face, Periodic, Problem, Variable, symbol
 
 FACE_FRACTIONS = (0.0, 0.25, 0.5, 0.75, 1.0)  # along a face, its edges included
 INSIDE_FRACTIONS = (0.1, 0.3, 0.5, 0.7, 0.9)  # inside the box, where the interior points fall
 LARGEST = {"float32": 3.4028234663852886e38, "float64": 1.7976931348623157e308}
+
+
+HINT = "a residual that is infinite there cannot be trained; check the location"
+
+
+def with_finiteness_warnings(problem: Problem) -> Problem:
+    """``problem`` with a warning for each equation or condition piece whose known part is not finite."""
+    values = {c.name: c.value for c in problem.constants} | {u.name: u.init for u in problem.unknowns}
+    terms = [*problem.equations, *problem.conditions]
+    found = not_finite_warnings(problem.variables, values, terms, problem.settings.dtype)
+    extra = tuple(PdecWarning(message, span, HINT) for message, span in found)
+    return dataclasses.replace(problem, warnings=problem.warnings + extra) if extra else problem
 
 
 def known_part(residual: sympy.Expr) -> sympy.Expr:

@@ -16,7 +16,7 @@ import sympy
 
 from pdec import syntax as ast
 from pdec.errors import PdecError, PdecNameError, PdecSemanticError, PdecSettingsError, PdecWarning, did_you_mean
-from pdec.finiteness import not_finite_warnings
+from pdec.finiteness import with_finiteness_warnings
 from pdec.parse import KEYWORDS
 from pdec.problem import (
     Condition,
@@ -70,7 +70,7 @@ def check(spec: ast.Spec) -> Problem:
     """Check a parsed spec and return its symbolic Problem; raise a PdecError for the first mistake found."""
     checker = _Checker(spec)
     try:
-        return checker.run()
+        return with_finiteness_warnings(checker.run())
     except RecursionError:
         raise PdecSemanticError(
             "expression nested too deeply", checker.current, "split it with `let` definitions"
@@ -139,7 +139,6 @@ class _Checker:
         self.check_initial_conditions(equations, conditions, bool(data))
         self.check_boundaries(equations, conditions)
         settings = self.settings()
-        self.check_finite(equations, conditions, constants, unknowns, settings.dtype)
         return Problem(
             source=self.source,
             variables=tuple(self.variables.values()),
@@ -525,20 +524,6 @@ class _Checker:
         return exact
 
     # ------------------------------------------------------------------------------------------------ whole-spec checks
-
-    def check_finite(
-        self,
-        equations: list[Equation],
-        conditions: list[Condition | Periodic],
-        constants: list[Constant],
-        unknowns: list[Unknown],
-        dtype: str,
-    ) -> None:
-        """Warn about equations and conditions whose field-free part is not finite where they are evaluated."""
-        values = {c.name: c.value for c in constants} | {u.name: u.init for u in unknowns}
-        terms = [*equations, *conditions]
-        for message, span in not_finite_warnings(tuple(self.variables.values()), values, terms, dtype):
-            self.warn(message, span, "a residual that is infinite there cannot be trained; check the location")
 
     def check_unknowns_used(self, equations: list[Equation], conditions: list[Condition | Periodic]) -> None:
         """Every unknown must appear in some residual, or it could not be learned."""

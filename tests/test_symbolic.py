@@ -212,73 +212,6 @@ def test_semantic_errors(spec, fragment):
     assert info.value.span is not None
 
 
-def test_latex_and_repr():
-    problem = pdec.load(HEAD + "const nu = 0.1\neq: u_t = nu*u_xx\n")
-    text = latex(problem)
-    assert text.startswith("$$\\begin{aligned}") and "u_{t} &= \\nu u_{xx}" in text
-    assert problem._repr_latex_() == text
-    assert repr(problem) == describe(problem)
-    assert "equations:\n  eq1: u_t = nu*u_xx" in repr(problem)
-
-
-def test_printed_residuals_parse_back_to_the_same_expression():
-    problem = pdec.load(HEAD + "const nu = 0.1\nunknown k = 1\n"
-                        "eq: u_t + k*u*u_x = nu*u_xx - sin(pi*x)*exp(-t) + arcsin(x/2) + abs(u)^3 + sqrt(u_x)/2\n")
-    for eq in problem.equations:
-        text = show(eq.residual, problem)
-        again = pdec.load(HEAD + f"const nu = 0.1\nunknown k = 1\neq: {text} = 0\n")
-        assert again.equations[0].residual == eq.residual, text
-
-
-# ---- printed residuals parse back (hypothesis): show() writes pdec syntax
-
-from hypothesis import example, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from pdec import syntax as ast  # noqa: E402
-
-_leaves = st.one_of(st.sampled_from(["x", "t", "u", "u_x", "u_t", "nu", "pi", "e"]).map(ast.Name),
-                    st.sampled_from(["1", "2", "3", "0.5", "0.25"]).map(ast.Number))
-
-
-def _grow(children):
-    return st.one_of(
-        st.builds(ast.Sum, children, st.lists(st.tuples(st.sampled_from("+-"), children), min_size=1,
-                                              max_size=2).map(tuple)),
-        st.builds(ast.Product, children, st.lists(st.tuples(st.sampled_from("*/"), children), min_size=1,
-                                                  max_size=2).map(tuple)),
-        st.builds(ast.Neg, children),
-        st.builds(ast.Power, children, st.sampled_from(["2", "3"]).map(ast.Number)),
-        st.builds(ast.Call, st.sampled_from(["sin", "exp", "tanh", "arctan"]), st.tuples(children)),
-        st.builds(lambda e, v: ast.Call("d", (e, ast.Name(v))), children, st.sampled_from(["x", "t"])),
-    )
-
-
-PRINT_HEAD = HEAD + "const nu = 0.1\n"
-
-
-@settings(max_examples=60, deadline=None, database=None)
-@given(st.recursive(_leaves, _grow, max_leaves=8))
-@example(  # found by hypothesis: d(x - u, t) * (x + t) prints as -(t + x)*u_t
-    ast.Product(
-        ast.Call("d", (ast.Sum(ast.Name("x"), (("-", ast.Name("u")),)), ast.Name("t"))),
-        (("*", ast.Sum(ast.Name("x"), (("+", ast.Name("t")),))),),
-    )
-)
-def test_show_then_parse_round_trip(tree):
-    try:
-        problem = pdec.load(PRINT_HEAD + f"eq: u_t + {ast.unparse(tree)} = 0\n")
-    except PdecError:
-        return  # e.g. a derivative of a constant expression, or a division by zero
-    residual = problem.equations[0].residual
-    text = show(residual, problem)
-    again = pdec.load(PRINT_HEAD + f"eq: {text} = 0\n").equations[0].residual
-    assert sympy.simplify(again - residual) == 0, text
-    # Structurally equal once expanded: sympy distributes a leading -1 over a sum it builds from text
-    # ("-(t + x)*u_t" parses to (-t - x)*u_t) but keeps -1*(t + x)*u_t when it arrives there by differentiation.
-    assert sympy.expand(again) == sympy.expand(residual), text
-
-
 def test_second_reference_is_an_error(tmp_path):
     (tmp_path / "ref.csv").write_text("x,u\n0.5,1\n0.25,2\n")
     text = "var x in [0, 1]\nfield u(x)\neq: u_xx = 1\n" + 'reference: "ref.csv" x = x, u = u\n' * 2
@@ -348,3 +281,70 @@ def test_known_part_not_finite_is_a_warning(term, where):
 )
 def test_finite_known_part_gives_no_warning(term):
     assert not pdec.load(HEAD + "eq: u_t = u_xx\n" + term + "\n").warnings
+
+
+def test_latex_and_repr():
+    problem = pdec.load(HEAD + "const nu = 0.1\neq: u_t = nu*u_xx\n")
+    text = latex(problem)
+    assert text.startswith("$$\\begin{aligned}") and "u_{t} &= \\nu u_{xx}" in text
+    assert problem._repr_latex_() == text
+    assert repr(problem) == describe(problem)
+    assert "equations:\n  eq1: u_t = nu*u_xx" in repr(problem)
+
+
+def test_printed_residuals_parse_back_to_the_same_expression():
+    problem = pdec.load(HEAD + "const nu = 0.1\nunknown k = 1\n"
+                        "eq: u_t + k*u*u_x = nu*u_xx - sin(pi*x)*exp(-t) + arcsin(x/2) + abs(u)^3 + sqrt(u_x)/2\n")
+    for eq in problem.equations:
+        text = show(eq.residual, problem)
+        again = pdec.load(HEAD + f"const nu = 0.1\nunknown k = 1\neq: {text} = 0\n")
+        assert again.equations[0].residual == eq.residual, text
+
+
+# ---- printed residuals parse back (hypothesis): show() writes pdec syntax
+
+from hypothesis import example, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from pdec import syntax as ast  # noqa: E402
+
+_leaves = st.one_of(st.sampled_from(["x", "t", "u", "u_x", "u_t", "nu", "pi", "e"]).map(ast.Name),
+                    st.sampled_from(["1", "2", "3", "0.5", "0.25"]).map(ast.Number))
+
+
+def _grow(children):
+    return st.one_of(
+        st.builds(ast.Sum, children, st.lists(st.tuples(st.sampled_from("+-"), children), min_size=1,
+                                              max_size=2).map(tuple)),
+        st.builds(ast.Product, children, st.lists(st.tuples(st.sampled_from("*/"), children), min_size=1,
+                                                  max_size=2).map(tuple)),
+        st.builds(ast.Neg, children),
+        st.builds(ast.Power, children, st.sampled_from(["2", "3"]).map(ast.Number)),
+        st.builds(ast.Call, st.sampled_from(["sin", "exp", "tanh", "arctan"]), st.tuples(children)),
+        st.builds(lambda e, v: ast.Call("d", (e, ast.Name(v))), children, st.sampled_from(["x", "t"])),
+    )
+
+
+PRINT_HEAD = HEAD + "const nu = 0.1\n"
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(st.recursive(_leaves, _grow, max_leaves=8))
+@example(  # found by hypothesis: d(x - u, t) * (x + t) prints as -(t + x)*u_t
+    ast.Product(
+        ast.Call("d", (ast.Sum(ast.Name("x"), (("-", ast.Name("u")),)), ast.Name("t"))),
+        (("*", ast.Sum(ast.Name("x"), (("+", ast.Name("t")),))),),
+    )
+)
+def test_show_then_parse_round_trip(tree):
+    try:
+        problem = pdec.load(PRINT_HEAD + f"eq: u_t + {ast.unparse(tree)} = 0\n")
+    except PdecError:
+        return  # e.g. a derivative of a constant expression, or a division by zero
+    residual = problem.equations[0].residual
+    text = show(residual, problem)
+    again = pdec.load(PRINT_HEAD + f"eq: {text} = 0\n").equations[0].residual
+    assert sympy.simplify(again - residual) == 0, text
+    # Structurally equal once expanded: sympy distributes a leading -1 over a sum it builds from text
+    # ("-(t + x)*u_t" parses to (-t - x)*u_t) but keeps -1*(t + x)*u_t when it arrives there by differentiation.
+    assert sympy.expand(again) == sympy.expand(residual), text

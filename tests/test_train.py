@@ -141,6 +141,18 @@ def test_nan_rolls_back_and_lowers_lr(tmp_path, capsys):
     assert np.isfinite(result.metrics["loss"])
 
 
+def test_rollback_names_the_term_and_where_it_is_not_finite(tmp_path, capsys):
+    from pdec.compiler import compile as compile_spec
+
+    spec = "var x in [0, 1]\nfield u(x)\neq: u_xx = 1\nbc wall: u = log(x) at x = 0\nbc: u = 0 at x = 1\n"
+    compiled = compile_spec(spec, **small(adam=3))
+    assert "not finite at x = 0" in str(compiled.problem.warnings[0])  # check time already says so
+    with pytest.raises(PdecRunError, match=r"loss bc:wall \(not finite at x = 0; \d+ of \d+ rows\)"):
+        train(compiled, out=tmp_path / "run", quiet=True, plots=False)
+    said = capsys.readouterr().err
+    assert re.search(r"step 1: loss bc:wall \(not finite at x = 0; \d+ of \d+ rows\) is NaN/Inf", said)
+
+
 def test_unknowns_trained_with_their_own_lr(tmp_path):
     compiled = poisson_inverse(**small(adam=30))
     trainer = Trainer(compiled, compiled.problem.settings, tmp_path / "run", quiet=True, plots=False)
@@ -234,15 +246,3 @@ def test_cli_run_predict_and_resume(tmp_path, capsys):
     assert cmd_predict(predict.parse_args([str(run), str(points)])) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "x,u" and len(out) == 2
-
-
-def test_rollback_names_the_term_and_where_it_is_not_finite(tmp_path, capsys):
-    from pdec.compiler import compile as compile_spec
-
-    spec = "var x in [0, 1]\nfield u(x)\neq: u_xx = 1\nbc wall: u = log(x) at x = 0\nbc: u = 0 at x = 1\n"
-    compiled = compile_spec(spec, **small(adam=3))
-    assert "not finite at x = 0" in str(compiled.problem.warnings[0])  # check time already says so
-    with pytest.raises(PdecRunError, match=r"loss bc:wall \(not finite at x = 0; \d+ of \d+ rows\)"):
-        train(compiled, out=tmp_path / "run", quiet=True, plots=False)
-    said = capsys.readouterr().err
-    assert re.search(r"step 1: loss bc:wall \(not finite at x = 0; \d+ of \d+ rows\) is NaN/Inf", said)
