@@ -180,10 +180,12 @@ def save_checkpoint(path: Path, state: Mapping[str, Any]) -> None:
 
 
 def plain(value: Any) -> Any:
-    """``value`` with numpy scalars and arrays, str subclasses and tuples made plain (weights_only-loadable)."""
+    """``value`` with numpy scalars and arrays and str subclasses made plain (weights_only-loadable)."""
     if isinstance(value, Mapping):
         return {plain(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, tuple):
+        return tuple(plain(v) for v in value)
+    if isinstance(value, list):
         return [plain(v) for v in value]
     if isinstance(value, np.ndarray):
         return torch.from_numpy(value.copy())

@@ -85,3 +85,15 @@ def test_checkpoint_without_training_state_cannot_be_resumed(run_dir, tmp_path):
     torch.save(state, copy / CHECKPOINT)
     with pytest.raises(PdecRunError, match="cannot be resumed"):
         train(poisson1d(), resume=copy, quiet=True, plots=False, **small(adam=8))
+
+
+def test_plain_values_survive_the_safe_loader(tmp_path):
+    import numpy as np
+
+    from pdec.results import plain
+
+    state = {"betas": (0.9, 0.999), "w": np.float64(2.5), "n": np.int64(3), "a": np.arange(3), "v": torch.__version__}
+    save_checkpoint(tmp_path / CHECKPOINT, state)
+    back = torch.load(tmp_path / CHECKPOINT, weights_only=True)
+    assert back["betas"] == (0.9, 0.999) and back["w"] == 2.5 and back["n"] == 3 and type(back["v"]) is str
+    assert back["a"].tolist() == [0, 1, 2] and plain([np.float32(1)]) == [1.0]
