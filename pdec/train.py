@@ -844,7 +844,7 @@ def _first_bad_row(term: str, residual: torch.Tensor | None, points: Mapping[str
         return term
     bad = (~torch.isfinite(residual.detach())).any(1).nonzero()
     if not len(bad):
-        return f"{term} (its residual is finite; its mean square overflowed)"
+        return f"{term} (its residual is finite when evaluated again; its mean square may have overflowed)"
     rows = torch.cat([points[p] for p in compiled.terms[term].point_sets if p in points])
     at = ", ".join(f"{v} = {float(c):.4g}" for v, c in zip(compiled.variables, rows[int(bad[0])], strict=True))
     return f"{term} (not finite at {at}; {len(bad)} of {len(residual)} rows)"
