@@ -49,41 +49,49 @@ def run(n: int, seed: int, slow: float, limit: int) -> dict:
     failures, slow_inputs = [], []
     signal.signal(signal.SIGALRM, _stop)
     started = time.perf_counter()
-    for i in range(n):
-        text, name = random_input(rng)
-        t0 = time.perf_counter()
-        signal.alarm(limit)
-        try:
-            stages[exercise(text, name)] += 1
-        except Stopped:
-            stages["stopped"] += 1
-        except Exception as exc:  # noqa: BLE001 - counting them is the point
-            stages["bug"] += 1
-            failures.append((i, name, f"{type(exc).__name__}: {str(exc)[:300]}", text))
-        finally:
-            signal.alarm(0)
-        took = time.perf_counter() - t0
-        if took > slow:
-            slow_inputs.append((i, name, took, text))
-        if (i + 1) % 5000 == 0:
-            print(f"{i + 1} inputs, {dict(stages)}, {len(slow_inputs)} slow", file=sys.stderr, flush=True)
-    return {"stages": stages, "failures": failures, "slow": slow_inputs, "seconds": time.perf_counter() - started}
+    done = 0
+    try:
+        for i in range(n):
+            text, name = random_input(rng)
+            t0 = time.perf_counter()
+            signal.alarm(limit)
+            try:
+                stages[exercise(text, name)] += 1
+            except Stopped:
+                stages["stopped"] += 1
+            except Exception as exc:  # noqa: BLE001 - counting them is the point
+                stages["bug"] += 1
+                failures.append((i, name, f"{type(exc).__name__}: {str(exc)[:300]}", text))
+            finally:
+                signal.alarm(0)
+            done += 1
+            took = time.perf_counter() - t0
+            if took > slow:
+                slow_inputs.append((i, name, took, text))
+            if done % 5000 == 0:
+                print(f"{done} inputs, {dict(stages)}, {len(slow_inputs)} slow", file=sys.stderr, flush=True)
+    except KeyboardInterrupt:  # Ctrl-C: report the inputs done so far
+        print(f"interrupted after {done} inputs", file=sys.stderr)
+    seconds = time.perf_counter() - started
+    return {"n": done, "stages": stages, "failures": failures, "slow": slow_inputs, "seconds": seconds}
 
 
 def report(n: int, seed: int, slow: float, result: dict) -> str:
-    """The markdown report."""
+    """The markdown report (``n`` asked for; ``result["n"]`` done, fewer after a Ctrl-C)."""
     stages, failures, slow_inputs = result["stages"], result["failures"], result["slow"]
+    done = result["n"]
+    stopped = "" if done == n else f" Stopped by hand after {done} of the {n} inputs asked for."
     lines = [
         "# Fuzz run",
         "",
         f"`python benchmarks/fuzz.py --n {n} --seed {seed}`, {time.strftime('%Y-%m-%d')}, "
         f"torch {torch.__version__}, Python {platform.python_version()}, {torch.get_num_threads()} thread(s); "
-        f"{result['seconds']:.0f} s ({1000 * result['seconds'] / max(n, 1):.1f} ms per input).",
+        f"{result['seconds']:.0f} s ({1000 * result['seconds'] / max(done, 1):.1f} ms per input).{stopped}",
         "",
         "| inputs | rejected (PdecError) | loaded, compile refused (PdecError) | compiled and evaluated | "
         f"not a PdecError | over {slow:g} s |",
         "|---:|---:|---:|---:|---:|---:|",
-        f"| {n} | {stages['rejected']} | {stages['loaded']} | {stages['evaluated']} | {stages['bug']} | "
+        f"| {done} | {stages['rejected']} | {stages['loaded']} | {stages['evaluated']} | {stages['bug']} | "
         f"{len(slow_inputs)} |",
     ]
     for title, rows in (("Exceptions that are not a PdecError", failures), (f"Inputs over {slow:g} s", slow_inputs)):
