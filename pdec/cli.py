@@ -1,12 +1,16 @@
 """The ``pdec`` command line: a table of subcommands, each a (configure parser, run) pair.
 
-Exit codes: 0 success, 1 a PdecError (printed to stderr without a traceback), 2 a usage error (argparse).
+Exit codes: 0 success, 1 an error the user can fix (a PdecError, or an OSError on a path they gave: printed to
+stderr as ``path: error: message``, without a traceback), 2 a usage error (argparse), 70 an internal error (a bug in
+pdec: the traceback, and a line asking for a report), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +25,30 @@ class Command:
     help: str
     configure: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    value = int(text)
+    if not 1 <= value <= 2**31 - 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {2**31 - 1}, got {text}")
+    return value
+
+
+def seed_int(text: str) -> int:
+    """An argparse type: a seed, a whole number from 0 to 2**31 - 1."""
+    value = int(text)
+    if not 0 <= value <= 2**31 - 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {2**31 - 1}, got {text}")
+    return value
+
+
+def noise_level(text: str) -> float:
+    """An argparse type: a finite relative noise level >= 0."""
+    value = float(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
 
 
 def _configure_check(parser: argparse.ArgumentParser) -> None:
@@ -51,9 +79,9 @@ def _run_check(args: argparse.Namespace) -> int:
 
 def _configure_sample(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", metavar="FILE", help="a spec with an `exact:` solution")
-    parser.add_argument("-n", type=int, default=1000, help="number of observations (default 1000)")
-    parser.add_argument("--noise", type=float, default=0.0, help="relative Gaussian noise level, e.g. 0.01")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the points and the noise (default 0)")
+    parser.add_argument("-n", type=positive_int, default=1000, help="number of observations (default 1000)")
+    parser.add_argument("--noise", type=noise_level, default=0.0, help="relative Gaussian noise level, e.g. 0.01")
+    parser.add_argument("--seed", type=seed_int, default=0, help="seed of the points and the noise (default 0)")
     parser.add_argument("--sampler", default="sobol", help="random, lhs, sobol, halton or grid (default sobol)")
     parser.add_argument("-o", "--output", required=True, help="CSV file to write (header: variables, then fields)")
 
@@ -164,9 +192,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PdecError as error:
         print(error, file=sys.stderr)
         return 1
+    except OSError as error:  # a path the user gave: missing, unwritable, a folder, a full disk
+        print(os_error(error), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception:  # noqa: BLE001 - the last guard: a bug in pdec, shown in full
+        traceback.print_exc()
+        print(REPORT, file=sys.stderr)
+        return 70
+
+
+REPORT = (
+    "pdec: internal error: this is a bug in pdec, not in your spec; please report it with the traceback above, "
+    "the command line and the spec"
+)
+
+
+def os_error(error: OSError) -> str:
+    """``path: error: message`` for an OSError on a user path (``error: message`` when it names no path)."""
+    reason = error.strerror or str(error)
+    if error.filename is None:
+        return f"error: {reason}"
+    target = f" -> {error.filename2}" if error.filename2 is not None else ""
+    return f"{error.filename}{target}: error: {reason}"
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from pdec.source import Source
 
 SpecInput = str | os.PathLike | IO[str] | IO[bytes]
 MAX_PATH_LENGTH = 4096
+MAX_READ = 4 * parse.MAX_SPEC_LENGTH  # bytes read from a file at most (a UTF-8 character has up to 4 bytes)
 
 
 def load(spec: SpecInput) -> Problem:
@@ -40,12 +41,12 @@ def read(spec: SpecInput) -> Source:
         name = getattr(spec, "name", None)
         path = name if isinstance(name, str) else "<file>"
         try:
-            content = spec.read()
+            content = spec.read(MAX_READ + 1)  # bounded: /dev/zero or a pipe that never ends
         except UnicodeDecodeError as error:
             raise _not_utf8(path, error) from None
         except OSError as error:
             raise PdecError(f"cannot read {path}: {error.strerror or error}") from None
-        return _source(content, path)
+        return _source(_bounded(content, path), path)
     raise PdecError(f"cannot read a spec from a {type(spec).__name__}", hint="pass spec text, a path or an open file")
 
 
@@ -73,7 +74,8 @@ def _looks_like_path(text: str) -> bool:
 
 def _read_path(path: Path) -> Source:
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            data = f.read(MAX_READ + 1)  # bounded: /dev/zero or a pipe that never ends
     except FileNotFoundError:
         raise PdecError(
             f"no such file: {path}", hint="check the path (relative paths start at the current folder)"
@@ -82,7 +84,17 @@ def _read_path(path: Path) -> Source:
         raise PdecError(f"{path} is a folder, not a spec file") from None
     except (OSError, ValueError) as error:
         raise PdecError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}") from None
-    return _source(data, str(path))
+    return _source(_bounded(data, str(path)), str(path))
+
+
+def _bounded(content: str | bytes, path: str) -> str | bytes:
+    """Refuse what a bounded read cut short: a file larger than any spec (or endless)."""
+    if len(content) > MAX_READ:
+        raise PdecError(
+            f"{path} is too large for a spec (more than {MAX_READ} bytes)",
+            hint=f"a spec has at most {parse.MAX_SPEC_LENGTH} characters",
+        )
+    return content
 
 
 def _source(content: str | bytes, path: str) -> Source:

@@ -40,7 +40,7 @@ def sample_exact(
             f"{compiled.problem.source.path} has no exact solution to sample",
             hint="add an `exact: u = ...` statement, or observe real data",
         )
-    if n < 1 or noise < 0:
+    if n < 1 or not noise >= 0 or not math.isfinite(noise):  # NaN fails every comparison
         raise PdecRunError(f"need n >= 1 and noise >= 0, got n = {n}, noise = {noise}")
     points = box_points(n, compiled.bounds, {}, sampler, seed)
     with torch.no_grad():

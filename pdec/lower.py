@@ -17,8 +17,9 @@ import sympy
 from pdec.errors import PdecCompileError
 from pdec.source import Span
 
-# Names the generated code uses itself; a user name equal to one of them gets a trailing underscore.
-RESERVED = frozenset({"torch", "net", "X", "theta", "targets", "ones", "grad", "out", "n", "points", "residuals"})
+# Names the generated code uses itself without a leading underscore; a user name equal to one gets a trailing
+# underscore. (Generated temporaries start with '_', which no name from a spec does.)
+RESERVED = frozenset({"torch", "net", "X", "theta", "targets", "grad", "points", "residuals"})
 
 # Operator precedence for parenthesising.
 ADD, MUL, NEG, POW, ATOM = 10, 20, 25, 30, 100
@@ -118,10 +119,18 @@ class TorchPrinter:
         return self.names[expr], ATOM
 
     def _print_Integer(self, expr: sympy.Integer) -> tuple[str, int]:
+        if abs(int(expr)) > 2**53:  # torch takes no Python int beyond int64; a float literal is as exact here
+            return self._print_Float(sympy.Float(expr))
         return str(int(expr)), (ATOM if expr >= 0 else NEG)
 
     def _print_Float(self, expr: sympy.Float) -> tuple[str, int]:
         value = float(expr)
+        if not math.isfinite(value):
+            raise PdecCompileError(
+                f"the number {sympy.Float(expr, 6)} does not fit in a double (the largest is about 1.8e308)",
+                self.span,
+                "rescale the problem so that its constants are of moderate size",
+            )
         return repr(value), (ATOM if value >= 0 else NEG)
 
     def _print_Rational(self, expr: sympy.Rational) -> tuple[str, int]:
@@ -203,10 +212,13 @@ class TorchPrinter:
 
 
 def cse_names(taken: set[str]) -> Iterator[sympy.Symbol]:
-    """Yield fresh symbols ``c0, c1, ...`` for common sub-expressions, skipping names already taken."""
+    """Yield fresh symbols ``_c0, _c1, ...`` for common sub-expressions, skipping names already taken.
+
+    The leading underscore keeps them apart from every name derived from the spec (those start with a letter).
+    """
     i = 0
     while True:
-        name = f"c{i}"
+        name = f"_c{i}"
         i += 1
         if name not in taken:
             yield sympy.Symbol(name)

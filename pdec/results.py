@@ -159,21 +159,88 @@ def _finite(value: Any) -> Any:
 
 
 def save_checkpoint(path: Path, state: Mapping[str, Any]) -> None:
-    """``torch.save`` atomically (a crash mid-write leaves the previous checkpoint intact)."""
+    """``torch.save`` atomically: write a temporary file, then rename it over the previous checkpoint.
+
+    The state is converted to plain Python values and tensors first (``plain``), so that it loads with
+    ``torch.load(weights_only=True)``. A failed write (a full disk) leaves the previous checkpoint intact.
+
+    Raises:
+        PdecRunError: the checkpoint cannot be written.
+    """
     tmp = path.with_suffix(".tmp")
-    torch.save(dict(state), tmp)
-    os.replace(tmp, path)
+    try:
+        torch.save(plain(dict(state)), tmp)
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise PdecRunError(
+            f"cannot write the checkpoint '{path}': {_reason(exc)}",
+            hint="free some disk space or choose another --out; the previous checkpoint is kept",
+        ) from exc
+
+
+def plain(value: Any) -> Any:
+    """``value`` with numpy scalars and arrays and str subclasses made plain (weights_only-loadable)."""
+    if isinstance(value, Mapping):
+        return {plain(k): plain(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(plain(v) for v in value)
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(value.copy())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, str):
+        return str(value)  # torch.__version__ is a str subclass the safe loader refuses
+    return value
+
+
+def _reason(exc: BaseException) -> str:
+    """A one-line reason for an OS or torch write error."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+CHECKPOINT_KEYS = ("meta", "net", "history")
+RESUME_KEYS = ("unknowns", "optimizer", "phase", "balancer", "step", "lr_scale", "rollbacks", "elapsed")
+META_KEYS = ("variables", "fields", "bounds", "layers", "activation", "dtype")
 
 
 def load_checkpoint(run_dir: Path) -> dict[str, Any]:
-    """Load ``run_dir/checkpoint.pt`` onto the CPU; raises PdecRunError when it is missing or unreadable."""
+    """Load ``run_dir/checkpoint.pt`` onto the CPU with ``weights_only=True`` (a checkpoint cannot run code).
+
+    Raises:
+        PdecRunError: the checkpoint is missing, unreadable, not a pdec checkpoint, or holds anything but
+            plain values and tensors.
+    """
     path = Path(run_dir) / CHECKPOINT
     if not path.is_file():
         raise PdecRunError(f"no checkpoint in '{run_dir}'", hint="pass the run directory a `pdec run` created")
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means an unusable checkpoint
-        raise PdecRunError(f"cannot read checkpoint '{path}': {exc}") from exc
+        raise PdecRunError(
+            f"cannot read checkpoint '{path}': {_reason(exc)}",
+            hint="pdec loads only checkpoints of plain values and tensors; never load one from a stranger",
+        ) from exc
+    _check_checkpoint(state, path)
+    return state
+
+
+def _check_checkpoint(state: Any, path: Path) -> None:
+    """Raise PdecRunError unless ``state`` has the keys of a pdec checkpoint."""
+    missing = [] if isinstance(state, Mapping) else list(CHECKPOINT_KEYS)
+    if not missing:
+        missing = [k for k in CHECKPOINT_KEYS if k not in state]
+        meta = state.get("meta")
+        missing += [f"meta.{k}" for k in META_KEYS if not isinstance(meta, Mapping) or k not in meta]
+    if missing:
+        raise PdecRunError(
+            f"'{path}' is not a pdec checkpoint (missing {', '.join(missing)})",
+            hint="pass a run directory `pdec run` wrote",
+        )
 
 
 def load_result(run_dir: str | Path) -> Result:
@@ -181,13 +248,10 @@ def load_result(run_dir: str | Path) -> Result:
     run_dir = Path(run_dir)
     state = load_checkpoint(run_dir)
     meta = state["meta"]
-    net = MLP(meta["bounds"], meta["fields"], meta["layers"], meta["activation"])
-    net.to(getattr(torch, meta["dtype"]))
-    net.load_state_dict(state["net"])
-    net.eval()
+    net = _network(meta, state["net"], run_dir)
     metrics_path = run_dir / METRICS
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
-    settings = settings_from_dict(json.loads((run_dir / SETTINGS).read_text()))
+    metrics = _read_json(metrics_path) if metrics_path.is_file() else {}
+    settings = read_settings(run_dir)
     return Result(
         net,
         tuple(meta["variables"]),
@@ -201,10 +265,47 @@ def load_result(run_dir: str | Path) -> Result:
     )
 
 
+def read_settings(run_dir: Path) -> Settings:
+    """The settings a run directory stores (PdecRunError when settings.json is missing or invalid)."""
+    data = _read_json(Path(run_dir) / SETTINGS)
+    try:
+        return settings_from_dict(data)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise PdecRunError(f"'{Path(run_dir) / SETTINGS}' holds invalid settings: {exc}") from exc
+
+
+def _network(meta: Mapping[str, Any], weights: Mapping[str, Any], run_dir: Path) -> MLP:
+    """Rebuild the trained network from a checkpoint's meta and weights (PdecRunError when they do not fit)."""
+    try:
+        if meta["dtype"] not in ("float32", "float64"):
+            raise ValueError(f"unknown dtype {meta['dtype']!r}")
+        net = MLP(meta["bounds"], meta["fields"], meta["layers"], meta["activation"])
+        net.to(getattr(torch, meta["dtype"]))
+        net.load_state_dict(weights)
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise PdecRunError(f"the checkpoint in '{run_dir}' does not describe a network: {_reason(exc)}") from exc
+    return net.eval()
+
+
+def _read_json(path: Path) -> Any:
+    """Read a JSON file of a run directory (PdecRunError when it is missing or not JSON)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PdecRunError(f"cannot read '{path}': {_reason(exc)}", hint="pass a directory `pdec run` created") from exc
+    except ValueError as exc:
+        raise PdecRunError(f"'{path}' is not valid JSON: {exc}") from exc
+
+
 def read_points_csv(path: str | Path, variables: Sequence[str]) -> np.ndarray:
     """Read evaluation points: a header naming the variables (any order) or bare numeric columns in variable order."""
-    with open(path, newline="") as f:
-        rows = [r for r in csv.reader(f) if r and not r[0].lstrip().startswith("#")]
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = [r for r in csv.reader(f) if r and not r[0].lstrip().startswith("#")]
+    except OSError as exc:
+        raise PdecRunError(f"cannot read points from '{path}': {_reason(exc)}", hint="pass a CSV file") from exc
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise PdecRunError(f"'{path}' is not a CSV text file: {exc}", hint="pass a CSV file") from exc
     if not rows:
         raise PdecRunError(f"'{path}' holds no points")
     header = [h.strip() for h in rows[0]]

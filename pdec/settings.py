@@ -7,6 +7,8 @@ Every setting has a default, so a spec without a ``train`` block still trains. P
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -134,6 +136,8 @@ _SCHEMA: dict[str, tuple[str, Any]] = {
     "checkpoint_every": ("int", 1),
 }
 _MAPS = {"points": ("int", 1), "weight": ("float", "nonnegative")}
+MAX_INT = 2**31 - 1  # counts (steps, points, seeds) beyond this are mistakes, and overflow torch and numpy
+MAX_WIDTH = 65536  # widest hidden layer
 KNOWN_KEYS = tuple(_SCHEMA) + tuple(f"{m}.NAME" for m in _MAPS)
 
 
@@ -145,7 +149,11 @@ def apply(base: Settings, items: Iterable[tuple[str, Any, Span | None]]) -> Sett
     """
     changes: dict[str, Any] = {}
     maps = {"points": dict(base.points), "weight": dict(base.weights)}
+    seen: set[str] = set()
     for key, value, span in items:
+        if key in seen:
+            raise PdecSettingsError(f"'{key}' is set twice", span, "keep one line per setting")
+        seen.add(key)
         head, dot, tail = key.partition(".")
         if dot and head in _MAPS:
             if not tail:
@@ -164,14 +172,14 @@ def apply(base: Settings, items: Iterable[tuple[str, Any, Span | None]]) -> Sett
 def _check(key: str, value: Any, kind: str, rule: Any, span: Span | None) -> Any:
     """Check one value against its kind and rule; return it normalised."""
     if kind == "int":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        if not _is_number(value) or value != int(value):
             raise PdecSettingsError(f"'{key}' must be a whole number, got {value!r}", span)
-        if value < rule:
-            raise PdecSettingsError(f"'{key}' must be at least {rule}, got {int(value)}", span)
+        if not rule <= value <= MAX_INT:
+            raise PdecSettingsError(f"'{key}' must be between {rule} and {MAX_INT}, got {int(value)}", span)
         return int(value)
     if kind == "float":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise PdecSettingsError(f"'{key}' must be a number, got {value!r}", span)
+        if not _is_number(value):
+            raise PdecSettingsError(f"'{key}' must be a finite number, got {value!r}", span)
         ok = {"positive": value > 0, "nonnegative": value >= 0, "unit": 0 < value <= 1, "unit_open": 0 <= value < 1}
         if not ok[rule]:
             wanted = {"positive": "> 0", "nonnegative": ">= 0", "unit": "in (0, 1]", "unit_open": "in [0, 1)"}
@@ -187,13 +195,18 @@ def _check(key: str, value: Any, kind: str, rule: Any, span: Span | None) -> Any
             raise PdecSettingsError(f"'{key}' must be true or false, got {value!r}", span)
         return value
     if kind == "device":
-        if not isinstance(value, str) or not (value in ("cpu", "cuda") or value.startswith("cuda:")):
+        if not isinstance(value, str) or not re.fullmatch(r"cpu|cuda(:[0-9]{1,3})?", value):
             raise PdecSettingsError(f"bad device {value!r}", span, "use cpu, cuda or cuda:N")
         return value
     # widths
     widths = value if isinstance(value, (list, tuple)) else None
-    bad = lambda w: isinstance(w, bool) or not isinstance(w, (int, float)) or w != int(w) or w < 1  # noqa: E731
+    bad = lambda w: not _is_number(w) or w != int(w) or not 1 <= w <= MAX_WIDTH  # noqa: E731
     if not widths or any(bad(w) for w in widths):
-        message = f"'{key}' must be a list of positive layer widths, got {value!r}"
+        message = f"'{key}' must be a list of layer widths from 1 to {MAX_WIDTH}, got {value!r}"
         raise PdecSettingsError(message, span, "e.g. [20, 20, 20]")
     return tuple(int(w) for w in widths)
+
+
+def _is_number(value: Any) -> bool:
+    """Whether ``value`` is a finite int or float (not a bool)."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)

@@ -16,6 +16,7 @@ import sympy
 
 from pdec import syntax as ast
 from pdec.errors import PdecError, PdecNameError, PdecSemanticError, PdecSettingsError, PdecWarning, did_you_mean
+from pdec.finiteness import with_finiteness_warnings
 from pdec.parse import KEYWORDS
 from pdec.problem import (
     Condition,
@@ -39,6 +40,8 @@ from pdec.source import Span
 
 MAX_VARIABLES = 4
 MAX_ORDER = 20  # highest derivative order in one variable
+MAX_TOTAL_ORDER = 8  # highest total order of a field derivative: each order multiplies autograd's work by ~3.5
+MAX_SIZE = 5_000  # nodes of an expression tree, repeats counted (the examples need under 100)
 FACE_RTOL = 1e-9
 
 # name -> (sympy function, float function)
@@ -68,7 +71,7 @@ def check(spec: ast.Spec) -> Problem:
     """Check a parsed spec and return its symbolic Problem; raise a PdecError for the first mistake found."""
     checker = _Checker(spec)
     try:
-        return checker.run()
+        return with_finiteness_warnings(checker.run())
     except RecursionError:
         raise PdecSemanticError(
             "expression nested too deeply", checker.current, "split it with `let` definitions"
@@ -130,6 +133,7 @@ class _Checker:
             raise PdecSemanticError("the spec has no equations", self.source.end_span(), "add e.g. `eq: u_xx = 0`")
         conditions = [self.term(s) for s in self.statements(ast.ConditionStmt, ast.PeriodicStmt)]
         data = tuple(self.dataset(s) for s in self.statements(ast.DataStmt) if not s.is_reference)
+        _only_one([s for s in self.statements(ast.DataStmt) if s.is_reference], "reference", "keep one `reference:`")
         references = [self.dataset(s) for s in self.statements(ast.DataStmt) if s.is_reference]
         exact = self.exact_solutions()
         self.check_unknowns_used(equations, conditions)
@@ -623,6 +627,7 @@ class _Checker:
         """Build the sympy expression of ``node``; check every name and call against ``ctx``."""
         handler = getattr(self, "expr_" + type(node).__name__.lower())
         result = handler(node, ctx)
+        _check_size(result, node.span)
         if result.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
             raise PdecSemanticError("expression is undefined (a division by zero or log(0))", node.span)
         return result
@@ -722,7 +727,7 @@ class _Checker:
                     raise PdecSemanticError(
                         f"derivative order too high (at most {MAX_ORDER} in one variable)", node.span
                     )
-                return sympy.diff(expr, *(symbol(v) for v in splits[0]))
+                return self.diff(expr, splits[0], node.span)
             if len(splits) > 1:
                 options = " or ".join("d(" + base + ", " + ", ".join(s) + ")" for s in splits[:2])
                 raise PdecNameError(f"'{name}' is ambiguous", node.span, f"write {options}")
@@ -762,8 +767,8 @@ class _Checker:
 
     def field_application(self, node: ast.Call, ctx: _Context) -> sympy.Expr:
         """``u(x, t)``: a field applied to exactly its own variables (any order)."""
+        self.check_allowed(node.func, "field", node.func_span, ctx)  # before the lookup: constants precede fields
         field = self.fields[node.func]
-        self.check_allowed(field.name, "field", node.func_span, ctx)
         names = [a.name if isinstance(a, ast.Name) else None for a in node.args]
         if sorted(n for n in names if n is not None) != sorted(field.args) or None in names:
             written = f"{field.name}({', '.join(field.args)})"
@@ -798,7 +803,7 @@ class _Checker:
                     arg.span,
                     f"it is a function of ({', '.join(own)})" if own else "it is constant",
                 )
-            expr = sympy.diff(expr, symbol(var), order)
+            expr = self.diff(expr, (var,) * order, arg.span)
         return expr
 
     def call_lap(self, node: ast.Call, ctx: _Context) -> sympy.Expr:
@@ -809,7 +814,7 @@ class _Checker:
         names = [v for v in _depends_on(expr, self.variables) if not self.variables[v].is_time]
         if not names:
             raise PdecSemanticError("lap() of an expression that depends on no spatial variable", node.span)
-        return sympy.Add(*(sympy.diff(expr, symbol(v), 2) for v in names))
+        return sympy.Add(*(self.diff(expr, (v, v), node.span) for v in names))
 
     def call_dn(self, node: ast.Call, ctx: _Context) -> sympy.Expr:
         """``dn(expr)``: the outward normal derivative on the condition's face (conditions only)."""
@@ -830,7 +835,21 @@ class _Checker:
                 node.span,
             )
         sign = -1 if ctx.face.side == "lo" else 1
-        return sign * sympy.diff(expr, symbol(var))
+        return sign * self.diff(expr, (var,), node.span)
+
+    def diff(self, expr: sympy.Expr, variables: Iterable[str], span: Span | None) -> sympy.Expr:
+        """Differentiate once per entry of ``variables``, one order at a time, within the order and size budgets."""
+        for var in variables:
+            expr = sympy.diff(expr, symbol(var))
+            _check_size(expr, span)
+            top = max((sum(int(n) for _, n in d.variable_count) for d in expr.atoms(sympy.Derivative)), default=0)
+            if top > MAX_TOTAL_ORDER:
+                raise PdecSemanticError(
+                    f"derivative order too high: a derivative of total order {top} (at most {MAX_TOTAL_ORDER})",
+                    span,
+                    "each order multiplies the work of a training step by about 3.5",
+                )
+        return expr
 
     # ------------------------------------------------------------------------------------------------ numbers
 
@@ -849,6 +868,32 @@ class _Checker:
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
+
+
+def tree_size(expr: sympy.Basic, limit: int = MAX_SIZE) -> int:
+    """Nodes of ``expr`` as a tree (a shared sub-expression counted at each use), counted over the DAG; stops
+    counting past ``limit`` (returns a value above it)."""  # noqa: D205, D209
+    sizes: dict[sympy.Basic, int] = {}
+    stack = [expr]
+    while stack:
+        node = stack[-1]
+        todo = [a for a in node.args if a not in sizes]
+        if todo:
+            stack.extend(todo)
+            continue
+        stack.pop()
+        sizes[node] = min(limit + 1, 1 + sum(sizes[a] for a in node.args))
+    return sizes[expr]
+
+
+def _check_size(expr: sympy.Basic, span: Span | None) -> None:
+    """Raise PdecSemanticError when ``expr`` is larger than MAX_SIZE nodes (a let chain, a high derivative)."""
+    if tree_size(expr) > MAX_SIZE:
+        raise PdecSemanticError(
+            f"expression too large: more than {MAX_SIZE} nodes once definitions and derivatives are expanded",
+            span,
+            "lower the derivative order, or write fewer nested definitions",
+        )
 
 
 def _check_new_name(ident: ast.Ident, what: str) -> None:
@@ -890,6 +935,14 @@ def _check_unknown(unknown: Unknown, stmt: ast.UnknownDecl, warn: Callable) -> N
         (unknown.positive and true <= 0) or (unknown.lower is not None and not unknown.lower <= true <= unknown.upper)
     ):
         warn(f"the true value of '{unknown.name}' violates its constraints", stmt.span)
+
+
+def _only_one(statements: list, what: str, hint: str) -> None:
+    """Raise at the second of ``statements`` if there is more than one."""
+    if len(statements) > 1:
+        first = statements[0].span
+        where = f" (the first is on line {first.line})" if first is not None else ""
+        raise PdecSemanticError(f"a spec has at most one {what}{where}", statements[1].span, hint)
 
 
 def _term_prefix(stmt: ast.Statement) -> str:

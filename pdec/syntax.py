@@ -348,14 +348,17 @@ def _token_span(token: lark.Token, source: Source) -> Span:
 
 
 def _group_train(items: list, source: Source) -> tuple[Statement, ...]:
-    """Attach each setting and stage line to the ``train:`` block above it; merge repeated blocks."""
+    """Attach each setting and stage line to the ``train:`` block above it; a second block is an error."""
     statements: list = []
     train: dict | None = None
     for item in items:
         if isinstance(item, TrainBlock):
-            if train is None:
-                train = {"span": item.span, "settings": [], "stages": [], "index": len(statements)}
-                statements.append(None)
+            if train is not None:
+                first = f" (the first is on line {train['span'].line})" if train["span"] is not None else ""
+                hint = "put every setting in one `train:` block"
+                raise PdecSyntaxError(f"a spec has at most one train block{first}", item.span, hint)
+            train = {"span": item.span, "settings": [], "stages": [], "index": len(statements)}
+            statements.append(None)
         elif isinstance(item, (Setting, StageItem)):
             if train is None:
                 what = "training setting" if isinstance(item, Setting) else "stage"

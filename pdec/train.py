@@ -41,6 +41,7 @@ from pdec.results import (
     CHECKPOINT,
     HISTORY,
     METRICS,
+    RESUME_KEYS,
     SETTINGS,
     SPEC,
     UNKNOWNS,
@@ -354,7 +355,7 @@ class Trainer:
             "activation": self.settings.activation,
             "dtype": self.settings.dtype,
             "spec_path": str(c.problem.source.path),
-            "torch": torch.__version__,
+            "torch": str(torch.__version__),  # a plain str: loadable with weights_only=True
         }
 
     def state(self, finished: bool = False) -> dict[str, Any]:
@@ -378,6 +379,9 @@ class Trainer:
 
     def restore(self, state: Mapping[str, Any]) -> None:
         """Continue from a checkpoint (PdecRunError when it belongs to a different problem)."""
+        missing = [k for k in RESUME_KEYS if k not in state]
+        if missing:
+            raise PdecRunError(f"the checkpoint in '{self.run_dir}' cannot be resumed (missing {', '.join(missing)})")
         meta = state["meta"]
         mine = self.meta()
         for key in ("variables", "fields", "terms", "layers", "activation"):
@@ -636,13 +640,23 @@ class Trainer:
             }
         )
 
+    def where_not_finite(self, terms: list[str]) -> str:
+        """The terms, each with the first point where its residual is NaN/Inf at the current parameters."""
+        if self._cache is None:
+            return ", ".join(terms)
+        points = self._cache[1]
+        targets = {k: v for k, v in self.targets.items() if k in points}
+        residuals = self.compiled.evaluate(self.net, points, targets, self.unknowns.values())
+        return "; ".join(_first_bad_row(t, residuals.get(t), points, self.compiled) for t in terms)
+
     def rollback(self, terms: list[str]) -> None:
         """Restore the last snapshot and halve the learning rate; PdecRunError after MAX_ROLLBACKS."""
         self.rollbacks += 1
         failed = self.step + 1
+        where = self.where_not_finite(terms)
         if self.rollbacks > self.MAX_ROLLBACKS or self._snapshot is None:
             raise PdecRunError(
-                f"loss {', '.join(terms)} is NaN/Inf at step {failed} after {self.MAX_ROLLBACKS} rollbacks",
+                f"loss {where} is NaN/Inf at step {failed} after {self.MAX_ROLLBACKS} rollbacks",
                 hint="lower lr, train in float64, or check the spec's scaling",
             )
         snap = copy.deepcopy(self._snapshot)
@@ -660,7 +674,7 @@ class Trainer:
         self.step, self._active = snap["step"], snap["active"]
         self.history.truncate(snap["rows"])
         say(
-            f"step {failed}: loss {', '.join(terms)} is NaN/Inf; rolled back to step {self.step} and lowered the "
+            f"step {failed}: loss {where} is NaN/Inf; rolled back to step {self.step} and lowered the "
             f"learning rate to x{self.lr_scale:g} (rollback {self.rollbacks}/{self.MAX_ROLLBACKS})"
         )
 
@@ -877,6 +891,18 @@ def _names(exprs: Any, kind: type) -> set[str]:
     return found
 
 
+def _first_bad_row(term: str, residual: torch.Tensor | None, points: Mapping[str, torch.Tensor], compiled: Any) -> str:
+    """``term (not finite at x = 0, t = 0.5; 3 of 200 rows)``, naming the first point of a NaN/Inf residual row."""
+    if residual is None:
+        return term
+    bad = (~torch.isfinite(residual.detach())).any(1).nonzero()
+    if not len(bad):
+        return f"{term} (its residual is finite when evaluated again; its mean square may have overflowed)"
+    rows = torch.cat([points[p] for p in compiled.terms[term].point_sets if p in points])
+    at = ", ".join(f"{v} = {float(c):.4g}" for v, c in zip(compiled.variables, rows[int(bad[0])], strict=True))
+    return f"{term} (not finite at {at}; {len(bad)} of {len(residual)} rows)"
+
+
 def _crossed(previous: int, step: int, every: int) -> bool:
     """Whether a multiple of ``every`` lies in ``(previous, step]``."""
     return step // every > previous // every
@@ -898,7 +924,15 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="DIR", help="run directory (default runs/<spec stem>-<timestamp>)")
     parser.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (1 is often fastest for small networks)")
+    parser.add_argument("--threads", type=_threads, help="torch CPU threads (1 is often fastest for small networks)")
+
+
+def _threads(text: str) -> int:
+    """An argparse type: a thread count from 1 to 1024."""
+    value = int(text)
+    if not 1 <= value <= 1024:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 1024, got {text}")
+    return value
 
 
 def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
@@ -914,7 +948,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     names = ("adam", "lbfgs", "device", "dtype", "seed", "sampler", "weighting")
     overrides = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
-    if getattr(args, "threads", None):
+    if getattr(args, "threads", None) is not None:
         torch.set_num_threads(args.threads)  # process-wide: this is the command line's own process
     compiled = compile_spec(Path(args.spec))
     result = train(compiled, out=args.out, resume=args.resume, quiet=True if args.quiet else None, **overrides)

@@ -459,7 +459,7 @@ def test_source_is_readable_and_registered_for_tracebacks():
     src = c.source
     assert "import pdec" not in src and "from pdec" not in src
     assert "0.003183098861837907" in src  # nu folded to its value
-    assert "u__x__x = d_u__x[:, 0:1]" in src
+    assert "u__x__x = _g_u__x[:, 0:1]" in src
     assert src.count("torch.autograd.grad") == 1  # inside the one helper
 
     def boom(X):
@@ -470,7 +470,7 @@ def test_source_is_readable_and_registered_for_tracebacks():
     import traceback
 
     text = "".join(traceback.format_tb(info.value.__traceback__))
-    assert "out = net(X)" in text  # the generated line shows in the traceback
+    assert "_out = net(X)" in text  # the generated line shows in the traceback
 
 
 def test_emit_standalone_module_reproduces_residuals(tmp_path):
@@ -568,3 +568,104 @@ def test_every_example_compiles_and_evaluates(path):
     for name, r in res.items():
         assert r.shape[1] == c.terms[name].columns and torch.isfinite(r).all(), name
     assert str(c.plan)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Generated source: user names and file names never change what it computes
+# ---------------------------------------------------------------------------------------------------------------------
+
+# Every name pattern the generator uses or once used for its temporaries, parameters and module globals: gradients
+# (d_u, g_u), common sub-expressions (c0, c1), periodic halves (r_0, n), the network output and its helpers, function
+# names of point sets, and the module's tables.
+GENERATOR_NAMES = (
+    "d_u", "g_u", "c0", "c1", "r_0", "n", "ones", "out", "X", "net", "grad", "torch", "theta", "targets",
+    "points", "residuals", "interior", "bc_periodic1_x_0", "shared_outputs", "SPEC", "FUNCTIONS", "DATA", "SHARED",
+)  # fmt: skip
+
+
+def test_field_names_never_collide_with_generated_names():
+    from pdec.frontend import load
+
+    names = ", ".join(GENERATOR_NAMES)
+    eqs = "".join(f"eq e{i}: {n}_x = sin(u*{n}) + sin(u*{n})^2 + {n}\n" for i, n in enumerate(GENERATOR_NAMES))
+    problem = load(f"var x in [0, 1]\nfield u(x), {names}\neq a: u_x = d_u\n{eqs}periodic: u, d_u, c0 in x\n")
+    c = compile(problem, dtype="float64")
+    k = torch.arange(1, len(c.fields) + 1, dtype=torch.float64)
+
+    def net(X):
+        return torch.sin(k * X + k / 7)  # column j: sin((j+1) x + (j+1)/7)
+
+    X = torch.linspace(0.05, 0.95, 9, dtype=torch.float64)[:, None]
+    res = c.evaluate(net, {"interior": X, "bc:periodic1@x=0": torch.zeros(1, 1, dtype=torch.float64)})
+    value, slope = net(X), k * torch.cos(k * X + k / 7)
+    col = {name: j for j, name in enumerate(c.fields)}
+    torch.testing.assert_close(res["pde:a"], slope[:, :1] - value[:, col["d_u"] : col["d_u"] + 1])
+    for i, name in enumerate(GENERATOR_NAMES):
+        j, u = col[name], value[:, :1]
+        s = torch.sin(u * value[:, j : j + 1])
+        expected = slope[:, j : j + 1] - (s + s**2 + value[:, j : j + 1])
+        torch.testing.assert_close(res[f"pde:e{i}"], expected, msg=name)
+    ends = torch.tensor([[0.0], [1.0]], dtype=torch.float64)
+    at = net(ends)[:, [0, col["d_u"], col["c0"]]]
+    torch.testing.assert_close(res["bc:periodic1"], at[:1] - at[1:])
+
+
+@pytest.mark.parametrize("terms", ["", "bc: u = 0 at x = -1\n", "bc: u = 1 at x = 2\nbc: u = 0 at x = -1\n"])
+@pytest.mark.parametrize("periodic", ["u", "u, 7"])
+def test_periodic_without_derivatives_next_to_other_plain_point_sets(terms, periodic):
+    c = compile(f"var x in [-1, 2]\nfield u(x)\neq: u_xx = 1\n{terms}periodic ends: {periodic} in x\n", dtype="float64")
+
+    def net(X):
+        return X**2 + 3 * X
+
+    points = {name: torch.full((16, 1), -1.0 if "@x=-1" in name else 2.0, dtype=torch.float64) for name in c.point_sets}
+    points["interior"] = torch.rand(16, 1, dtype=torch.float64)
+    res = c.evaluate(net, points)
+    expected = net(torch.tensor(-1.0)) - net(torch.tensor(2.0))  # u(lo) - u(hi); 7 - 7 = 0
+    columns = [expected, torch.tensor(0.0)][: periodic.count(",") + 1]
+    torch.testing.assert_close(res["bc:ends"], torch.stack(columns).expand(16, -1).to(torch.float64))
+
+
+def test_file_name_cannot_inject_code(tmp_path, monkeypatch):
+    name = 'x""" if __import__("os").system("touch PWNED") else """y.pde'
+    spec = tmp_path / name
+    spec.write_text("var x in [0, 1]\nfield u(x)\neq: u_xx = 1\nbc: u = 0 on boundary\n")
+    monkeypatch.chdir(tmp_path)
+    c = compile(spec)
+    assert not (tmp_path / "PWNED").exists()
+    assert str(tmp_path) not in c.source  # the file name only, never the folder
+    assert f"SPEC = {name!r}" in c.source
+    namespace: dict = {}
+    exec(c.source, namespace)  # the module itself is plain Python whatever the file name
+    assert namespace["SPEC"] == name and not (tmp_path / "PWNED").exists()
+
+
+def test_huge_integer_literal_prints_as_a_float():
+    c = compile("var x in [0, 1]\nfield u(x)\neq: u_xx = 1e19*u\nbc: u = 0 on boundary\n", dtype="float64")
+    X = torch.rand(4, 1, dtype=torch.float64)
+    res = c.evaluate(lambda X: X**2, {"interior": X})["pde:eq1"]
+    torch.testing.assert_close(res, 2 - 1e19 * X**2)
+
+
+@pytest.mark.parametrize(
+    ("spec", "fragment", "line"),
+    [
+        ("const c = 1e200\nvar x in [0, 1]\nfield u(x)\neq: u_xx = c^2*u\n", "does not fit in a double", 4),
+        ("var x in [0, 1e39]\nfield u(x)\neq: u_xx = 1\nperiodic: u, u_x in x\n", "does not fit in float32", 1),
+        ("var x in [0, 1e-320]\nfield u(x)\neq: u_xx = 1\n", "its ends round together", 1),
+        ("var x in [1, 1 + 1e-9]\nfield u(x)\neq: u_xx = 1\n", "its ends round together", 1),
+        ("var x in [0, 1]\nfield u(x)\nunknown k = 1e39\neq: u_xx = k\n", "unknown 'k' do not fit", 3),
+    ],
+)
+def test_numbers_beyond_the_float_range_are_located_errors(spec, fragment, line):
+    with pytest.raises(PdecCompileError, match=fragment) as info:
+        compile(spec)
+    assert info.value.span is not None and info.value.span.line == line
+
+
+def test_derivative_plan_work_is_bounded():
+    terms = " + ".join(f"d(u, x, {a}, y, {b}, z, {8 - a - b})" for a in range(1, 7) for b in range(1, 8 - a))
+    spec = f"var x in [0, 1]\nvar y in [0, 1]\nvar z in [0, 1]\nfield u\neq: {terms} = 1\n"
+    with pytest.raises(PdecCompileError, match="need too much work") as info:
+        compile(spec)
+    assert info.value.span.line == 5

@@ -100,6 +100,15 @@ BAD_SPECS: dict[str, tuple[str, type[PdecError]]] = {
     "setting_bad_choice": (HEAT + "train:\n  activation = relu6\n", pdec.PdecSettingsError),
     "setting_unknown_term": (HEAT + "train:\n  points.heta = 100\n", pdec.PdecSettingsError),
     "stage_unknown_term": (HEAT + "train:\n  stage: heat, end for 100\n", pdec.PdecSettingsError),
+    "setting_int_overflow": (HEAT + "train:\n  adam = 1e400\n", pdec.PdecSettingsError),
+    "setting_width_overflow": (HEAT + "train:\n  layers = [20, 1e400]\n", pdec.PdecSettingsError),
+    "setting_seed_too_large": (HEAT + "train:\n  seed = 1e30\n", pdec.PdecSettingsError),
+    "setting_lr_infinite": (HEAT + "train:\n  lr = 1e400\n", pdec.PdecSettingsError),
+    "setting_weight_infinite": (HEAT + "train:\n  weight.ends = 1e999\n", pdec.PdecSettingsError),
+    "setting_bad_device_index": (HEAT + "train:\n  device = cuda:1e400\n", pdec.PdecSettingsError),
+    "setting_given_twice": (HEAT + "train:\n  adam = 10\n  adam = 20\n", pdec.PdecSettingsError),
+    "train_block_twice": (HEAT + "train:\n  adam = 10\ntrain:\n  lbfgs = 0\n", pdec.PdecSyntaxError),
+    "constant_applies_field": (HEAD + "field v(x)\nconst a = v(1)\neq: u_t = a\n", pdec.PdecSemanticError),
 }
 
 
@@ -195,3 +204,14 @@ def test_warning_with_data_instead_of_error():
     ]
     assert str(problem.warnings[0]).startswith(f"{path}:4:1: warning:")
     assert "(data terms may be enough)" in str(problem.warnings[0])
+
+
+def test_endless_file_is_read_only_up_to_a_bound():
+    import io
+
+    from pdec.frontend import MAX_READ
+
+    endless = io.BytesIO(b"\0" * (MAX_READ + 10))  # /dev/zero, a pipe that never ends: read() would not return
+    with pytest.raises(PdecError, match="too large for a spec"):
+        pdec.load(endless)
+    assert endless.tell() == MAX_READ + 1

@@ -1,17 +1,23 @@
-"""Property tests: whatever text reaches ``pdec.load``, the only exception it may raise is a PdecError.
+"""Property tests: whatever text reaches ``pdec.load``, ``pdec.compile`` and ``evaluate``, the only exception any
+of them may raise is a PdecError, and no input takes more than a few seconds.
 
 Two sources of input: arbitrary text (and bytes), and random mutations of the example specs (character insert,
 delete and replace; token swaps, duplications and deletions), which stay close enough to valid specs to reach the
-semantic checks. Mutated examples are loaded through a file object named after the example, so their data paths
-resolve. Bounded to a few hundred cases in all.
-"""
+semantic checks and the compiler. Mutated examples are loaded through a file object named after the example, so their
+data paths resolve. Bounded to a few hundred cases in all; ``benchmarks/fuzz.py`` runs the same harness
+(tests/fuzz_inputs.py) on as many inputs as you like.
+"""  # noqa: D205
 
 from __future__ import annotations
 
 import io
+import random
 import re
+from datetime import timedelta
 from pathlib import Path
 
+from fuzz_inputs import HEADER, PIECES, exercise
+from fuzz_inputs import mutated_example as mutated_example_rng
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -108,3 +114,36 @@ def test_unmutated_examples_load():
         stream = io.StringIO(text)
         stream.name = str(ROOT / "examples" / name)
         assert pdec.load(stream).equations
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Through the compiler: load, compile and evaluate on a tiny network (tests/fuzz_inputs.py)
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def fuzz_compile(n: int) -> settings:
+    """Bounded settings with a deadline: no input may take more than 5 s through the compiler."""
+    return settings(
+        max_examples=n,
+        deadline=timedelta(seconds=5),
+        suppress_health_check=[HealthCheck.too_slow],
+        database=None,
+    )
+
+
+@fuzz_compile(50)
+@given(st.integers(0, 2**32 - 1))
+def test_mutated_examples_compile_and_evaluate(seed):
+    text, name = mutated_example_rng(random.Random(seed))
+    exercise(text, name)
+
+
+@fuzz_compile(30)
+@given(st.lists(st.sampled_from(PIECES), max_size=40).map("".join))
+def test_spec_like_text_compiles_and_evaluates(text):
+    exercise(HEADER + "eq: u_t = u_xx\n" + text)
+
+
+def test_every_example_compiles_and_evaluates():
+    for name, text in EXAMPLES.items():
+        assert exercise(text, name) == "evaluated", name

@@ -212,6 +212,77 @@ def test_semantic_errors(spec, fragment):
     assert info.value.span is not None
 
 
+def test_second_reference_is_an_error(tmp_path):
+    (tmp_path / "ref.csv").write_text("x,u\n0.5,1\n0.25,2\n")
+    text = "var x in [0, 1]\nfield u(x)\neq: u_xx = 1\n" + 'reference: "ref.csv" x = x, u = u\n' * 2
+    spec = tmp_path / "two.pde"
+    spec.write_text(text)
+    with pytest.raises(PdecSemanticError, match="at most one reference") as info:
+        pdec.load(spec)
+    assert info.value.span.line == 5
+
+
+CHAIN = "let a0 = u\n" + "".join(f"let a{i} = a{i - 1} + sin(a{i - 1})\n" for i in range(1, 17)) + "eq: u_t = a16\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ("eq heat: u_t = d(sin(u)*exp(u), x, 20)\n", "derivative order too high"),
+        ("eq: u_t = d(sin(u)*exp(u)*tanh(u)*cos(u), x, 8)\n", "expression too large"),
+        ("eq: d(u, x, 16) = 1\n", "derivative order too high"),
+        ("eq: u_t = lap(lap(lap(lap(lap(u)))))\n", "derivative order too high"),
+        (CHAIN, "expression too large"),
+    ],
+)
+def test_work_is_bounded_with_a_located_error(body, fragment):
+    import time
+
+    started = time.perf_counter()
+    with pytest.raises(PdecSemanticError, match=fragment) as info:
+        pdec.load(HEAD + body)
+    assert time.perf_counter() - started < 10
+    assert info.value.span is not None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "eq beam: u_xxxx = -1\n",
+        "eq: u_t + u*u_x + u_xx + u_xxxx = 0\n",
+        "eq: u_t = d(sin(u)*exp(u), x, 8)\n",
+        "eq: u_t = lap(lap(lap(lap(u))))\n",
+        "let a0 = u\n" + "".join(f"let a{i} = a{i - 1} + sin(a{i - 1})\n" for i in range(1, 8)) + "eq: u_t = a7\n",
+    ],
+)
+def test_real_systems_fit_the_budgets(body):
+    pdec.load(HEAD + body)
+
+
+@pytest.mark.parametrize(
+    ("term", "where"),
+    [
+        ("bc: u = log(x) at x = 0", "x = 0"),
+        ("bc: u = 1/x at x = 0", "x = 0"),
+        ("bc: u = exp(1000*x) at x = 1", "x = 1"),
+        ("bc: u = sqrt(u) + log(x - 1) at x = 1", "x = 1"),
+        ("ic: u = 1/(x - 0.5)", "x = 0.5, t = 0"),
+        ("eq f: u_t = u_xx + 1/(x - 0.5)", "x = 0.5"),
+    ],
+)
+def test_known_part_not_finite_is_a_warning(term, where):
+    problem = pdec.load(HEAD + "eq: u_t = u_xx\n" * ("eq" not in term) + term + "\n")
+    messages = [str(w) for w in problem.warnings]
+    assert any(f"without fields is not finite at {where}" in m for m in messages), messages
+
+
+@pytest.mark.parametrize(
+    "term", ["bc: u = sqrt(u) at x = 0", "bc: u = log(x + 1) at x = 0", "bc: u = 1/x at x = 1", "ic: u = exp(x)"]
+)
+def test_finite_known_part_gives_no_warning(term):
+    assert not pdec.load(HEAD + "eq: u_t = u_xx\n" + term + "\n").warnings
+
+
 def test_latex_and_repr():
     problem = pdec.load(HEAD + "const nu = 0.1\neq: u_t = nu*u_xx\n")
     text = latex(problem)

@@ -2,6 +2,7 @@ import argparse
 import csv
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -139,6 +140,18 @@ def test_nan_rolls_back_and_lowers_lr(tmp_path, capsys):
     assert steps == list(range(1, 41))
     assert result.history.rows[24]["lr"] == pytest.approx(1e-3) and result.history.rows[25]["lr"] == pytest.approx(5e-4)
     assert np.isfinite(result.metrics["loss"])
+
+
+def test_rollback_names_the_term_and_where_it_is_not_finite(tmp_path, capsys):
+    from pdec.compiler import compile as compile_spec
+
+    spec = "var x in [0, 1]\nfield u(x)\neq: u_xx = 1\nbc wall: u = log(x) at x = 0\nbc: u = 0 at x = 1\n"
+    compiled = compile_spec(spec, **small(adam=3))
+    assert "not finite at x = 0" in str(compiled.problem.warnings[0])  # check time already says so
+    with pytest.raises(PdecRunError, match=r"loss bc:wall \(not finite at x = 0; \d+ of \d+ rows\)"):
+        train(compiled, out=tmp_path / "run", quiet=True, plots=False)
+    said = capsys.readouterr().err
+    assert re.search(r"step 1: loss bc:wall \(not finite at x = 0; \d+ of \d+ rows\) is NaN/Inf", said)
 
 
 def test_unknowns_trained_with_their_own_lr(tmp_path):

@@ -1,0 +1,99 @@
+"""Checkpoints and run directories: safe loading (weights_only), atomic writes, and clean errors."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+import torch
+from trainer_problems import poisson1d, small
+
+from pdec.errors import PdecRunError
+from pdec.results import CHECKPOINT, load_checkpoint, load_result, read_points_csv, save_checkpoint
+from pdec.train import train
+
+
+class Payload:
+    """An object whose unpickling creates a file: what a malicious checkpoint would do."""
+
+    def __init__(self, target: pathlib.Path) -> None:
+        self.target = target
+
+    def __reduce__(self):
+        return (pathlib.Path.touch, (self.target,))
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A genuine run directory, trained a few steps with ReLoBRaLo (its state holds a numpy generator's state)."""
+    out = tmp_path_factory.mktemp("run") / "run"
+    train(poisson1d(), out=out, quiet=True, plots=False, **small(adam=6, weighting="relobralo", checkpoint_every=3))
+    return out
+
+
+def test_genuine_checkpoint_loads_with_weights_only(run_dir):
+    state = torch.load(run_dir / CHECKPOINT, map_location="cpu", weights_only=True)
+    assert type(state["meta"]["torch"]) is str
+    assert load_result(run_dir).predict([[0.5]]).shape == (1, 1)
+
+
+def test_malicious_checkpoint_does_not_run(tmp_path):
+    pwned = tmp_path / "PWNED"
+    torch.save({"meta": {}, "net": {}, "history": [], "payload": Payload(pwned)}, tmp_path / CHECKPOINT)
+    with pytest.raises(PdecRunError, match="cannot read checkpoint"):
+        load_checkpoint(tmp_path)
+    assert not pwned.exists()
+
+
+@pytest.mark.parametrize("state", [{}, [], {"meta": {}, "net": {}, "history": []}])
+def test_foreign_checkpoint_is_a_run_error(tmp_path, state):
+    torch.save(state, tmp_path / CHECKPOINT)
+    with pytest.raises(PdecRunError, match="not a pdec checkpoint"):
+        load_result(tmp_path)
+
+
+def test_failed_checkpoint_write_keeps_the_previous_one(tmp_path, monkeypatch):
+    path = tmp_path / CHECKPOINT
+    save_checkpoint(path, {"step": 1})
+
+    def full_disk(obj, target):
+        pathlib.Path(target).write_bytes(b"partial")
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 64 vs 0")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(PdecRunError, match="cannot write the checkpoint"):
+        save_checkpoint(path, {"step": 2})
+    monkeypatch.undo()
+    assert torch.load(path, weights_only=True) == {"step": 1}
+    assert not path.with_suffix(".tmp").exists()
+
+
+@pytest.mark.parametrize("name", ["missing.csv", "folder"])
+def test_unreadable_points_file_is_a_run_error(tmp_path, name):
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(PdecRunError, match="cannot read points"):
+        read_points_csv(tmp_path / name, ("x",))
+
+
+def test_checkpoint_without_training_state_cannot_be_resumed(run_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    state = torch.load(copy / CHECKPOINT, weights_only=True)
+    del state["optimizer"]
+    torch.save(state, copy / CHECKPOINT)
+    with pytest.raises(PdecRunError, match="cannot be resumed"):
+        train(poisson1d(), resume=copy, quiet=True, plots=False, **small(adam=8))
+
+
+def test_plain_values_survive_the_safe_loader(tmp_path):
+    import numpy as np
+
+    from pdec.results import plain
+
+    state = {"betas": (0.9, 0.999), "w": np.float64(2.5), "n": np.int64(3), "a": np.arange(3), "v": torch.__version__}
+    save_checkpoint(tmp_path / CHECKPOINT, state)
+    back = torch.load(tmp_path / CHECKPOINT, weights_only=True)
+    assert back["betas"] == (0.9, 0.999) and back["w"] == 2.5 and back["n"] == 3 and type(back["v"]) is str
+    assert back["a"].tolist() == [0, 1, 2] and plain([np.float32(1)]) == [1.0]
