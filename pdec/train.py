@@ -924,7 +924,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="DIR", help="run directory (default runs/<spec stem>-<timestamp>)")
     parser.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
-    parser.add_argument("--threads", type=_threads, help="torch CPU threads (1 is often fastest for small networks)")
+    parser.add_argument("--threads", type=_threads, help="torch CPU threads (default 1 on a CPU)")
+
+
+# `pdec run` on a CPU uses one torch thread unless --threads says otherwise: PINN-sized networks gain little from
+# more threads, and on a shared machine (CI, a laptop running other work) extra threads contend and can make a step
+# many times slower (docs/training.md, "Devices, precision, threads"). The Python API leaves torch's setting alone.
+DEFAULT_THREADS = 1
 
 
 def _threads(text: str) -> int:
@@ -948,8 +954,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     names = ("adam", "lbfgs", "device", "dtype", "seed", "sampler", "weighting")
     overrides = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
-    if getattr(args, "threads", None) is not None:
-        torch.set_num_threads(args.threads)  # process-wide: this is the command line's own process
+    threads = getattr(args, "threads", None)
+    if threads is None and not str(overrides.get("device", "cpu")).startswith("cuda"):
+        threads = DEFAULT_THREADS
+    if threads is not None:
+        torch.set_num_threads(threads)  # process-wide: this is the command line's own process
     compiled = compile_spec(Path(args.spec))
     result = train(compiled, out=args.out, resume=args.resume, quiet=True if args.quiet else None, **overrides)
     return 130 if result.interrupted else 0

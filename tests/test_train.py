@@ -242,7 +242,14 @@ def test_cli_run_predict_and_resume(tmp_path, capsys):
     parser = argparse.ArgumentParser()
     add_run_arguments(parser)
     run = tmp_path / "run"
-    assert cmd_run(parser.parse_args([str(spec), "--steps", "15", "--lbfgs", "0", "--out", str(run), "--quiet"])) == 0
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        args = parser.parse_args([str(spec), "--steps", "15", "--lbfgs", "0", "--out", str(run), "--quiet"])
+        assert cmd_run(args) == 0
+        assert torch.get_num_threads() == 1  # the command line's default on a CPU
+    finally:
+        torch.set_num_threads(before)
     assert len(History.read_csv(run / "history.csv")) == 15
     assert cmd_run(parser.parse_args([str(spec), "--resume", str(run), "--steps", "20", "--quiet"])) == 0
     assert [r["step"] for r in History.read_csv(run / "history.csv").rows] == list(range(1, 21))
