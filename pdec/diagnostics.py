@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 STALL_STEPS = 1000  # a term is stalled when its loss has not halved over this many steps ...
-GAP = 100.0  # ... while every other active term's loss is at least this many times smaller
+GAP = 100.0  # ... while every other active term's loss is at least this many times smaller ...
+STUCK = 0.1  # ... and it is still above this fraction of its first loss (it never really started to fall)
 EXTREME = 1e5  # the largest weight over the smallest above which the weights are reported as extreme
 NOT_LEARNED = 0.5  # a relative L2 error at or above this at the end: the network has not learned the solution
 
@@ -50,7 +51,12 @@ def diagnose(rows: Sequence[Mapping[str, Any]], terms: Sequence[str], final: boo
 
 
 def stalled_terms(rows: Sequence[Mapping[str, Any]], terms: Sequence[str]) -> list[Finding]:
-    """Terms whose loss has not halved over the last ``STALL_STEPS`` steps while all others are far below it."""
+    """Terms whose loss has not halved over the last ``STALL_STEPS`` steps while all others are far below it.
+
+    Only a term still above ``STUCK`` times its first recorded loss counts: one that has fallen by orders of magnitude
+    and levelled off is converged (a residual with a large natural scale, such as a Helmholtz equation with a strong
+    source, stays far above its conditions without anything being wrong).
+    """
     last = rows[-1]
     start = next((r for r in rows if r["step"] >= last["step"] - STALL_STEPS), rows[0])
     if last["step"] - start["step"] < STALL_STEPS - 1 or start is last:
@@ -62,7 +68,8 @@ def stalled_terms(rows: Sequence[Mapping[str, Any]], terms: Sequence[str]) -> li
         others = [last[f"loss:{t}"] for t in active if t != k]
         now, then = last[f"loss:{k}"], start[f"loss:{k}"]
         best = min(r.get(f"loss:{k}", math.inf) for r in window)
-        if others and best > 0.5 * then and now > GAP * max(others) and now > 0:
+        first = next(r[f"loss:{k}"] for r in rows if f"loss:{k}" in r)
+        if others and best > 0.5 * then and now > GAP * max(others) and now > STUCK * first and now > 0:
             out.append(Finding("stalled", k, _stalled_message(k, now, max(others), last["step"] - start["step"])))
     return out
 

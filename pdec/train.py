@@ -34,7 +34,7 @@ import torch
 from sympy.core.function import AppliedUndef
 
 from pdec.balance import make_balancer
-from pdec.diagnostics import STALL_STEPS, Finding, diagnose
+from pdec.diagnostics import Finding, diagnose
 from pdec.errors import PdecRunError
 from pdec.nets import build_net, output_scales
 from pdec.results import (
@@ -753,7 +753,7 @@ class Trainer:
             shown.update({f"error {k}": f"{v:.2e}" for k, v in self._errors.items()})  # the latest evaluation
             bar.set_postfix(shown, refresh=False)
         if _crossed(previous, step, self.DIAGNOSE_EVERY):
-            self.warn_new(diagnose(self.history.rows[-(STALL_STEPS + 100) :], self.terms))
+            self.warn_new(diagnose(self.history.rows, self.terms))
         now = time.monotonic()
         if self.show_status and (now - self._last_status >= self.STATUS_EVERY or step == self.total_steps):
             self._last_status = now
@@ -799,7 +799,7 @@ class Trainer:
     def finish(self) -> Result:
         """Final evaluation, metrics, diagnoses, checkpoint, history CSV and plots."""
         metrics = self.metrics()
-        findings = diagnose(self.history.rows[-(STALL_STEPS + 100) :], self.terms, final=True)
+        findings = diagnose(self.history.rows, self.terms, final=True)
         metrics["warnings"] = [f.message for f in findings]
         write_json(self.run_dir / METRICS, metrics)
         if self.compiled.problem.unknowns:

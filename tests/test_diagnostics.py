@@ -28,6 +28,7 @@ def test_a_term_stuck_far_above_the_others_is_named():
         (lambda i: 0.5 * 0.999**i, STALL_STEPS + 50, "still falling (halves within the window)"),
         (lambda i: 0.5, STALL_STEPS // 2, "too short a history to judge"),
         (lambda i: 5e-4, STALL_STEPS + 50, "within a factor 100 of the others"),
+        (lambda i: 0.5 if i == 0 else 1e-3, STALL_STEPS + 50, "fell 500-fold, then levelled off: converged"),
     ],
 )
 def test_no_stall_reported(ic, n, why):
