@@ -95,6 +95,7 @@ def table(log: list[dict], names: list[str]) -> str:
     for name in names:
         rows = sorted((r for r in log if r["example"] == name), key=lambda r: r["seed"])
         if not rows:
+            lines.append(f"| {name} | | not run | | | **NO** (not run) | |")
             continue
         medians, seconds, met = judge(name, rows)
         inverse = any(r.get("unknown_errors") for r in rows)
