@@ -1,0 +1,523 @@
+"""pdec's default against DeepXDE 1.15 (PyTorch backend) on DeepXDE's own forward examples, with DeepXDE's settings.
+
+Run from the repository root (needs ``pip install deepxde==1.15.0``, the ``bench`` extra)::
+
+    python benchmarks/bench_deepxde.py                          # every problem, seeds 0-2
+    python benchmarks/bench_deepxde.py --only ode_system --seeds 0
+    python benchmarks/bench_deepxde.py --budget 80              # launch no new run after 80 minutes
+
+Each problem is one of DeepXDE's ``examples/pinn_forward`` scripts. pdec trains the spec
+``benchmarks/specs/deepxde/NAME.pde``, whose ``train:`` block sets only what the DeepXDE script sets (network,
+activation, point counts, learning rate, Adam steps; no L-BFGS since none of these scripts runs it), so everything
+else -- the loss weighting above all -- is pdec's default. DeepXDE trains the script's own model, rewritten below.
+
+Both tools are scored on the same points: pdec's evaluation set (``eval_points`` = 10,000 scrambled Sobol points in
+the box, fixed seed), against the exact solution; the error of a run is the largest relative L2 error over its
+fields. Times are training only (pdec: ``metrics["wall_time"]``; DeepXDE: ``model.train``).
+
+Every run is its own process (``nice -n 10``, one torch thread, ``OMP_NUM_THREADS=1``), one at a time, in the order
+seed 0 of every problem for both tools, then seed 1, then seed 2. Each result is appended to
+benchmarks/results/deepxde.jsonl as it ends (a later invocation skips the (problem, tool, seed) triples already
+there) and benchmarks/results/deepxde.md is rewritten after every run, missing runs shown as missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from _report import RESULTS, write_result  # benchmarks/ is on sys.path when run as a script
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = Path(__file__).resolve().parent / "specs" / "deepxde"
+LOG = RESULTS / "deepxde.jsonl"
+TOOLS = ("pdec", "deepxde")
+EVAL_POINTS = 10000
+
+
+@dataclass(frozen=True)
+class Case:
+    """One DeepXDE example: its script, the box, the exact solution, the settings, and how to build its model."""
+
+    script: str
+    bounds: dict[str, tuple[float, float]]
+    exact: object  # numpy [N, d] -> [N, fields]
+    settings: str  # the shared settings, as shown in the table
+    build: object  # (dde, torch) -> (model, iterations, lr, extra compile kwargs)
+    pdec_spec: str = ""  # spec stem when it differs from the problem name (a DeepXDE variant of another problem)
+    note: str = ""
+
+
+# --- DeepXDE models, transcribed from examples/pinn_forward/*.py (DeepXDE 1.15) -----------------------------------
+
+
+def _fnn(dde, inputs: int, widths: list[int], outputs: int, activation: str = "tanh"):
+    """DeepXDE's fully connected net with the examples' Glorot-uniform initialiser."""
+    return dde.nn.FNN([inputs, *widths, outputs], activation, "Glorot uniform")
+
+
+def _poisson_sine(dde, torch, conditions):
+    """-u'' = pi^2 sin(pi x) on [-1, 1] with the given conditions (Dirichlet and periodic scripts)."""
+    geom = dde.geometry.Interval(-1, 1)
+
+    def residual(x, u):
+        return -dde.grad.hessian(u, x) - np.pi**2 * torch.sin(np.pi * x)
+
+    data = dde.data.PDE(geom, residual, conditions(geom), 16, 2, solution=_sine, num_test=100)
+    return dde.Model(data, _fnn(dde, 1, [50] * 3, 1)), 10000, 1e-3, {}
+
+
+def _sine(x):
+    return np.sin(np.pi * x[:, 0:1])
+
+
+def _square(x):
+    return (x[:, 0:1] + 1) ** 2
+
+
+def _at(value):
+    """A DeepXDE boundary predicate: the end of the interval at ``value``."""
+    return lambda x, on_boundary: on_boundary and bool(np.isclose(x[0], value))
+
+
+def poisson_dirichlet(dde, torch):
+    """Poisson_Dirichlet_1d.py: u = sin(pi x) at both ends."""
+    return _poisson_sine(dde, torch, lambda g: dde.icbc.DirichletBC(g, _sine, lambda _, on_b: on_b))
+
+
+def poisson_periodic(dde, torch):
+    """Poisson_periodic_1d.py: u(-1) = 0 and PeriodicBC on component 0, derivative order 0: u(1) = u(-1)."""
+
+    def conditions(geom):
+        return [dde.icbc.DirichletBC(geom, _sine, _at(-1)), dde.icbc.PeriodicBC(geom, 0, _at(1))]
+
+    return _poisson_sine(dde, torch, conditions)
+
+
+def _poisson_square(dde, right):
+    """u'' = 2 on [-1, 1], u(-1) = 0, and the condition ``right(geom)`` at x = 1 (Neumann and Robin scripts)."""
+    geom = dde.geometry.Interval(-1, 1)
+
+    def residual(x, u):
+        return dde.grad.hessian(u, x) - 2
+
+    conditions = [dde.icbc.DirichletBC(geom, _square, _at(-1)), right(geom)]
+    data = dde.data.PDE(geom, residual, conditions, 16, 2, solution=_square, num_test=100)
+    return dde.Model(data, _fnn(dde, 1, [50] * 3, 1)), 10000, 1e-3, {}
+
+
+def poisson_neumann(dde, torch):
+    """Poisson_Neumann_1d.py: du/dn = 2 (x + 1) at x = 1."""
+    return _poisson_square(dde, lambda g: dde.icbc.NeumannBC(g, lambda x: 2 * (x + 1), _at(1)))
+
+
+def poisson_robin(dde, torch):
+    """Poisson_Robin_1d.py: du/dn = u at x = 1."""
+    return _poisson_square(dde, lambda g: dde.icbc.RobinBC(g, lambda x, u: u, _at(1)))
+
+
+def _beam(x):
+    x = x[:, 0:1]
+    return -(x**4) / 24 + x**3 / 6 - x**2 / 4
+
+
+def euler_beam(dde, torch):
+    """Euler_beam.py: u'''' = -1 on [0, 1]; u = u' = 0 at 0, u'' = u''' = 0 at 1."""
+    geom = dde.geometry.Interval(0, 1)
+
+    def second(x, u):
+        return dde.grad.hessian(u, x)
+
+    def third(x, u):
+        return dde.grad.jacobian(second(x, u), x)
+
+    def residual(x, u):
+        return dde.grad.hessian(second(x, u), x) + 1
+
+    conditions = [
+        dde.icbc.DirichletBC(geom, lambda x: 0, _at(0)),
+        dde.icbc.NeumannBC(geom, lambda x: 0, _at(0)),
+        dde.icbc.OperatorBC(geom, lambda x, u, _: second(x, u), _at(1)),
+        dde.icbc.OperatorBC(geom, lambda x, u, _: third(x, u), _at(1)),
+    ]
+    data = dde.data.PDE(geom, residual, conditions, num_domain=10, num_boundary=2, solution=_beam, num_test=100)
+    return dde.Model(data, _fnn(dde, 1, [20] * 3, 1)), 10000, 1e-3, {}
+
+
+def _sin_cos(t):
+    return np.hstack((np.sin(t[:, 0:1]), np.cos(t[:, 0:1])))
+
+
+def ode_system(dde, torch):
+    """ode_system.py: y1' = y2, y2' = -y1 on [0, 10], y1(0) = 0, y2(0) = 1."""
+    geom = dde.geometry.TimeDomain(0, 10)
+
+    def residual(t, y):
+        return [dde.grad.jacobian(y, t, i=0) - y[:, 1:], dde.grad.jacobian(y, t, i=1) + y[:, 0:1]]
+
+    initial = [
+        dde.icbc.IC(geom, lambda t: 0, lambda _, on_initial: on_initial, component=0),
+        dde.icbc.IC(geom, lambda t: 1, lambda _, on_initial: on_initial, component=1),
+    ]
+    data = dde.data.PDE(geom, residual, initial, 35, 2, solution=_sin_cos, num_test=100)
+    return dde.Model(data, _fnn(dde, 1, [50] * 3, 2)), 20000, 1e-3, {}
+
+
+def _decay(xt):
+    return np.sin(np.pi * xt[:, 0:1]) * np.exp(-xt[:, 1:2])
+
+
+def diffusion(dde, torch):
+    """diffusion_1d.py: u_t = u_xx - exp(-t) (sin(pi x) - pi^2 sin(pi x)), exact values on the x ends and at t = 0."""
+    domain = dde.geometry.GeometryXTime(dde.geometry.Interval(-1, 1), dde.geometry.TimeDomain(0, 1))
+
+    def residual(xt, u):
+        source = torch.exp(-xt[:, 1:]) * (1 - np.pi**2) * torch.sin(np.pi * xt[:, 0:1])
+        return dde.grad.jacobian(u, xt, j=1) - dde.grad.hessian(u, xt, j=0) + source
+
+    conditions = [
+        dde.icbc.DirichletBC(domain, _decay, lambda _, on_boundary: on_boundary),
+        dde.icbc.IC(domain, _decay, lambda _, on_initial: on_initial),
+    ]
+    data = dde.data.TimePDE(
+        domain, residual, conditions, num_domain=40, num_boundary=20, num_initial=10, solution=_decay, num_test=10000
+    )
+    return dde.Model(data, _fnn(dde, 2, [32] * 3, 1)), 10000, 1e-3, {}
+
+
+K0 = 4 * np.pi  # 2 pi n with n = 2
+
+
+def _waves(xy):
+    return np.sin(K0 * xy[:, 0:1]) * np.sin(K0 * xy[:, 1:2])
+
+
+def _helmholtz(dde, torch, hard: bool):
+    """Helmholtz_Dirichlet_2d.py (n = 2, 10 points per wavelength to train, 30 to test).
+
+    ``hard``: the script's default, u = 0 imposed by the output transform x (1 - x) y (1 - y) u; otherwise its
+    ``hard_constraint = False`` branch, a Dirichlet loss term with weight 100.
+    """
+    geom = dde.geometry.Rectangle([0, 0], [1, 1])
+
+    def residual(xy, u):
+        lap = dde.grad.hessian(u, xy, i=0, j=0) + dde.grad.hessian(u, xy, i=1, j=1)
+        return -lap - K0**2 * u - K0**2 * torch.sin(K0 * xy[:, 0:1]) * torch.sin(K0 * xy[:, 1:2])
+
+    nx_train, nx_test = int(1 / (0.5 / 10)), int(1 / (0.5 / 30))
+    conditions = [] if hard else dde.icbc.DirichletBC(geom, lambda x: 0, lambda _, on_boundary: on_boundary)
+    data = dde.data.PDE(
+        geom,
+        residual,
+        conditions,
+        num_domain=nx_train**2,
+        num_boundary=4 * nx_train,
+        solution=_waves,
+        num_test=nx_test**2,
+    )
+    net = _fnn(dde, 2, [150] * 3, 1, "sin")
+    if hard:
+        net.apply_output_transform(lambda x, u: x[:, 0:1] * (1 - x[:, 0:1]) * x[:, 1:2] * (1 - x[:, 1:2]) * u)
+    return dde.Model(data, net), 5000, 1e-3, {} if hard else {"loss_weights": [1, 100]}
+
+
+def helmholtz_hard(dde, torch):
+    """The Helmholtz script as shipped (hard_constraint = True)."""
+    return _helmholtz(dde, torch, hard=True)
+
+
+def helmholtz_soft(dde, torch):
+    """The Helmholtz script with hard_constraint = False (boundary loss weight 100)."""
+    return _helmholtz(dde, torch, hard=False)
+
+
+ONE_D = "[50]x3 tanh, 16 interior + 2 ends, 10k Adam"
+CASES = {
+    "poisson_dirichlet_1d": Case("Poisson_Dirichlet_1d.py", {"x": (-1, 1)}, _sine, ONE_D, poisson_dirichlet),
+    "poisson_neumann_1d": Case("Poisson_Neumann_1d.py", {"x": (-1, 1)}, _square, ONE_D, poisson_neumann),
+    "poisson_robin_1d": Case("Poisson_Robin_1d.py", {"x": (-1, 1)}, _square, ONE_D, poisson_robin),
+    "poisson_periodic_1d": Case("Poisson_periodic_1d.py", {"x": (-1, 1)}, _sine, ONE_D, poisson_periodic),
+    "euler_beam": Case(
+        "Euler_beam.py", {"x": (0, 1)}, _beam, "[20]x3 tanh, 10 interior + 2 ends, 10k Adam", euler_beam
+    ),
+    "ode_system": Case(
+        "ode_system.py", {"t": (0, 10)}, _sin_cos, "[50]x3 tanh, 35 interior + t = 0, 20k Adam", ode_system
+    ),
+    "diffusion_1d": Case(
+        "diffusion_1d.py",
+        {"x": (-1, 1), "t": (0, 1)},
+        _decay,
+        "[32]x3 tanh, 40 interior, 20 boundary, 10 initial, 10k Adam",
+        diffusion,
+    ),
+    "helmholtz_2d": Case(
+        "Helmholtz_Dirichlet_2d.py",
+        {"x": (0, 1), "y": (0, 1)},
+        _waves,
+        "[150]x3 sin, 400 interior, 80 boundary, 5k Adam",
+        helmholtz_hard,
+        note="DeepXDE: hard BC (the script's default); pdec: soft BC",
+    ),
+    "helmholtz_2d_softbc": Case(
+        "Helmholtz_Dirichlet_2d.py",
+        {"x": (0, 1), "y": (0, 1)},
+        _waves,
+        "[150]x3 sin, 400 interior, 80 boundary, 5k Adam",
+        helmholtz_soft,
+        pdec_spec="helmholtz_2d",
+        note="DeepXDE: the script's hard_constraint = False (BC weight 100); pdec rows are helmholtz_2d's",
+    ),
+}
+
+
+# --- one run (in a child process) -------------------------------------------------------------------------------
+
+
+def test_set(case: Case) -> tuple[np.ndarray, np.ndarray]:
+    """pdec's evaluation points for the box and the exact values there (the same for both tools)."""
+    from pdec.sampling import eval_points
+
+    points = eval_points(case.bounds, EVAL_POINTS)
+    return points, case.exact(points)
+
+
+def relative_errors(predicted: np.ndarray, exact: np.ndarray) -> list[float]:
+    """Relative L2 error of each output column."""
+    return [
+        float(np.linalg.norm(predicted[:, j] - exact[:, j]) / np.linalg.norm(exact[:, j]))
+        for j in range(exact.shape[1])
+    ]
+
+
+def run_deepxde(name: str, seed: int) -> dict:
+    """Train the DeepXDE script's model with ``seed``; its errors on the shared test set and training seconds."""
+    os.environ["DDE_BACKEND"] = "pytorch"
+    import deepxde as dde
+    import torch
+
+    torch.set_num_threads(1)
+    dde.config.set_random_seed(seed)
+    case = CASES[name]
+    model, iterations, lr, extra = case.build(dde, torch)
+    model.compile("adam", lr=lr, metrics=["l2 relative error"], **extra)
+    with contextlib.redirect_stdout(io.StringIO()):
+        started, cpu = time.perf_counter(), time.process_time()
+        model.train(iterations=iterations)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    points, exact = test_set(case)
+    errors = relative_errors(model.predict(points.astype(np.float32)), exact)
+    return {"errors": errors, "seconds": seconds, "cpu_seconds": cpu, "steps": iterations, "lr": lr}
+
+
+def run_pdec(name: str, seed: int) -> dict:
+    """``pdec.fit`` on the problem's spec with ``seed``; its errors (pdec's own evaluation) and training seconds."""
+    import torch
+
+    import pdec
+
+    torch.set_num_threads(1)
+    spec = SPECS / f"{CASES[name].pdec_spec or name}.pde"
+    compiled = pdec.compile(spec)
+    with tempfile.TemporaryDirectory() as tmp:
+        cpu = time.process_time()
+        result = pdec.fit(compiled, seed=seed, quiet=True, plots=False, out=Path(tmp) / "run")
+        cpu = time.process_time() - cpu  # training, plus the run directory and the final metrics
+    m = result.metrics
+    s = result.settings
+    settings = {"layers": list(s.layers), "interior": s.interior, "boundary": s.boundary, "points": dict(s.points)}
+    settings |= {"adam": s.adam, "lbfgs": s.lbfgs, "lr": s.lr, "weighting": s.weighting, "activation": s.activation}
+    points, exact = test_set(CASES[name])
+    check = relative_errors(result.predict(points), exact)  # the shared test set, as for DeepXDE
+    return {
+        "errors": list(m["errors"].values()),
+        "errors_shared": check,
+        "seconds": m["wall_time"],
+        "cpu_seconds": cpu,
+        "steps": m["steps"],
+        "weights": m["weights"],
+        "losses": m["losses"],
+        "settings": settings,
+    }
+
+
+def one(name: str, tool: str, seed: int) -> None:
+    """Child process: run one (problem, tool, seed) and print its result as the last stdout line."""
+    try:
+        row = (run_pdec if tool == "pdec" else run_deepxde)(name, seed)
+    except Exception as exc:  # noqa: BLE001 - a failed run is a row of the table
+        text = str(exc).strip()
+        row = {"failure": f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}", "detail": text}
+    print("RESULT " + json.dumps(row), flush=True)
+
+
+# --- the driver ----------------------------------------------------------------------------------------------------
+
+
+def launch(name: str, tool: str, seed: int, timeout: float) -> dict:
+    """Run one triple in a niced child process with one thread; the row to log."""
+    command = ["nice", "-n", "10", sys.executable, str(Path(__file__).resolve()), "--one", name, tool, str(seed)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "DDE_BACKEND": "pytorch"}
+    base = {"problem": name, "tool": tool, "seed": seed, "date": time.strftime("%Y-%m-%d %H:%M")}
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {**base, "timed_out": timeout}
+    base["process_seconds"] = time.perf_counter() - started
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if not lines:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        return {**base, "failure": f"exit {done.returncode}: " + " | ".join(tail)}
+    return {**base, **json.loads(lines[-1][len("RESULT ") :])}
+
+
+def read_log() -> list[dict]:
+    """Every run recorded so far."""
+    if not LOG.is_file():
+        return []
+    return [json.loads(line) for line in LOG.read_text().splitlines() if line.strip()]
+
+
+def _runs(log: list[dict], name: str, tool: str) -> dict[int, dict]:
+    """The logged runs of one problem and tool by seed (pdec rows of a DeepXDE variant come from its spec's problem)."""
+    if tool == "pdec" and CASES[name].pdec_spec:
+        name = CASES[name].pdec_spec
+    return {r["seed"]: r for r in log if r["problem"] == name and r["tool"] == tool}
+
+
+def _cell(runs: dict[int, dict], seeds: list[int]) -> tuple[str, float | None]:
+    """``median (seed errors)`` with failures and missing seeds spelled out; the median or None."""
+    done = [max(runs[s]["errors"]) for s in seeds if s in runs and "failure" not in runs[s]]
+    parts = []
+    for s in seeds:
+        if s not in runs:
+            parts.append(f"{s}: missing")
+        elif "failure" in runs[s]:
+            parts.append(f"{s}: failed")
+        else:
+            parts.append(f"{s}: {max(runs[s]['errors']):.2e}")
+    median = statistics.median(done) if done else None
+    head = f"{median:.2e}" if median is not None else "—"
+    return f"{head} ({', '.join(parts)})", median
+
+
+def _seconds(runs: dict[int, dict]) -> str:
+    """Median wall seconds of training over the finished runs, and in brackets the median CPU seconds."""
+    done = [r for r in runs.values() if "failure" not in r]
+    if not done:
+        return "—"
+    cpu = [r["cpu_seconds"] for r in done if "cpu_seconds" in r]
+    wall = f"{statistics.median(r['seconds'] for r in done):.0f}"
+    return wall + (f" ({statistics.median(cpu):.0f})" if cpu else "")
+
+
+def table(log: list[dict], names: list[str], seeds: list[int]) -> str:
+    """The markdown comparison table, every requested problem shown (missing runs marked)."""
+    lines = [
+        "| problem | settings (net, points, Adam steps) | pdec error: median (per seed) "
+        "| DeepXDE error: median (per seed) | ratio pdec/DeepXDE | pdec s | DeepXDE s | pdec <= DeepXDE |",
+        "|---|---|---|---|---:|---:|---:|---|",
+    ]
+    notes = []
+    for name in names:
+        pdec_runs, dde_runs = _runs(log, name, "pdec"), _runs(log, name, "deepxde")
+        pdec_cell, pdec_med = _cell(pdec_runs, seeds)
+        dde_cell, dde_med = _cell(dde_runs, seeds)
+        ratio = f"{pdec_med / dde_med:.2g}" if pdec_med is not None and dde_med else "—"
+        if pdec_med is None or dde_med is None:
+            verdict = "—"
+        else:
+            verdict = "yes" if pdec_med <= dde_med else "**NO**"
+        failures = [
+            f"{tool} failed: {r['failure']}"
+            for tool, runs in (("pdec", pdec_runs), ("DeepXDE", dde_runs))
+            for r in runs.values()
+            if "failure" in r
+        ]
+        for text in dict.fromkeys(failures):  # each distinct failure once
+            notes.append(f"- {name}: {text}")
+        if CASES[name].note:
+            notes.append(f"- {name}: {CASES[name].note}")
+        label = f"{name} ({CASES[name].script})"
+        lines.append(
+            f"| {label} | {CASES[name].settings} | {pdec_cell} | {dde_cell} | {ratio} | {_seconds(pdec_runs)} "
+            f"| {_seconds(dde_runs)} | {verdict} |"
+        )
+    return "\n".join(lines + ([""] + notes if notes else []))
+
+
+def header(seeds: list[int]) -> str:
+    """What was run, where and when."""
+    import torch
+
+    return (
+        f"# pdec (default weighting) vs DeepXDE 1.15 (PyTorch) on DeepXDE's forward examples\n\n"
+        f"{time.strftime('%Y-%m-%d')}; {os.cpu_count()}-core {platform.machine()} CPU shared with other benchmark "
+        f"runs; one run at a time, one torch thread per run (`nice -n 10`); torch {torch.__version__}, float32. "
+        f"Seeds {', '.join(map(str, seeds))}. Settings are DeepXDE's scripts' (no L-BFGS); pdec's specs are "
+        f"benchmarks/specs/deepxde/*.pde. Error: relative L2 against the exact solution on the same 10,000 Sobol "
+        f"points for both tools (largest over the fields for ode_system); seconds: median training wall time per "
+        f"run, and in brackets the median CPU seconds of the training process (the machine was heavily loaded, so "
+        f"wall time is mostly waiting). "
+        f"'—' means no finished run; 'missing' seeds were not run (time limit).\n\n"
+    )
+
+
+def main() -> None:
+    """Run the missing (problem, tool, seed) triples one at a time; rewrite the table after each."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=list(CASES), help="problem names (default: all)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--budget", type=float, default=None, help="minutes after which no new run starts")
+    parser.add_argument("--grace", type=float, default=10.0, help="minutes a run may go on past --budget")
+    parser.add_argument("--one", nargs=3, metavar=("NAME", "TOOL", "SEED"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        name, tool, seed = args.one
+        return one(name, tool, int(seed))
+    names = args.only or list(CASES)
+    start = time.monotonic()
+    deadline = start + 60 * args.budget if args.budget is not None else float("inf")
+    RESULTS.mkdir(exist_ok=True)
+    write_result("deepxde", header(args.seeds) + table(read_log(), names, args.seeds))
+    main_names = [n for n in names if not CASES[n].pdec_spec]
+    variants = [n for n in names if CASES[n].pdec_spec]  # DeepXDE-only variants run after every seed of the rest
+    order = [(s, n) for s in args.seeds for n in main_names] + [(s, n) for n in variants for s in args.seeds]
+    for seed, name in order:
+        for tool in TOOLS:
+            if tool == "pdec" and CASES[name].pdec_spec:
+                continue  # shares the pdec runs of its spec's problem
+            if (name, tool, seed) in {(r["problem"], r["tool"], r["seed"]) for r in read_log()}:
+                continue
+            if time.monotonic() > deadline:
+                print(f"budget spent: not starting {name} {tool} seed {seed}", flush=True)
+                continue
+            timeout = min(3600.0, deadline + 60 * args.grace - time.monotonic())
+            row = launch(name, tool, seed, timeout)
+            if "timed_out" in row:  # stopped by the time limit: missing, not failed (a later invocation retries it)
+                print(f"time limit: stopped {name} {tool} seed {seed} after {timeout:.0f} s", flush=True)
+                continue
+            with LOG.open("a") as f:
+                f.write(json.dumps(row) + "\n")
+            print(
+                json.dumps({k: row.get(k) for k in ("problem", "tool", "seed", "errors", "seconds", "failure")}),
+                flush=True,
+            )
+            write_result("deepxde", header(args.seeds) + table(read_log(), names, args.seeds))
+    print((RESULTS / "deepxde.md").read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+# DeepXDE examples/pinn_forward/ode_system.py: y1' = y2, y2' = -y1 on t in [0, 10], y1(0) = 0, y2(0) = 1
+time t in [0, 10]
+field y1(t), y2(t)
+
+eq first:  y1_t = y2
+eq second: y2_t = -y1
+ic start1: y1 = 0
+ic start2: y2 = 1
+
+exact: y1 = sin(t), y2 = cos(t)
+
+# DeepXDE: FNN [1, 50, 50, 50, 2] tanh, num_domain 35, num_boundary 2, Adam lr 1e-3 for 20,000 iterations
+train:
+  layers = [50, 50, 50]
+  activation = tanh
+  interior = 35
+  boundary = 2
+  lr = 1e-3
+  adam = 20000
+  lbfgs = 0

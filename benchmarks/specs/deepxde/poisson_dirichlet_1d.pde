@@ -1,0 +1,18 @@
+# DeepXDE examples/pinn_forward/Poisson_Dirichlet_1d.py: -u'' = pi^2 sin(pi x) on [-1, 1], u = sin(pi x) at both ends
+var x in [-1, 1]
+field u(x)
+
+eq poisson: -u_xx = pi^2*sin(pi*x)
+bc ends: u = sin(pi*x) on boundary
+
+exact: u = sin(pi*x)
+
+# DeepXDE: FNN [1, 50, 50, 50, 1] tanh, num_domain 16, num_boundary 2, Adam lr 1e-3 for 10,000 iterations
+train:
+  layers = [50, 50, 50]
+  activation = tanh
+  interior = 16
+  boundary = 2
+  lr = 1e-3
+  adam = 10000
+  lbfgs = 0

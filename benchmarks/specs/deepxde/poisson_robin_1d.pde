@@ -1,0 +1,19 @@
+# DeepXDE examples/pinn_forward/Poisson_Robin_1d.py: u'' = 2 on [-1, 1], u(-1) = 0, u'(1) = u(1) (RobinBC)
+var x in [-1, 1]
+field u(x)
+
+eq poisson: u_xx = 2
+bc left:  u = (x + 1)^2 at x = -1
+bc right: dn(u) = u at x = 1
+
+exact: u = (x + 1)^2
+
+# DeepXDE: FNN [1, 50, 50, 50, 1] tanh, num_domain 16, num_boundary 2, Adam lr 1e-3 for 10,000 iterations
+train:
+  layers = [50, 50, 50]
+  activation = tanh
+  interior = 16
+  boundary = 2
+  lr = 1e-3
+  adam = 10000
+  lbfgs = 0
