@@ -105,7 +105,11 @@ def extreme_weights(row: Mapping[str, Any], terms: Sequence[str]) -> list[Findin
 
 
 def diverged(rows: Sequence[Mapping[str, Any]], terms: Sequence[str]) -> list[Finding]:
-    """The run's unweighted loss (the sum of the term losses) ended above where it started, or is not finite."""
+    """The run's unweighted loss (the sum of the term losses) ended above where it started, or is not finite.
+
+    Only the terms trained from the first step count, so a stage switching more terms on is not a rise.
+    """
+    terms = [k for k in terms if f"loss:{k}" in rows[0]]
     first, last = _unweighted(rows[0], terms), _unweighted(rows[-1], terms)
     if math.isfinite(last) and last <= first:
         return []

@@ -52,3 +52,12 @@ def test_divergence_and_unlearned_fields_only_at_the_end():
     falling = _rows(10, ic=lambda i: 0.5 / (i + 1))
     falling[-1]["error:u"] = 1e-3
     assert diagnose(falling, TERMS, final=True) == []
+
+
+def test_terms_switched_on_by_a_stage_are_not_a_rise():
+    rows = _rows(10, ic=lambda i: 0.5 / (i + 1))
+    for r in rows[:5]:
+        del r["loss:pde:burgers"]  # a data-first stage: the equation switches on at step 6 with a large loss
+    for r in rows[5:]:
+        r["loss:pde:burgers"] = 10.0
+    assert diverged(rows, TERMS) == []
