@@ -111,14 +111,19 @@ class InverseDirichlet(Balancer):
     uses_grads = True
 
     def update(self, losses: Mapping[str, torch.Tensor], grads: Grads | None = None) -> None:
-        """Update from the standard deviations of the per-term gradients; terms with ``sigma = 0`` keep their weight."""
+        """Update from the gradient std of each group of terms; a group with ``sigma = 0`` keeps its weight."""
         super().update(losses, grads)
-        sigma = {k: gradient_std(grads[k]) for k in losses}
-        live = {k: s for k, s in sigma.items() if s > 0.0 and math.isfinite(s)}
+        groups = self.groups(losses)
+        sigma = {g: gradient_std(_summed([grads[k] for k in members])) for g, members in groups.items()}
+        live = {g: s for g, s in sigma.items() if s > 0.0 and math.isfinite(s)}
         if not live:
             return
         top = max(live.values())
-        self.moving_average({k: top / s for k, s in live.items()})
+        self.moving_average({k: top / s for g, s in live.items() for k in groups[g]})
+
+    def groups(self, losses: Mapping[str, torch.Tensor]) -> dict[str, list[str]]:
+        """The groups that share a weight: here every term on its own (the paper's rule)."""
+        return {k: [k] for k in losses}
 
 
 class GroupedInverseDirichlet(InverseDirichlet):
@@ -135,22 +140,18 @@ class GroupedInverseDirichlet(InverseDirichlet):
 
     name = "inverse_dirichlet_grouped"
 
-    def update(self, losses: Mapping[str, torch.Tensor], grads: Grads | None = None) -> None:
-        """Update from the standard deviations of the two groups' summed gradients."""
-        Balancer.update(self, losses, grads)
-        groups: dict[str, list[str]] = {}
+    def groups(self, losses: Mapping[str, torch.Tensor]) -> dict[str, list[str]]:
+        """The equations (``pde:*``) in one group; the conditions and the data in the other."""
+        out: dict[str, list[str]] = {}
         for k in losses:
-            groups.setdefault("equations" if k.startswith("pde:") else "constraints", []).append(k)
-        sigma = {g: gradient_std(_summed([grads[k] for k in members])) for g, members in groups.items()}
-        live = {g: s for g, s in sigma.items() if s > 0.0 and math.isfinite(s)}
-        if not live:
-            return
-        top = max(live.values())
-        self.moving_average({k: top / s for g, s in live.items() for k in groups[g]})
+            out.setdefault("equations" if k.startswith("pde:") else "constraints", []).append(k)
+        return out
 
 
 def _summed(per_term: Sequence[Sequence[torch.Tensor | None]]) -> list[torch.Tensor | None]:
-    """Parameter-wise sum of several terms' gradient lists (None where no term has a gradient)."""
+    """Parameter-wise sum of several terms' gradient lists (None where no term has a gradient; one list as it is)."""
+    if len(per_term) == 1:
+        return list(per_term[0])
     out: list[torch.Tensor | None] = []
     for parts in zip(*per_term, strict=True):
         present = [g for g in parts if g is not None]
