@@ -5,6 +5,7 @@ Run from the repository root (needs ``pip install deepxde==1.15.0``, the ``bench
     python benchmarks/bench_deepxde.py                          # every problem, seeds 0-2
     python benchmarks/bench_deepxde.py --only ode_system --seeds 0
     python benchmarks/bench_deepxde.py --budget 80              # launch no new run after 80 minutes
+    python benchmarks/bench_deepxde.py --tools deepxde          # only DeepXDE's runs
 
 Each problem is one of DeepXDE's ``examples/pinn_forward`` scripts. pdec trains the spec
 ``benchmarks/specs/deepxde/NAME.pde``, whose ``train:`` block sets only what the DeepXDE script sets (network,
@@ -480,6 +481,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=list(CASES), help="problem names (default: all)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--tools", nargs="+", choices=TOOLS, default=list(TOOLS), help="run only these tools' rows")
     parser.add_argument("--budget", type=float, default=None, help="minutes after which no new run starts")
     parser.add_argument("--grace", type=float, default=10.0, help="minutes a run may go on past --budget")
     parser.add_argument("--one", nargs=3, metavar=("NAME", "TOOL", "SEED"), help=argparse.SUPPRESS)
@@ -496,7 +498,7 @@ def main() -> None:
     variants = [n for n in names if CASES[n].pdec_spec]  # DeepXDE-only variants run after every seed of the rest
     order = [(s, n) for s in args.seeds for n in main_names] + [(s, n) for n in variants for s in args.seeds]
     for seed, name in order:
-        for tool in TOOLS:
+        for tool in args.tools:
             if tool == "pdec" and CASES[name].pdec_spec:
                 continue  # shares the pdec runs of its spec's problem
             if (name, tool, seed) in {(r["problem"], r["tool"], r["seed"]) for r in read_log()}:

@@ -23,7 +23,7 @@ Strategies:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -40,13 +40,16 @@ class Balancer:
     Args:
         terms: every term name of the problem.
         settings: the resolved settings (``alpha``, ``update_every``, ``weights``).
+        isolated: the conditions imposed at isolated points (every variable fixed, e.g. ``u(0) = 0`` of an ODE or
+            a 1-D problem's ends); :class:`GroupedInverseDirichlet` keeps them at weight 1.
     """
 
     name = "base"
     uses_grads = False
 
-    def __init__(self, terms: Sequence[str], settings: Settings) -> None:
+    def __init__(self, terms: Sequence[str], settings: Settings, isolated: Collection[str] = ()) -> None:
         self.terms = tuple(terms)
+        self.isolated = frozenset(isolated)
         self.alpha = settings.alpha
         self.every = settings.update_every
         self.weights: dict[str, float] = dict.fromkeys(self.terms, 1.0)
@@ -85,8 +88,8 @@ class Fixed(Balancer):
 
     name = "fixed"
 
-    def __init__(self, terms: Sequence[str], settings: Settings) -> None:
-        super().__init__(terms, settings)
+    def __init__(self, terms: Sequence[str], settings: Settings, isolated: Collection[str] = ()) -> None:
+        super().__init__(terms, settings, isolated)
         self.fixed = {k: float(settings.weights.get(k.split(":", 1)[-1], 1.0)) for k in self.terms}
         self.weights = dict(self.fixed)
 
@@ -133,18 +136,23 @@ class GroupedInverseDirichlet(InverseDirichlet):
     biases, ``lambda_hat_g = max_h sigma_h / sigma_g``, and every term of a group takes the group's weight (moving
     average with ``alpha``, every ``update_every`` steps, as in :class:`InverseDirichlet`). This is the shape of the
     seed authors' code, ``L_r + lambda L_bc`` with all boundary pieces in one ``L_bc``. Balancing each term on its
-    own instead gives every term one vote: the terms that a trivial solution (u = 0) already satisfies, or a
-    condition at a single point that is fitted exactly, have tiny gradients, get weights of 1e3 to 1e10, and
-    together hold the network at the trivial solution against the one term that drives it (docs/training.md).
+    own instead gives every term one vote: the terms that a trivial solution (u = 0) already satisfies have tiny
+    gradients, get weights of 1e3 to 1e6, and together hold the network at the trivial solution against the one
+    term that drives it (docs/training.md).
+
+    Conditions at isolated points (``isolated``: every variable fixed) stay at weight 1, outside both groups. The
+    network can meet a condition at a point exactly, and then its gradient, and ``sigma``, go to zero: its weight
+    grew to 1e3-1e7 and the equations stalled or drifted away (docs/training.md, "Conditions at points").
     """
 
     name = "inverse_dirichlet_grouped"
 
     def groups(self, losses: Mapping[str, torch.Tensor]) -> dict[str, list[str]]:
-        """The equations (``pde:*``) in one group; the conditions and the data in the other."""
+        """The equations (``pde:*``) in one group; the other conditions and the data in the other."""
         out: dict[str, list[str]] = {}
         for k in losses:
-            out.setdefault("equations" if k.startswith("pde:") else "constraints", []).append(k)
+            if k not in self.isolated:
+                out.setdefault("equations" if k.startswith("pde:") else "constraints", []).append(k)
         return out
 
 
@@ -226,8 +234,8 @@ class ReLoBRaLo(Balancer):
     EXPECTED_RHO = 0.99
     EPS = 1e-7
 
-    def __init__(self, terms: Sequence[str], settings: Settings) -> None:
-        super().__init__(terms, settings)
+    def __init__(self, terms: Sequence[str], settings: Settings, isolated: Collection[str] = ()) -> None:
+        super().__init__(terms, settings, isolated)
         self.rng = np.random.default_rng(settings.seed)
         self.initial: dict[str, float] = {}
         self.previous: dict[str, float] = {}
@@ -295,6 +303,6 @@ STRATEGIES: dict[str, type[Balancer]] = {
 }
 
 
-def make_balancer(terms: Sequence[str], settings: Settings) -> Balancer:
-    """Return the balancer named by ``settings.weighting`` for ``terms``."""
-    return STRATEGIES[settings.weighting](terms, settings)
+def make_balancer(terms: Sequence[str], settings: Settings, isolated: Collection[str] = ()) -> Balancer:
+    """Return the balancer named by ``settings.weighting`` for ``terms`` (``isolated``: see :class:`Balancer`)."""
+    return STRATEGIES[settings.weighting](terms, settings, isolated)

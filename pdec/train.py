@@ -223,7 +223,7 @@ class Trainer:
         self.params = self.net_params + list(self.unknowns.parameters())
         self.sampler = Sampler(compiled, settings)
         self.targets = {k: self._tensor(v) for k, v in self.sampler.targets().items()}
-        self.balancer = make_balancer(self.terms, settings)
+        self.balancer = make_balancer(self.terms, settings, self._isolated())
         self.evaluation = self._evaluation()
         self.optimizer: torch.optim.Optimizer = self._adam()
         self.phase = "adam"
@@ -285,6 +285,11 @@ class Trainer:
         if not data or not self.compiled.problem.unknowns or steps < 1:
             return ()
         return (Stage(data, steps),)
+
+    def _isolated(self) -> tuple[str, ...]:
+        """The conditions imposed at isolated points: every point set of the term fixes every variable."""
+        fixes_all = {n for n, ps in self.compiled.point_sets.items() if len(ps.region) == len(self.compiled.variables)}
+        return tuple(t for t in self.terms if self.sets_of[t] and set(self.sets_of[t]) <= fixes_all)
 
     def _adam(self) -> torch.optim.Adam:
         """Adam over the network (settings.lr) and the unknowns (one group each, their own lr if set)."""

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 import torch
-from trainer_problems import poisson1d
+from trainer_problems import heat2d, poisson1d, small
 
 from pdec.balance import Fixed, InverseDirichlet, MaxAvg, MaxAvgUnweighted, ReLoBRaLo, make_balancer
 from pdec.settings import Settings
@@ -51,18 +51,33 @@ def test_inverse_dirichlet_matches_hand_computation(tmp_path):
 
 def test_grouped_inverse_dirichlet_matches_hand_computation(tmp_path):
     """The default: one weight for the equations, one for the conditions (their gradients summed)."""
-    compiled = poisson1d(layers=(3,), interior=16, dtype="float64")
+    compiled = heat2d(layers=(3,), interior=16, boundary=8, dtype="float64")
     trainer = Trainer(compiled, compiled.problem.settings, tmp_path)
     assert trainer.balancer.name == "inverse_dirichlet_grouped"
+    assert trainer.balancer.isolated == frozenset()  # an initial line and two walls: no isolated points
     points = trainer.points(1, trainer.terms)
     fd = _fd_gradients(trainer, points)
-    sigma = {"pde": np.std(fd["pde:poisson"], ddof=1), "bc": np.std(fd["bc:left"] + fd["bc:right"], ddof=1)}
+    sigma = {"pde": np.std(fd["pde:heat"], ddof=1), "conditions": np.std(fd["ic:initial"] + fd["bc:walls"], ddof=1)}
     top = max(sigma.values())
-    expected = {k: 0.5 + 0.5 * top / sigma[k.split(":")[0]] for k in fd}
+    expected = {k: 0.5 + 0.5 * top / sigma["pde" if k == "pde:heat" else "conditions"] for k in fd}
     trainer.balanced_gradients(trainer.losses(points, trainer.terms))
     for k in trainer.terms:
         assert trainer.balancer.weights[k] == pytest.approx(expected[k], rel=1e-6)
-    assert trainer.balancer.weights["bc:left"] == trainer.balancer.weights["bc:right"]
+    assert trainer.balancer.weights["ic:initial"] == trainer.balancer.weights["bc:walls"] != 1.0
+
+
+def test_conditions_at_isolated_points_keep_weight_one(tmp_path):
+    """u(0) = u(1) = 0 of a 1-D problem: met exactly at a point, their gradient vanishes; the default leaves them at 1."""
+    trainer = Trainer(poisson1d(**small()), poisson1d(**small()).problem.settings, tmp_path)
+    assert trainer.balancer.isolated == {"bc:left", "bc:right"}
+    b = make_balancer(TERMS, Settings(), isolated={"bc:c"})
+    g = {"pde:a": [torch.tensor([1.0, -1.0, 3.0])], "bc:b": [torch.tensor([0.1, 0.2])], "bc:c": [torch.tensor([1e-9, 0.0])]}
+    b.update(dict.fromkeys(TERMS), g)
+    ratio = np.std([1, -1, 3], ddof=1) / np.std([0.1, 0.2], ddof=1)
+    assert b.weights == pytest.approx({"pde:a": 1.0, "bc:b": 0.5 + 0.5 * ratio, "bc:c": 1.0})
+    per_term = InverseDirichlet(TERMS, Settings(), isolated={"bc:c"})  # the paper's rule is unchanged
+    per_term.update(dict.fromkeys(TERMS), g)
+    assert per_term.weights["bc:c"] > 1e8
 
 
 def test_grouped_equals_per_term_with_one_equation_and_one_condition():
