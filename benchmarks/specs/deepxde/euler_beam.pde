@@ -8,6 +8,9 @@ bc clamp:  u = 0 at x = 0
 bc slope:  dn(u) = 0 at x = 0
 bc moment: u_xx = 0 at x = 1
 bc shear:  u_xxx = 0 at x = 1
+# DeepXDE evaluates the equation at its boundary points too (its PDE residual covers num_domain + num_boundary
+# points); the `bc ... on boundary` line below puts the equation at both ends as well.
+bc beam_ends: u_xxxx = -1 on boundary
 
 exact: u = -x^4/24 + x^3/6 - x^2/4
 

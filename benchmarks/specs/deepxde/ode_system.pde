@@ -6,6 +6,12 @@ eq first:  y1_t = y2
 eq second: y2_t = -y1
 ic start1: y1 = 0
 ic start2: y2 = 1
+# DeepXDE evaluates the equation at its boundary points too (its PDE residual covers num_domain + num_boundary
+# points); the four lines below put the equation at t = 0 and t = 10.
+ic first_start:  y1_t = y2
+ic second_start: y2_t = -y1
+bc first_end:    y1_t = y2 at t = 10
+bc second_end:   y2_t = -y1 at t = 10
 
 exact: y1 = sin(t), y2 = cos(t)
 

@@ -6,6 +6,9 @@ field u(x)
 eq poisson: -u_xx = pi^2*sin(pi*x)
 bc left: u = sin(pi*x) at x = -1
 periodic wrap: u in x
+# DeepXDE evaluates the equation at its boundary points too (its PDE residual covers num_domain + num_boundary
+# points); the `bc ... on boundary` line below puts the equation at both ends as well.
+bc poisson_ends: -u_xx = pi^2*sin(pi*x) on boundary
 
 exact: u = sin(pi*x)
 

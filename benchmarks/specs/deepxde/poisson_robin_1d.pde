@@ -5,6 +5,9 @@ field u(x)
 eq poisson: u_xx = 2
 bc left:  u = (x + 1)^2 at x = -1
 bc right: dn(u) = u at x = 1
+# DeepXDE evaluates the equation at its boundary points too (its PDE residual covers num_domain + num_boundary
+# points); the `bc ... on boundary` line below puts the equation at both ends as well.
+bc poisson_ends: u_xx = 2 on boundary
 
 exact: u = (x + 1)^2
 
