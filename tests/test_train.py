@@ -93,7 +93,8 @@ def test_interrupt_message_says_how_to_resume(tmp_path, capsys):
 
 def test_staged_training_activates_terms(tmp_path):
     compiled = poisson1d(**FAST)
-    settings = compiled.problem.settings.replace(update_every=1000)
+    # the paper's per-term rule: the default keeps these conditions at isolated points at weight 1
+    settings = compiled.problem.settings.replace(update_every=1000, weighting="inverse_dirichlet")
     settings = Settings(**{**settings.__dict__, "stages": (Stage(("left", "right"), 5),)})
     trainer = Trainer(compiled, settings, tmp_path / "run", quiet=True, plots=False)
     trainer.create_run_dir()
