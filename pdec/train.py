@@ -14,7 +14,6 @@ One Adam step ``s`` (1-based)::
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import copy
 import json
@@ -49,17 +48,14 @@ from pdec.results import (
     Result,
     Solution,
     load_checkpoint,
-    load_result,
     plot_run,
-    read_points_csv,
     save_checkpoint,
     say,
     settings_from_dict,
     write_json,
-    write_predictions,
 )
 from pdec.sampling import Sampler, bare, eval_points
-from pdec.settings import SAMPLERS, WEIGHTINGS, Settings, Stage
+from pdec.settings import Settings, Stage
 
 Callback = Callable[["Trainer", Mapping[str, Any]], None]
 
@@ -908,75 +904,4 @@ def _crossed(previous: int, step: int, every: int) -> bool:
     return step // every > previous // every
 
 
-# --------------------------------------------------------------------------------------------------------------- CLI
-
-
-def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``pdec run`` arguments: the spec and the training overrides."""
-    parser.add_argument("spec", help="the .pde spec to train")
-    parser.add_argument("--steps", "--adam", dest="adam", type=int, help="Adam steps (settings.adam)")
-    parser.add_argument("--lbfgs", type=int, help="L-BFGS iterations after Adam")
-    parser.add_argument("--device", help="cpu, cuda or cuda:N")
-    parser.add_argument("--dtype", choices=("float32", "float64"))
-    parser.add_argument("--seed", type=int)
-    parser.add_argument("--sampler", choices=SAMPLERS)
-    parser.add_argument("--weighting", choices=WEIGHTINGS)
-    parser.add_argument("--out", metavar="DIR", help="run directory (default runs/<spec stem>-<timestamp>)")
-    parser.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
-    parser.add_argument("--threads", type=_threads, help="torch CPU threads (default 1 on a CPU)")
-
-
-# `pdec run` on a CPU uses one torch thread unless --threads says otherwise: PINN-sized networks gain little from
-# more threads, and on a shared machine (CI, a laptop running other work) extra threads contend and can make a step
-# many times slower (docs/training.md, "Devices, precision, threads"). The Python API leaves torch's setting alone.
-DEFAULT_THREADS = 1
-
-
-def _threads(text: str) -> int:
-    """An argparse type: a thread count from 1 to 1024."""
-    value = int(text)
-    if not 1 <= value <= 1024:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 1024, got {text}")
-    return value
-
-
-def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``pdec predict`` arguments."""
-    parser.add_argument("run_dir", help="a run directory written by `pdec run`")
-    parser.add_argument("points", help="CSV of points: a header naming the variables, or columns in variable order")
-    parser.add_argument("-o", "--output", help="where to write the predictions CSV (default: standard output)")
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    """``pdec run FILE``: compile, train, write the run directory; exit 130 when interrupted (resumable)."""
-    from pdec.compiler import compile as compile_spec
-
-    names = ("adam", "lbfgs", "device", "dtype", "seed", "sampler", "weighting")
-    overrides = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
-    threads = getattr(args, "threads", None)
-    if threads is None and not str(overrides.get("device", "cpu")).startswith("cuda"):
-        threads = DEFAULT_THREADS
-    if threads is not None:
-        torch.set_num_threads(threads)  # process-wide: this is the command line's own process
-    compiled = compile_spec(Path(args.spec))
-    result = train(compiled, out=args.out, resume=args.resume, quiet=True if args.quiet else None, **overrides)
-    return 130 if result.interrupted else 0
-
-
-def cmd_predict(args: argparse.Namespace) -> int:
-    """``pdec predict RUN_DIR points.csv``: write the trained fields at the given points as CSV."""
-    result = load_result(args.run_dir)
-    if not (Path(args.run_dir) / SPEC).is_file():
-        raise PdecRunError(f"'{args.run_dir}' has no {SPEC}", hint="pass a directory `pdec run` created")
-    points = read_points_csv(args.points, result.variables)
-    values = result.predict(points)
-    if args.output:
-        with open(args.output, "w", newline="") as f:
-            write_predictions(f, points, values, result.variables, result.fields)
-    else:
-        write_predictions(sys.stdout, points, values, result.variables, result.fields)
-    return 0
-
-
-__all__ = ["Trainer", "train", "add_run_arguments", "add_predict_arguments", "cmd_run", "cmd_predict"]
+__all__ = ["Trainer", "train"]

@@ -221,3 +221,20 @@ def test_run_out_not_writable(tiny_run, tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(Path, "mkdir", refuse)  # as root, a read-only folder would still be writable
     user_error(["run", spec, "--steps", "1", "--out", target], capsys, f"{target}: error: Permission denied")
+
+
+def test_check_does_not_import_torch():
+    """`pdec check` needs the front end only: building every subcommand's parser must not load torch."""
+    code = (
+        "import sys; from pdec.cli import main; "
+        f"status = main(['check', {str(ROOT / 'examples' / 'burgers.pde')!r}]); "
+        "assert 'torch' not in sys.modules, 'torch was imported'; sys.exit(status)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "equations:" in done.stdout
+
+
+def test_python_m_pdec_runs_the_command_line():
+    done = subprocess.run([sys.executable, "-m", "pdec", "--version"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0 and done.stdout.startswith("pdec ")

@@ -10,10 +10,11 @@ import pytest
 import torch
 from trainer_problems import FAST, heat2d, poisson1d, poisson_inverse, small
 
+from pdec.cli import add_predict_arguments, cmd_predict
 from pdec.errors import PdecRunError
 from pdec.results import History, load_result
 from pdec.settings import Settings, Stage
-from pdec.train import Trainer, add_predict_arguments, cmd_predict, train
+from pdec.train import Trainer, train
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.pde"))
 
@@ -234,7 +235,7 @@ def test_example_smoke(tmp_path, path):
 
 
 def test_cli_run_predict_and_resume(tmp_path, capsys):
-    from pdec.train import add_run_arguments, cmd_run
+    from pdec.cli import add_run_arguments, cmd_run
 
     spec = Path(__file__).parent.parent / "examples" / "poisson1d.pde"
     if not spec.is_file():
