@@ -15,6 +15,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import hashlib
+import importlib
 import linecache
 import math
 from collections.abc import Callable, Mapping
@@ -244,10 +245,11 @@ class CompiledProblem:
         return None if self._exact is None else self._exact(x)
 
     def train(self, **overrides: Any) -> Any:
-        """Train this problem (see ``pdec.train``)."""
-        from pdec.train import train
+        """Train this problem (see ``pdec.train.train``).
 
-        return train(self, **overrides)
+        The trainer is a later stage: it is looked up by name when called, so the compiler never imports it.
+        """
+        return importlib.import_module("pdec.train").train(self, **overrides)
 
     def __repr__(self) -> str:
         return (

@@ -7,14 +7,17 @@ Expressions print in pdec's own syntax, so a printed equation can be pasted back
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sympy
 from sympy.core.function import AppliedUndef
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
-from pdec.problem import Condition, DataSet, Periodic, Problem
 from pdec.settings import Settings
+
+if TYPE_CHECKING:  # display is the problem's view: problem.py imports it, never the other way at run time
+    from pdec.problem import Condition, DataSet, Periodic, Problem
 
 _RENAMED = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "Abs": "abs"}
 
@@ -138,7 +141,7 @@ def _unknown(u) -> str:
 
 
 def _condition(c: Condition | Periodic, s) -> list[str]:
-    if isinstance(c, Periodic):
+    if c.kind == "periodic":
         return [f"periodic {c.name}: {', '.join(s(e) for e in c.exprs)} in {c.variable}"]
     faces = ", ".join(f"{p.face.variable} = {_num(p.face.value)}" for p in c.pieces)
     head = f"{c.kind} {c.name}: {s(c.lhs)} = {s(c.rhs)}  at {faces}"
@@ -195,7 +198,7 @@ def latex(problem: Problem) -> str:
     for e in problem.equations:
         rows.append(rf"{printer.doprint(e.lhs)} &= {printer.doprint(e.rhs)}, && {names} \in {domain}")
     for c in problem.conditions:
-        if isinstance(c, Periodic):
+        if c.kind == "periodic":
             exprs = ", ".join(printer.doprint(e) for e in c.exprs)
             rows.append(rf"{exprs} & \text{{ periodic in }} {printer.doprint(sympy.Symbol(c.variable))} &&")
         else:
