@@ -65,6 +65,11 @@ class Settings:
     eval_points: int = 10000
     checkpoint_every: int = 1000
 
+    @property
+    def compile_settings(self) -> CompileSettings:
+        """The settings the compiler uses (the rest belong to the trainer)."""
+        return CompileSettings(self.dtype, self.compile)
+
     def replace(self, **overrides: Any) -> Settings:
         """Return a copy with ``overrides`` applied and checked (keys as in the spec, ``points.NAME`` included)."""
         return apply(self, [(k, v, None) for k, v in overrides.items()])
@@ -82,6 +87,26 @@ class Settings:
                 value = list(value)
             out[f.name] = value
         return out
+
+
+@dataclass(frozen=True)
+class CompileSettings:
+    """The compile-time settings: the floating-point type of the generated code, and whether to ``torch.compile`` it."""
+
+    dtype: str = "float32"
+    compile: bool = False
+
+    @property
+    def torch_dtype(self) -> Any:
+        """The torch dtype (imports torch)."""
+        return torch_dtype(self.dtype)
+
+
+def torch_dtype(name: str) -> Any:
+    """The torch dtype named ``name`` (one of DTYPES); the one place a dtype name is resolved (imports torch)."""
+    import torch
+
+    return {"float32": torch.float32, "float64": torch.float64}[name]
 
 
 def sized_defaults(variables: int, fields: int, order: int) -> Settings:

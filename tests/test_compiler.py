@@ -669,3 +669,24 @@ def test_derivative_plan_work_is_bounded():
     with pytest.raises(PdecCompileError, match="need too much work") as info:
         compile(spec)
     assert info.value.span.line == 5
+
+
+def test_terms_are_typed_records():
+    from pdec.problem import Kind
+
+    spec = (
+        "var x in [0, 2]\nfield u(x)\nfield v(x)\nunknown k = 1\n"
+        "eq a: u_xx = k*v\neq b: v = sin(x)\nbc left: u = 0 at x = 0\nbc both: u_x = 0 on boundary\n"
+        "periodic p: v in x\n"
+    )
+    compiled = compile(spec)
+    terms = compiled.terms
+    assert list(terms) == ["pde:a", "pde:b", "bc:left", "bc:both", "bc:p"]
+    assert [t.kind for t in terms.values()] == [Kind.PDE, Kind.PDE, Kind.BC, Kind.BC, Kind.PERIODIC]
+    assert terms["bc:p"].kind == "periodic" and terms["bc:p"].bare == "p"  # a str enum; the name says bc
+    assert terms["pde:a"].fields == ("u", "v") and terms["pde:a"].unknowns == ("k",)
+    assert terms["pde:b"].fields == ("v",) and terms["pde:b"].unknowns == ()
+    assert all(t.isolated for t in terms.values() if t.kind is not Kind.PDE)  # 1-D: every condition is at points
+    assert not terms["pde:a"].isolated
+    heat = compile(Path(__file__).resolve().parents[1] / "examples" / "heat.pde")
+    assert not any(t.isolated for t in heat.terms.values())  # 2-D: conditions on lines

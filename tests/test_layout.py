@@ -25,6 +25,9 @@ ORDER = (
     # compiler: Problem -> CompiledProblem
     "derivatives",
     "lower",
+    "terms",
+    "unknowns",
+    "codegen",
     "compiler",
     # trainer: CompiledProblem -> Result
     "sampling",
