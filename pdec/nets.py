@@ -116,6 +116,20 @@ def build_net(
     return MLP(ordered, fields, layers, activation_name, torch.Generator().manual_seed(seed))
 
 
+def make_net(compiled: Any, settings: Any, device: torch.device, dtype: torch.dtype) -> MLP:
+    """The network of a run: built from ``settings`` for a compiled problem, on ``device`` in ``dtype``.
+
+    With ``output_scale = data``, each observed field's outputs are scaled to the mean and std of its readings.
+    """
+    net = build_net(
+        compiled.variables, compiled.bounds, compiled.fields, settings.layers, settings.activation, settings.seed
+    ).to(device, dtype)
+    observed = [(t.observed, t.readings.values) for t in compiled.terms.values() if t.readings is not None]
+    if settings.output_scale == "data" and observed:
+        net.scale_outputs(*output_scales(compiled.fields, observed))
+    return net
+
+
 def output_scales(fields: Sequence[str], observed: Sequence[tuple[Sequence[str], np.ndarray]]) -> tuple[list, list]:
     """Per-field ``(shift, gain)``: the mean and std of every observation of the field; ``(0, 1)`` if unobserved.
 

@@ -17,7 +17,6 @@ import dataclasses
 import json
 import math
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -435,9 +434,3 @@ def _heatmap(ax: Any, x: np.ndarray, y: np.ndarray, z: np.ndarray, cmap: str) ->
         return ax.pcolormesh(ux, uy, grid, shading="auto", cmap=cmap)
     keep = slice(None, None, max(1, len(z) // 20000))
     return ax.tripcolor(x[keep], y[keep], z[keep], shading="gouraud", cmap=cmap)
-
-
-def say(message: str, quiet: bool = False) -> None:
-    """Print a message to stderr unless ``quiet``."""
-    if not quiet:
-        print(message, file=sys.stderr, flush=True)

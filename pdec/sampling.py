@@ -163,8 +163,28 @@ def bare(term: str) -> str:
     return term.split(":", 1)[-1]
 
 
+@dataclass(frozen=True)
+class SamplingContext:
+    """What a sampler may look at when it draws a round: the network, the compiled problem and the unknowns.
+
+    ``residuals(points)`` evaluates every term's residual at the given points (``{point set: [N, d]}``): what an
+    adaptive sampler (residual-based refinement) needs. The fixed samplers ignore the context.
+    """
+
+    net: Any
+    compiled: Any
+    unknowns: Any
+
+    def residuals(self, points: Mapping[str, Any]) -> dict[str, Any]:
+        """``{term name: residual [N, r]}`` at ``points`` with the current network and unknowns."""
+        return self.compiled.evaluate(self.net, points, None, self.unknowns.values())
+
+
 class Sampler:
     """Draws the points of every point set of a compiled problem; round ``r`` is a pure function of the seed.
+
+    The interface a sampler offers the trainer is ``draw(round, names, context)`` and ``targets()``; ``context``
+    (a :class:`SamplingContext`) lets an adaptive sampler see the model and its residuals.
 
     Args:
         compiled: the compiled problem (uses ``point_sets`` and ``bounds``).
@@ -177,8 +197,11 @@ class Sampler:
         self.sampler = settings.sampler
         self.seed = settings.seed
 
-    def draw(self, round_: int = 0, names: Any = None) -> dict[str, np.ndarray]:
-        """Return ``{point-set name: [N, d] array}`` for resampling round ``round_`` (only ``names`` if given)."""
+    def draw(self, round_: int = 0, names: Any = None, context: SamplingContext | None = None) -> dict[str, np.ndarray]:
+        """Return ``{point-set name: [N, d] array}`` for resampling round ``round_`` (only ``names`` if given).
+
+        The fixed rules ignore ``context``: round ``r`` is a pure function of the seed, the round and the name.
+        """
         out = {}
         for name, plan in self.plans.items():
             if names is not None and name not in names:
@@ -210,3 +233,8 @@ def _seed(seed: int, round_: int, name: str) -> int:
 def eval_points(bounds: Mapping[str, tuple[float, float]], n: int) -> np.ndarray:
     """A fixed evaluation set: ``n`` scrambled Sobol points in the box (seed fixed, independent of the run seed)."""
     return box_points(n, bounds, {}, "sobol", seed=12345)
+
+
+def make_sampler(compiled: Any, settings: Settings) -> Sampler:
+    """The sampler of a run (the point rule itself is ``settings.sampler``, see :func:`unit_points`)."""
+    return Sampler(compiled, settings)

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from pdec.compiler import CompiledProblem, Unknowns, compile, emit
 from pdec.derivatives import format_plan
 from pdec.errors import PdecCompileError
+from pdec.frontend import load
 from pdec.problem import (
     Condition,
     Constant,
@@ -523,8 +524,6 @@ def test_format_plan_and_repr():
 
 
 def test_compile_from_text_uses_the_front_end():
-    frontend = pytest.importorskip("pdec.frontend")
-    assert hasattr(frontend, "load")
     c = compile("var x in [0, 1]\nfield u(x)\neq: u_xx = -1\nbc: u = 0 on boundary\n")
     assert c.fields == ("u",) and "interior" in c.point_sets
 
@@ -548,8 +547,7 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.pde
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_every_example_compiles_and_evaluates(path):
-    frontend = pytest.importorskip("pdec.frontend")
-    c = compile(frontend.load(str(path)))
+    c = compile(load(str(path)))
     net = small_net(d=len(c.variables), m=len(c.fields), dtype=torch.float32)
     pts = {}
     for name, ps in c.point_sets.items():

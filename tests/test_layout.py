@@ -34,7 +34,11 @@ ORDER = (
     "nets",
     "balance",
     "diagnostics",
+    "console",
     "results",
+    "schedule",
+    "checkpoint",
+    "metrics",
     "inverse",
     "train",
     # the API, then the command line on top of it
