@@ -132,13 +132,16 @@ class SetPlan:
 
 
 def plan_counts(
-    point_sets: Mapping[str, Any], bounds: Mapping[str, tuple[float, float]], settings: Settings
+    point_sets: Mapping[str, Any],
+    bounds: Mapping[str, tuple[float, float]],
+    settings: Settings,
+    bare: Mapping[str, str],
 ) -> dict[str, SetPlan]:
     """Decide the point count of every point set.
 
     The interior gets ``settings.interior`` (or the largest ``points.NAME`` of its equations); each condition gets
     ``settings.boundary`` (or ``points.NAME``) split over its pieces in proportion to face measure; data sets keep
-    their fixed points.
+    their fixed points. ``bare`` maps each term name to its name in the spec (``Term.bare``).
     """
     plans: dict[str, SetPlan] = {}
     by_term: dict[str, dict[str, float]] = {}
@@ -146,21 +149,16 @@ def plan_counts(
         if ps.data is not None:
             plans[ps.name] = SetPlan(ps.name, dict(ps.region), len(data_arrays(ps.data)[0]), ps.data)
         elif not ps.region:
-            overrides = [settings.points[bare(t)] for t in ps.terms if bare(t) in settings.points]
+            overrides = [settings.points[bare[t]] for t in ps.terms if bare[t] in settings.points]
             plans[ps.name] = SetPlan(ps.name, {}, max(overrides, default=settings.interior))
         else:
             for term in ps.terms:
                 by_term.setdefault(term, {})[ps.name] = face_measure(bounds, ps.region)
     for term, measures in by_term.items():
-        total = settings.points.get(bare(term), settings.boundary)
+        total = settings.points.get(bare[term], settings.boundary)
         for name, count in split_counts(total, measures).items():
             plans[name] = SetPlan(name, dict(point_sets[name].region), count)
     return plans
-
-
-def bare(term: str) -> str:
-    """The bare name of a loss term: ``pde:burgers`` -> ``burgers``."""
-    return term.split(":", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -193,7 +191,9 @@ class Sampler:
 
     def __init__(self, compiled: Any, settings: Settings) -> None:
         self.bounds = {v: (float(compiled.bounds[v][0]), float(compiled.bounds[v][1])) for v in compiled.variables}
-        self.plans = plan_counts(compiled.point_sets, self.bounds, settings)
+        self.plans = plan_counts(
+            compiled.point_sets, self.bounds, settings, {name: t.bare for name, t in compiled.terms.items()}
+        )
         self.sampler = settings.sampler
         self.seed = settings.seed
 

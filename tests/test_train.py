@@ -331,3 +331,8 @@ def test_only_rank_zero_prints_and_writes(tmp_path, capsys, monkeypatch):
     assert capsys.readouterr().err == ""
     result = train(poisson1d(**small(adam=3)), out=tmp_path / "run", quiet=True, plots=False)
     assert result.history.rows[-1]["step"] == 3 and not (tmp_path / "run").exists()
+
+
+def test_compile_time_settings_are_refused_by_the_trainer(tmp_path):
+    with pytest.raises(PdecRunError, match="compile-time setting"):
+        train(poisson1d(**FAST), out=tmp_path / "run", quiet=True, compile=True)
