@@ -15,7 +15,16 @@ from dataclasses import dataclass
 import sympy
 
 from pdec import syntax as ast
-from pdec.errors import PdecError, PdecNameError, PdecSemanticError, PdecSettingsError, PdecWarning, did_you_mean
+from pdec.errors import (
+    PdecError,
+    PdecNameError,
+    PdecSemanticError,
+    PdecSettingsError,
+    PdecWarning,
+    did_you_mean,
+    number,
+    short,
+)
 from pdec.finiteness import with_finiteness_warnings
 from pdec.parse import KEYWORDS
 from pdec.problem import (
@@ -37,34 +46,13 @@ from pdec.problem import (
 )
 from pdec.settings import Settings, Stage, apply, sized_defaults
 from pdec.source import Span
+from pdec.vocabulary import BUILTIN_CONSTANTS, FUNCTIONS, OPERATORS, RESERVED
 
 MAX_VARIABLES = 4
 MAX_ORDER = 20  # highest derivative order in one variable
 MAX_TOTAL_ORDER = 8  # highest total order of a field derivative: each order multiplies autograd's work by ~3.5
 MAX_SIZE = 5_000  # nodes of an expression tree, repeats counted (the examples need under 100)
 FACE_RTOL = 1e-9
-
-# name -> (sympy function, float function)
-FUNCTIONS: dict[str, tuple[Callable, Callable[[float], float]]] = {
-    "sin": (sympy.sin, math.sin),
-    "cos": (sympy.cos, math.cos),
-    "tan": (sympy.tan, math.tan),
-    "sinh": (sympy.sinh, math.sinh),
-    "cosh": (sympy.cosh, math.cosh),
-    "tanh": (sympy.tanh, math.tanh),
-    "exp": (sympy.exp, math.exp),
-    "log": (sympy.log, math.log),
-    "sqrt": (sympy.sqrt, math.sqrt),
-    "abs": (sympy.Abs, abs),
-    "arcsin": (sympy.asin, math.asin),
-    "arccos": (sympy.acos, math.acos),
-    "arctan": (sympy.atan, math.atan),
-    "sech": (sympy.sech, lambda v: 1.0 / math.cosh(v) if abs(v) < 700 else 0.0),
-    "sign": (sympy.sign, lambda v: float((v > 0) - (v < 0))),
-}
-OPERATORS = ("d", "lap", "dn")
-BUILTIN_CONSTANTS = {"pi": (sympy.pi, math.pi), "e": (sympy.E, math.e)}
-RESERVED = frozenset(KEYWORDS | set(FUNCTIONS) | set(OPERATORS) | set(BUILTIN_CONSTANTS))
 
 
 def check(spec: ast.Spec) -> Problem:
@@ -203,10 +191,10 @@ class _Checker:
             if stmt.name is not None:
                 self.term_names[id(stmt)] = stmt.name.name
                 continue
-            number = counters[prefix]
-            while f"{prefix}{number}" in taken:
-                number += 1
-            name = f"{prefix}{number}"
+            count = counters[prefix]
+            while f"{prefix}{count}" in taken:
+                count += 1
+            name = f"{prefix}{count}"
             taken[name] = ast.Ident(name, stmt.span)
             self.term_names[id(stmt)] = name
 
@@ -218,7 +206,7 @@ class _Checker:
         if hint is None:
             declared = ", ".join(sorted(self.decls)[:12])
             hint = f"declared names: {declared}" if declared else "declare it first (var, field, const, unknown, let)"
-        return PdecNameError(f"unknown name '{_short(name)}'", span, hint)
+        return PdecNameError(f"unknown name '{short(name)}'", span, hint)
 
     # ------------------------------------------------------------------------------------------------ declarations
 
@@ -266,7 +254,7 @@ class _Checker:
         hi = self.value(hi_node, f"the upper end of {what}")
         if not lo < hi:
             raise PdecSemanticError(
-                f"empty interval [{_num(lo)}, {_num(hi)}] for {what}",
+                f"empty interval [{number(lo)}, {number(hi)}] for {what}",
                 (lo_node.span or span) | (hi_node.span or span),
                 "write [lo, hi] with lo < hi",
             )
@@ -301,7 +289,7 @@ class _Checker:
         listing = f"{user} needs one of the variables: {', '.join(self.variables)}"
         if name in self.decls:
             return PdecSemanticError(f"'{name}' is a {self.decls[name].kind}, not a variable", span, listing)
-        return PdecNameError(f"unknown variable '{_short(name)}'", span, did_you_mean(name, self.variables) or listing)
+        return PdecNameError(f"unknown variable '{short(name)}'", span, did_you_mean(name, self.variables) or listing)
 
     def unknown(self, stmt: ast.UnknownDecl) -> Unknown:
         """``unknown k = init [positive] [in [lo, hi]] [true V] [lr V]``."""
@@ -379,15 +367,15 @@ class _Checker:
                 raise PdecSemanticError(
                     "an initial condition cannot be `on boundary`",
                     location.span,
-                    f"write `bc` for boundary conditions; an ic sits at {time.name} = {_num(time.lo)}",
+                    f"write `bc` for boundary conditions; an ic sits at {time.name} = {number(time.lo)}",
                 )
             face = self.face(location)
             if face.variable != time.name:
                 raise PdecSemanticError(
                     f"an initial condition must sit at a time face, not at {location.variable.name} = "
-                    f"{_num(face.value)}",
+                    f"{number(face.value)}",
                     location.span,
-                    f"use `at {time.name} = {_num(time.lo)}`, or write `bc` for a boundary condition",
+                    f"use `at {time.name} = {number(time.lo)}`, or write `bc` for a boundary condition",
                 )
             return [face]
         if location is None:
@@ -413,9 +401,9 @@ class _Checker:
                 return Face(name, end, side)
         where = "inside" if var.lo < value < var.hi else "outside"
         raise PdecSemanticError(
-            f"{name} = {_num(value)} is {where} [{_num(var.lo)}, {_num(var.hi)}], not on a face",
+            f"{name} = {number(value)} is {where} [{number(var.lo)}, {number(var.hi)}], not on a face",
             location.value.span,
-            f"a condition sits on a face of the domain: {name} = {_num(var.lo)} or {name} = {_num(var.hi)}",
+            f"a condition sits on a face of the domain: {name} = {number(var.lo)} or {name} = {number(var.hi)}",
         )
 
     def boundary_faces(self, location: ast.OnBoundary) -> list[Face]:
@@ -503,7 +491,7 @@ class _Checker:
                             "an exact solution is given for a field; " + hint,
                         )
                     raise PdecNameError(
-                        f"exact solution for '{_short(name)}', which is not a field", item.name.span, hint
+                        f"exact solution for '{short(name)}', which is not a field", item.name.span, hint
                     )
                 if name in exact:
                     raise PdecNameError(
@@ -590,7 +578,7 @@ class _Checker:
                 self.warn(
                     f"no boundary condition on '{var.name}', though the equations differentiate in it",
                     var.span,
-                    f"add `bc: ... at {var.name} = {_num(var.lo)}`, `on boundary` or `periodic: ... in {var.name}`",
+                    f"add `bc: ... at {var.name} = {number(var.lo)}`, `on boundary` or `periodic: ... in {var.name}`",
                 )
 
     def settings(self, equations: list[Equation]) -> Settings:
@@ -612,7 +600,7 @@ class _Checker:
             for ident in item.terms:
                 if ident.name not in terms:
                     hint = did_you_mean(ident.name, terms) or "terms: " + ", ".join(terms)
-                    raise PdecSettingsError(f"stage names an unknown term '{_short(ident.name)}'", ident.span, hint)
+                    raise PdecSettingsError(f"stage names an unknown term '{short(ident.name)}'", ident.span, hint)
             steps = item.steps.text
             if not steps.isdigit() or int(steps) < 1:
                 raise PdecSettingsError(
@@ -740,7 +728,7 @@ class _Checker:
                     f"'{base}' is a function of ({', '.join(own)})",
                 )
             raise PdecNameError(
-                f"unknown name '{_short(name)}'",
+                f"unknown name '{short(name)}'",
                 node.span,
                 f"for a derivative of '{base}', write {base}_ then variables it depends on ({', '.join(own)}), "
                 f"e.g. {base}_{own[0] if own else 'x'}",
@@ -753,7 +741,7 @@ class _Checker:
         if func in FUNCTIONS:
             if len(node.args) != 1:
                 raise PdecSemanticError(f"{func}() takes one argument, got {len(node.args)}", node.span)
-            return FUNCTIONS[func][0](self.expr(node.args[0], ctx))
+            return FUNCTIONS[func].build(self.expr(node.args[0], ctx))
         if func in OPERATORS:
             if ctx.kind in ("const", "exact"):
                 raise PdecSemanticError(f"{_where(ctx)} cannot use derivatives", node.func_span)
@@ -799,7 +787,7 @@ class _Checker:
         for var, order, arg in steps:
             if var not in own:
                 raise PdecSemanticError(
-                    f"'{_short(node.args[0].span.text)}' does not depend on '{var}'",
+                    f"'{short(node.args[0].span.text)}' does not depend on '{var}'",
                     arg.span,
                     f"it is a function of ({', '.join(own)})" if own else "it is constant",
                 )
@@ -830,8 +818,8 @@ class _Checker:
         var = ctx.face.variable
         if var not in _depends_on(expr, self.variables):
             raise PdecSemanticError(
-                f"'{_short(node.args[0].span.text)}' does not depend on '{var}', the variable "
-                f"normal to the face {var} = {_num(ctx.face.value)}",
+                f"'{short(node.args[0].span.text)}' does not depend on '{var}', the variable "
+                f"normal to the face {var} = {number(ctx.face.value)}",
                 node.span,
             )
         sign = -1 if ctx.face.side == "lo" else 1
@@ -905,7 +893,7 @@ def _check_new_name(ident: ast.Ident, what: str) -> None:
         )
     if "__" in ident.name or ident.name.endswith("_"):
         raise PdecNameError(
-            f"'{_short(ident.name)}' is not allowed as a {what}",
+            f"'{short(ident.name)}' is not allowed as a {what}",
             ident.span,
             "names may not end in '_' or contain '__' (derivative keys use them)",
         )
@@ -918,8 +906,8 @@ def _check_unknown(unknown: Unknown, stmt: ast.UnknownDecl, warn: Callable) -> N
         raise PdecSemanticError(f"the initial guess of positive unknown '{unknown.name}' must be > 0", span)
     if unknown.lower is not None and not unknown.lower < unknown.init < unknown.upper:
         raise PdecSemanticError(
-            f"the initial guess {_num(unknown.init)} of '{unknown.name}' is not inside "
-            f"({_num(unknown.lower)}, {_num(unknown.upper)})",
+            f"the initial guess {number(unknown.init)} of '{unknown.name}' is not inside "
+            f"({number(unknown.lower)}, {number(unknown.upper)})",
             span,
         )
     if unknown.positive and unknown.lower is not None and unknown.lower < 0:
@@ -963,17 +951,6 @@ def _where(ctx: _Context) -> str:
     return "a constant expression" if ctx.kind == "const" else "an exact solution"
 
 
-def _short(text: str, limit: int = 40) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _num(value: float) -> str:
-    """Format a float briefly: -1 for -1.0, 0.5, 3.141592653589793."""
-    text = repr(float(value))
-    return text[:-2] if text.endswith(".0") else text
-
-
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
@@ -983,7 +960,7 @@ def _number(node: ast.Number) -> sympy.Expr:
     text = node.text
     value = float(text)
     if not math.isfinite(value):
-        raise PdecSemanticError(f"number {_short(text)} is too large", node.span, "numbers must fit in a double")
+        raise PdecSemanticError(f"number {short(text)} is too large", node.span, "numbers must fit in a double")
     mantissa, _, exponent = text.lower().partition("e")
     digits = mantissa.replace(".", "").lstrip("0")
     if len(digits) <= 20 and abs(int(exponent or 0)) <= 20:
@@ -1023,7 +1000,7 @@ def _order(node: ast.Expr) -> int:
     text = node.text if isinstance(node, ast.Number) else None
     if text is None or not text.isdigit() or int(text) < 1:
         raise PdecSemanticError(
-            f"derivative order must be a positive whole number, got {_short(node.span.text)}",
+            f"derivative order must be a positive whole number, got {short(node.span.text)}",
             node.span,
             "write d(u, x, 2) for the second derivative",
         )
@@ -1041,7 +1018,7 @@ def _option_value(option: ast.DataOption) -> int | float:
         return int(text)
     value = float(text)
     if not math.isfinite(value):
-        raise PdecSemanticError(f"noise {_short(text)} is too large", option.value.span)
+        raise PdecSemanticError(f"noise {short(text)} is too large", option.value.span)
     return value
 
 
@@ -1127,4 +1104,4 @@ def _evaluate(node: ast.Expr, consts: dict[str, float]) -> float:
         if isinstance(result, complex):
             raise ValueError("complex")
         return result
-    return float(FUNCTIONS[node.func][1](_evaluate(node.args[0], consts)))
+    return float(FUNCTIONS[node.func].value(_evaluate(node.args[0], consts)))

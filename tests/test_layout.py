@@ -16,6 +16,7 @@ ORDER = (
     # front end: text -> Problem
     "parse",
     "syntax",
+    "vocabulary",
     "display",
     "problem",
     "finiteness",
