@@ -9,12 +9,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from pdec.errors import PdecSettingsError, did_you_mean
+from pdec.errors import PdecSettingsError, did_you_mean, short
 from pdec.source import Span
 
 ACTIVATIONS = ("tanh", "sin", "gelu", "silu", "softplus", "relu")
@@ -192,6 +192,32 @@ def apply(base: Settings, items: Iterable[tuple[str, Any, Span | None]]) -> Sett
     changes["points"] = MappingProxyType(maps["points"])
     changes["weights"] = MappingProxyType(maps["weight"])
     return dataclasses.replace(base, **changes)
+
+
+def train_block(block: Any, base: Settings, terms: Sequence[str]) -> Settings:
+    """A spec's ``train`` block (pdec.syntax.TrainBlock) applied to ``base``; stage and per-term names checked.
+
+    ``terms`` are the bare names of the spec's equations, conditions and data sets.
+    """
+    settings = apply(base, [(s.key, s.value, s.span) for s in block.settings])
+    for s in block.settings:
+        head, dot, tail = s.key.partition(".")
+        if dot and tail not in terms:
+            hint = did_you_mean(tail, terms) or "terms: " + ", ".join(terms)
+            raise PdecSettingsError(f"'{s.key}' names no equation, condition or data set", s.span, hint)
+    stages = []
+    for item in block.stages:
+        for ident in item.terms:
+            if ident.name not in terms:
+                hint = did_you_mean(ident.name, terms) or "terms: " + ", ".join(terms)
+                raise PdecSettingsError(f"stage names an unknown term '{short(ident.name)}'", ident.span, hint)
+        steps = item.steps.text
+        if not steps.isdigit() or int(steps) < 1:
+            raise PdecSettingsError(
+                f"stage length must be a positive whole number of steps, got {steps}", item.steps.span
+            )
+        stages.append(Stage(tuple(i.name for i in item.terms), int(steps), item.span))
+    return dataclasses.replace(settings, stages=tuple(stages)) if stages else settings
 
 
 def _check(key: str, value: Any, kind: str, rule: Any, span: Span | None) -> Any:

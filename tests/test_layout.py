@@ -20,7 +20,10 @@ ORDER = (
     "display",
     "problem",
     "finiteness",
+    "scope",
     "data",
+    "expressions",
+    "declarations",
     "symbolic",
     "frontend",
     # compiler: Problem -> CompiledProblem
