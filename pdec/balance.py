@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from pdec.problem import Kind
+from pdec.registry import WEIGHTINGS
 from pdec.settings import Settings
 
 if TYPE_CHECKING:
@@ -292,19 +293,12 @@ class ReLoBRaLo(Balancer):
         self.rng.bit_generator.state = state["rng"]
 
 
-STRATEGIES: dict[str, type[Balancer]] = {
-    "fixed": Fixed,
-    "inverse_dirichlet": InverseDirichlet,
-    "inverse_dirichlet_grouped": GroupedInverseDirichlet,
-    "max_avg": MaxAvg,
-    "max_avg_unweighted": MaxAvgUnweighted,
-    "relobralo": ReLoBRaLo,
-}
-
-
 def make_balancer(terms: Mapping[str, Term] | Sequence[str], settings: Settings) -> Balancer:
-    """Return the balancer named by ``settings.weighting`` for ``terms`` (``{name: Term}``, or names)."""
-    return STRATEGIES[settings.weighting](terms, settings)
+    """Return the balancer named by ``settings.weighting`` (pdec.registry.WEIGHTINGS) for ``terms``.
+
+    ``terms`` is ``{name: Term}`` (or, for tests and tools, the term names).
+    """
+    return WEIGHTINGS.load(settings.weighting)(terms, settings)
 
 
 def _describe(terms: Mapping[str, Term] | Sequence[str]) -> tuple[dict[str, Kind], dict[str, str], dict[str, bool]]:

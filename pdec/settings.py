@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from pdec import registry
 from pdec.errors import PdecSettingsError, did_you_mean, short
 from pdec.source import Span
 
-ACTIVATIONS = ("tanh", "sin", "gelu", "silu", "softplus", "relu")
-SAMPLERS = ("random", "lhs", "sobol", "halton", "grid")
-WEIGHTINGS = ("inverse_dirichlet_grouped", "inverse_dirichlet", "fixed", "max_avg", "max_avg_unweighted", "relobralo")
+ACTIVATIONS = registry.ACTIVATIONS.names
+SAMPLERS = registry.SAMPLERS.names
+WEIGHTINGS = registry.WEIGHTINGS.names
 DTYPES = ("float32", "float64")
 OUTPUT_SCALES = ("data", "none")
 

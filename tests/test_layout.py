@@ -12,6 +12,7 @@ ORDER = (
     # foundation
     "source",
     "errors",
+    "registry",
     "settings",
     # front end: text -> Problem
     "parse",
