@@ -220,13 +220,15 @@ def check_work(plan: Plan, sites: list[Site]) -> None:
 
 
 def as_problem(spec: Any) -> Problem:
-    """Return ``spec`` if it is a Problem, else load it with the front end (text, path or file object)."""
+    """Return ``spec`` if it is a Problem, else load it with the front end (text, path or file object).
+
+    A file object goes to the front end unread, so the spec keeps its file's name (relative data paths resolve
+    against the file's folder).
+    """
     if isinstance(spec, Problem):
         return spec
     from pdec.frontend import load
 
-    if hasattr(spec, "read"):
-        spec = spec.read()
     return load(spec)
 
 

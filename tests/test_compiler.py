@@ -688,3 +688,12 @@ def test_terms_are_typed_records():
     assert not terms["pde:a"].isolated
     heat = compile(Path(__file__).resolve().parents[1] / "examples" / "heat.pde")
     assert not any(t.isolated for t in heat.terms.values())  # 2-D: conditions on lines
+
+
+def test_compile_an_open_file_keeps_its_name(tmp_path, monkeypatch):
+    """Relative data paths resolve against the spec file's folder, whatever the current folder."""
+    monkeypatch.chdir(tmp_path)
+    path = Path(__file__).resolve().parents[1] / "examples" / "heat_inverse.pde"
+    with open(path) as f:
+        c = compile(f)
+    assert c.spec.path == str(path) and c.point_sets["data:readings"].data.points.shape[0] == 400
