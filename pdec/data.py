@@ -110,7 +110,7 @@ def load_dataset(
     span: Span,
     path_span: Span | None = None,
 ) -> DataSet:
-    """Read a data file and return its observations as scattered points.
+    """Read a data file: a DataSet of points ``[N, len(variables)]`` (problem order), values ``[N, k]`` (mapped).
 
     Args:
         name: the data set's name (for messages and ``DataSet.name``).
@@ -126,9 +126,6 @@ def load_dataset(
         span: the whole statement (for errors with no more precise place).
         path_span: the path string (for file errors); defaults to ``span``.
 
-    Returns:
-        A DataSet with ``points`` ``[N, len(variables)]`` (problem order) and ``values`` ``[N, k]`` (mapping order).
-
     Raises:
         PdecDataError: for a missing or unreadable file, a bad mapping, bad shapes, non-finite values, points
             outside their interval, or bad ``sample``/``seed``/``noise`` options.
@@ -141,8 +138,7 @@ def load_dataset(
     points, values = _layout(arrays, items, variables, span)
     if not len(points):
         raise PdecDataError(f"data set '{name}' has no rows", where, "the mapped arrays are empty")
-    var_items = [next(i for i in items if i.name == v.name) for v in variables]
-    field_items = [i for i in items if i.is_field]
+    var_items, field_items = [next(i for i in items if i.name == v.name) for v in variables], _fields(items)
     _check_finite(points, var_items, lines)
     _check_finite(values, field_items, lines)
     points = _check_bounds(points, var_items, variables, lines)
@@ -159,6 +155,11 @@ def load_dataset(
         noise=float(noise),
         span=span,
     )
+
+
+def _fields(items: Sequence[Any]) -> list[Any]:
+    """The mapping items that name fields, in mapping order."""
+    return [i for i in items if i.is_field]
 
 
 # --- options and mapping ---------------------------------------------------------------------------------------

@@ -112,3 +112,21 @@ def test_imports_follow_the_pipeline():
     rank = {m: i for i, m in enumerate(ORDER)}
     upward = [f"{m} imports {t}" for m, targets in graph().items() for t in targets if rank[t] > rank[m]]
     assert not upward, upward
+
+
+MAX_FUNCTION_LINES = 60
+MAX_CLASS_LINES = 250
+
+
+def test_functions_and_classes_stay_small():
+    """No function over 60 lines and no class over 250 in pdec/ (docstrings and decorators included)."""
+    too_long = []
+    for path in sorted(PACKAGE.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+                size = node.end_lineno - first + 1
+                limit = MAX_CLASS_LINES if isinstance(node, ast.ClassDef) else MAX_FUNCTION_LINES
+                if size > limit:
+                    too_long.append(f"{path.name}:{node.lineno} {node.name} ({size} lines, at most {limit})")
+    assert not too_long, too_long
