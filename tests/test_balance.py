@@ -190,3 +190,22 @@ def test_relobralo_warm_up_follows_the_authors_code():
     b.reset()
     b.update({k: torch.tensor(v) for k, v in l2.items()})
     assert b.weights == dict.fromkeys(TERMS, 1.0)  # the warm-up restarts when a term switches on
+
+
+def test_balancers_read_kinds_and_isolated_points_from_the_term_records():
+    from pathlib import Path
+
+    from pdec.compiler import compile as compile_spec
+    from pdec.problem import Kind
+
+    spec = Path(__file__).parent / "golden" / "trajectories" / "euler_beam.pde"
+    compiled = compile_spec(spec)
+    balancer = make_balancer(compiled.terms, compiled.settings)
+    assert balancer.kind == {name: t.kind for name, t in compiled.terms.items()}
+    assert balancer.groups(dict.fromkeys(compiled.terms)) == {
+        "equations": ["pde:beam"],
+        "constraints": ["bc:clamp", "bc:slope", "bc:moment", "bc:shear"],
+    }
+    assert balancer.isolated == {"pde:beam": False, "bc:clamp": True, "bc:slope": True, "bc:moment": True,
+                                 "bc:shear": True}
+    assert compiled.terms["pde:beam"].kind is Kind.PDE
