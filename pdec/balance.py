@@ -1,6 +1,8 @@
 """Loss balancing: per-term losses (and, for gradient-based strategies, per-term gradients) -> loss weights.
 
-Every strategy is a :class:`Balancer` keyed by term name (``pde:burgers``, ``bc:left``, ...). The trainer asks
+Every strategy is a :class:`Balancer` keyed by term name (``pde:burgers``, ``bc:left``, ...), built from the compiled
+problem's Term records (``{name: Term}``), so strategies group terms by their kind (and can single out conditions at
+isolated points, ``Term.isolated``) without parsing names. The trainer asks
 :meth:`Balancer.due` whether a step is an update step; for gradient-based strategies (``uses_grads``) it then passes
 the per-term gradients over the *network* parameters only (never the unknown physical parameters). Weights are plain
 floats: constants in the loss, never differentiated.
@@ -23,13 +25,18 @@ Strategies:
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
+from pdec.problem import Kind
+from pdec.registry import WEIGHTINGS
 from pdec.settings import Settings
+
+if TYPE_CHECKING:
+    from pdec.terms import Term
 
 Grads = Mapping[str, Sequence[torch.Tensor | None]]
 
@@ -38,18 +45,16 @@ class Balancer:
     """The interface: weights by term name, updated from losses (and gradients when ``uses_grads``).
 
     Args:
-        terms: every term name of the problem.
+        terms: every term of the problem, ``{name: Term}`` (a plain sequence of names is read by their prefixes).
         settings: the resolved settings (``alpha``, ``update_every``, ``weights``).
-        isolated: the conditions imposed at isolated points (every variable fixed, e.g. ``u(0) = 0`` of an ODE or
-            a 1-D problem's ends); :class:`GroupedInverseDirichlet` keeps them at weight 1.
     """
 
     name = "base"
     uses_grads = False
 
-    def __init__(self, terms: Sequence[str], settings: Settings, isolated: Collection[str] = ()) -> None:
+    def __init__(self, terms: Mapping[str, Term] | Sequence[str], settings: Settings) -> None:
         self.terms = tuple(terms)
-        self.isolated = frozenset(isolated)
+        self.kind, self.bare, self.isolated = _describe(terms)
         self.alpha = settings.alpha
         self.every = settings.update_every
         self.weights: dict[str, float] = dict.fromkeys(self.terms, 1.0)
@@ -88,9 +93,9 @@ class Fixed(Balancer):
 
     name = "fixed"
 
-    def __init__(self, terms: Sequence[str], settings: Settings, isolated: Collection[str] = ()) -> None:
-        super().__init__(terms, settings, isolated)
-        self.fixed = {k: float(settings.weights.get(k.split(":", 1)[-1], 1.0)) for k in self.terms}
+    def __init__(self, terms: Mapping[str, Term] | Sequence[str], settings: Settings) -> None:
+        super().__init__(terms, settings)
+        self.fixed = {k: float(settings.weights.get(self.bare[k], 1.0)) for k in self.terms}
         self.weights = dict(self.fixed)
 
     def due(self, step: int) -> bool:
@@ -140,7 +145,7 @@ class GroupedInverseDirichlet(InverseDirichlet):
     gradients, get weights of 1e3 to 1e6, and together hold the network at the trivial solution against the one
     term that drives it (docs/training.md).
 
-    Conditions at isolated points (``isolated``: every variable fixed) stay at weight 1, outside both groups. The
+    Conditions at isolated points (``Term.isolated``: every variable fixed) stay at weight 1, outside both groups. The
     network can meet a condition at a point exactly, and then its gradient, and ``sigma``, go to zero: its weight
     grew to 1e3-1e7 and the equations stalled or drifted away (docs/training.md, "Conditions at points").
     """
@@ -148,11 +153,11 @@ class GroupedInverseDirichlet(InverseDirichlet):
     name = "inverse_dirichlet_grouped"
 
     def groups(self, losses: Mapping[str, torch.Tensor]) -> dict[str, list[str]]:
-        """The equations (``pde:*``) in one group; the other conditions and the data in the other."""
+        """The equations in one group; the conditions not at isolated points and the data in the other."""
         out: dict[str, list[str]] = {}
         for k in losses:
-            if k not in self.isolated:
-                out.setdefault("equations" if k.startswith("pde:") else "constraints", []).append(k)
+            if not self.isolated[k]:
+                out.setdefault("equations" if self.kind[k] == Kind.PDE else "constraints", []).append(k)
         return out
 
 
@@ -190,14 +195,14 @@ class MaxAvg(Balancer):
     def update(self, losses: Mapping[str, torch.Tensor], grads: Grads | None = None) -> None:
         """Update every non-PDE term from ``max |grad sum(L_pde)| / mean |grad lambda_k L_k|``."""
         super().update(losses, grads)
-        pde = [_flat(grads[k]) for k in losses if k.startswith("pde:")]
+        pde = [_flat(grads[k]) for k in losses if self.kind[k] == Kind.PDE]
         pde = [g for g in pde if g is not None]
         if not pde:
             return
         top = float(torch.stack(pde).sum(0).abs().max()) if len(pde) > 1 else float(pde[0].abs().max())
         targets = {}
         for k in losses:
-            flat = None if k.startswith("pde:") else _flat(grads[k])
+            flat = None if self.kind[k] == Kind.PDE else _flat(grads[k])
             mean = 0.0 if flat is None else float(flat.abs().mean())
             if self.weighted:
                 mean *= self.weights[k]
@@ -234,8 +239,8 @@ class ReLoBRaLo(Balancer):
     EXPECTED_RHO = 0.99
     EPS = 1e-7
 
-    def __init__(self, terms: Sequence[str], settings: Settings, isolated: Collection[str] = ()) -> None:
-        super().__init__(terms, settings, isolated)
+    def __init__(self, terms: Mapping[str, Term] | Sequence[str], settings: Settings) -> None:
+        super().__init__(terms, settings)
         self.rng = np.random.default_rng(settings.seed)
         self.initial: dict[str, float] = {}
         self.previous: dict[str, float] = {}
@@ -293,16 +298,25 @@ class ReLoBRaLo(Balancer):
         self.rng.bit_generator.state = state["rng"]
 
 
-STRATEGIES: dict[str, type[Balancer]] = {
-    "fixed": Fixed,
-    "inverse_dirichlet": InverseDirichlet,
-    "inverse_dirichlet_grouped": GroupedInverseDirichlet,
-    "max_avg": MaxAvg,
-    "max_avg_unweighted": MaxAvgUnweighted,
-    "relobralo": ReLoBRaLo,
-}
+def make_balancer(terms: Mapping[str, Term] | Sequence[str], settings: Settings) -> Balancer:
+    """Return the balancer named by ``settings.weighting`` (pdec.registry.WEIGHTINGS) for ``terms``.
+
+    ``terms`` is ``{name: Term}`` (or, for tests and tools, the term names).
+    """
+    return WEIGHTINGS.load(settings.weighting)(terms, settings)
 
 
-def make_balancer(terms: Sequence[str], settings: Settings, isolated: Collection[str] = ()) -> Balancer:
-    """Return the balancer named by ``settings.weighting`` for ``terms`` (``isolated``: see :class:`Balancer`)."""
-    return STRATEGIES[settings.weighting](terms, settings, isolated)
+def _describe(terms: Mapping[str, Term] | Sequence[str]) -> tuple[dict[str, Kind], dict[str, str], dict[str, bool]]:
+    """Kind, bare name and ``isolated`` per term, from the Term records (or, given only names, their prefixes)."""
+    if isinstance(terms, Mapping):
+        records = terms.values()
+        return (
+            {t.name: t.kind for t in records},
+            {t.name: t.bare for t in records},
+            {t.name: t.isolated for t in records},
+        )
+    parts = {k: k.partition(":") for k in terms}
+    kind = {
+        k: Kind(head) if sep and head in Kind._value2member_map_ else Kind.BC for k, (head, sep, _) in parts.items()
+    }
+    return kind, {k: tail or head for k, (head, _, tail) in parts.items()}, dict.fromkeys(parts, False)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pdec.errors import PdecError
+from pdec.settings import DTYPES, SAMPLERS, WEIGHTINGS
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,6 @@ def _run_sample(args: argparse.Namespace) -> int:
     """Write synthetic observations of a spec's exact solution, for identifiability studies."""
     from pdec.compiler import compile as compile_spec
     from pdec.inverse import sample_exact, write_csv
-    from pdec.settings import SAMPLERS
 
     if args.sampler not in SAMPLERS:
         raise PdecError(f"unknown sampler '{args.sampler}'", hint="choices: " + ", ".join(SAMPLERS))
@@ -103,7 +103,7 @@ def _run_sample(args: argparse.Namespace) -> int:
 
 def _configure_compiled(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", metavar="FILE", help="a spec file (.pde)")
-    parser.add_argument("--dtype", choices=("float32", "float64"), help="floating-point type of the generated code")
+    parser.add_argument("--dtype", choices=DTYPES, help="floating-point type of the generated code")
 
 
 def _configure_emit(parser: argparse.ArgumentParser) -> None:
@@ -139,29 +139,84 @@ def _run_emit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lazy(module: str, name: str) -> Callable:
-    """A function that imports ``module`` (and torch with it) only when the subcommand runs."""
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``pdec run`` arguments: the spec and the training overrides."""
+    parser.add_argument("spec", help="the .pde spec to train")
+    parser.add_argument("--steps", "--adam", dest="adam", type=int, help="Adam steps (settings.adam)")
+    parser.add_argument("--lbfgs", type=int, help="L-BFGS iterations after Adam")
+    parser.add_argument("--device", help="cpu, cuda or cuda:N")
+    parser.add_argument("--dtype", choices=DTYPES)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--sampler", choices=SAMPLERS)
+    parser.add_argument("--weighting", choices=WEIGHTINGS)
+    parser.add_argument("--out", metavar="DIR", help="run directory (default runs/<spec stem>-<timestamp>)")
+    parser.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    parser.add_argument("--threads", type=threads, help="torch CPU threads (default 1 on a CPU)")
 
-    def call(*args):
-        import importlib
 
-        return getattr(importlib.import_module(module), name)(*args)
+# `pdec run` on a CPU uses one torch thread unless --threads says otherwise: PINN-sized networks gain little from
+# more threads, and on a shared machine (CI, a laptop running other work) extra threads contend and can make a step
+# many times slower (docs/training.md, "Devices, precision, threads"). The Python API leaves torch's setting alone.
+DEFAULT_THREADS = 1
 
-    return call
+
+def threads(text: str) -> int:
+    """An argparse type: a thread count from 1 to 1024."""
+    value = int(text)
+    if not 1 <= value <= 1024:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 1024, got {text}")
+    return value
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``pdec run FILE``: compile, train, write the run directory; exit 130 when interrupted (resumable)."""
+    import torch
+
+    from pdec.compiler import compile as compile_spec
+    from pdec.train import train
+
+    names = ("adam", "lbfgs", "device", "dtype", "seed", "sampler", "weighting")
+    overrides = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
+    count = getattr(args, "threads", None)
+    if count is None and not str(overrides.get("device", "cpu")).startswith("cuda"):
+        count = DEFAULT_THREADS
+    if count is not None:
+        torch.set_num_threads(count)  # process-wide: this is the command line's own process
+    compiled = compile_spec(Path(args.spec))
+    result = train(compiled, out=args.out, resume=args.resume, quiet=True if args.quiet else None, **overrides)
+    return 130 if result.interrupted else 0
+
+
+def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``pdec predict`` arguments."""
+    parser.add_argument("run_dir", help="a run directory written by `pdec run`")
+    parser.add_argument("points", help="CSV of points: a header naming the variables, or columns in variable order")
+    parser.add_argument("-o", "--output", help="where to write the predictions CSV (default: standard output)")
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """``pdec predict RUN_DIR points.csv``: write the trained fields at the given points as CSV."""
+    from pdec.errors import PdecRunError
+    from pdec.results import SPEC, load_result, read_points_csv, write_predictions
+
+    result = load_result(args.run_dir)
+    if not (Path(args.run_dir) / SPEC).is_file():
+        raise PdecRunError(f"'{args.run_dir}' has no {SPEC}", hint="pass a directory `pdec run` created")
+    points = read_points_csv(args.points, result.variables)
+    values = result.predict(points)
+    if args.output:
+        with open(args.output, "w", newline="") as f:
+            write_predictions(f, points, values, result.variables, result.fields)
+    else:
+        write_predictions(sys.stdout, points, values, result.variables, result.fields)
+    return 0
 
 
 COMMANDS: dict[str, Command] = {
     "check": Command("parse and check spec files; print the symbolic problem", _configure_check, _run_check),
-    "run": Command(
-        "check, compile and train a spec; write a run directory",
-        _lazy("pdec.train", "add_run_arguments"),
-        _lazy("pdec.train", "cmd_run"),
-    ),
-    "predict": Command(
-        "evaluate a trained run at points from a CSV file",
-        _lazy("pdec.train", "add_predict_arguments"),
-        _lazy("pdec.train", "cmd_predict"),
-    ),
+    "run": Command("check, compile and train a spec; write a run directory", add_run_arguments, cmd_run),
+    "predict": Command("evaluate a trained run at points from a CSV file", add_predict_arguments, cmd_predict),
     "plan": Command("print each derivative, its parent, and the backward passes", _configure_compiled, _run_plan),
     "emit": Command("write the generated torch residual module", _configure_emit, _run_emit),
     "sample": Command("write synthetic observations of a spec's exact solution", _configure_sample, _run_sample),

@@ -10,15 +10,17 @@ cause is a ``PdecDataError`` pointing at the path or at the mapping item respons
 from __future__ import annotations
 
 import itertools
+import math
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.io
 
-from pdec.errors import PdecDataError, did_you_mean
+from pdec.errors import PdecDataError, PdecSemanticError, did_you_mean, short
 from pdec.problem import DataSet, Field, Variable
 from pdec.source import Span
 
@@ -47,6 +49,53 @@ class _Table:
     lines: np.ndarray
 
 
+def read_statement(
+    stmt: Any, name: str, variables: Sequence[Variable], fields: Sequence[Field], base_dir: Path
+) -> DataSet:
+    """A ``data`` or ``reference`` statement -> its DataSet: options checked, then read by :func:`load_dataset`.
+
+    Args:
+        stmt: the statement (pdec.syntax.DataStmt): path, column mappings, options (``sample``, ``seed``, ``noise``).
+        name: the data set's bare name (``reference`` for the reference solution).
+        variables: the problem's variables, in declaration order.
+        fields: the problem's fields, in declaration order.
+        base_dir: the folder relative paths are resolved against (the spec's).
+    """
+    options: dict[str, Any] = {}
+    for option in stmt.options:
+        if option.key in options:
+            raise PdecSemanticError(f"option '{option.key}' is given twice", option.span)
+        options[option.key] = option
+    values = {key: _option_value(option) for key, option in options.items()}
+    mapping = [(m.target.name, m.column, m.span) for m in stmt.mappings]
+    return load_dataset(
+        name,
+        stmt.path,
+        mapping,
+        variables=tuple(variables),
+        fields=tuple(fields),
+        sample=values.get("sample"),
+        seed=values.get("seed"),
+        noise=values.get("noise", 0.0),
+        base_dir=base_dir,
+        span=stmt.span,
+        path_span=stmt.path_span,
+    )
+
+
+def _option_value(option: Any) -> int | float:
+    """The value of ``sample N``, ``seed S`` (whole numbers) or ``noise REL``."""
+    text = option.value.text
+    if option.key in ("sample", "seed"):
+        if not text.isdigit():
+            raise PdecSemanticError(f"'{option.key}' needs a whole number, got {text}", option.value.span)
+        return int(text)
+    value = float(text)
+    if not math.isfinite(value):
+        raise PdecSemanticError(f"noise {short(text)} is too large", option.value.span)
+    return value
+
+
 def load_dataset(
     name: str,
     path: str,
@@ -61,7 +110,7 @@ def load_dataset(
     span: Span,
     path_span: Span | None = None,
 ) -> DataSet:
-    """Read a data file and return its observations as scattered points.
+    """Read a data file: a DataSet of points ``[N, len(variables)]`` (problem order), values ``[N, k]`` (mapped).
 
     Args:
         name: the data set's name (for messages and ``DataSet.name``).
@@ -77,9 +126,6 @@ def load_dataset(
         span: the whole statement (for errors with no more precise place).
         path_span: the path string (for file errors); defaults to ``span``.
 
-    Returns:
-        A DataSet with ``points`` ``[N, len(variables)]`` (problem order) and ``values`` ``[N, k]`` (mapping order).
-
     Raises:
         PdecDataError: for a missing or unreadable file, a bad mapping, bad shapes, non-finite values, points
             outside their interval, or bad ``sample``/``seed``/``noise`` options.
@@ -92,8 +138,7 @@ def load_dataset(
     points, values = _layout(arrays, items, variables, span)
     if not len(points):
         raise PdecDataError(f"data set '{name}' has no rows", where, "the mapped arrays are empty")
-    var_items = [next(i for i in items if i.name == v.name) for v in variables]
-    field_items = [i for i in items if i.is_field]
+    var_items, field_items = [next(i for i in items if i.name == v.name) for v in variables], _fields(items)
     _check_finite(points, var_items, lines)
     _check_finite(values, field_items, lines)
     points = _check_bounds(points, var_items, variables, lines)
@@ -110,6 +155,11 @@ def load_dataset(
         noise=float(noise),
         span=span,
     )
+
+
+def _fields(items: Sequence[Any]) -> list[Any]:
+    """The mapping items that name fields, in mapping order."""
+    return [i for i in items if i.is_field]
 
 
 # --- options and mapping ---------------------------------------------------------------------------------------

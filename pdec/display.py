@@ -7,16 +7,19 @@ Expressions print in pdec's own syntax, so a printed equation can be pasted back
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sympy
 from sympy.core.function import AppliedUndef
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
-from pdec.problem import Condition, DataSet, Periodic, Problem
+from pdec.errors import number
 from pdec.settings import Settings
+from pdec.vocabulary import SPELLING
 
-_RENAMED = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "Abs": "abs"}
+if TYPE_CHECKING:  # display is the problem's view: problem.py imports it, never the other way at run time
+    from pdec.problem import Condition, DataSet, Periodic, Problem
 
 
 class PdecPrinter(StrPrinter):
@@ -39,7 +42,7 @@ class PdecPrinter(StrPrinter):
         if isinstance(expr, AppliedUndef) and name != "dn":
             return name
         args = ", ".join(self._print(a) for a in expr.args)
-        return f"{_RENAMED.get(name, name)}({args})"
+        return f"{SPELLING.get(name, name)}({args})"
 
     def _print_Abs(self, expr: sympy.Expr) -> str:
         return f"abs({self._print(expr.args[0])})"
@@ -92,7 +95,10 @@ def describe(problem: Problem) -> str:
     lines = [f"problem {problem.source.path}"]
     lines += _section(
         "variables",
-        [f"{v.name} in [{_num(v.lo)}, {_num(v.hi)}]" + ("  (time)" if v.is_time else "") for v in problem.variables],
+        [
+            f"{v.name} in [{number(v.lo)}, {number(v.hi)}]" + ("  (time)" if v.is_time else "")
+            for v in problem.variables
+        ],
     )
     lines += _section("fields", [f"{f.name}({', '.join(f.args)})" for f in problem.fields])
     lines += _section("constants", [_constant(c.name, s(c.expr), c.value) for c in problem.constants])
@@ -114,41 +120,36 @@ def _section(title: str, items: list[str]) -> list[str]:
     return [f"{title}:"] + [f"  {item}" for item in items] if items else []
 
 
-def _num(value: float) -> str:
-    text = repr(float(value))
-    return text[:-2] if text.endswith(".0") else text
-
-
 def _constant(name: str, expr: str, value: float) -> str:
-    shown = _num(value)
+    shown = number(value)
     return f"{name} = {expr}" if expr == shown else f"{name} = {expr} = {shown}"
 
 
 def _unknown(u) -> str:
-    parts = [f"{u.name} = {_num(u.init)}"]
+    parts = [f"{u.name} = {number(u.init)}"]
     if u.positive:
         parts.append("positive")
     if u.lower is not None:
-        parts.append(f"in [{_num(u.lower)}, {_num(u.upper)}]")
+        parts.append(f"in [{number(u.lower)}, {number(u.upper)}]")
     if u.true is not None:
-        parts.append(f"true {_num(u.true)}")
+        parts.append(f"true {number(u.true)}")
     if u.lr is not None:
-        parts.append(f"lr {_num(u.lr)}")
+        parts.append(f"lr {number(u.lr)}")
     return " ".join(parts)
 
 
 def _condition(c: Condition | Periodic, s) -> list[str]:
-    if isinstance(c, Periodic):
+    if c.kind == "periodic":
         return [f"periodic {c.name}: {', '.join(s(e) for e in c.exprs)} in {c.variable}"]
-    faces = ", ".join(f"{p.face.variable} = {_num(p.face.value)}" for p in c.pieces)
+    faces = ", ".join(f"{p.face.variable} = {number(p.face.value)}" for p in c.pieces)
     head = f"{c.kind} {c.name}: {s(c.lhs)} = {s(c.rhs)}  at {faces}"
     if all(p.residual == c.lhs - c.rhs for p in c.pieces):
         return [head]
-    return [head] + [f"    {p.face.variable} = {_num(p.face.value)}: {s(p.residual)} = 0" for p in c.pieces]
+    return [head] + [f"    {p.face.variable} = {number(p.face.value)}: {s(p.residual)} = 0" for p in c.pieces]
 
 
 def _dataset(d: DataSet, problem: Problem) -> str:
-    noise = f", noise {_num(d.noise)}" if d.noise else ""
+    noise = f", noise {number(d.noise)}" if d.noise else ""
     path = Path(d.path)
     if path.is_absolute() and path.is_relative_to(problem.source.directory):
         path = path.relative_to(problem.source.directory)
@@ -188,19 +189,19 @@ def _warning(w) -> str:
 def latex(problem: Problem) -> str:
     """The problem's equations and conditions as a LaTeX ``aligned`` block, in ``$$ ... $$``."""
     printer = PdecLatexPrinter()
-    domain = r" \times ".join(f"[{_num(v.lo)}, {_num(v.hi)}]" for v in problem.variables)
+    domain = r" \times ".join(f"[{number(v.lo)}, {number(v.hi)}]" for v in problem.variables)
     names = ", ".join(printer.doprint(v.symbol) for v in problem.variables)
     names = names if len(problem.variables) == 1 else f"({names})"
     rows = []
     for e in problem.equations:
         rows.append(rf"{printer.doprint(e.lhs)} &= {printer.doprint(e.rhs)}, && {names} \in {domain}")
     for c in problem.conditions:
-        if isinstance(c, Periodic):
+        if c.kind == "periodic":
             exprs = ", ".join(printer.doprint(e) for e in c.exprs)
             rows.append(rf"{exprs} & \text{{ periodic in }} {printer.doprint(sympy.Symbol(c.variable))} &&")
         else:
             faces = r",\ ".join(
-                f"{printer.doprint(sympy.Symbol(p.face.variable))} = {_num(p.face.value)}" for p in c.pieces
+                f"{printer.doprint(sympy.Symbol(p.face.variable))} = {number(p.face.value)}" for p in c.pieces
             )
             rows.append(rf"{printer.doprint(c.lhs)} &= {printer.doprint(c.rhs)}, && {faces}")
     body = r" \\" + "\n"

@@ -108,3 +108,15 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """Return a ``did you mean 'x'?`` hint for the closest candidate, or None."""
     close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None
+
+
+def short(text: str, limit: int = 40) -> str:
+    """``text`` on one line (runs of white space made one space), cut to ``limit`` characters for messages."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def number(value: float) -> str:
+    """Format a float briefly, as a spec would write it: -1 for -1.0, 0.5, 3.141592653589793."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text

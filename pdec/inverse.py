@@ -1,4 +1,7 @@
-"""Inverse problems: synthetic observations, identifiability checks and the report on discovered unknowns."""
+"""Inverse problems: synthetic observations, the frozen-network fit, identifiability and the unknowns report.
+
+The functions taking a ``trainer`` act on the run's :class:`pdec.train.Trainer` (its network, unknowns and losses).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from pdec.console import main_process, say
 from pdec.errors import PdecRunError
+from pdec.problem import Kind
+from pdec.results import UNKNOWNS, write_json
 from pdec.sampling import box_points
 
 WEAK = 1e-6  # relative sensitivity below which an unknown is reported as barely moving the residuals
@@ -34,10 +40,10 @@ def sample_exact(
     Returns:
         points ``[n, d]``, values ``[n, k]`` and the names of the k fields that have an exact solution.
     """
-    exact = compiled.problem.exact
+    exact = compiled.exact_fields
     if not exact:
         raise PdecRunError(
-            f"{compiled.problem.source.path} has no exact solution to sample",
+            f"{compiled.spec.path} has no exact solution to sample",
             hint="add an `exact: u = ...` statement, or observe real data",
         )
     if n < 1 or not noise >= 0 or not math.isfinite(noise):  # NaN fails every comparison
@@ -78,7 +84,7 @@ def sensitivities(
     points = {k: v.detach().double() for k, v in points.items()}
     targets = None if targets is None else {k: v.detach().double() for k, v in targets.items()}
     theta = {k: torch.as_tensor(v.detach(), dtype=torch.float64) for k, v in compiled.unknowns.values().items()}
-    data = {name for name, t in compiled.terms.items() if t.kind == "data"}
+    data = {name for name, t in compiled.terms.items() if t.kind == Kind.DATA}
 
     def residual(values: Mapping[str, torch.Tensor]) -> torch.Tensor:
         out = compiled.evaluate(net, points, targets, theta=values)
@@ -175,3 +181,104 @@ def format_table(rows: Sequence[Mapping[str, Any]]) -> str:
             f"{r['name']:<12} {num(r['initial']):>12} {num(r['discovered'], '.8g'):>14} {num(r['true']):>12} {err:>11}"
         )
     return "\n".join(lines)
+
+
+def fit_unknowns(
+    trainer: Any, points: Mapping[str, torch.Tensor], terms: tuple[str, ...], before: tuple[str, ...]
+) -> None:
+    """Fit the unknowns to ``terms`` (just switched on) with the network frozen: L-BFGS on their summed losses.
+
+    After a data-only stage (``before`` held a data set) the network follows the data, so this is the classic
+    two-step estimate: the unknowns that best explain the fitted fields, found in a second instead of thousands of
+    Adam steps during which the network would bend towards the physics of the initial guesses. Fields no such data
+    set observed (e.g. pressure) are still arbitrary, so their rows of the output layer are fitted too (on the last
+    hidden features, which the data shaped); the rest of the network stays frozen. Only the switched-on terms that
+    contain an unknown or such a field count. Skipped when no data set was trained before, when no term contains an
+    unknown, or when ``settings.fit_unknowns`` is 0; a non-finite result restores the old values.
+    """
+    term = trainer.term
+    fitted = {f for t in before for f in term[t].observed}
+    if not trainer.settings.fit_unknowns or not trainer.unknowns.raw or not fitted:
+        return
+    with_unknowns = {t for t in terms if term[t].unknowns}
+    if not with_unknowns:
+        return
+    free = {f for t in with_unknowns for f in term[t].fields} - fitted
+    terms = tuple(t for t in terms if t in with_unknowns or set(term[t].fields) & free)
+    params = list(trainer.unknowns.parameters())
+    head = trainer.net.head
+    if free:
+        params += [head.weight, head.bias]
+    start, before_values = trainer.unknowns.floats(), [p.detach().clone() for p in params]
+    _frozen_network_lbfgs(trainer, points, terms, params, free)
+    if not all(torch.isfinite(p).all() for p in params) or not math.isfinite(_summed_loss(trainer, points, terms)):
+        with torch.no_grad():
+            for p, old in zip(params, before_values, strict=True):
+                p.copy_(old)
+        say("warning: fitting the unknowns to the newly active terms failed; they keep their values")
+        return
+    found = trainer.unknowns.floats()
+    moved = ", ".join(f"{k} {start[k]:.4g} -> {found[k]:.4g}" for k in found)
+    also = f" (and the output layer of {', '.join(sorted(free))})" if free else ""
+    switched = ", ".join(term[t].bare for t in terms)
+    say(
+        f"step {trainer.step + 1}: {switched} on; unknowns fitted with the network frozen{also}: {moved}", trainer.quiet
+    )
+
+
+def _frozen_network_lbfgs(
+    trainer: Any, points: Mapping[str, torch.Tensor], terms: tuple[str, ...], params: list, free: set[str]
+) -> None:
+    """L-BFGS on ``params`` (the unknowns, and the output layer's rows of the ``free`` fields) for the summed losses."""
+    head = trainer.net.head
+    rows = torch.tensor([f in free for f in trainer.net.fields], device=trainer.device)
+    optimizer = torch.optim.LBFGS(
+        params,
+        lr=1.0,
+        max_iter=trainer.settings.fit_unknowns,
+        line_search_fn="strong_wolfe",
+        tolerance_grad=1e-12,
+        tolerance_change=1e-14,
+        history_size=50,
+    )
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad(set_to_none=True)
+        total = sum(trainer.losses(points, terms).values())
+        if torch.isfinite(total):
+            torch.autograd.backward(total, inputs=params)
+            if free:  # only the free fields' rows move: L-BFGS steps lie in the span of the gradients
+                head.weight.grad[~rows] = 0
+                head.bias.grad[~rows] = 0
+        return total
+
+    optimizer.step(closure)
+
+
+def _summed_loss(trainer: Any, points: Mapping[str, torch.Tensor], terms: tuple[str, ...]) -> float:
+    """The summed losses of ``terms`` as a float (with the gradient graph built, as the fit's closure does)."""
+    return float(sum(trainer.losses(points, terms).values()).detach())
+
+
+def check_identifiability(trainer: Any, points: Mapping[str, torch.Tensor]) -> None:
+    """Warn about unknowns the residuals barely depend on, or depend on only in a fixed combination.
+
+    Runs on the trained network at the end of the run (a barely trained network gives false alarms both ways),
+    in float64, with the SVD of the normalised sensitivities (see :func:`identifiability`).
+    """
+    compiled = copy.copy(trainer.compiled)
+    compiled.unknowns = trainer.unknowns
+    with torch.enable_grad():
+        found = sensitivities(compiled, trainer.net, points, trainer.targets_for(points))
+    trainer.identifiability = identifiability(found)
+    for warning in trainer.identifiability:
+        say(f"warning: {warning}")
+
+
+def report_unknowns(trainer: Any, metrics: Mapping[str, Any]) -> None:
+    """Print the discovered unknowns against their initial and true values; save them as unknowns.json."""
+    declared = tuple(trainer.unknowns.specs.values())
+    rows = unknowns_table(declared, {u.name: u.init for u in declared}, metrics["unknowns"])
+    if main_process():
+        write_json(trainer.run_dir / UNKNOWNS, {"unknowns": rows, "warnings": trainer.identifiability or []})
+    say(format_table(rows), trainer.quiet)

@@ -16,37 +16,19 @@ import sympy
 
 from pdec.errors import PdecCompileError
 from pdec.source import Span
+from pdec.vocabulary import LOWERING
 
 # Names the generated code uses itself without a leading underscore; a user name equal to one gets a trailing
 # underscore. (Generated temporaries start with '_', which no name from a spec does.)
-RESERVED = frozenset({"torch", "net", "X", "theta", "targets", "grad", "points", "residuals"})
+GENERATED_NAMES = frozenset({"torch", "net", "X", "theta", "targets", "grad", "points", "residuals"})
 
 # Operator precedence for parenthesising.
 ADD, MUL, NEG, POW, ATOM = 10, 20, 25, 30, 100
 
-# sympy function class name -> torch function (one argument).
-UNARY = {
-    "sin": "torch.sin",
-    "cos": "torch.cos",
-    "tan": "torch.tan",
-    "sinh": "torch.sinh",
-    "cosh": "torch.cosh",
-    "tanh": "torch.tanh",
-    "exp": "torch.exp",
-    "log": "torch.log",
-    "Abs": "torch.abs",
-    "sign": "torch.sign",
-    "asin": "torch.asin",
-    "acos": "torch.acos",
-    "atan": "torch.atan",
-    "asinh": "torch.asinh",
-    "acosh": "torch.acosh",
-    "atanh": "torch.atanh",
-    "erf": "torch.erf",
-    "erfc": "torch.erfc",
-}
+# sympy function class name -> torch function (one argument), from the language's table (pdec.vocabulary).
+UNARY = {node: torch for node, (torch, reciprocal) in LOWERING.items() if not reciprocal}
 # Reciprocal trigonometric functions: 1 / torch.<f>.
-RECIPROCAL = {"sech": "torch.cosh", "csch": "torch.sinh", "sec": "torch.cos", "csc": "torch.sin", "cot": "torch.tan"}
+RECIPROCAL = {node: torch for node, (torch, reciprocal) in LOWERING.items() if reciprocal}
 
 
 def identifier(name: str) -> str:
@@ -54,7 +36,7 @@ def identifier(name: str) -> str:
     safe = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name)
     if not safe or safe[0].isdigit():
         safe = "_" + safe
-    while keyword.iskeyword(safe) or safe in RESERVED:
+    while keyword.iskeyword(safe) or safe in GENERATED_NAMES:
         safe += "_"
     return safe
 

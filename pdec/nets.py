@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from pdec.settings import ACTIVATIONS
+from pdec.registry import ACTIVATIONS, NETWORKS
 
 
 class Sin(nn.Module):
@@ -21,11 +21,8 @@ class Sin(nn.Module):
 
 
 def activation(name: str) -> nn.Module:
-    """Return a fresh activation module by name (one of ``pdec.settings.ACTIVATIONS``)."""
-    table = {"tanh": nn.Tanh, "sin": Sin, "gelu": nn.GELU, "silu": nn.SiLU, "softplus": nn.Softplus, "relu": nn.ReLU}
-    if name not in table:
-        raise ValueError(f"unknown activation {name!r}; choices: {', '.join(ACTIVATIONS)}")
-    return table[name]()
+    """Return a fresh activation module by name (pdec.registry.ACTIVATIONS)."""
+    return ACTIVATIONS.load(name)()
 
 
 class MLP(nn.Module):
@@ -103,6 +100,12 @@ class MLP(nn.Module):
         return y * self.gain + self.shift if self.output_scaled else y
 
 
+def mlp(compiled: Any, settings: Any, generator: torch.Generator) -> MLP:
+    """The multilayer perceptron of a compiled problem (``settings.layers`` wide, ``settings.activation``)."""
+    bounds = {v: compiled.bounds[v] for v in compiled.variables}
+    return MLP(bounds, compiled.fields, settings.layers, settings.activation, generator)
+
+
 def build_net(
     variables: Sequence[str],
     bounds: Mapping[str, tuple[float, float]],
@@ -114,6 +117,25 @@ def build_net(
     """Build the MLP of a compiled problem (bounds in the variables' column order), initialised from ``seed``."""
     ordered = {v: bounds[v] for v in variables}
     return MLP(ordered, fields, layers, activation_name, torch.Generator().manual_seed(seed))
+
+
+DEFAULT_NETWORK = "mlp"
+
+
+def make_net(
+    compiled: Any, settings: Any, device: torch.device, dtype: torch.dtype, kind: str = DEFAULT_NETWORK
+) -> nn.Module:
+    """The network factory: the architecture ``kind`` (pdec.registry.NETWORKS) for a compiled problem.
+
+    The network is built from ``settings`` (weights drawn from ``settings.seed``) and moved to ``device`` in
+    ``dtype``; with ``output_scale = data``, each observed field's outputs are scaled to the mean and std of its
+    readings.
+    """
+    net = NETWORKS.load(kind)(compiled, settings, torch.Generator().manual_seed(settings.seed)).to(device, dtype)
+    observed = [(t.observed, t.readings.values) for t in compiled.terms.values() if t.readings is not None]
+    if settings.output_scale == "data" and observed:
+        net.scale_outputs(*output_scales(compiled.fields, observed))
+    return net
 
 
 def output_scales(fields: Sequence[str], observed: Sequence[tuple[Sequence[str], np.ndarray]]) -> tuple[list, list]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from pdec.errors import PdecSyntaxError
+from pdec.errors import PdecSyntaxError, short
 from pdec.source import Source, Span
 
 KEYWORDS = frozenset(
@@ -175,7 +175,7 @@ def describe_token(token: lark.Token) -> str:
     """Name a token in words: ``name 'foo'``, ``number 2``, ``'='``, ``end of line``."""
     if token.type in ("_NL", "$END"):
         return _NAMED[token.type]
-    value = _short(str(token))
+    value = short(str(token))
     if token.type == "NAME":
         return f"name '{value}'"
     if token.type == "NUMBER":
@@ -248,14 +248,9 @@ def _token_hint(token: lark.Token, expected: set[str], error: UnexpectedToken) -
         return "one location per condition: write two conditions, or use `on boundary(x)` for both ends of x"
     if token.type in ("NAME", "NUMBER", "LPAR") and "STAR" in expected:
         if before is not None and before.type in ("NUMBER", "NAME", "RPAR"):
-            return f"multiplication needs '*': write {_short(str(before))}*{_short(str(token))}"
+            return f"multiplication needs '*': write {short(str(before))}*{short(str(token))}"
     if token.type == "EQUAL" and "EQUAL" not in expected and "_NL" in expected:
         return "a statement has one '='; write `lhs = rhs`"
     if token.type == "EQUAL" and expected >= _EXPRESSION_START:
         return "compare with a single '='"
     return None
-
-
-def _short(text: str, limit: int = 40) -> str:
-    """Cut ``text`` to ``limit`` characters for messages."""
-    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -13,6 +13,7 @@ Expressions are sympy objects built by the front end (never by sympify of user t
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -38,6 +39,26 @@ def field_function(name: str) -> sympy.FunctionClass:
 def frozen(mapping: Mapping) -> Mapping:
     """Return a read-only view of a dict copy."""
     return MappingProxyType(dict(mapping))
+
+
+class Kind(str, enum.Enum):
+    """The kind of a loss term (a ``str`` enum: ``Kind.PDE == "pde"``)."""
+
+    PDE = "pde"
+    IC = "ic"
+    BC = "bc"
+    PERIODIC = "periodic"
+    DATA = "data"
+
+    @property
+    def prefix(self) -> str:
+        """The prefix of the term's name: a periodic condition is a boundary condition (``bc:NAME``)."""
+        return "bc" if self is Kind.PERIODIC else self.value
+
+
+def term_name(kind: Kind | str, bare: str) -> str:
+    """The one place a loss-term name is built: ``pde:burgers``, ``ic:initial``, ``bc:left`` (periodic too)."""
+    return f"{Kind(kind).prefix}:{bare}"
 
 
 @dataclass(frozen=True)
@@ -246,9 +267,9 @@ class Problem:
 
     def term_names(self) -> tuple[str, ...]:
         """The loss-term names later stages use: ``pde:NAME``, ``ic:NAME``, ``bc:NAME``, ``data:NAME``."""
-        names = [f"pde:{e.name}" for e in self.equations]
-        names += [f"{'bc' if c.kind == 'periodic' else c.kind}:{c.name}" for c in self.conditions]
-        names += [f"data:{d.name}" for d in self.data]
+        names = [term_name(Kind.PDE, e.name) for e in self.equations]
+        names += [term_name(c.kind, c.name) for c in self.conditions]
+        names += [term_name(Kind.DATA, d.name) for d in self.data]
         return tuple(names)
 
     def __repr__(self) -> str:

@@ -17,7 +17,6 @@ import dataclasses
 import json
 import math
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +28,7 @@ import torch
 
 from pdec.errors import PdecRunError
 from pdec.nets import MLP
-from pdec.settings import Settings, Stage
+from pdec.settings import DTYPES, Settings, Stage, torch_dtype
 
 SPEC = "spec.pde"
 SETTINGS = "settings.json"
@@ -277,10 +276,10 @@ def read_settings(run_dir: Path) -> Settings:
 def _network(meta: Mapping[str, Any], weights: Mapping[str, Any], run_dir: Path) -> MLP:
     """Rebuild the trained network from a checkpoint's meta and weights (PdecRunError when they do not fit)."""
     try:
-        if meta["dtype"] not in ("float32", "float64"):
+        if meta["dtype"] not in DTYPES:
             raise ValueError(f"unknown dtype {meta['dtype']!r}")
         net = MLP(meta["bounds"], meta["fields"], meta["layers"], meta["activation"])
-        net.to(getattr(torch, meta["dtype"]))
+        net.to(torch_dtype(meta["dtype"]))
         net.load_state_dict(weights)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise PdecRunError(f"the checkpoint in '{run_dir}' does not describe a network: {_reason(exc)}") from exc
@@ -435,9 +434,3 @@ def _heatmap(ax: Any, x: np.ndarray, y: np.ndarray, z: np.ndarray, cmap: str) ->
         return ax.pcolormesh(ux, uy, grid, shading="auto", cmap=cmap)
     keep = slice(None, None, max(1, len(z) // 20000))
     return ax.tripcolor(x[keep], y[keep], z[keep], shading="gouraud", cmap=cmap)
-
-
-def say(message: str, quiet: bool = False) -> None:
-    """Print a message to stderr unless ``quiet``."""
-    if not quiet:
-        print(message, file=sys.stderr, flush=True)

@@ -17,11 +17,12 @@ from typing import Any
 import numpy as np
 from scipy.stats import qmc
 
-from pdec.settings import SAMPLERS, Settings
+from pdec.registry import SAMPLERS
+from pdec.settings import Settings
 
 
 def unit_points(n: int, dim: int, sampler: str, seed: int) -> np.ndarray:
-    """Draw points in the unit cube ``[0, 1]^dim``.
+    """Draw points in the unit cube ``[0, 1]^dim`` with the point rule ``sampler`` (pdec.registry.SAMPLERS).
 
     Args:
         n: how many points (the ``grid`` sampler rounds up to a full grid of ``m**dim >= n`` cell centres).
@@ -32,30 +33,49 @@ def unit_points(n: int, dim: int, sampler: str, seed: int) -> np.ndarray:
     Returns:
         An array ``[n, dim]`` (``[m**dim, dim]`` for the grid) of float64.
     """
-    if sampler not in SAMPLERS:
-        raise ValueError(f"unknown sampler {sampler!r}; choices: {', '.join(SAMPLERS)}")
+    rule = SAMPLERS.load(sampler)
     if dim == 0:
         return np.zeros((n, 0))
-    if sampler == "random":
-        return np.random.default_rng(seed).random((n, dim))
-    if sampler == "grid":
-        m = max(1, math.ceil(n ** (1.0 / dim) - 1e-9))
-        axis = (np.arange(m) + 0.5) / m
-        mesh = np.meshgrid(*([axis] * dim), indexing="ij")
-        return np.stack([g.ravel() for g in mesh], axis=1)
-    engine = _qmc_engine(sampler, dim, seed)
+    return rule(n, dim, seed)
+
+
+def random_points(n: int, dim: int, seed: int) -> np.ndarray:
+    """Independent uniform points."""
+    return np.random.default_rng(seed).random((n, dim))
+
+
+def grid_points(n: int, dim: int, seed: int) -> np.ndarray:
+    """The cell centres of the smallest regular grid with at least ``n`` points (``seed`` unused)."""
+    m = max(1, math.ceil(n ** (1.0 / dim) - 1e-9))
+    axis = (np.arange(m) + 0.5) / m
+    mesh = np.meshgrid(*([axis] * dim), indexing="ij")
+    return np.stack([g.ravel() for g in mesh], axis=1)
+
+
+def lhs_points(n: int, dim: int, seed: int) -> np.ndarray:
+    """Scrambled Latin hypercube points."""
+    return _qmc_points(qmc.LatinHypercube, n, dim, seed)
+
+
+def sobol_points(n: int, dim: int, seed: int) -> np.ndarray:
+    """Scrambled Sobol points."""
+    return _qmc_points(qmc.Sobol, n, dim, seed)
+
+
+def halton_points(n: int, dim: int, seed: int) -> np.ndarray:
+    """Scrambled Halton points."""
+    return _qmc_points(qmc.Halton, n, dim, seed)
+
+
+def _qmc_points(cls: type[qmc.QMCEngine], n: int, dim: int, seed: int) -> np.ndarray:
+    """``n`` points of a scrambled, seeded scipy.stats.qmc engine (``rng=`` on scipy >= 1.15, ``seed=`` before)."""
+    try:
+        engine = cls(dim, scramble=True, rng=np.random.default_rng(seed))
+    except TypeError:
+        engine = cls(dim, scramble=True, seed=np.random.default_rng(seed))
     with warnings.catch_warnings():  # Sobol warns when n is not a power of two; the points are still fine
         warnings.simplefilter("ignore", UserWarning)
         return engine.random(n)
-
-
-def _qmc_engine(sampler: str, dim: int, seed: int) -> qmc.QMCEngine:
-    """A scrambled, seeded scipy.stats.qmc engine (``rng=`` on scipy >= 1.15, ``seed=`` before)."""
-    cls = {"lhs": qmc.LatinHypercube, "sobol": qmc.Sobol, "halton": qmc.Halton}[sampler]
-    try:
-        return cls(dim, scramble=True, rng=np.random.default_rng(seed))
-    except TypeError:
-        return cls(dim, scramble=True, seed=np.random.default_rng(seed))
 
 
 def box_points(
@@ -122,7 +142,7 @@ def _numpy(array: Any) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class SetPlan:
+class SetFill:
     """How one point set is filled: its name, fixed region, point count, or fixed data."""
 
     name: str
@@ -132,39 +152,57 @@ class SetPlan:
 
 
 def plan_counts(
-    point_sets: Mapping[str, Any], bounds: Mapping[str, tuple[float, float]], settings: Settings
-) -> dict[str, SetPlan]:
+    point_sets: Mapping[str, Any],
+    bounds: Mapping[str, tuple[float, float]],
+    settings: Settings,
+    bare: Mapping[str, str],
+) -> dict[str, SetFill]:
     """Decide the point count of every point set.
 
     The interior gets ``settings.interior`` (or the largest ``points.NAME`` of its equations); each condition gets
     ``settings.boundary`` (or ``points.NAME``) split over its pieces in proportion to face measure; data sets keep
-    their fixed points.
+    their fixed points. ``bare`` maps each term name to its name in the spec (``Term.bare``).
     """
-    plans: dict[str, SetPlan] = {}
+    plans: dict[str, SetFill] = {}
     by_term: dict[str, dict[str, float]] = {}
     for ps in point_sets.values():
         if ps.data is not None:
-            plans[ps.name] = SetPlan(ps.name, dict(ps.region), len(data_arrays(ps.data)[0]), ps.data)
+            plans[ps.name] = SetFill(ps.name, dict(ps.region), len(data_arrays(ps.data)[0]), ps.data)
         elif not ps.region:
-            overrides = [settings.points[bare(t)] for t in ps.terms if bare(t) in settings.points]
-            plans[ps.name] = SetPlan(ps.name, {}, max(overrides, default=settings.interior))
+            overrides = [settings.points[bare[t]] for t in ps.terms if bare[t] in settings.points]
+            plans[ps.name] = SetFill(ps.name, {}, max(overrides, default=settings.interior))
         else:
             for term in ps.terms:
                 by_term.setdefault(term, {})[ps.name] = face_measure(bounds, ps.region)
     for term, measures in by_term.items():
-        total = settings.points.get(bare(term), settings.boundary)
+        total = settings.points.get(bare[term], settings.boundary)
         for name, count in split_counts(total, measures).items():
-            plans[name] = SetPlan(name, dict(point_sets[name].region), count)
+            plans[name] = SetFill(name, dict(point_sets[name].region), count)
     return plans
 
 
-def bare(term: str) -> str:
-    """The bare name of a loss term: ``pde:burgers`` -> ``burgers``."""
-    return term.split(":", 1)[-1]
+@dataclass(frozen=True)
+class SamplingContext:
+    """What a sampler may look at when it draws a round: the network, the compiled problem and the unknowns.
+
+    ``residuals(points)`` evaluates every term's residual at the given points (``{point set: [N, d]}``): what an
+    adaptive sampler (residual-based refinement) needs. The fixed samplers ignore the context.
+    """
+
+    net: Any
+    compiled: Any
+    unknowns: Any
+
+    def residuals(self, points: Mapping[str, Any]) -> dict[str, Any]:
+        """``{term name: residual [N, r]}`` at ``points`` with the current network and unknowns."""
+        return self.compiled.evaluate(self.net, points, None, self.unknowns.values())
 
 
 class Sampler:
     """Draws the points of every point set of a compiled problem; round ``r`` is a pure function of the seed.
+
+    The interface a sampler offers the trainer is ``draw(round, names, context)`` and ``targets()``; ``context``
+    (a :class:`SamplingContext`) lets an adaptive sampler see the model and its residuals.
 
     Args:
         compiled: the compiled problem (uses ``point_sets`` and ``bounds``).
@@ -173,12 +211,17 @@ class Sampler:
 
     def __init__(self, compiled: Any, settings: Settings) -> None:
         self.bounds = {v: (float(compiled.bounds[v][0]), float(compiled.bounds[v][1])) for v in compiled.variables}
-        self.plans = plan_counts(compiled.point_sets, self.bounds, settings)
+        self.plans = plan_counts(
+            compiled.point_sets, self.bounds, settings, {name: t.bare for name, t in compiled.terms.items()}
+        )
         self.sampler = settings.sampler
         self.seed = settings.seed
 
-    def draw(self, round_: int = 0, names: Any = None) -> dict[str, np.ndarray]:
-        """Return ``{point-set name: [N, d] array}`` for resampling round ``round_`` (only ``names`` if given)."""
+    def draw(self, round_: int = 0, names: Any = None, context: SamplingContext | None = None) -> dict[str, np.ndarray]:
+        """Return ``{point-set name: [N, d] array}`` for resampling round ``round_`` (only ``names`` if given).
+
+        The fixed rules ignore ``context``: round ``r`` is a pure function of the seed, the round and the name.
+        """
         out = {}
         for name, plan in self.plans.items():
             if names is not None and name not in names:
@@ -210,3 +253,8 @@ def _seed(seed: int, round_: int, name: str) -> int:
 def eval_points(bounds: Mapping[str, tuple[float, float]], n: int) -> np.ndarray:
     """A fixed evaluation set: ``n`` scrambled Sobol points in the box (seed fixed, independent of the run seed)."""
     return box_points(n, bounds, {}, "sobol", seed=12345)
+
+
+def make_sampler(compiled: Any, settings: Settings) -> Sampler:
+    """The sampler of a run (the point rule itself is ``settings.sampler``, see :func:`unit_points`)."""
+    return Sampler(compiled, settings)

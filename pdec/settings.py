@@ -9,17 +9,18 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from pdec.errors import PdecSettingsError, did_you_mean
+from pdec import registry
+from pdec.errors import PdecSettingsError, did_you_mean, short
 from pdec.source import Span
 
-ACTIVATIONS = ("tanh", "sin", "gelu", "silu", "softplus", "relu")
-SAMPLERS = ("random", "lhs", "sobol", "halton", "grid")
-WEIGHTINGS = ("inverse_dirichlet_grouped", "inverse_dirichlet", "fixed", "max_avg", "max_avg_unweighted", "relobralo")
+ACTIVATIONS = registry.ACTIVATIONS.names
+SAMPLERS = registry.SAMPLERS.names
+WEIGHTINGS = registry.WEIGHTINGS.names
 DTYPES = ("float32", "float64")
 OUTPUT_SCALES = ("data", "none")
 
@@ -65,6 +66,11 @@ class Settings:
     eval_points: int = 10000
     checkpoint_every: int = 1000
 
+    @property
+    def compile_settings(self) -> CompileSettings:
+        """The settings the compiler uses (the rest belong to the trainer)."""
+        return CompileSettings(self.dtype, self.compile)
+
     def replace(self, **overrides: Any) -> Settings:
         """Return a copy with ``overrides`` applied and checked (keys as in the spec, ``points.NAME`` included)."""
         return apply(self, [(k, v, None) for k, v in overrides.items()])
@@ -82,6 +88,26 @@ class Settings:
                 value = list(value)
             out[f.name] = value
         return out
+
+
+@dataclass(frozen=True)
+class CompileSettings:
+    """The compile-time settings: the floating-point type of the generated code, and whether to ``torch.compile`` it."""
+
+    dtype: str = "float32"
+    compile: bool = False
+
+    @property
+    def torch_dtype(self) -> Any:
+        """The torch dtype (imports torch)."""
+        return torch_dtype(self.dtype)
+
+
+def torch_dtype(name: str) -> Any:
+    """The torch dtype named ``name`` (one of DTYPES); the one place a dtype name is resolved (imports torch)."""
+    import torch
+
+    return {"float32": torch.float32, "float64": torch.float64}[name]
 
 
 def sized_defaults(variables: int, fields: int, order: int) -> Settings:
@@ -167,6 +193,32 @@ def apply(base: Settings, items: Iterable[tuple[str, Any, Span | None]]) -> Sett
     changes["points"] = MappingProxyType(maps["points"])
     changes["weights"] = MappingProxyType(maps["weight"])
     return dataclasses.replace(base, **changes)
+
+
+def train_block(block: Any, base: Settings, terms: Sequence[str]) -> Settings:
+    """A spec's ``train`` block (pdec.syntax.TrainBlock) applied to ``base``; stage and per-term names checked.
+
+    ``terms`` are the bare names of the spec's equations, conditions and data sets.
+    """
+    settings = apply(base, [(s.key, s.value, s.span) for s in block.settings])
+    for s in block.settings:
+        head, dot, tail = s.key.partition(".")
+        if dot and tail not in terms:
+            hint = did_you_mean(tail, terms) or "terms: " + ", ".join(terms)
+            raise PdecSettingsError(f"'{s.key}' names no equation, condition or data set", s.span, hint)
+    stages = []
+    for item in block.stages:
+        for ident in item.terms:
+            if ident.name not in terms:
+                hint = did_you_mean(ident.name, terms) or "terms: " + ", ".join(terms)
+                raise PdecSettingsError(f"stage names an unknown term '{short(ident.name)}'", ident.span, hint)
+        steps = item.steps.text
+        if not steps.isdigit() or int(steps) < 1:
+            raise PdecSettingsError(
+                f"stage length must be a positive whole number of steps, got {steps}", item.steps.span
+            )
+        stages.append(Stage(tuple(i.name for i in item.terms), int(steps), item.span))
+    return dataclasses.replace(settings, stages=tuple(stages)) if stages else settings
 
 
 def _check(key: str, value: Any, kind: str, rule: Any, span: Span | None) -> Any:

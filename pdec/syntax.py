@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import lark
 from lark.exceptions import VisitError
 
-from pdec.errors import PdecError, PdecSyntaxError
+from pdec.errors import PdecError, PdecSyntaxError, short
 from pdec.source import Source, Span
 
 MAX_DEPTH = 100  # deepest expression nesting accepted; deeper trees would overflow Python's stack later
@@ -364,7 +364,7 @@ def _group_train(items: list, source: Source) -> tuple[Statement, ...]:
                 what = "training setting" if isinstance(item, Setting) else "stage"
                 hint = "put settings under a `train:` line"
                 if isinstance(item, Setting):
-                    hint = f"write `eq: {_short(item.span.text)}` for an equation, or put settings under `train:`"
+                    hint = f"write `eq: {short(item.span.text, 60)}` for an equation, or put settings under `train:`"
                 raise PdecSyntaxError(f"{what} outside a train block", item.span, hint)
             train["settings" if isinstance(item, Setting) else "stages"].append(item)
         elif isinstance(item, list):
@@ -374,11 +374,6 @@ def _group_train(items: list, source: Source) -> tuple[Statement, ...]:
     if train is not None:
         statements[train["index"]] = TrainBlock(tuple(train["settings"]), tuple(train["stages"]), train["span"])
     return tuple(statements)
-
-
-def _short(text: str, limit: int = 60) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @lark.v_args(meta=True)

@@ -1,65 +1,44 @@
 """Training: CompiledProblem -> Result (sample points, build the net, balance the losses, Adam then L-BFGS).
 
-``train(compiled, **overrides)`` is the API and ``cmd_run``/``cmd_predict`` the command-line entry points. A
-:class:`Trainer` holds every piece of mutable state (network, unknowns, optimiser, balancer, step, history), so
-several runs can live in one process and a data-parallel wrapper can drive one per rank.
+``train(compiled, **overrides)`` is the API (``pdec run`` calls it). A :class:`Trainer` holds every piece of mutable
+state (network, unknowns, optimiser, balancer, step, history), so several runs can live in one process and a
+data-parallel wrapper can drive one per rank. It reads the compiled problem only through its typed contract
+(``terms``, ``point_sets``, ``unknowns``, ``settings``, ``spec``; see pdec.compiler.CompiledProblem). The other
+responsibilities live in their own modules: pdec.console (signals, progress, status lines), pdec.checkpoint (state,
+rollback, resume), pdec.metrics (evaluation, errors, plots), pdec.inverse (the frozen-network fit, identifiability)
+and pdec.schedule (stages, resampling rounds, learning-rate decay).
 
 One Adam step ``s`` (1-based)::
 
     active terms (stages) -> points (resampling round) -> losses {term: mean residual^2}
-    -> [update step] per-term gradients g_k; balancer updates lambda; grad = sum_k lambda_k g_k
+    -> [update step] per-term gradients g_k; balancer updates lambda; backward() of sum_j <p_j, sum_k lambda_k g_kj>
        [other steps] backward of sum_k lambda_k L_k
     -> optimiser step -> history row (and evaluation / checkpoint when due)
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import copy
 import json
 import math
-import os
-import signal
-import sys
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import sympy
 import torch
-from sympy.core.function import AppliedUndef
 
+from pdec import checkpoint, inverse, metrics
 from pdec.balance import make_balancer
-from pdec.diagnostics import Finding, diagnose
+from pdec.console import Console, crossed, deferred_interrupt, main_process, say
+from pdec.diagnostics import diagnose
 from pdec.errors import PdecRunError
-from pdec.nets import build_net, output_scales
-from pdec.results import (
-    CHECKPOINT,
-    HISTORY,
-    METRICS,
-    RESUME_KEYS,
-    SETTINGS,
-    SPEC,
-    UNKNOWNS,
-    History,
-    Result,
-    Solution,
-    load_checkpoint,
-    load_result,
-    plot_run,
-    read_points_csv,
-    save_checkpoint,
-    say,
-    settings_from_dict,
-    write_json,
-    write_predictions,
-)
-from pdec.sampling import Sampler, bare, eval_points
-from pdec.settings import SAMPLERS, WEIGHTINGS, Settings, Stage
+from pdec.nets import make_net
+from pdec.results import METRICS, SETTINGS, SPEC, History, Result, load_checkpoint, settings_from_dict, write_json
+from pdec.sampling import SamplingContext, make_sampler
+from pdec.schedule import schedule
+from pdec.settings import Settings, torch_dtype
 
 Callback = Callable[["Trainer", Mapping[str, Any]], None]
 
@@ -91,16 +70,21 @@ def train(
             raise PdecRunError(f"'{run_dir}' is not a run directory", hint="pass a directory `pdec run` created")
         settings = settings_from_dict(json.loads((run_dir / SETTINGS).read_text()))
     else:
-        settings = compiled.problem.settings
+        settings = compiled.settings
         run_dir = Path(out) if out is not None else default_run_dir(compiled)
+    if "compile" in overrides:
+        raise PdecRunError(
+            "'compile' is a compile-time setting: the trainer cannot change it",
+            hint="pass it to the compiler: pdec.compile(spec, compile=True)",
+        )
     if overrides:
         settings = settings.replace(**overrides)
     trainer = Trainer(compiled, settings, run_dir, quiet=quiet, callback=callback, plots=plots)
     if resume is not None:
         copy_path = run_dir / SPEC
-        if copy_path.is_file() and copy_path.read_text() != compiled.problem.source.text:
+        if copy_path.is_file() and copy_path.read_text() != compiled.spec.text:
             say(f"warning: the spec differs from the copy in {run_dir}; continuing with the spec given now")
-        trainer.restore(load_checkpoint(run_dir))
+        checkpoint.restore(trainer, load_checkpoint(run_dir))
     else:
         trainer.create_run_dir()
     return trainer.run()
@@ -108,7 +92,7 @@ def train(
 
 def default_run_dir(compiled: Any) -> Path:
     """``runs/<spec stem>-<YYYYmmdd-HHMMSS>`` (with a numeric suffix if taken)."""
-    path = compiled.problem.source.path
+    path = compiled.spec.path
     stem = "spec" if path.startswith("<") else Path(path).stem
     base = Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     candidate, n = base, 1
@@ -118,55 +102,8 @@ def default_run_dir(compiled: Any) -> Path:
     return candidate
 
 
-def interactive() -> bool:
-    """Whether stderr is a terminal a person watches (not a pipe, not CI)."""
-    return sys.stderr.isatty() and not os.environ.get("CI")
-
-
-@contextlib.contextmanager
-def deferred_interrupt() -> Iterator[dict[str, bool]]:
-    """Turn the first Ctrl-C into a flag checked between steps; a second one stops at once (main thread only)."""
-    flag = {"hit": False, "hard": False}
-    if threading.current_thread() is not threading.main_thread():
-        yield flag
-        return
-    previous = signal.getsignal(signal.SIGINT)
-
-    def handler(signum: int, frame: Any) -> None:
-        if flag["hit"]:
-            flag["hard"] = True
-            raise KeyboardInterrupt
-        flag["hit"] = True
-
-    signal.signal(signal.SIGINT, handler)
-    try:
-        yield flag
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 class LossNotFinite(Exception):
     """A loss (or, in L-BFGS, a parameter) became NaN or Inf; carries the offending terms."""
-
-
-class Evaluation:
-    """A fixed evaluation set: points ``[N, d]`` and reference values per field (relative L2 errors)."""
-
-    def __init__(self, points: np.ndarray, values: np.ndarray, fields: tuple[str, ...], columns: list[int]) -> None:
-        self.points = points
-        self.values = values
-        self.fields = fields
-        self.columns = columns
-
-    def errors(self, predict: Callable[[np.ndarray], np.ndarray]) -> dict[str, float]:
-        """``{field: ||pred - ref|| / ||ref||}`` over the evaluation set."""
-        predicted = predict(self.points)
-        out = {}
-        for j, (name, col) in enumerate(zip(self.fields, self.columns, strict=True)):
-            ref = self.values[:, j]
-            norm = float(np.linalg.norm(ref))
-            out[name] = float(np.linalg.norm(predicted[:, col] - ref)) / (norm if norm > 0 else 1.0)
-        return out
 
 
 class Trainer:
@@ -183,8 +120,6 @@ class Trainer:
 
     SNAPSHOT_EVERY = 25  # Adam steps between in-memory snapshots for NaN rollback (every L-BFGS chunk is one)
     LBFGS_CHUNK = 10  # L-BFGS iterations per optimiser call and history row (each call re-evaluates the loss once)
-    MAX_ROLLBACKS = 8
-    STATUS_EVERY = 30.0  # seconds between status lines when stderr is not a terminal
     DIAGNOSE_EVERY = 500  # steps between checks for stalled terms and extreme weights (pdec.diagnostics)
 
     def __init__(
@@ -196,113 +131,44 @@ class Trainer:
         callback: Callback | None = None,
         plots: bool = True,
     ) -> None:
-        self.compiled = compiled
-        self.plots = plots
-        self.settings = settings
-        self.run_dir = Path(run_dir)
-        self.quiet = bool(quiet)  # no summary at all
-        self.show_bar = not self.quiet and interactive()  # the progress bar only on a terminal
-        self.show_status = not self.quiet and not self.show_bar  # off a terminal: a status line now and then
-        self._last_status = time.monotonic()
-        self.callback = callback
-        self.device = self._device(settings.device)
-        self.dtype = getattr(torch, settings.dtype)
+        self.compiled, self.settings, self.run_dir = compiled, settings, Path(run_dir)
+        self.quiet, self.callback, self.plots = bool(quiet), callback, plots
+        self.device, self.dtype = _device(settings.device), torch_dtype(settings.dtype)
+        self.term = compiled.terms  # name -> Term
         self.terms = tuple(compiled.terms)
         self.sets_of = {t: tuple(n for n, ps in compiled.point_sets.items() if t in ps.terms) for t in self.terms}
-        self.stages = self._stage_plan()
-        self.net = build_net(
-            compiled.variables, compiled.bounds, compiled.fields, settings.layers, settings.activation, settings.seed
-        ).to(self.device, self.dtype)
-        if settings.output_scale == "data" and compiled.problem.data:
-            observed = [
-                (d.fields, np.asarray(d.values, dtype=float).reshape(len(d), -1)) for d in compiled.problem.data
-            ]
-            self.net.scale_outputs(*output_scales(compiled.fields, observed))
         self.unknowns = copy.deepcopy(compiled.unknowns).to(self.device, self.dtype)
+        self.schedule = schedule(self.term, settings, bool(self.unknowns.specs))
+        self.net = make_net(compiled, settings, self.device, self.dtype)
         self.net_params = list(self.net.parameters())
         self.params = self.net_params + list(self.unknowns.parameters())
-        self.sampler = Sampler(compiled, settings)
-        self.targets = {k: self._tensor(v) for k, v in self.sampler.targets().items()}
-        self.balancer = make_balancer(self.terms, settings, self._isolated())
-        self.evaluation = self._evaluation()
-        self.optimizer: torch.optim.Optimizer = self._adam()
-        self.phase = "adam"
-        self.step = 0
-        self.lr_scale = 1.0
-        self.rollbacks = 0
-        self.elapsed = 0.0
+        self.sampler = make_sampler(compiled, settings)
+        self.targets = {k: self.tensor(v) for k, v in self.sampler.targets().items()}
+        self.balancer = make_balancer(self.term, settings)
+        self.evaluation = metrics.evaluation_set(compiled, self.sampler.bounds, settings.eval_points, self.tensor)
+        self.optimizer: torch.optim.Optimizer = self.adam()
+        self.console = Console(self.quiet, self.terms, settings.adam + settings.lbfgs)
+        self.phase, self.step, self.lr_scale, self.rollbacks, self.elapsed = "adam", 0, 1.0, 0, 0.0
         self.history = History()
-        self._active: tuple[str, ...] | None = None
-        self._cache: tuple[Any, dict[str, torch.Tensor]] | None = None
-        self._snapshot: dict[str, Any] | None = None
-        self._errors: dict[str, float] = {}
-        self._warned: set[tuple[str, str]] = set()
+        self.active: tuple[str, ...] | None = None
+        self.last_snapshot: dict[str, Any] | None = None
+        self.errors: dict[str, float] = {}  # the latest evaluation
         self.identifiability: list[str] | None = None  # warnings about the unknowns, from the trained network
+        self._cache: tuple[Any, dict[str, torch.Tensor]] | None = None
 
-    # ------------------------------------------------------------------------------------------------ construction
-
-    @staticmethod
-    def _device(name: str) -> torch.device:
-        """The torch device; PdecRunError when CUDA is asked for but absent."""
-        if name.startswith("cuda") and not torch.cuda.is_available():
-            raise PdecRunError(f"device '{name}' requested but CUDA is not available", hint="use --device cpu")
-        return torch.device(name)
-
-    def _tensor(self, array: Any) -> torch.Tensor:
+    def tensor(self, array: Any) -> torch.Tensor:
         """An array as a tensor on the run's device and dtype."""
         return torch.as_tensor(np.asarray(array, dtype=float), dtype=self.dtype, device=self.device)
 
-    def _stage_plan(self) -> list[tuple[int, tuple[str, ...]]]:
-        """``[(last step, active terms)]`` per stage; unknown bare names raise PdecRunError."""
-        by_bare = {bare(t): t for t in self.terms}
-        plan, end = [], 0
-        for stage in self.settings.stages or self._default_stages():
-            missing = [n for n in stage.terms if n not in by_bare]
-            if missing:
-                raise PdecRunError(
-                    f"stage names unknown term(s) {', '.join(missing)}",
-                    stage.span,
-                    "known terms: " + ", ".join(by_bare),
-                )
-            end += stage.steps
-            plan.append((end, tuple(t for t in self.terms if bare(t) in stage.terms)))
-        if end > self.settings.adam:
-            raise PdecRunError(
-                f"the stages run to step {end}, past the {self.settings.adam} Adam steps",
-                self.settings.stages[-1].span,
-                f"stages switch terms on during Adam: set adam to at least {end}, or shorten the stages",
-            )
-        return plan
-
-    def _default_stages(self) -> tuple[Stage, ...]:
-        """Without stages in the spec, an inverse problem with data trains on the data alone first.
-
-        ``data_first`` of the Adam steps fit the network to the observations; when the equations switch on, the
-        unknowns are fitted to them with the network frozen (``fit_unknowns``), then everything trains together.
-        """
-        data = tuple(bare(t) for t in self.terms if self.compiled.terms[t].kind == "data")
-        steps = round(self.settings.data_first * self.settings.adam)
-        if not data or not self.compiled.problem.unknowns or steps < 1:
-            return ()
-        return (Stage(data, steps),)
-
-    def _isolated(self) -> tuple[str, ...]:
-        """The conditions imposed at isolated points: every point set of the term fixes every variable."""
-        fixes_all = {n for n, ps in self.compiled.point_sets.items() if len(ps.region) == len(self.compiled.variables)}
-        return tuple(t for t in self.terms if self.sets_of[t] and set(self.sets_of[t]) <= fixes_all)
-
-    def _adam(self) -> torch.optim.Adam:
+    def adam(self) -> torch.optim.Adam:
         """Adam over the network (settings.lr) and the unknowns (one group each, their own lr if set)."""
         groups = [{"params": self.net_params, "lr": self.settings.lr}]
-        if hasattr(self.unknowns, "param_groups"):
-            groups += [g for g in self.unknowns.param_groups(self.settings.lr) if g["params"]]
-        elif self.params[len(self.net_params) :]:
-            groups.append({"params": self.params[len(self.net_params) :], "lr": self.settings.lr})
+        groups += [g for g in self.unknowns.param_groups(self.settings.lr) if g["params"]]
         for g in groups:
             g["base_lr"] = g["lr"]
         return torch.optim.Adam(groups)
 
-    def _lbfgs(self) -> torch.optim.LBFGS:
+    def lbfgs(self) -> torch.optim.LBFGS:
         """L-BFGS over every parameter (strong Wolfe line search), ``LBFGS_CHUNK`` iterations per call."""
         return torch.optim.LBFGS(
             self.params,
@@ -314,128 +180,37 @@ class Trainer:
             line_search_fn="strong_wolfe",
         )
 
-    def _evaluation(self) -> Evaluation | None:
-        """The evaluation set: the problem's reference data, else ``eval_points`` Sobol points with ``exact``."""
-        fields = tuple(self.compiled.fields)
-        reference = getattr(self.compiled.problem, "reference", None)
-        if reference is not None:
-            order = [list(reference.variables).index(v) for v in self.compiled.variables]
-            points = np.asarray(reference.points, dtype=float)[:, order]
-            values = np.asarray(reference.values, dtype=float).reshape(len(points), -1)
-            return Evaluation(points, values, tuple(reference.fields), [fields.index(f) for f in reference.fields])
-        points = eval_points(self.sampler.bounds, self.settings.eval_points)
-        with torch.no_grad():
-            exact = self.compiled.exact(self._tensor(points))
-        if exact is None:
-            return None
-        exact = exact.detach().cpu().double().numpy()
-        known = [j for j in range(exact.shape[1]) if np.isfinite(exact[:, j]).all()]
-        if not known:
-            return None
-        return Evaluation(points, exact[:, known], tuple(fields[j] for j in known), known)
-
-    # --------------------------------------------------------------------------------------------------- run dir
-
     def create_run_dir(self) -> None:
-        """Create the run directory with the spec copy and the resolved settings; refuse to overwrite a run."""
-        if (self.run_dir / CHECKPOINT).exists():
-            raise PdecRunError(
-                f"'{self.run_dir}' already holds a run",
-                hint=f"continue it with --resume {self.run_dir}, or choose another --out",
-            )
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        source = self.compiled.problem.source
-        (self.run_dir / SPEC).write_text(source.text)
-        write_json(self.run_dir / SETTINGS, self.settings.to_dict())
+        """Create the run directory (pdec.checkpoint.create_run_dir)."""
+        checkpoint.create_run_dir(self)
 
-    def meta(self) -> dict[str, Any]:
-        """What a checkpoint needs to rebuild the network without the compiler."""
-        c = self.compiled
-        return {
-            "variables": list(c.variables),
-            "fields": list(c.fields),
-            "terms": list(self.terms),
-            "bounds": {v: list(c.bounds[v]) for v in c.variables},
-            "layers": list(self.settings.layers),
-            "activation": self.settings.activation,
-            "dtype": self.settings.dtype,
-            "spec_path": str(c.problem.source.path),
-            "torch": str(torch.__version__),  # a plain str: loadable with weights_only=True
-        }
-
-    def state(self, finished: bool = False) -> dict[str, Any]:
-        """The checkpoint: model, unknowns, optimiser, weights state, RNG state, step and history."""
-        return {
-            "meta": self.meta(),
-            "net": self.net.state_dict(),
-            "unknowns": self.unknowns.state_dict(),
-            "unknowns_floats": self.unknowns.floats(),
-            "optimizer": self.optimizer.state_dict(),
-            "phase": self.phase,
-            "balancer": self.balancer.state_dict(),
-            "step": self.step,
-            "lr_scale": self.lr_scale,
-            "rollbacks": self.rollbacks,
-            "elapsed": self.elapsed,
-            "history": self.history.rows,
-            "rng": {"torch": torch.get_rng_state()},
-            "finished": finished,
-        }
-
-    def restore(self, state: Mapping[str, Any]) -> None:
-        """Continue from a checkpoint (PdecRunError when it belongs to a different problem)."""
-        missing = [k for k in RESUME_KEYS if k not in state]
-        if missing:
-            raise PdecRunError(f"the checkpoint in '{self.run_dir}' cannot be resumed (missing {', '.join(missing)})")
-        meta = state["meta"]
-        mine = self.meta()
-        for key in ("variables", "fields", "terms", "layers", "activation"):
-            if meta[key] != mine[key]:
-                raise PdecRunError(
-                    f"checkpoint {key} {meta[key]} do not match this spec's {mine[key]}",
-                    hint="resume with the spec the run was started from",
-                )
-        self.net.load_state_dict(state["net"])
-        self.unknowns.load_state_dict(state["unknowns"])
-        self.phase = state["phase"]
-        if self.phase == "lbfgs":
-            self.optimizer = self._lbfgs()
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.balancer.load_state_dict(state["balancer"])
-        self.step, self.lr_scale = int(state["step"]), float(state["lr_scale"])
-        self.rollbacks, self.elapsed = int(state["rollbacks"]), float(state["elapsed"])
-        self.history = History(state["history"])
-        self._active = self.active_terms(self.step) if self.step else None
-
-    def save(self, finished: bool = False) -> None:
-        """Write the checkpoint and the history CSV."""
-        save_checkpoint(self.run_dir / CHECKPOINT, self.state(finished))
-        self.history.write_csv(self.run_dir / HISTORY)
+    @property
+    def total_steps(self) -> int:
+        """Adam steps plus L-BFGS iterations."""
+        return self.settings.adam + self.settings.lbfgs
 
     # --------------------------------------------------------------------------------------------------- one step
 
-    def active_terms(self, step: int) -> tuple[str, ...]:
-        """The terms trained at ``step`` (1-based): the stage's terms, then every term."""
-        for end, terms in self.stages:
-            if step <= end and step <= self.settings.adam:
-                return terms
-        return self.terms
-
     def points(self, step: int, active: tuple[str, ...]) -> dict[str, torch.Tensor]:
         """The points of the active terms' point sets for the resampling round of ``step`` (cached)."""
-        every = self.settings.resample
-        round_ = (min(step, max(self.settings.adam, 1)) - 1) // every if every else 0
         names = frozenset(n for t in active for n in self.sets_of[t])
-        key = (round_, names)
+        key = (self.schedule.round(step), names)
         if self._cache is None or self._cache[0] != key:
-            drawn = self.sampler.draw(round_, names)
-            self._cache = (key, {n: self._tensor(x) for n, x in drawn.items()})
+            drawn = self.sampler.draw(key[0], names, SamplingContext(self.net, self.compiled, self.unknowns))
+            self._cache = (key, {n: self.tensor(x) for n, x in drawn.items()})
         return self._cache[1]
+
+    def cached_points(self) -> dict[str, torch.Tensor] | None:
+        """The points drawn last (None before the first draw)."""
+        return None if self._cache is None else self._cache[1]
+
+    def targets_for(self, points: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The observed values of the data point sets among ``points``."""
+        return {k: v for k, v in self.targets.items() if k in points}
 
     def losses(self, points: Mapping[str, torch.Tensor], active: tuple[str, ...]) -> dict[str, torch.Tensor]:
         """``{term: mean(residual ** 2)}`` for the active terms."""
-        targets = {k: v for k, v in self.targets.items() if k in points}
-        residuals = self.compiled.evaluate(self.net, points, targets, self.unknowns.values())
+        residuals = self.compiled.evaluate(self.net, points, self.targets_for(points), self.unknowns.values())
         missing = [t for t in active if t not in residuals]
         if missing:
             raise PdecRunError(f"the compiled problem returned no residual for {', '.join(missing)}")
@@ -448,41 +223,45 @@ class Trainer:
 
     def set_lr(self, step: int) -> float:
         """Apply ``base_lr * lr_decay ** ((step - 1) // decay_every) * lr_scale`` to every group; return the net's."""
-        factor = self.settings.lr_decay ** ((step - 1) // self.settings.decay_every) * self.lr_scale
+        factor = self.schedule.lr_factor(step) * self.lr_scale
         for group in self.optimizer.param_groups:
             group["lr"] = group["base_lr"] * factor
         return self.optimizer.param_groups[0]["lr"]
 
     def balanced_gradients(self, losses: Mapping[str, torch.Tensor]) -> None:
-        """Per-term gradients -> balancer update -> ``p.grad = sum_k lambda_k g_k`` (no further backward pass)."""
+        """Per-term gradients -> balancer update -> ``grad = sum_k lambda_k g_k``, accumulated through backward().
+
+        The combined gradient ``G_j`` of each parameter goes in as the backward of ``sum_j <p_j, G_j>`` (whose
+        gradient is exactly ``G_j``), so gradient hooks (a data-parallel wrapper's all-reduce) see it.
+        """
         names = list(losses)
         grads = {}
         for i, k in enumerate(names):
+            found = (None,) * len(self.params)
             if losses[k].requires_grad:
                 found = torch.autograd.grad(losses[k], self.params, retain_graph=i < len(names) - 1, allow_unused=True)
-            else:
-                found = (None,) * len(self.params)
             grads[k] = [torch.zeros_like(p) if g is None else g for g, p in zip(found, self.params, strict=True)]
-        n = len(self.net_params)
-        self.balancer.update(losses, {k: g[:n] for k, g in grads.items()})
+        self.balancer.update(losses, {k: g[: len(self.net_params)] for k, g in grads.items()})
         w = self.balancer.weights
-        for j, p in enumerate(self.params):
+        combined = []
+        for j in range(len(self.params)):
             total = grads[names[0]][j] * w[names[0]]
             for k in names[1:]:
                 total.add_(grads[k][j], alpha=w[k])
-            p.grad = total
+            combined.append(total)
+        surrogate = sum((p * g).sum() for p, g in zip(self.params, combined, strict=True))
+        torch.autograd.backward(surrogate, inputs=self.params)
 
     def adam_step(self, step: int) -> dict[str, Any]:
         """One Adam step; returns the history row (LossNotFinite when a loss is NaN/Inf)."""
-        active = self.active_terms(step)
-        before = self._active or ()
-        switched_on = set(active) - set(before) if self._active is not None else set()
+        active, before = self.schedule.active(step), self.active or ()
+        switched_on = set(active) - set(before) if self.active is not None else set()
         if switched_on:
             self.balancer.reset()  # a term switched on: weights back to 1 and recomputed now
-        self._active = active
+        self.active = active
         points = self.points(step, active)
         if switched_on:
-            self.fit_unknowns(points, tuple(t for t in active if t in switched_on), before)
+            inverse.fit_unknowns(self, points, tuple(t for t in active if t in switched_on), before)
         lr = self.set_lr(step)
         losses = self.losses(points, active)
         values = {k: float(v.detach()) for k, v in losses.items()}
@@ -498,88 +277,6 @@ class Trainer:
             torch.autograd.backward(self.weighted(losses), inputs=self.params)
         self.optimizer.step()
         return self.row(step, values, lr)
-
-    def fit_unknowns(
-        self, points: Mapping[str, torch.Tensor], terms: tuple[str, ...], before_terms: tuple[str, ...]
-    ) -> None:
-        """Fit the unknowns to ``terms`` (just switched on) with the network frozen: L-BFGS on their summed losses.
-
-        After a data-only stage (``before_terms`` held a data set) the network follows the data, so this is the
-        classic two-step estimate: the unknowns that best explain the fitted fields, found in a second instead of
-        thousands of Adam steps during which the network would bend towards the physics of the initial guesses.
-        Fields no such data set observed (e.g. pressure) are still arbitrary, so their rows of the output layer are
-        fitted too (on the last hidden features, which the data shaped); the rest of the network stays frozen. Only
-        the switched-on terms that contain an unknown or such a field count. Skipped when no data set was trained
-        before, when no term contains an unknown, or when ``settings.fit_unknowns`` is 0; a non-finite result
-        restores the old values.
-        """
-        problem = self.compiled.problem
-        fitted = {f for d in problem.data if f"data:{d.name}" in before_terms for f in d.fields}
-        if not self.settings.fit_unknowns or not self.unknowns.raw or not fitted:
-            return
-        unknowns = {u.name for u in problem.unknowns}
-        with_unknowns = {t for t in terms if unknowns & _names(self.compiled.terms[t].exprs, sympy.Symbol)}
-        if not with_unknowns:
-            return
-        fields_of = {t: _names(self.compiled.terms[t].exprs, AppliedUndef) for t in terms}
-        free = {f for t in with_unknowns for f in fields_of[t]} - fitted
-        terms = tuple(t for t in terms if t in with_unknowns or fields_of[t] & free)
-        params = list(self.unknowns.parameters())
-        head = self.net.head
-        rows = torch.tensor([f in free for f in self.net.fields], device=self.device)
-        if free:
-            params += [head.weight, head.bias]
-        before = [p.detach().clone() for p in params]
-        optimizer = torch.optim.LBFGS(
-            params,
-            lr=1.0,
-            max_iter=self.settings.fit_unknowns,
-            line_search_fn="strong_wolfe",
-            tolerance_grad=1e-12,
-            tolerance_change=1e-14,
-            history_size=50,
-        )
-
-        def closure() -> torch.Tensor:
-            optimizer.zero_grad(set_to_none=True)
-            total = sum(self.losses(points, terms).values())
-            if torch.isfinite(total):
-                torch.autograd.backward(total, inputs=params)
-                if free:  # only the free fields' rows move: L-BFGS steps lie in the span of the gradients
-                    head.weight.grad[~rows] = 0
-                    head.bias.grad[~rows] = 0
-            return total
-
-        start = self.unknowns.floats()
-        optimizer.step(closure)
-        if not all(torch.isfinite(p).all() for p in params) or not math.isfinite(float(closure().detach())):
-            with torch.no_grad():
-                for p, old in zip(params, before, strict=True):
-                    p.copy_(old)
-            say("warning: fitting the unknowns to the newly active terms failed; they keep their values")
-            return
-        found = self.unknowns.floats()
-        moved = ", ".join(f"{k} {start[k]:.4g} -> {found[k]:.4g}" for k in found)
-        also = f" (and the output layer of {', '.join(sorted(free))})" if free else ""
-        switched = ", ".join(bare(t) for t in terms)
-        say(f"step {self.step + 1}: {switched} on; unknowns fitted with the network frozen{also}: {moved}", self.quiet)
-
-    def check_identifiability(self, points: Mapping[str, torch.Tensor]) -> None:
-        """Warn about unknowns the residuals barely depend on, or depend on only in a fixed combination.
-
-        Runs on the trained network at the end of the run (a barely trained network gives false alarms both ways),
-        in float64, with the SVD of the normalised sensitivities (see pdec.inverse.identifiability).
-        """
-        from pdec.inverse import identifiability, sensitivities
-
-        compiled = copy.copy(self.compiled)
-        compiled.unknowns = self.unknowns
-        targets = {k: v for k, v in self.targets.items() if k in points}
-        with torch.enable_grad():
-            found = sensitivities(compiled, self.net, points, targets)
-        self.identifiability = identifiability(found)
-        for warning in self.identifiability:
-            say(f"warning: {warning}")
 
     def lbfgs_step(self) -> dict[str, Any]:
         """Up to ``LBFGS_CHUNK`` L-BFGS iterations with frozen weights; returns one history row.
@@ -628,360 +325,118 @@ class Trainer:
         row.update({f"unknown:{k}": v for k, v in self.unknowns.floats().items()})
         return row
 
-    # ----------------------------------------------------------------------------------------------------- faults
-
-    def snapshot(self) -> None:
-        """Keep an in-memory copy of the state to roll back to after a NaN/Inf."""
-        self._snapshot = copy.deepcopy(
-            {
-                "net": self.net.state_dict(),
-                "unknowns": self.unknowns.state_dict(),
-                "optimizer": self.optimizer.state_dict(),
-                "phase": self.phase,
-                "balancer": self.balancer.state_dict(),
-                "step": self.step,
-                "rows": len(self.history),
-                "active": self._active,
-            }
-        )
-
-    def where_not_finite(self, terms: list[str]) -> str:
-        """The terms, each with the first point where its residual is NaN/Inf at the current parameters."""
-        if self._cache is None:
-            return ", ".join(terms)
-        points = self._cache[1]
-        targets = {k: v for k, v in self.targets.items() if k in points}
-        residuals = self.compiled.evaluate(self.net, points, targets, self.unknowns.values())
-        return "; ".join(_first_bad_row(t, residuals.get(t), points, self.compiled) for t in terms)
-
-    def rollback(self, terms: list[str]) -> None:
-        """Restore the last snapshot and halve the learning rate; PdecRunError after MAX_ROLLBACKS."""
-        self.rollbacks += 1
-        failed = self.step + 1
-        where = self.where_not_finite(terms)
-        if self.rollbacks > self.MAX_ROLLBACKS or self._snapshot is None:
-            raise PdecRunError(
-                f"loss {where} is NaN/Inf at step {failed} after {self.MAX_ROLLBACKS} rollbacks",
-                hint="lower lr, train in float64, or check the spec's scaling",
-            )
-        snap = copy.deepcopy(self._snapshot)
-        self.net.load_state_dict(snap["net"])
-        self.unknowns.load_state_dict(snap["unknowns"])
-        self.phase = snap["phase"]
-        self.lr_scale *= 0.5
-        if self.phase == "lbfgs":
-            self.optimizer = self._lbfgs()
-        self.optimizer.load_state_dict(snap["optimizer"])
-        for group in self.optimizer.param_groups:
-            if self.phase == "lbfgs":
-                group["lr"] = self.lr_scale
-        self.balancer.load_state_dict(snap["balancer"])
-        self.step, self._active = snap["step"], snap["active"]
-        self.history.truncate(snap["rows"])
-        say(
-            f"step {failed}: loss {where} is NaN/Inf; rolled back to step {self.step} and lowered the "
-            f"learning rate to x{self.lr_scale:g} (rollback {self.rollbacks}/{self.MAX_ROLLBACKS})"
-        )
-
-    # ------------------------------------------------------------------------------------------------------ loop
-
-    @property
-    def total_steps(self) -> int:
-        """Adam steps plus L-BFGS iterations."""
-        return self.settings.adam + self.settings.lbfgs
-
-    def run(self) -> Result:
-        """Train to the end (or to a Ctrl-C / KeyboardInterrupt from the callback); write the run directory."""
-        from tqdm import tqdm
-
-        bar = tqdm(
-            total=self.total_steps, initial=self.step, disable=not self.show_bar, dynamic_ncols=True, unit="step"
-        )
-        try:
-            with deferred_interrupt() as flag:
-                try:
-                    self.loop(bar, flag)
-                except KeyboardInterrupt:
-                    if flag["hard"]:
-                        say(f"stopped at once; the last checkpoint in {self.run_dir} is kept")
-                        raise
-                    return self.interrupted()
-        finally:
-            bar.close()
-        return self.finish()
-
-    def loop(self, bar: Any, flag: Mapping[str, bool]) -> None:
-        """Run the remaining Adam steps, then the L-BFGS iterations."""
-        self.snapshot()
-        while self.step < self.total_steps:
-            step = self.step + 1
-            if step > self.settings.adam and self.phase == "adam":
-                self.phase, self.optimizer = "lbfgs", self._lbfgs()
-                self.snapshot()
-            started = time.perf_counter()
-            try:
-                row = self.adam_step(step) if self.phase == "adam" else self.lbfgs_step()
-            except LossNotFinite as exc:
-                self.rollback(list(exc.args[0]))
-                bar.n = self.step
-                continue
-            self.elapsed += time.perf_counter() - started
-            converged = row.pop("converged", False)
-            previous, self.step = self.step, row["step"]
-            if self.step == previous:  # L-BFGS converged before its first iteration: nothing new to record
-                break
-            self.record(previous, row, bar)
-            if self.phase == "lbfgs" or _crossed(previous, self.step, self.SNAPSHOT_EVERY):
-                self.snapshot()
-            if _crossed(previous, self.step, self.settings.checkpoint_every):
-                self.save()
-            if self.callback is not None:
-                self.callback(self, row)
-            if flag["hit"]:
-                raise KeyboardInterrupt
-            if converged:
-                break
-
-    def record(self, previous: int, row: dict[str, Any], bar: Any) -> None:
-        """Add evaluation errors when due, the wall time, append the row and update the progress bar."""
-        step = row["step"]
-        if self.evaluation is not None and (
-            _crossed(previous, step, self.settings.eval_every) or step == self.total_steps
-        ):
-            self._errors = self.evaluation.errors(self.predict)
-            row.update({f"error:{k}": v for k, v in self._errors.items()})
-        row["time"] = self.elapsed
-        self.history.append(row)
-        bar.update(step - previous)
-        if self.show_bar and (_crossed(previous, step, 10) or step == self.total_steps):
-            shown = {"loss": f"{row['loss']:.3e}"}
-            shown.update({f"error {k}": f"{v:.2e}" for k, v in self._errors.items()})  # the latest evaluation
-            bar.set_postfix(shown, refresh=False)
-        if _crossed(previous, step, self.DIAGNOSE_EVERY):
-            self.warn_new(diagnose(self.history.rows, self.terms))
-        now = time.monotonic()
-        if self.show_status and (now - self._last_status >= self.STATUS_EVERY or step == self.total_steps):
-            self._last_status = now
-            say(self.status_line(row))
-
-    def warn_new(self, findings: list[Finding]) -> None:
-        """Print the findings not printed before in this run."""
-        for finding in findings:
-            if finding.key not in self._warned:
-                self._warned.add(finding.key)
-                say(f"warning: step {self.step}: {finding.message}", self.quiet)
-
-    def status_line(self, row: Mapping[str, Any]) -> str:
-        """One line for a log file: step, phase, total and per-term losses, latest errors, time spent and left."""
-        step = row["step"]
-        terms = ", ".join(f"{k} {row[f'loss:{k}']:.2e}" for k in self.terms if f"loss:{k}" in row)
-        errors = ", ".join(f"{k} {v:.2e}" for k, v in self._errors.items())
-        left = self.elapsed / max(step, 1) * (self.total_steps - step)
-        return (
-            f"step {step}/{self.total_steps} {row['phase']}: loss {row['loss']:.3e} ({terms})"
-            + (f"; error {errors}" if errors else "")
-            + f"; {self.elapsed:.0f} s, about {left:.0f} s left"
-        )
-
     def predict(self, points: np.ndarray) -> np.ndarray:
         """The network at ``[N, d]`` points as float64 numpy (no gradient)."""
         with torch.no_grad():
-            return self.net(self._tensor(points)).cpu().double().numpy()
+            return self.net(self.tensor(points)).cpu().double().numpy()
 
-    def interrupted(self) -> Result:
-        """Save a checkpoint at the last completed step and say how to resume."""
-        self.save()
-        spec = self.compiled.problem.source.path
-        how = (
-            f"pdec.fit(compiled, resume='{self.run_dir}')"
-            if spec.startswith("<")
-            else f"pdec run {spec} --resume {self.run_dir}"
-        )
-        saved = f"interrupted at step {self.step}/{self.total_steps}; checkpoint saved in {self.run_dir}"
-        say(f"{saved}\nresume with: {how}")
-        return self.result(self.metrics(), interrupted=True)
+    # ------------------------------------------------------------------------------------------------------ loop
 
-    def finish(self) -> Result:
-        """Final evaluation, metrics, diagnoses, checkpoint, history CSV and plots."""
-        metrics = self.metrics()
-        findings = diagnose(self.history.rows, self.terms, final=True)
-        metrics["warnings"] = [f.message for f in findings]
-        write_json(self.run_dir / METRICS, metrics)
-        if self.compiled.problem.unknowns:
-            if self.unknowns.raw:
-                self.check_identifiability(self.points(self.step or 1, self.terms))
-            self.report_unknowns(metrics)
-        self.save(finished=True)
-        result = self.result(metrics)
-        if self.plots:
-            self.plot()
-        errors = ", ".join(f"{k} {v:.3e}" for k, v in metrics["errors"].items())
-        say(
-            f"done: {self.step} steps in {self.elapsed:.1f} s, loss {metrics['loss']:.3e}"
-            + (f", relative L2 error {errors}" if errors else "")
-            + f"; run directory {self.run_dir}",
-            self.quiet,
-        )
-        for finding in findings:
-            say(f"warning: {finding.message}", self.quiet)
-        return result
-
-    def report_unknowns(self, metrics: Mapping[str, Any]) -> None:
-        """Print the discovered unknowns against their initial and true values; save them as unknowns.json."""
-        from pdec.inverse import format_table, unknowns_table
-
-        problem = self.compiled.problem
-        rows = unknowns_table(problem.unknowns, {u.name: u.init for u in problem.unknowns}, metrics["unknowns"])
-        write_json(self.run_dir / UNKNOWNS, {"unknowns": rows, "warnings": self.identifiability or []})
-        say(format_table(rows), self.quiet)
-
-    def plot(self) -> None:
-        """Loss and weight histories; the solution against the evaluation set when there is one."""
-        solution = None
-        if self.evaluation is not None:
-            e = self.evaluation
-            predicted = self.predict(e.points)[:, e.columns]
-            solution = Solution(tuple(self.compiled.variables), e.fields, e.points, predicted, e.values)
-        truth = {u.name: u.true for u in self.compiled.problem.unknowns}
-        plot_run(self.run_dir, self.history, solution, truth)
-
-    def metrics(self) -> dict[str, Any]:
-        """Final losses (fresh evaluation), errors, unknowns (and their errors against ``true``), timings."""
-        with torch.enable_grad():
-            found = self.losses(self.points(self.step or 1, self.terms), self.terms)
-            losses = {k: float(v.detach()) for k, v in found.items()}
-        errors = self.evaluation.errors(self.predict) if self.evaluation is not None else {}
-        unknowns = self.unknowns.floats()
-        truth = {u.name: u.true for u in self.compiled.problem.unknowns if u.true is not None}
-        unknown_errors = {k: abs(unknowns[k] - t) / (abs(t) if t else 1.0) for k, t in truth.items() if k in unknowns}
-        w = self.balancer.weights
-        return {
-            "steps": self.step,
-            "adam_steps": min(self.step, self.settings.adam),
-            "lbfgs_steps": max(0, self.step - self.settings.adam),
-            "loss": sum(w[k] * v for k, v in losses.items()),
-            "losses": losses,
-            "weights": dict(w),
-            "errors": errors,
-            "unknowns": unknowns,
-            "unknown_errors": unknown_errors,
-            "wall_time": self.elapsed,
-            "rollbacks": self.rollbacks,
-            "lr_scale": self.lr_scale,
-            "device": str(self.device),
-            "dtype": self.settings.dtype,
-            "torch_threads": torch.get_num_threads(),
-        }
-
-    def result(self, metrics: dict[str, Any], interrupted: bool = False) -> Result:
-        """The Result record of this run."""
-        return Result(
-            self.net,
-            tuple(self.compiled.variables),
-            tuple(self.compiled.fields),
-            self.unknowns.floats(),
-            self.history,
-            metrics,
-            self.run_dir,
-            self.settings,
-            interrupted,
-        )
+    def run(self) -> Result:
+        """Train to the end (or to a Ctrl-C / KeyboardInterrupt from the callback); write the run directory."""
+        with self.console.progress(self.step), deferred_interrupt() as flag:
+            try:
+                loop(self, flag)
+            except KeyboardInterrupt:
+                if flag["hard"]:
+                    say(f"stopped at once; the last checkpoint in {self.run_dir} is kept")
+                    raise
+                return interrupted(self)
+        return finish(self)
 
 
-def _names(exprs: Any, kind: type) -> set[str]:
-    """Names of the symbols (``sympy.Symbol``) or applied fields (``AppliedUndef``) in ``exprs``."""
-    found: set[str] = set()
-    for e in exprs:
-        found |= {a.name if kind is sympy.Symbol else a.func.__name__ for a in e.atoms(kind)}
-    return found
+def loop(trainer: Trainer, flag: Mapping[str, bool]) -> None:
+    """Run the remaining Adam steps, then the L-BFGS iterations."""
+    checkpoint.snapshot(trainer)
+    while trainer.step < trainer.total_steps:
+        if trainer.step + 1 > trainer.settings.adam and trainer.phase == "adam":
+            trainer.phase, trainer.optimizer = "lbfgs", trainer.lbfgs()
+            checkpoint.snapshot(trainer)
+        started = time.perf_counter()
+        try:
+            row = trainer.adam_step(trainer.step + 1) if trainer.phase == "adam" else trainer.lbfgs_step()
+        except LossNotFinite as exc:
+            checkpoint.rollback(trainer, metrics.where_not_finite(trainer, list(exc.args[0])))
+            trainer.console.moved_to(trainer.step)
+            continue
+        trainer.elapsed += time.perf_counter() - started
+        converged = row.pop("converged", False)
+        previous, trainer.step = trainer.step, row["step"]
+        if trainer.step == previous:  # L-BFGS converged before its first iteration: nothing new to record
+            break
+        record(trainer, previous, row)
+        if trainer.phase == "lbfgs" or crossed(previous, trainer.step, trainer.SNAPSHOT_EVERY):
+            checkpoint.snapshot(trainer)
+        if crossed(previous, trainer.step, trainer.settings.checkpoint_every):
+            checkpoint.save(trainer)
+        if trainer.callback is not None:
+            trainer.callback(trainer, row)
+        if flag["hit"]:
+            raise KeyboardInterrupt
+        if converged:
+            break
 
 
-def _first_bad_row(term: str, residual: torch.Tensor | None, points: Mapping[str, torch.Tensor], compiled: Any) -> str:
-    """``term (not finite at x = 0, t = 0.5; 3 of 200 rows)``, naming the first point of a NaN/Inf residual row."""
-    if residual is None:
-        return term
-    bad = (~torch.isfinite(residual.detach())).any(1).nonzero()
-    if not len(bad):
-        return f"{term} (its residual is finite when evaluated again; its mean square may have overflowed)"
-    rows = torch.cat([points[p] for p in compiled.terms[term].point_sets if p in points])
-    at = ", ".join(f"{v} = {float(c):.4g}" for v, c in zip(compiled.variables, rows[int(bad[0])], strict=True))
-    return f"{term} (not finite at {at}; {len(bad)} of {len(residual)} rows)"
+def record(trainer: Trainer, previous: int, row: dict[str, Any]) -> None:
+    """Add evaluation errors when due, the wall time; append the row; show progress; warn about new findings."""
+    step = row["step"]
+    due = crossed(previous, step, trainer.settings.eval_every) or step == trainer.total_steps
+    if trainer.evaluation is not None and due:
+        trainer.errors = trainer.evaluation.errors(trainer.predict)
+        row.update({f"error:{k}": v for k, v in trainer.errors.items()})
+    row["time"] = trainer.elapsed
+    trainer.history.append(row)
+    if crossed(previous, step, trainer.DIAGNOSE_EVERY):
+        trainer.console.warn_new(trainer.step, diagnose(trainer.history.rows, trainer.terms))
+    trainer.console.show(previous, row, trainer.errors, trainer.elapsed)
 
 
-def _crossed(previous: int, step: int, every: int) -> bool:
-    """Whether a multiple of ``every`` lies in ``(previous, step]``."""
-    return step // every > previous // every
+def _device(name: str) -> torch.device:
+    """The torch device; PdecRunError when CUDA is asked for but absent."""
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise PdecRunError(f"device '{name}' requested but CUDA is not available", hint="use --device cpu")
+    return torch.device(name)
 
 
-# --------------------------------------------------------------------------------------------------------------- CLI
+def interrupted(trainer: Trainer) -> Result:
+    """Save a checkpoint at the last completed step and say how to resume."""
+    checkpoint.save(trainer)
+    spec = trainer.compiled.spec.path
+    how = (
+        f"pdec.fit(compiled, resume='{trainer.run_dir}')"
+        if spec.startswith("<")
+        else f"pdec run {spec} --resume {trainer.run_dir}"
+    )
+    saved = f"interrupted at step {trainer.step}/{trainer.total_steps}; checkpoint saved in {trainer.run_dir}"
+    say(f"{saved}\nresume with: {how}")
+    return metrics.result(trainer, metrics.final_metrics(trainer), interrupted=True)
 
 
-def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``pdec run`` arguments: the spec and the training overrides."""
-    parser.add_argument("spec", help="the .pde spec to train")
-    parser.add_argument("--steps", "--adam", dest="adam", type=int, help="Adam steps (settings.adam)")
-    parser.add_argument("--lbfgs", type=int, help="L-BFGS iterations after Adam")
-    parser.add_argument("--device", help="cpu, cuda or cuda:N")
-    parser.add_argument("--dtype", choices=("float32", "float64"))
-    parser.add_argument("--seed", type=int)
-    parser.add_argument("--sampler", choices=SAMPLERS)
-    parser.add_argument("--weighting", choices=WEIGHTINGS)
-    parser.add_argument("--out", metavar="DIR", help="run directory (default runs/<spec stem>-<timestamp>)")
-    parser.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
-    parser.add_argument("--threads", type=_threads, help="torch CPU threads (default 1 on a CPU)")
+def finish(trainer: Trainer) -> Result:
+    """Final evaluation, metrics, diagnoses, checkpoint, history CSV and plots."""
+    found = metrics.final_metrics(trainer)
+    findings = diagnose(trainer.history.rows, trainer.terms, final=True)
+    found["warnings"] = [f.message for f in findings]
+    if main_process():
+        write_json(trainer.run_dir / METRICS, found)
+    if trainer.unknowns.specs:
+        if trainer.unknowns.raw:
+            inverse.check_identifiability(trainer, trainer.points(trainer.step or 1, trainer.terms))
+        inverse.report_unknowns(trainer, found)
+    checkpoint.save(trainer, finished=True)
+    result = metrics.result(trainer, found)
+    if trainer.plots:
+        metrics.plot(trainer)
+    errors = ", ".join(f"{k} {v:.3e}" for k, v in found["errors"].items())
+    say(
+        f"done: {trainer.step} steps in {trainer.elapsed:.1f} s, loss {found['loss']:.3e}"
+        + (f", relative L2 error {errors}" if errors else "")
+        + f"; run directory {trainer.run_dir}",
+        trainer.quiet,
+    )
+    for finding in findings:
+        say(f"warning: {finding.message}", trainer.quiet)
+    return result
 
 
-# `pdec run` on a CPU uses one torch thread unless --threads says otherwise: PINN-sized networks gain little from
-# more threads, and on a shared machine (CI, a laptop running other work) extra threads contend and can make a step
-# many times slower (docs/training.md, "Devices, precision, threads"). The Python API leaves torch's setting alone.
-DEFAULT_THREADS = 1
-
-
-def _threads(text: str) -> int:
-    """An argparse type: a thread count from 1 to 1024."""
-    value = int(text)
-    if not 1 <= value <= 1024:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 1024, got {text}")
-    return value
-
-
-def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``pdec predict`` arguments."""
-    parser.add_argument("run_dir", help="a run directory written by `pdec run`")
-    parser.add_argument("points", help="CSV of points: a header naming the variables, or columns in variable order")
-    parser.add_argument("-o", "--output", help="where to write the predictions CSV (default: standard output)")
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    """``pdec run FILE``: compile, train, write the run directory; exit 130 when interrupted (resumable)."""
-    from pdec.compiler import compile as compile_spec
-
-    names = ("adam", "lbfgs", "device", "dtype", "seed", "sampler", "weighting")
-    overrides = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
-    threads = getattr(args, "threads", None)
-    if threads is None and not str(overrides.get("device", "cpu")).startswith("cuda"):
-        threads = DEFAULT_THREADS
-    if threads is not None:
-        torch.set_num_threads(threads)  # process-wide: this is the command line's own process
-    compiled = compile_spec(Path(args.spec))
-    result = train(compiled, out=args.out, resume=args.resume, quiet=True if args.quiet else None, **overrides)
-    return 130 if result.interrupted else 0
-
-
-def cmd_predict(args: argparse.Namespace) -> int:
-    """``pdec predict RUN_DIR points.csv``: write the trained fields at the given points as CSV."""
-    result = load_result(args.run_dir)
-    if not (Path(args.run_dir) / SPEC).is_file():
-        raise PdecRunError(f"'{args.run_dir}' has no {SPEC}", hint="pass a directory `pdec run` created")
-    points = read_points_csv(args.points, result.variables)
-    values = result.predict(points)
-    if args.output:
-        with open(args.output, "w", newline="") as f:
-            write_predictions(f, points, values, result.variables, result.fields)
-    else:
-        write_predictions(sys.stdout, points, values, result.variables, result.fields)
-    return 0
-
-
-__all__ = ["Trainer", "train", "add_run_arguments", "add_predict_arguments", "cmd_run", "cmd_predict"]
+__all__ = ["LossNotFinite", "Trainer", "default_run_dir", "train"]

@@ -4,7 +4,9 @@ import torch
 from trainer_problems import heat2d, poisson1d, small
 
 from pdec.balance import Fixed, InverseDirichlet, MaxAvg, MaxAvgUnweighted, ReLoBRaLo, make_balancer
+from pdec.problem import Kind
 from pdec.settings import Settings
+from pdec.terms import Term
 from pdec.train import Trainer
 
 TERMS = ("pde:a", "bc:b", "bc:c")
@@ -52,9 +54,9 @@ def test_inverse_dirichlet_matches_hand_computation(tmp_path):
 def test_grouped_inverse_dirichlet_matches_hand_computation(tmp_path):
     """The default: one weight for the equations, one for the conditions (their gradients summed)."""
     compiled = heat2d(layers=(3,), interior=16, boundary=8, dtype="float64")
-    trainer = Trainer(compiled, compiled.problem.settings, tmp_path)
+    trainer = Trainer(compiled, compiled.settings, tmp_path)
     assert trainer.balancer.name == "inverse_dirichlet_grouped"
-    assert trainer.balancer.isolated == frozenset()  # an initial line and two walls: no isolated points
+    assert not any(trainer.balancer.isolated.values())  # an initial line and two walls: no isolated points
     points = trainer.points(1, trainer.terms)
     fd = _fd_gradients(trainer, points)
     sigma = {"pde": np.std(fd["pde:heat"], ddof=1), "conditions": np.std(fd["ic:initial"] + fd["bc:walls"], ddof=1)}
@@ -68,14 +70,16 @@ def test_grouped_inverse_dirichlet_matches_hand_computation(tmp_path):
 
 def test_conditions_at_isolated_points_keep_weight_one(tmp_path):
     """u(0) = u(1) = 0 of a 1-D problem: met exactly at a point, their gradient vanishes; the default leaves them at 1."""
-    trainer = Trainer(poisson1d(**small()), poisson1d(**small()).problem.settings, tmp_path)
-    assert trainer.balancer.isolated == {"bc:left", "bc:right"}
-    b = make_balancer(TERMS, Settings(), isolated={"bc:c"})
+    compiled = poisson1d(**small())
+    trainer = Trainer(compiled, compiled.settings, tmp_path)
+    assert trainer.balancer.isolated == {"pde:poisson": False, "bc:left": True, "bc:right": True}
+    terms = {k: Term(k, Kind(k.split(":")[0]), (), (), bare=k.split(":")[1], isolated=k == "bc:c") for k in TERMS}
     g = {"pde:a": [torch.tensor([1.0, -1.0, 3.0])], "bc:b": [torch.tensor([0.1, 0.2])], "bc:c": [torch.tensor([1e-9, 0.0])]}
+    b = make_balancer(terms, Settings())
     b.update(dict.fromkeys(TERMS), g)
     ratio = np.std([1, -1, 3], ddof=1) / np.std([0.1, 0.2], ddof=1)
     assert b.weights == pytest.approx({"pde:a": 1.0, "bc:b": 0.5 + 0.5 * ratio, "bc:c": 1.0})
-    per_term = InverseDirichlet(TERMS, Settings(), isolated={"bc:c"})  # the paper's rule is unchanged
+    per_term = InverseDirichlet(terms, Settings())  # the paper's rule is unchanged
     per_term.update(dict.fromkeys(TERMS), g)
     assert per_term.weights["bc:c"] > 1e8
 
@@ -205,3 +209,19 @@ def test_relobralo_warm_up_follows_the_authors_code():
     b.reset()
     b.update({k: torch.tensor(v) for k, v in l2.items()})
     assert b.weights == dict.fromkeys(TERMS, 1.0)  # the warm-up restarts when a term switches on
+
+
+def test_balancers_read_kinds_and_isolated_points_from_the_term_records():
+    from pathlib import Path
+
+    from pdec.compiler import compile as compile_spec
+    from pdec.problem import Kind
+
+    spec = Path(__file__).parent / "golden" / "trajectories" / "euler_beam.pde"
+    compiled = compile_spec(spec)
+    balancer = make_balancer(compiled.terms, compiled.settings)
+    assert balancer.kind == {name: t.kind for name, t in compiled.terms.items()}
+    assert balancer.groups(dict.fromkeys(compiled.terms)) == {"equations": ["pde:beam"]}  # the points stay at 1
+    assert balancer.isolated == {"pde:beam": False, "bc:clamp": True, "bc:slope": True, "bc:moment": True,
+                                 "bc:shear": True}
+    assert compiled.terms["pde:beam"].kind is Kind.PDE

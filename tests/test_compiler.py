@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from pdec.compiler import CompiledProblem, Unknowns, compile, emit
 from pdec.derivatives import format_plan
 from pdec.errors import PdecCompileError
+from pdec.frontend import load
 from pdec.problem import (
     Condition,
     Constant,
@@ -523,8 +524,6 @@ def test_format_plan_and_repr():
 
 
 def test_compile_from_text_uses_the_front_end():
-    frontend = pytest.importorskip("pdec.frontend")
-    assert hasattr(frontend, "load")
     c = compile("var x in [0, 1]\nfield u(x)\neq: u_xx = -1\nbc: u = 0 on boundary\n")
     assert c.fields == ("u",) and "interior" in c.point_sets
 
@@ -548,8 +547,7 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.pde
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_every_example_compiles_and_evaluates(path):
-    frontend = pytest.importorskip("pdec.frontend")
-    c = compile(frontend.load(str(path)))
+    c = compile(load(str(path)))
     net = small_net(d=len(c.variables), m=len(c.fields), dtype=torch.float32)
     pts = {}
     for name, ps in c.point_sets.items():
@@ -669,3 +667,33 @@ def test_derivative_plan_work_is_bounded():
     with pytest.raises(PdecCompileError, match="need too much work") as info:
         compile(spec)
     assert info.value.span.line == 5
+
+
+def test_terms_are_typed_records():
+    from pdec.problem import Kind
+
+    spec = (
+        "var x in [0, 2]\nfield u(x)\nfield v(x)\nunknown k = 1\n"
+        "eq a: u_xx = k*v\neq b: v = sin(x)\nbc left: u = 0 at x = 0\nbc both: u_x = 0 on boundary\n"
+        "periodic p: v in x\n"
+    )
+    compiled = compile(spec)
+    terms = compiled.terms
+    assert list(terms) == ["pde:a", "pde:b", "bc:left", "bc:both", "bc:p"]
+    assert [t.kind for t in terms.values()] == [Kind.PDE, Kind.PDE, Kind.BC, Kind.BC, Kind.PERIODIC]
+    assert terms["bc:p"].kind == "periodic" and terms["bc:p"].bare == "p"  # a str enum; the name says bc
+    assert terms["pde:a"].fields == ("u", "v") and terms["pde:a"].unknowns == ("k",)
+    assert terms["pde:b"].fields == ("v",) and terms["pde:b"].unknowns == ()
+    assert all(t.isolated for t in terms.values() if t.kind is not Kind.PDE)  # 1-D: every condition is at points
+    assert not terms["pde:a"].isolated
+    heat = compile(Path(__file__).resolve().parents[1] / "examples" / "heat.pde")
+    assert not any(t.isolated for t in heat.terms.values())  # 2-D: conditions on lines
+
+
+def test_compile_an_open_file_keeps_its_name(tmp_path, monkeypatch):
+    """Relative data paths resolve against the spec file's folder, whatever the current folder."""
+    monkeypatch.chdir(tmp_path)
+    path = Path(__file__).resolve().parents[1] / "examples" / "heat_inverse.pde"
+    with open(path) as f:
+        c = compile(f)
+    assert c.spec.path == str(path) and c.point_sets["data:readings"].data.points.shape[0] == 400

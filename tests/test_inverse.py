@@ -24,8 +24,7 @@ exact: u = exp(-k*pi^2*t) * sin(pi*x)
 """
 
 
-
-
+@pytest.mark.slow
 def test_heat_diffusivity_is_discovered_within_five_percent(tmp_path):
     """The CI smoke test of issue 5: 1% noisy readings -> k = 0.4 within 5%, in well under a minute."""
     compiled = compile_spec("examples/heat_inverse.pde")

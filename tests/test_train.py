@@ -10,10 +10,11 @@ import pytest
 import torch
 from trainer_problems import FAST, heat2d, poisson1d, poisson_inverse, small
 
+from pdec.cli import add_predict_arguments, cmd_predict
 from pdec.errors import PdecRunError
 from pdec.results import History, load_result
 from pdec.settings import Settings, Stage
-from pdec.train import Trainer, add_predict_arguments, cmd_predict, train
+from pdec.train import Trainer, train
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.pde"))
 
@@ -94,7 +95,7 @@ def test_interrupt_message_says_how_to_resume(tmp_path, capsys):
 def test_staged_training_activates_terms(tmp_path):
     compiled = poisson1d(**FAST)
     # the paper's per-term rule: the default keeps these conditions at isolated points at weight 1
-    settings = compiled.problem.settings.replace(update_every=1000, weighting="inverse_dirichlet")
+    settings = compiled.settings.replace(update_every=1000, weighting="inverse_dirichlet")
     settings = Settings(**{**settings.__dict__, "stages": (Stage(("left", "right"), 5),)})
     trainer = Trainer(compiled, settings, tmp_path / "run", quiet=True, plots=False)
     trainer.create_run_dir()
@@ -205,7 +206,6 @@ def test_float64_and_missing_cuda(tmp_path):
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_smoke(tmp_path, path):
-    pytest.importorskip("pdec.frontend")
     from pdec.compiler import compile as compile_spec
 
     compiled = compile_spec(path)
@@ -220,11 +220,9 @@ def test_example_smoke(tmp_path, path):
         "lr": 3e-3,
         "weighting": "fixed",
     }
-    tiny.update({f"points.{t.split(':', 1)[1]}": 32 for t in compiled.terms if not t.startswith(("pde:", "data:"))})
-    stages = tuple(dataclasses.replace(st, steps=10) for st in compiled.problem.settings.stages)  # within 80 steps
-    compiled.problem = dataclasses.replace(
-        compiled.problem, settings=dataclasses.replace(compiled.problem.settings, stages=stages)
-    )
+    tiny.update({f"points.{t.bare}": 32 for t in compiled.terms.values() if t.kind not in ("pde", "data")})
+    stages = tuple(dataclasses.replace(st, steps=10) for st in compiled.settings.stages)  # within 80 steps
+    compiled.settings = dataclasses.replace(compiled.settings, stages=stages)
     result = train(compiled, out=tmp_path / "run", quiet=True, plots=path.stem == "burgers", **tiny)
     loss = result.history["loss"]
     assert np.isfinite(loss).all()
@@ -235,11 +233,9 @@ def test_example_smoke(tmp_path, path):
 
 
 def test_cli_run_predict_and_resume(tmp_path, capsys):
-    from pdec.train import add_run_arguments, cmd_run
+    from pdec.cli import add_run_arguments, cmd_run
 
     spec = Path(__file__).parent.parent / "examples" / "poisson1d.pde"
-    if not spec.is_file():
-        pytest.skip("examples/poisson1d.pde not present")
     parser = argparse.ArgumentParser()
     add_run_arguments(parser)
     run = tmp_path / "run"
@@ -265,7 +261,9 @@ def test_cli_run_predict_and_resume(tmp_path, capsys):
 
 
 def test_off_a_terminal_status_lines_report_progress(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(Trainer, "STATUS_EVERY", 0.0)  # every step, for the test
+    from pdec.console import Console
+
+    monkeypatch.setattr(Console, "STATUS_EVERY", 0.0)  # every step, for the test
     train(poisson1d(**small(adam=3)), out=tmp_path / "run", plots=False)
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("step ")]
     assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"]
@@ -340,10 +338,37 @@ def test_default_weighting_holds_conditions_at_points(tmp_path):
     default = train(compiled, out=tmp_path / "default", quiet=True, plots=False, seed=1)
     assert default.metrics["weights"] == {"pde:poisson": 1.0, "bc:ends": 1.0}
     assert default.metrics["errors"]["u"] < 2e-2
-    balanced = Trainer(compiled, compiled.problem.settings.replace(seed=1), tmp_path / "balanced", quiet=True,
-                       plots=False)
-    balanced.balancer.isolated = frozenset()  # the default's rule before isolated points were held at 1
+    balanced = Trainer(compiled, compiled.settings.replace(seed=1), tmp_path / "balanced", quiet=True, plots=False)
+    balanced.balancer.isolated = dict.fromkeys(balanced.terms, False)  # the rule before points were held at 1
     balanced.create_run_dir()
     result = balanced.run()
     assert result.metrics["errors"]["u"] > 0.2
     assert result.metrics["weights"]["bc:ends"] > 100
+
+
+def test_resume_restores_the_rng_state(tmp_path):
+    from pdec import checkpoint
+
+    compiled = poisson1d(**FAST)
+    trainer = Trainer(compiled, compiled.settings, tmp_path / "run", quiet=True, plots=False)
+    torch.manual_seed(7)
+    saved = checkpoint.state(trainer)
+    expected = torch.rand(3)
+    torch.rand(100)  # the generator moves on
+    checkpoint.restore(trainer, saved)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_only_rank_zero_prints_and_writes(tmp_path, capsys, monkeypatch):
+    from pdec import console
+
+    monkeypatch.setattr(console, "rank", lambda: 1)
+    console.say("hello")
+    assert capsys.readouterr().err == ""
+    result = train(poisson1d(**small(adam=3)), out=tmp_path / "run", quiet=True, plots=False)
+    assert result.history.rows[-1]["step"] == 3 and not (tmp_path / "run").exists()
+
+
+def test_compile_time_settings_are_refused_by_the_trainer(tmp_path):
+    with pytest.raises(PdecRunError, match="compile-time setting"):
+        train(poisson1d(**FAST), out=tmp_path / "run", quiet=True, compile=True)

@@ -5,6 +5,7 @@ interpreter through a ``.pth`` file, which adds their folders without running th
 so the test proves the grammar and code ship inside the wheel.
 """
 
+import os
 import shutil
 import site
 import subprocess
@@ -60,15 +61,26 @@ def test_installed_wheel_checks_an_example(wheel, tmp_path):
     pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(purelib), str(wheel)]
     subprocess.run(pip, check=True, capture_output=True, timeout=300)
 
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the installed wheel, not a checkout
     where = subprocess.run(
-        [python, "-c", "import pdec; print(pdec.__file__)"], check=True, capture_output=True, text=True, cwd=tmp_path
+        [python, "-c", "import pdec; print(pdec.__file__)"],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=clean,
     ).stdout.strip()
     assert Path(where).is_relative_to(purelib), where
 
     spec = tmp_path / "heat.pde"
     shutil.copy2(ROOT / "examples" / "heat.pde", spec)
     run = subprocess.run(
-        [python, "-m", "pdec.cli", "check", str(spec)], capture_output=True, text=True, cwd=tmp_path, timeout=300
+        [python, "-m", "pdec.cli", "check", str(spec)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+        env=clean,
     )
     assert run.returncode == 0, run.stderr
     assert "heat: u_t = k*u_xx" in run.stdout

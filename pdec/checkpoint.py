@@ -1,0 +1,152 @@
+"""Checkpoints: a Trainer's state -> the run directory's checkpoint, in-memory snapshots, rollback and resume.
+
+Every function takes the run's :class:`pdec.train.Trainer` and reads or restores its state (network, unknowns,
+optimiser, balancer, step, history, RNG). Only rank 0 writes files (pdec.console.main_process).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from pdec.console import main_process, say
+from pdec.errors import PdecRunError
+from pdec.results import CHECKPOINT, HISTORY, RESUME_KEYS, SETTINGS, SPEC, History, save_checkpoint, write_json
+
+MAX_ROLLBACKS = 8
+
+
+def create_run_dir(trainer: Any) -> None:
+    """Create the run directory with the spec copy and the resolved settings; refuse to overwrite a run."""
+    if (trainer.run_dir / CHECKPOINT).exists():
+        raise PdecRunError(
+            f"'{trainer.run_dir}' already holds a run",
+            hint=f"continue it with --resume {trainer.run_dir}, or choose another --out",
+        )
+    if not main_process():
+        return
+    trainer.run_dir.mkdir(parents=True, exist_ok=True)
+    (trainer.run_dir / SPEC).write_text(trainer.compiled.spec.text)
+    write_json(trainer.run_dir / SETTINGS, trainer.settings.to_dict())
+
+
+def meta(trainer: Any) -> dict[str, Any]:
+    """What a checkpoint needs to rebuild the network without the compiler."""
+    c = trainer.compiled
+    return {
+        "variables": list(c.variables),
+        "fields": list(c.fields),
+        "terms": list(trainer.terms),
+        "bounds": {v: list(c.bounds[v]) for v in c.variables},
+        "layers": list(trainer.settings.layers),
+        "activation": trainer.settings.activation,
+        "dtype": trainer.settings.dtype,
+        "spec_path": str(c.spec.path),
+        "torch": str(torch.__version__),  # a plain str: loadable with weights_only=True
+    }
+
+
+def state(trainer: Any, finished: bool = False) -> dict[str, Any]:
+    """The checkpoint: model, unknowns, optimiser, weights state, RNG state, step and history."""
+    return {
+        "meta": meta(trainer),
+        "net": trainer.net.state_dict(),
+        "unknowns": trainer.unknowns.state_dict(),
+        "unknowns_floats": trainer.unknowns.floats(),
+        "optimizer": trainer.optimizer.state_dict(),
+        "phase": trainer.phase,
+        "balancer": trainer.balancer.state_dict(),
+        "step": trainer.step,
+        "lr_scale": trainer.lr_scale,
+        "rollbacks": trainer.rollbacks,
+        "elapsed": trainer.elapsed,
+        "history": trainer.history.rows,
+        "rng": {"torch": torch.get_rng_state()},
+        "finished": finished,
+    }
+
+
+def save(trainer: Any, finished: bool = False) -> None:
+    """Write the checkpoint and the history CSV (rank 0 only)."""
+    if main_process():
+        save_checkpoint(trainer.run_dir / CHECKPOINT, state(trainer, finished))
+        trainer.history.write_csv(trainer.run_dir / HISTORY)
+
+
+def restore(trainer: Any, saved: Mapping[str, Any]) -> None:
+    """Continue from a checkpoint (PdecRunError when it belongs to a different problem); the RNG state too."""
+    missing = [k for k in RESUME_KEYS if k not in saved]
+    if missing:
+        raise PdecRunError(f"the checkpoint in '{trainer.run_dir}' cannot be resumed (missing {', '.join(missing)})")
+    found, mine = saved["meta"], meta(trainer)
+    for key in ("variables", "fields", "terms", "layers", "activation"):
+        if found[key] != mine[key]:
+            raise PdecRunError(
+                f"checkpoint {key} {found[key]} do not match this spec's {mine[key]}",
+                hint="resume with the spec the run was started from",
+            )
+    _load(trainer, saved)
+    trainer.rollbacks, trainer.elapsed = int(saved["rollbacks"]), float(saved["elapsed"])
+    trainer.history = History(saved["history"])
+    trainer.active = trainer.schedule.active(trainer.step) if trainer.step else None
+    rng = saved.get("rng", {}).get("torch")
+    if rng is not None:
+        torch.set_rng_state(torch.as_tensor(rng, dtype=torch.uint8).cpu())
+
+
+def _load(trainer: Any, saved: Mapping[str, Any]) -> None:
+    """Load the network, unknowns, phase (and its optimiser), balancer, step and lr scale."""
+    trainer.net.load_state_dict(saved["net"])
+    trainer.unknowns.load_state_dict(saved["unknowns"])
+    trainer.phase = saved["phase"]
+    if trainer.phase == "lbfgs":
+        trainer.optimizer = trainer.lbfgs()
+    trainer.optimizer.load_state_dict(saved["optimizer"])
+    trainer.balancer.load_state_dict(saved["balancer"])
+    trainer.step = int(saved["step"])
+    trainer.lr_scale = float(saved.get("lr_scale", trainer.lr_scale))
+
+
+def snapshot(trainer: Any) -> None:
+    """Keep an in-memory copy of the state to roll back to after a NaN/Inf."""
+    trainer.last_snapshot = copy.deepcopy(
+        {
+            "net": trainer.net.state_dict(),
+            "unknowns": trainer.unknowns.state_dict(),
+            "optimizer": trainer.optimizer.state_dict(),
+            "phase": trainer.phase,
+            "balancer": trainer.balancer.state_dict(),
+            "step": trainer.step,
+            "rows": len(trainer.history),
+            "active": trainer.active,
+        }
+    )
+
+
+def rollback(trainer: Any, where: str) -> None:
+    """Restore the last snapshot and halve the learning rate; PdecRunError after MAX_ROLLBACKS.
+
+    ``where`` names the terms whose loss is not finite (pdec.metrics.where_not_finite).
+    """
+    trainer.rollbacks += 1
+    failed = trainer.step + 1
+    if trainer.rollbacks > MAX_ROLLBACKS or trainer.last_snapshot is None:
+        raise PdecRunError(
+            f"loss {where} is NaN/Inf at step {failed} after {MAX_ROLLBACKS} rollbacks",
+            hint="lower lr, train in float64, or check the spec's scaling",
+        )
+    snap = copy.deepcopy(trainer.last_snapshot)
+    trainer.lr_scale *= 0.5
+    _load(trainer, {**snap, "lr_scale": trainer.lr_scale})
+    if trainer.phase == "lbfgs":
+        for group in trainer.optimizer.param_groups:
+            group["lr"] = trainer.lr_scale
+    trainer.active = snap["active"]
+    trainer.history.truncate(snap["rows"])
+    say(
+        f"step {failed}: loss {where} is NaN/Inf; rolled back to step {trainer.step} and lowered the "
+        f"learning rate to x{trainer.lr_scale:g} (rollback {trainer.rollbacks}/{MAX_ROLLBACKS})"
+    )
