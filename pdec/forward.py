@@ -1,0 +1,259 @@
+"""Forward-mode lowering: the partials of a point set propagated through pdec's MLP (Taylor mode), as torch source.
+
+Instead of nested backward passes, the generated code carries the value and every partial a point set needs through
+the layers in one forward pass. A linear layer maps each partial by its weight matrix (the bias goes to the value
+only). An activation ``f`` combines them by Faa di Bruno's formula: the partial ``a`` of ``f(z)`` is the sum, over
+the set partitions of ``a``'s differentiations, of ``f^(k)(z)`` (``k`` blocks) times the product of the blocks'
+partials of ``z``. The first layer's partials are constant rows (``scale[i] * weight[:, i]``) and vanish from the
+second order on, so only the one-block-per-differentiation term survives there. One ordinary backward pass of the
+loss then gives the parameter gradients.
+
+This module writes the source only: ``HELPERS`` (the activations' derivatives in closed form and ``mlp_layers``, which
+recognises pdec's MLP) and one ``jet_<point set>`` function per point set (``jet_function``). The generated module
+stays standalone (torch only); any network that is not pdec's MLP takes the autograd path.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from functools import cache
+
+import sympy
+
+from pdec.derivatives import Index, SetPlan, partial_name
+from pdec.lower import identifier, lower
+
+
+def jet_indices(set_plan: SetPlan) -> tuple[Index, ...]:
+    """Every nonzero multi-index the propagation carries: the needed ones and all below them (Faa di Bruno uses them).
+
+    Shared by the fields (the hidden layers do not know about fields); ordered by total order.
+    """
+    found: set[Index] = set()
+    for p in set_plan.needed:
+        found.update(_below(p.index))
+    found.discard(tuple(0 for _ in set_plan.roots[0].index))
+    return tuple(sorted(found, key=_order_key))
+
+
+def head_indices(set_plan: SetPlan) -> tuple[Index, ...]:
+    """The multi-indices read from the network's output: the value (0), then every needed partial's, by order."""
+    zero = set_plan.roots[0].index
+    found = {p.index for p in set_plan.needed} | {zero}
+    return tuple(sorted(found, key=_order_key))
+
+
+def _order_key(index: Index) -> tuple:
+    return (sum(index), tuple(-n for n in index))
+
+
+def _below(index: Index) -> Iterator[Index]:
+    """Every multi-index ``b <= index`` (componentwise), ``index`` included."""
+    if not index:
+        yield ()
+        return
+    for rest in _below(index[1:]):
+        for n in range(index[0] + 1):
+            yield (n, *rest)
+
+
+def _set_partitions(items: tuple[int, ...]) -> Iterator[list[list[int]]]:
+    """Every partition of ``items`` (positions) into nonempty blocks."""
+    if not items:
+        yield []
+        return
+    first, rest = items[0], items[1:]
+    for partition in _set_partitions(rest):
+        yield [[first], *partition]
+        for i in range(len(partition)):
+            yield partition[:i] + [[first, *partition[i]]] + partition[i + 1 :]
+
+
+@cache
+def faa_di_bruno(index: Index) -> tuple[tuple[int, tuple[Index, ...]], ...]:
+    """The terms of partial ``index`` of ``f(z)``: ``(count, blocks)`` for ``count * f^(len(blocks))(z) * prod z_b``.
+
+    Each set partition of the differentiations gives one term; partitions with the same multiset of blocks are counted
+    together. ``faa_di_bruno((2,))`` is ``((1, ((2,),)), (1, ((1,), (1,))))``: ``f' z_xx + f'' z_x**2``.
+    """
+    directions = tuple(i for i, n in enumerate(index) for _ in range(n))
+    counts: Counter = Counter()
+    for partition in _set_partitions(tuple(range(len(directions)))):
+        blocks = []
+        for block in partition:
+            b = [0] * len(index)
+            for position in block:
+                b[directions[position]] += 1
+            blocks.append(tuple(b))
+        counts[tuple(sorted(blocks, key=_order_key))] += 1
+    return tuple((n, blocks) for blocks, n in sorted(counts.items(), key=lambda kv: (len(kv[0]), kv[0])))
+
+
+class _Names:
+    """The Python names of a jet function: ``h__x`` (activation output), ``z__x`` (pre-activation), ``s[k]``."""
+
+    def __init__(self, variables: tuple[str, ...]) -> None:
+        self.variables = variables
+
+    def __call__(self, stem: str, index: Index) -> str:
+        return identifier(partial_name(stem, index, self.variables))
+
+    def symbol(self, stem: str, index: Index) -> sympy.Symbol:
+        return sympy.Symbol(self(stem, index))
+
+
+def _activation_lines(indices: Iterable[Index], names: _Names, first: bool, indent: str) -> list[str]:
+    """Lines ``h__a = sum count * s[k] * prod z__b`` for every index (the first layer: ``z__b`` is ``w__b``, order 1)."""
+    exprs, table = [], {}
+    for k in range(1 + max((sum(a) for a in indices), default=0)):
+        table[sympy.Symbol(f"_s{k}")] = f"s[{k}]"
+    for a in indices:
+        total = sympy.S.Zero
+        for count, blocks in faa_di_bruno(a):
+            if first and any(sum(b) > 1 for b in blocks):
+                continue  # the first layer's pre-activation is linear in the inputs
+            factors = [names.symbol("w" if first else "z", b) for b in blocks]
+            total += count * sympy.Symbol(f"_s{len(blocks)}") * sympy.Mul(*factors)
+        exprs.append(total)
+    for e in exprs:
+        table.update({s: s.name for s in e.free_symbols if not s.name.startswith("_s")})
+    cse_lines, sources = lower(exprs, table, [None] * len(exprs), indent)
+    return cse_lines + [f"{indent}{names('h', a)} = {src}" for a, src in zip(indices, sources, strict=True)]
+
+
+def jet_function(fname: str, set_plan: SetPlan, variables: tuple[str, ...]) -> str:
+    """Source of ``fname(mlp, X)``: the network's outputs and their partials (``head_indices``) at ``X``."""
+    names = _Names(variables)
+    indices, heads = jet_indices(set_plan), head_indices(set_plan)
+    order = max(sum(a) for a in indices)
+    outputs = ", ".join(names("_out", a) for a in heads)
+    lines = [
+        f"def {fname}(mlp, X):",
+        f'    """({outputs}) at X [N, {len(variables)}]: pdec\'s MLP and its partials, propagated forward."""',
+        "    (lo, scale), hidden, head, output = mlp",
+        "    weight, bias, activation = hidden[0]",
+        "    s = derivatives(activation, torch.addmm(bias, (X - lo) * scale - 1.0, weight.mT), " f"{order})",
+    ]
+    for a in indices:
+        if sum(a) == 1:
+            column = a.index(1)
+            lines.append(f"    {names('w', a)} = scale[{column}] * weight[:, {column}]  # d(first layer)/d input")
+    lines.append("    h = s[0]")
+    lines += _activation_lines(indices, names, True, "    ")
+    lines += [
+        "    for weight, bias, activation in hidden[1:]:",
+        "        s = derivatives(activation, torch.addmm(bias, h, weight.mT), " f"{order})",
+        *(f"        {names('z', a)} = {names('h', a)} @ weight.mT" for a in indices),
+        "        h = s[0]",
+    ]
+    lines += _activation_lines(indices, names, False, "        ")
+    lines += [
+        "    weight, bias = head",
+        f"    {names('_out', heads[0])} = torch.addmm(bias, h, weight.mT)",
+        *(f"    {names('_out', a)} = {names('h', a)} @ weight.mT" for a in heads[1:]),
+        "    if output is not None:  # the output map y * gain + shift",
+        "        gain, shift = output",
+        f"        {names('_out', heads[0])} = {names('_out', heads[0])} * gain + shift",
+        *(f"        {names('_out', a)} = {names('_out', a)} * gain" for a in heads[1:]),
+        f"    return {outputs}",
+    ]
+    return "\n" + "\n".join(lines)
+
+
+HELPERS = '''
+def mlp_layers(net):
+    """pdec's MLP as ((lo, scale), hidden [(weight, bias, activation)], head (weight, bias), (gain, shift) or None).
+
+    None for any other network (a callable, a wrapper, an unknown activation): those take the autograd path.
+    """
+    describe = getattr(net, "forward_mode_layers", None)
+    mlp = describe() if callable(describe) else None
+    if mlp is None or not mlp[1] or any(activation not in DERIVATIVES for _, _, activation in mlp[1]):
+        return None
+    return mlp
+
+
+def derivatives(activation, z, n):
+    """[f(z), f'(z), ..., f^(n)(z)] for the activation named, in closed form."""
+    return DERIVATIVES[activation](z, n)
+
+
+def leibniz(d, e, k):
+    """The k-th derivative of a product from the derivatives d and e of its factors: sum_j C(k, j) d[j] e[k - j]."""
+    total, c = d[0] * e[k], 1
+    for j in range(1, k + 1):
+        c = c * (k - j + 1) // j
+        total = total + c * d[j] * e[k - j]
+    return total
+
+
+def tanh_derivatives(z, n):
+    """tanh: t' = 1 - t**2, so t^(k+1) = -(t**2)^(k) for k >= 1."""
+    d = [torch.tanh(z)]
+    if n >= 1:
+        d.append(1 - d[0] * d[0])
+    for k in range(1, n):
+        d.append(-leibniz(d, d, k))
+    return d
+
+
+def sin_derivatives(z, n):
+    """sin: the derivatives cycle through sin, cos, -sin, -cos."""
+    s, c = torch.sin(z), torch.cos(z)
+    cycle = (s, c, -s, -c) if n >= 2 else (s, c)
+    return [cycle[k % 4] for k in range(n + 1)]
+
+
+def sigmoid_derivatives(z, n):
+    """The logistic sigmoid g and its derivatives: g' = g - g**2, so g^(k+1) = g^(k) - (g**2)^(k)."""
+    d = [torch.sigmoid(z)]
+    for k in range(n):
+        d.append(d[k] - leibniz(d, d, k))
+    return d
+
+
+def silu_derivatives(z, n):
+    """silu(z) = z * g(z): silu^(k) = z * g^(k) + k * g^(k - 1)."""
+    g = sigmoid_derivatives(z, n)
+    return [torch.nn.functional.silu(z)] + [z * g[k] + k * g[k - 1] for k in range(1, n + 1)]
+
+
+def softplus_derivatives(z, n):
+    """softplus' = g (the sigmoid); like torch, the identity above the threshold 20 (derivative 1, then 0)."""
+    g = sigmoid_derivatives(z, max(n - 1, 0))
+    inside = (z <= 20).to(z.dtype)
+    d = [torch.nn.functional.softplus(z)]
+    if n >= 1:
+        d.append(g[0] * inside + (1 - inside))
+    return d + [g[k - 1] * inside for k in range(2, n + 1)]
+
+
+def gelu_derivatives(z, n):
+    """gelu(z) = z * Phi(z): gelu' = Phi + z * phi, gelu^(k) = phi^(k - 2) - phi^(k) (phi' = -z * phi)."""
+    p = [torch.exp(-0.5 * z * z) * 0.3989422804014327]  # phi, the normal density
+    for k in range(n):
+        p.append(-(z * p[k] + k * p[k - 1]) if k else -z * p[0])
+    d = [torch.nn.functional.gelu(z)]
+    if n >= 1:
+        d.append(0.5 * (1 + torch.erf(z * 0.7071067811865476)) + z * p[0])
+    return d + [p[k - 2] - p[k] for k in range(2, n + 1)]
+
+
+def relu_derivatives(z, n):
+    """relu: the step function, then zeros (as autograd gives)."""
+    d = [torch.relu(z)]
+    if n >= 1:
+        d.append((z > 0).to(z.dtype))
+    return d + [torch.zeros_like(z)] * (n - 1)
+
+
+DERIVATIVES = {
+    "tanh": tanh_derivatives,
+    "sin": sin_derivatives,
+    "gelu": gelu_derivatives,
+    "silu": silu_derivatives,
+    "softplus": softplus_derivatives,
+    "relu": relu_derivatives,
+}
+'''
