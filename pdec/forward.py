@@ -21,41 +21,15 @@ from functools import cache
 
 import sympy
 
-from pdec.derivatives import Index, SetPlan, partial_name
+from pdec.derivatives import Index, SetPlan, order_key, partial_name
 from pdec.lower import identifier, lower
-
-
-def jet_indices(set_plan: SetPlan) -> tuple[Index, ...]:
-    """Every nonzero multi-index the propagation carries: the needed ones and all below them (Faa di Bruno uses them).
-
-    Shared by the fields (the hidden layers do not know about fields); ordered by total order.
-    """
-    found: set[Index] = set()
-    for p in set_plan.needed:
-        found.update(_below(p.index))
-    found.discard(tuple(0 for _ in set_plan.roots[0].index))
-    return tuple(sorted(found, key=_order_key))
 
 
 def head_indices(set_plan: SetPlan) -> tuple[Index, ...]:
     """The multi-indices read from the network's output: the value (0), then every needed partial's, by order."""
     zero = set_plan.roots[0].index
     found = {p.index for p in set_plan.needed} | {zero}
-    return tuple(sorted(found, key=_order_key))
-
-
-def _order_key(index: Index) -> tuple:
-    return (sum(index), tuple(-n for n in index))
-
-
-def _below(index: Index) -> Iterator[Index]:
-    """Every multi-index ``b <= index`` (componentwise), ``index`` included."""
-    if not index:
-        yield ()
-        return
-    for rest in _below(index[1:]):
-        for n in range(index[0] + 1):
-            yield (n, *rest)
+    return tuple(sorted(found, key=order_key))
 
 
 def _set_partitions(items: tuple[int, ...]) -> Iterator[list[list[int]]]:
@@ -86,7 +60,7 @@ def faa_di_bruno(index: Index) -> tuple[tuple[int, tuple[Index, ...]], ...]:
             for position in block:
                 b[directions[position]] += 1
             blocks.append(tuple(b))
-        counts[tuple(sorted(blocks, key=_order_key))] += 1
+        counts[tuple(sorted(blocks, key=order_key))] += 1
     return tuple((n, blocks) for blocks, n in sorted(counts.items(), key=lambda kv: (len(kv[0]), kv[0])))
 
 
@@ -125,7 +99,7 @@ def _activation_lines(indices: Iterable[Index], names: _Names, first: bool, inde
 def jet_function(fname: str, set_plan: SetPlan, variables: tuple[str, ...]) -> str:
     """Source of ``fname(mlp, X)``: the network's outputs and their partials (``head_indices``) at ``X``."""
     names = _Names(variables)
-    indices, heads = jet_indices(set_plan), head_indices(set_plan)
+    indices, heads = set_plan.carried, head_indices(set_plan)
     order = max(sum(a) for a in indices)
     outputs = ", ".join(names("_out", a) for a in heads)
     lines = [
@@ -179,12 +153,16 @@ def derivatives(activation, z, n):
     return DERIVATIVES[activation](z, n)
 
 
-def leibniz(d, e, k):
-    """The k-th derivative of a product from the derivatives d and e of its factors: sum_j C(k, j) d[j] e[k - j]."""
-    total, c = d[0] * e[k], 1
-    for j in range(1, k + 1):
-        c = c * (k - j + 1) // j
-        total = total + c * d[j] * e[k - j]
+def squared(d, k, c):
+    """c times the k-th derivative of f**2, from the derivatives d of f (Leibniz's rule, each pair of factors once)."""
+    total, binomial = None, 1
+    for j in range(k // 2 + 1):
+        coefficient = c * binomial * (1 if 2 * j == k else 2)
+        if total is None:
+            total = d[j] * d[k - j] * coefficient
+        else:
+            total = torch.addcmul(total, d[j], d[k - j], value=coefficient)
+        binomial = binomial * (k - j) // (j + 1)
     return total
 
 
@@ -194,7 +172,7 @@ def tanh_derivatives(z, n):
     if n >= 1:
         d.append(1 - d[0] * d[0])
     for k in range(1, n):
-        d.append(-leibniz(d, d, k))
+        d.append(squared(d, k, -1))
     return d
 
 
@@ -209,7 +187,7 @@ def sigmoid_derivatives(z, n):
     """The logistic sigmoid g and its derivatives: g' = g - g**2, so g^(k+1) = g^(k) - (g**2)^(k)."""
     d = [torch.sigmoid(z)]
     for k in range(n):
-        d.append(d[k] - leibniz(d, d, k))
+        d.append(d[k] - squared(d, k, 1))
     return d
 
 
