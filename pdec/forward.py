@@ -19,10 +19,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from functools import cache
 
-import sympy
-
 from pdec.derivatives import Index, SetPlan, order_key, partial_name
-from pdec.lower import identifier, lower
+from pdec.lower import identifier
 
 
 def head_indices(set_plan: SetPlan) -> tuple[Index, ...]:
@@ -73,27 +71,36 @@ class _Names:
     def __call__(self, stem: str, index: Index) -> str:
         return identifier(partial_name(stem, index, self.variables))
 
-    def symbol(self, stem: str, index: Index) -> sympy.Symbol:
-        return sympy.Symbol(self(stem, index))
-
 
 def _activation_lines(indices: Iterable[Index], names: _Names, first: bool, indent: str) -> list[str]:
-    """Lines ``h__a = sum count * s[k] * prod z__b`` for every index (the first layer: ``z__b`` is ``w__b``, order 1)."""
-    exprs, table = [], {}
-    for k in range(1 + max((sum(a) for a in indices), default=0)):
-        table[sympy.Symbol(f"_s{k}")] = f"s[{k}]"
+    """Lines ``h__a = sum count * s[k] * prod z__b`` for every index, one ``torch.addcmul`` per term.
+
+    Products of several partials are computed once (``_p0 = z__x * z__x``). In the first layer the pre-activation is
+    linear in the inputs: its partials are ``w__b`` (order 1 only), so one term per index remains.
+    """
+    stem, prefix = ("w", "_q") if first else ("z", "_p")
+    lines: list[str] = []
+    products: dict[tuple[Index, ...], str] = {}
+
+    def product(blocks: tuple[Index, ...]) -> str:
+        if len(blocks) == 1:
+            return names(stem, blocks[0])
+        if blocks not in products:
+            factor = product(blocks[:-1])
+            products[blocks] = f"{prefix}{len(products)}"
+            lines.append(f"{indent}{products[blocks]} = {factor} * {names(stem, blocks[-1])}")
+        return products[blocks]
+
     for a in indices:
-        total = sympy.S.Zero
-        for count, blocks in faa_di_bruno(a):
-            if first and any(sum(b) > 1 for b in blocks):
-                continue  # the first layer's pre-activation is linear in the inputs
-            factors = [names.symbol("w" if first else "z", b) for b in blocks]
-            total += count * sympy.Symbol(f"_s{len(blocks)}") * sympy.Mul(*factors)
-        exprs.append(total)
-    for e in exprs:
-        table.update({s: s.name for s in e.free_symbols if not s.name.startswith("_s")})
-    cse_lines, sources = lower(exprs, table, [None] * len(exprs), indent)
-    return cse_lines + [f"{indent}{names('h', a)} = {src}" for a, src in zip(indices, sources, strict=True)]
+        target = names("h", a)
+        terms = [(n, b) for n, b in faa_di_bruno(a) if not (first and any(sum(i) > 1 for i in b))]
+        for i, (count, blocks) in enumerate(terms):
+            factor, scale = product(blocks), f", value={count}" if count != 1 else ""
+            if i == 0:
+                lines.append(f"{indent}{target} = s[{len(blocks)}] * {factor}" + (f" * {count}" if scale else ""))
+            else:
+                lines.append(f"{indent}{target} = torch.addcmul({target}, s[{len(blocks)}], {factor}{scale})")
+    return lines
 
 
 def jet_function(fname: str, set_plan: SetPlan, variables: tuple[str, ...]) -> str:
@@ -104,7 +111,7 @@ def jet_function(fname: str, set_plan: SetPlan, variables: tuple[str, ...]) -> s
     outputs = ", ".join(names("_out", a) for a in heads)
     lines = [
         f"def {fname}(mlp, X):",
-        f'    """({outputs}) at X [N, {len(variables)}]: pdec\'s MLP and its partials, propagated forward."""',
+        f'    """pdec\'s MLP and its partials at X [N, {len(variables)}], propagated forward through the layers."""',
         "    (lo, scale), hidden, head, output = mlp",
         "    weight, bias, activation = hidden[0]",
         "    s = derivatives(activation, torch.addmm(bias, (X - lo) * scale - 1.0, weight.mT), " f"{order})",
