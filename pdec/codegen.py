@@ -124,14 +124,18 @@ def generate(
     forward = problem.settings.compile_settings.lowering == "forward" and any(s.steps for s in plan.sets.values())
     if forward:  # the forward mode's helpers: activation derivatives, recognising pdec's MLP
         chunks.append(HELPERS)
-    functions = {}
+    functions, jets = {}, {}
     for site in sites:
         fname = _function_name(site.point_set, functions)
         functions[site.point_set] = fname
         set_plan = plan.sets[site.point_set]
-        jet = f"jet_{fname}" if forward and set_plan.steps else None
-        if jet is not None:
-            chunks.append(jet_function(jet, set_plan, variables))
+        jet = None
+        if forward and set_plan.steps:  # point sets that carry the same partials share one jet function
+            signature = (set_plan.carried, head_indices(set_plan))
+            jet = jets.get(signature)
+            if jet is None:
+                jet = jets[signature] = f"jet_{fname}"
+                chunks.append(jet_function(jet, set_plan, variables))
         chunks.append(_site_function(fname, site, problem, set_plan, prepared[site.point_set], jet))
     chunks.append(_exact_function(problem))
     table = "".join(f"    {name!r}: {fname},\n" for name, fname in functions.items())
