@@ -461,7 +461,7 @@ def run(rounds: int, depths: tuple[int, ...], with_compile: bool, with_deepxde: 
     if with_deepxde:
         lines += ["", deepxde_section(rounds)]
     if with_compile:
-        lines += ["", compile_section(max(10, rounds // 4))]
+        lines += ["", compile_section(max(10, rounds // 4)), "", forward_compile_section(max(10, rounds // 4))]
     times = spec_compile_times()
     if times:
         lines += ["", "| example | front end s | compiler s | spec -> callable s | passes |", "|---|---|---|---|---|"]
@@ -578,6 +578,29 @@ def splice(text: str, section: str) -> str:
     head, found, rest = text.partition(FORWARD_TITLE)
     after = rest.split("\n## ", 1)[1] if found and "\n## " in rest else ""
     return head.rstrip("\n") + "\n\n" + section + "\n" + ("\n## " + after if after else "")
+
+
+def forward_compile_section(rounds: int) -> str:
+    """The forward mode under ``torch.compile`` (``compile = true``) on pdec's MLP, Burgers 4x20: compile and step time."""
+    eager = pc.compile(burgers_problem(), lowering="forward")
+    fast = pc.compile(burgers_problem(), lowering="forward", compile=True)
+    pts = make_points(eager)
+    net = pdec_mlp(eager, 4, 20)
+    steppers = {"hand": Stepper(HAND["burgers"], net, pts), "forward": Stepper(pdec_loss(eager), net, pts)}
+    steppers["compiled"] = Stepper(pdec_loss(fast), net, pts)
+    t0 = time.perf_counter()
+    try:
+        steppers["compiled"].step()
+        steppers["compiled"].step()
+    except Exception as e:  # noqa: BLE001 - report what torch.compile does on this machine
+        return f"forward mode under torch.compile: failed ({type(e).__name__}: {str(e).splitlines()[0][:200]})"
+    first = time.perf_counter() - t0
+    med, ratio = paired(steppers, rounds)
+    return (
+        "| forward mode + torch.compile (Burgers 4x20, pdec's MLP) | first two steps (compile) s | step ms | /hand | "
+        "forward eager ms |\n|---|---|---|---|---|\n"
+        f"| inductor | {first:.1f} | {med['compiled'] * 1e3:.2f} | {ratio['compiled']:.3f} | {med['forward'] * 1e3:.2f} |"
+    )
 
 
 def main() -> None:
