@@ -114,7 +114,7 @@ def jet_function(fname: str, set_plan: SetPlan, variables: tuple[str, ...]) -> s
         f'    """pdec\'s MLP and its partials at X [N, {len(variables)}], propagated forward through the layers."""',
         "    (lo, scale), hidden, head, output = mlp",
         "    weight, bias, activation = hidden[0]",
-        "    s = derivatives(activation, torch.addmm(bias, (X - lo) * scale - 1.0, weight.mT), " f"{order})",
+        f"    s = derivatives(activation, torch.addmm(bias, (X - lo) * scale - 1.0, weight.mT), {order})",
     ]
     for a in indices:
         if sum(a) == 1:
@@ -124,7 +124,7 @@ def jet_function(fname: str, set_plan: SetPlan, variables: tuple[str, ...]) -> s
     lines += _activation_lines(indices, names, True, "    ")
     lines += [
         "    for weight, bias, activation in hidden[1:]:",
-        "        s = derivatives(activation, torch.addmm(bias, h, weight.mT), " f"{order})",
+        f"        s = derivatives(activation, torch.addmm(bias, h, weight.mT), {order})",
         *(f"        {names('z', a)} = {names('h', a)} @ weight.mT" for a in indices),
         "        h = s[0]",
     ]

@@ -10,6 +10,7 @@ import sympy
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_compiler import expressions, make  # noqa: E402 - the random expressions of the compiler's tests
 
 import pdec
 from pdec.compiler import compile as compile_spec
@@ -18,7 +19,6 @@ from pdec.forward import faa_di_bruno
 from pdec.nets import MLP, build_net
 from pdec.problem import Equation
 from pdec.registry import ACTIVATIONS
-from test_compiler import expressions, make  # noqa: E402 - the random expressions of the compiler's tests
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.pde"))
@@ -215,3 +215,15 @@ def test_lowering_is_a_compile_time_setting():
     assert compile_spec(ROOT / "examples" / "heat.pde", lowering="autograd").options.lowering == "autograd"
     with pytest.raises(pdec.errors.PdecError, match="compile-time"):
         compile_spec(ROOT / "examples" / "heat.pde").train(lowering="forward", adam=1)
+
+
+def test_plan_and_emit_take_the_lowering_from_the_command_line(capsys):
+    from pdec.cli import main
+
+    spec = str(ROOT / "examples" / "burgers.pde")
+    assert main(["plan", spec, "--lowering", "autograd"]) == 0
+    assert capsys.readouterr().out.startswith("lowering: autograd")
+    assert main(["plan", spec]) == 0
+    assert "forward mode: 3 partials through each layer (x, t, x__x)" in capsys.readouterr().out
+    assert main(["emit", spec, "--lowering", "autograd"]) == 0
+    assert "def jet_interior" not in capsys.readouterr().out
