@@ -18,6 +18,11 @@ median step time. Methods:
   one-off compile time;
 - ``deepxde``: DeepXDE's own Burgers step (PyTorch backend), when ``deepxde`` is importable.
 
+The forward-mode table (``--forward`` runs only it, and replaces its section in the results file) runs every method
+on pdec's own MLP (input map to [-1, 1], tanh), nets 4x20, 8x20 and 4x50: ``hand``, pdec with ``lowering =
+autograd``, and pdec with ``lowering = forward`` (the partials propagated through the layers). Its memory columns are
+the peak memory of the tensors one step allocates (the torch profiler's allocation events, CPU).
+
 The markdown table is printed and written to benchmarks/results/step.md.
 """
 
@@ -41,6 +46,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pdec.compiler as pc  # noqa: E402
+from pdec.nets import build_net  # noqa: E402
 from pdec.problem import (  # noqa: E402
     Condition,
     Constant,
@@ -310,6 +316,11 @@ def make_net(d: int, m: int, depth: int, width: int = 20, seed: int = 0) -> torc
     return torch.nn.Sequential(*layers)
 
 
+def pdec_mlp(compiled: pc.CompiledProblem, depth: int, width: int, seed: int = 0) -> torch.nn.Module:
+    """pdec's own network (input map to [-1, 1], tanh): the one the forward mode recognises."""
+    return build_net(compiled.variables, compiled.bounds, compiled.fields, [width] * depth, "tanh", seed)
+
+
 def pdec_loss(compiled: pc.CompiledProblem):
     def loss(net, pts):
         return sum(r.pow(2).mean() for r in compiled.evaluate(net, pts).values())
@@ -431,7 +442,7 @@ def run(rounds: int, depths: tuple[int, ...], with_compile: bool, with_deepxde: 
     for name, build in PROBLEMS.items():
         for depth in depths:
             t0 = time.perf_counter()
-            compiled = pc.compile(build())
+            compiled = pc.compile(build(), lowering="autograd")
             compile_s = time.perf_counter() - t0
             pts = make_points(compiled)
             net = make_net(len(compiled.variables), len(compiled.fields), depth)
@@ -446,15 +457,69 @@ def run(rounds: int, depths: tuple[int, ...], with_compile: bool, with_deepxde: 
                 f"{med['naive'] * 1e3:.2f} | {ratio['naive']:.2f} | {compiled.plan.passes} |"
             )
             print(lines[-1], f"(compile {compile_s * 1e3:.0f} ms)", flush=True)
+    lines += ["", forward_section(rounds, SHAPES if len(depths) > 1 else SHAPES[:1]), ""]
     if with_deepxde:
         lines += ["", deepxde_section(rounds)]
     if with_compile:
-        lines += ["", compile_section(max(10, rounds // 4))]
+        lines += ["", compile_section(max(10, rounds // 4)), "", forward_compile_section(max(10, rounds // 4))]
     times = spec_compile_times()
     if times:
         lines += ["", "| example | front end s | compiler s | spec -> callable s | passes |", "|---|---|---|---|---|"]
         lines += [f"| {n} | {a:.3f} | {b:.3f} | {a + b:.3f} | {p} |" for n, a, b, p in times]
     return "\n".join(lines) + "\n"
+
+
+FORWARD_TITLE = "## The forward mode (`lowering = forward`) on pdec's MLP"
+SHAPES = ((4, 20), (8, 20), (4, 50))
+
+
+def forward_section(rounds: int, shapes=SHAPES) -> str:
+    """Hand-written, pdec autograd and pdec forward steps on pdec's MLP: median ms, ratio to hand, peak step memory."""
+    lines = [
+        FORWARD_TITLE,
+        "",
+        f"{torch.get_num_threads()} thread(s), float32, {rounds} interleaved rounds; median step (ms), median of "
+        "per-round ratios to `hand`; peak memory of the tensors one step allocates (MiB, torch profiler).",
+        "",
+        "| problem | net | hand ms | autograd ms | autograd/hand | forward ms | forward/hand | "
+        "hand MiB | autograd MiB | forward MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, build in PROBLEMS.items():
+        autograd = pc.compile(build(), lowering="autograd")
+        forward = pc.compile(build(), lowering="forward")
+        pts = make_points(autograd)
+        for depth, width in shapes:
+            net = pdec_mlp(autograd, depth, width)
+            steppers = {
+                "hand": Stepper(HAND[name], net, pts),
+                "autograd": Stepper(pdec_loss(autograd), net, pts),
+                "forward": Stepper(pdec_loss(forward), net, pts),
+            }
+            med, ratio = paired(steppers, rounds)
+            mib = {k: peak_step_mib(s.step) for k, s in steppers.items()}
+            lines.append(
+                f"| {name} | {depth}x{width} | {med['hand'] * 1e3:.2f} | {med['autograd'] * 1e3:.2f} | "
+                f"{ratio['autograd']:.3f} | {med['forward'] * 1e3:.2f} | {ratio['forward']:.3f} | "
+                f"{mib['hand']:.1f} | {mib['autograd']:.1f} | {mib['forward']:.1f} |"
+            )
+            print(lines[-1], flush=True)
+    return "\n".join(lines)
+
+
+def peak_step_mib(step) -> float:
+    """The peak memory of the tensors a step allocates (MiB), from the torch profiler's allocation events (CPU)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    step()
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        step()
+    events = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events() if e.name() == "[memory]")
+    live = peak = 0
+    for _, nbytes in events:
+        live += nbytes
+        peak = max(peak, live)
+    return peak / 2**20
 
 
 def deepxde_section(rounds: int) -> str:
@@ -508,18 +573,56 @@ def compile_section(rounds: int) -> str:
     )
 
 
+def splice(text: str, section: str) -> str:
+    """``text`` with its forward-mode section (up to the next ``## `` heading) replaced by ``section``, or appended."""
+    head, found, rest = text.partition(FORWARD_TITLE)
+    after = rest.split("\n## ", 1)[1] if found and "\n## " in rest else ""
+    return head.rstrip("\n") + "\n\n" + section + "\n" + ("\n## " + after if after else "")
+
+
+def forward_compile_section(rounds: int) -> str:
+    """The forward mode under ``torch.compile`` on pdec's MLP, Burgers 4x20: compile time and step time."""
+    eager = pc.compile(burgers_problem(), lowering="forward")
+    fast = pc.compile(burgers_problem(), lowering="forward", compile=True)
+    pts = make_points(eager)
+    net = pdec_mlp(eager, 4, 20)
+    steppers = {"hand": Stepper(HAND["burgers"], net, pts), "forward": Stepper(pdec_loss(eager), net, pts)}
+    steppers["compiled"] = Stepper(pdec_loss(fast), net, pts)
+    t0 = time.perf_counter()
+    try:
+        steppers["compiled"].step()
+        steppers["compiled"].step()
+    except Exception as e:  # noqa: BLE001 - report what torch.compile does on this machine
+        return f"forward mode under torch.compile: failed ({type(e).__name__}: {str(e).splitlines()[0][:200]})"
+    first = time.perf_counter() - t0
+    med, ratio = paired(steppers, rounds)
+    return (
+        "| forward mode + torch.compile (Burgers 4x20, pdec's MLP) | first two steps (compile) s | step ms | /hand | "
+        "forward eager ms |\n|---|---|---|---|---|\n"
+        f"| inductor | {first:.1f} | {med['compiled'] * 1e3:.2f} | {ratio['compiled']:.3f} | "
+        f"{med['forward'] * 1e3:.2f} |"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds, 4x20 only, no torch.compile")
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile path")
     parser.add_argument("--no-deepxde", action="store_true", help="skip DeepXDE even if importable")
+    parser.add_argument("--forward", action="store_true", help="only the forward-mode table (its section replaced)")
     args = parser.parse_args()
     rounds = 30 if args.quick else args.rounds
+    out = Path(__file__).resolve().parent / "results" / "step.md"
+    if args.forward:
+        section = forward_section(rounds, SHAPES[:1] if args.quick else SHAPES)
+        print(section)
+        old = out.read_text() if out.is_file() else "# One Adam step: pdec vs hand-written PyTorch\n"
+        out.write_text(splice(old, section))
+        return
     depths = (4,) if args.quick else (4, 8)
     table = run(rounds, depths, not (args.quick or args.no_compile), not args.no_deepxde)
     print(table)
-    out = Path(__file__).resolve().parent / "results" / "step.md"
     out.parent.mkdir(exist_ok=True)
     out.write_text("# One Adam step: pdec vs hand-written PyTorch\n\n" + table)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pdec.errors import PdecError
-from pdec.settings import DTYPES, SAMPLERS, WEIGHTINGS
+from pdec.settings import DTYPES, LOWERINGS, SAMPLERS, WEIGHTINGS
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,7 @@ def _run_sample(args: argparse.Namespace) -> int:
 def _configure_compiled(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", metavar="FILE", help="a spec file (.pde)")
     parser.add_argument("--dtype", choices=DTYPES, help="floating-point type of the generated code")
+    parser.add_argument("--lowering", choices=LOWERINGS, help="how derivatives are computed (default: the spec's)")
 
 
 def _configure_emit(parser: argparse.ArgumentParser) -> None:
@@ -112,10 +113,11 @@ def _configure_emit(parser: argparse.ArgumentParser) -> None:
 
 
 def _compiled(args: argparse.Namespace):
-    """Compile the spec named on the command line (with its --dtype, if given)."""
+    """Compile the spec named on the command line (with its --dtype and --lowering, if given)."""
     from pdec.compiler import compile as compile_spec
 
-    return compile_spec(Path(args.spec), **({"dtype": args.dtype} if args.dtype else {}))
+    given = {"dtype": args.dtype, "lowering": args.lowering}
+    return compile_spec(Path(args.spec), **{k: v for k, v in given.items() if v})
 
 
 def _run_plan(args: argparse.Namespace) -> int:

@@ -16,7 +16,8 @@ from typing import Any
 
 import sympy
 
-from pdec.derivatives import Plan, SetPlan, expand_derivatives, field_partials
+from pdec.derivatives import Plan, SetPlan, expand_derivatives, field_partials, partial_name
+from pdec.forward import HELPERS, head_indices, jet_function
 from pdec.lower import identifier, lower
 from pdec.problem import Problem, symbol
 from pdec.source import Span
@@ -120,11 +121,22 @@ def generate(
             terms="".join(f"    {name!r}: {t.point_sets!r},\n" for name, t in terms.items()),
         )
     ]
-    functions = {}
+    forward = problem.settings.compile_settings.lowering == "forward" and any(s.steps for s in plan.sets.values())
+    if forward:  # the forward mode's helpers: activation derivatives, recognising pdec's MLP
+        chunks.append(HELPERS)
+    functions, jets = {}, {}
     for site in sites:
         fname = _function_name(site.point_set, functions)
         functions[site.point_set] = fname
-        chunks.append(_site_function(fname, site, problem, plan.sets[site.point_set], prepared[site.point_set]))
+        set_plan = plan.sets[site.point_set]
+        jet = None
+        if forward and set_plan.steps:  # point sets that carry the same partials share one jet function
+            signature = (set_plan.carried, head_indices(set_plan))
+            jet = jets.get(signature)
+            if jet is None:
+                jet = jets[signature] = f"jet_{fname}"
+                chunks.append(jet_function(jet, set_plan, variables))
+        chunks.append(_site_function(fname, site, problem, set_plan, prepared[site.point_set], jet))
     chunks.append(_exact_function(problem))
     table = "".join(f"    {name!r}: {fname},\n" for name, fname in functions.items())
     data = tuple(s.point_set for s in sites if s.data)
@@ -173,12 +185,20 @@ def _symbol_names(problem: Problem) -> dict[sympy.Symbol, str]:
     return names
 
 
-def _site_function(fname: str, site: Site, problem: Problem, set_plan: SetPlan, prepared: Prepared) -> str:
-    """Source of one point set's function: inputs, network, derivatives per the plan, unknowns, residuals."""
+def _site_function(
+    fname: str, site: Site, problem: Problem, set_plan: SetPlan, prepared: Prepared, jet: str | None = None
+) -> str:
+    """Source of one point set's function: inputs, network, derivatives per the plan, unknowns, residuals.
+
+    With ``jet`` (the forward mode), pdec's MLP takes that function and any other network the autograd path.
+    """
     args = "net, X, theta, targets" if site.data else "net, X, theta"
     terms = ", ".join(t for t, _, _ in site.terms)
     lines = [f"def {fname}({args}):", f'    """{docstring_text(terms)} on {docstring_text(site.point_set)}."""']
-    lines += _derivative_lines(set_plan, problem, site.periodic)
+    if jet is None:
+        lines += _derivative_lines(set_plan, problem, site.periodic)
+    else:
+        lines += _forward_lines(jet, set_plan, problem, site.periodic)
     body, outputs = _residual_lines(prepared, problem, set_plan)
     lines += body
     if site.periodic is not None:  # rows [:n] at the lo end, [n:] at the hi end
@@ -211,12 +231,7 @@ def _derivative_lines(set_plan: SetPlan, problem: Problem, periodic: tuple[int, 
         ]
         pad = "        "
     if periodic is not None:
-        col, hi = periodic
-        parts = [f"X[:, :{col}]"] if col else []
-        parts.append(f"torch.full_like(X[:, :1], {hi!r})")
-        parts += [f"X[:, {col + 1}:]"] if col + 1 < len(problem.variables) else []
-        ends = f"{pad}X = torch.cat([X, torch.cat([{', '.join(parts)}], 1)])  # lo, hi ends"
-        lines += [f"{pad}_n = X.shape[0]", ends]
+        lines += _periodic_lines(periodic, len(problem.variables), pad)
     if set_plan.steps:
         lines.append(pad + "_ones = torch.ones_like(X[:, :1])")
     lines.append(pad + "_out = net(X)")
@@ -229,6 +244,35 @@ def _derivative_lines(set_plan: SetPlan, problem: Problem, periodic: tuple[int, 
         for col, child in step.children:
             lines.append(f"{pad}{identifier(child.name)} = {gradient_name(parent)}[:, {col}:{col + 1}]")
     return lines
+
+
+def _periodic_lines(periodic: tuple[int, float], dims: int, pad: str) -> list[str]:
+    """Lines appending the hi end's images of the points (rows ``[n:]``) to the lo end's (rows ``[:n]``)."""
+    col, hi = periodic
+    parts = [f"X[:, :{col}]"] if col else []
+    parts.append(f"torch.full_like(X[:, :1], {hi!r})")
+    parts += [f"X[:, {col + 1}:]"] if col + 1 < dims else []
+    return [f"{pad}_n = X.shape[0]", f"{pad}X = torch.cat([X, torch.cat([{', '.join(parts)}], 1)])  # lo, hi ends"]
+
+
+def _forward_lines(jet: str, set_plan: SetPlan, problem: Problem, periodic: tuple[int, float] | None) -> list[str]:
+    """Lines computing the plan's partials: forward through pdec's MLP (``jet``), nested autograd for other networks."""
+    variables = tuple(v.name for v in problem.variables)
+    fields = [f.name for f in problem.fields]
+    heads = head_indices(set_plan)
+    outputs = [identifier(partial_name("_out", a, variables)) for a in heads]
+    lines = _periodic_lines(periodic, len(variables), "    ") if periodic is not None else []
+    lines += [
+        "    _mlp = mlp_layers(net)",
+        "    if _mlp is not None:  # pdec's MLP: the value and the partials propagated forward through its layers",
+        f"        {', '.join(outputs)} = {jet}(_mlp, X)",
+    ]
+    for p in set_plan.partials:
+        if p in set_plan.needed or p in set_plan.roots:
+            col = fields.index(p.field)
+            lines.append(f"        {identifier(p.name)} = {outputs[heads.index(p.index)]}[:, {col}:{col + 1}]")
+    lines.append("    else:  # any other network: nested autograd, one backward pass per parent")
+    return lines + ["    " + line for line in _derivative_lines(set_plan, problem, None)]
 
 
 def _residual_lines(prepared: Prepared, problem: Problem, set_plan: SetPlan) -> tuple[list[str], dict[str, str]]:

@@ -173,7 +173,8 @@ def compile(spec: Any, **overrides: Any) -> CompiledProblem:  # shadows the buil
     terms, sites = collect(problem)  # Problem -> {name: Term}, [Site] (one per point set)
     prepared = {s.point_set: prepare(s, problem) for s in sites}  # -> {point set: Prepared}
     needs = {name: p.partials for name, p in prepared.items()}
-    plan = build_plan(tuple(v.name for v in problem.variables), tuple(f.name for f in problem.fields), needs)
+    lowering = problem.settings.compile_settings.lowering
+    plan = build_plan(tuple(v.name for v in problem.variables), tuple(f.name for f in problem.fields), needs, lowering)
     check_work(plan, sites)  # a plan too costly to train: a located error
     source = generate(problem, terms, sites, prepared, plan)  # -> module source (torch only)
     namespace = load_source(source, problem.source.path)  # -> functions

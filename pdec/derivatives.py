@@ -13,7 +13,7 @@ in ``t`` (variables in the problem's order).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import sympy
@@ -70,13 +70,24 @@ class SetPlan:
         """Every partial computed (roots, then children in computation order)."""
         return self.roots + tuple(p for s in self.steps for _, p in s.children)
 
+    @property
+    def carried(self) -> tuple[Index, ...]:
+        """The multi-indices the forward mode carries through the layers: every nonzero one below a needed one.
+
+        Faa di Bruno's formula for a partial uses every partial below it; the hidden layers do not know about fields,
+        so the fields share them. Ordered by total order.
+        """
+        found = {b for p in self.needed for b in _below(p.index) if any(b)}
+        return tuple(sorted(found, key=order_key))
+
 
 @dataclass(frozen=True)
 class Plan:
-    """The derivative plan of a problem: one SetPlan per point set (printable)."""
+    """The derivative plan of a problem: one SetPlan per point set (printable), and the lowering chosen."""
 
     variables: tuple[str, ...]
     sets: Mapping[str, SetPlan]
+    lowering: str = "autograd"
 
     @property
     def passes(self) -> int:
@@ -85,6 +96,21 @@ class Plan:
 
     def __str__(self) -> str:
         return format_set_plans(self)
+
+
+def order_key(index: Index) -> tuple:
+    """Sort key of multi-indices: by total order, then the earlier variables first."""
+    return (sum(index), tuple(-n for n in index))
+
+
+def _below(index: Index) -> Iterator[Index]:
+    """Every multi-index ``b <= index`` (componentwise), ``index`` included."""
+    if not index:
+        yield ()
+        return
+    for rest in _below(index[1:]):
+        for n in range(index[0] + 1):
+            yield (n, *rest)
 
 
 def partial_name(field: str, index: Index, variables: tuple[str, ...]) -> str:
@@ -201,16 +227,32 @@ def _choose_parents(indices: set[Index], dims: int) -> dict[Index, set[int]]:
     return parents
 
 
-def build_plan(variables: tuple[str, ...], fields: tuple[str, ...], needs: Mapping[str, Iterable[Partial]]) -> Plan:
+def build_plan(
+    variables: tuple[str, ...],
+    fields: tuple[str, ...],
+    needs: Mapping[str, Iterable[Partial]],
+    lowering: str = "autograd",
+) -> Plan:
     """Plan every point set: ``needs`` maps a point-set name to the partials its terms use."""
-    return Plan(tuple(variables), frozen({name: plan_set(name, ps, fields, variables) for name, ps in needs.items()}))
+    sets = frozen({name: plan_set(name, ps, fields, variables) for name, ps in needs.items()})
+    return Plan(tuple(variables), sets, lowering)
+
+
+FORWARD_HEADER = (
+    "lowering: forward (pdec's MLP: the partials propagated through its layers, no backward pass; "
+    "other networks: the backward passes below)"
+)
 
 
 def format_set_plans(plan: Plan) -> str:
     """Render a plan: per point set, each derivative with its parent, and the backward passes per evaluation."""
-    lines = []
+    forward = plan.lowering == "forward" and plan.passes > 0
+    lines = [FORWARD_HEADER if forward else "lowering: autograd (nested backward passes)"]
     for name, sp in plan.sets.items():
         lines.append(f"{name}: {sp.passes} backward pass{'es' if sp.passes != 1 else ''}")
+        if forward and sp.steps:
+            carried = ", ".join(partial_name("", i, plan.variables).lstrip("_") for i in sp.carried)
+            lines.append(f"  forward mode: {len(sp.carried)} partials through each layer ({carried})")
         for root in sp.roots:
             lines.append(f"  {root.name:<20} network output")
         for step in sp.steps:

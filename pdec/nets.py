@@ -99,6 +99,34 @@ class MLP(nn.Module):
         y = self.body(self.normalise(x))
         return y * self.gain + self.shift if self.output_scaled else y
 
+    def forward_mode_layers(self) -> tuple | None:
+        """The network as the forward-mode lowering reads it (pdec/forward.py), or None where that does not apply.
+
+        Returns ``((lo, scale), [(weight, bias, activation name)], (weight, bias), (gain, shift) or None)``: the input
+        map, the hidden layers, the output layer and the output map. None when a subclass changes ``forward`` or
+        ``normalise``, or an activation has no closed-form derivatives there. It must describe ``forward`` exactly
+        (tests/test_forward.py checks that both lowerings agree on every activation).
+        """
+        if type(self).forward is not MLP.forward or type(self).normalise is not MLP.normalise:
+            return None
+        modules = list(self.body)
+        linears, activations = modules[0::2], [forward_mode_name(m) for m in modules[1::2]]
+        if None in activations or not all(isinstance(m, nn.Linear) for m in linears):
+            return None
+        hidden = [(m.weight, m.bias, a) for m, a in zip(linears[:-1], activations, strict=True)]
+        output = (self.gain, self.shift) if self.output_scaled else None
+        return (self.lo, self.scale), hidden, (self.head.weight, self.head.bias), output
+
+
+def forward_mode_name(module: nn.Module) -> str | None:
+    """The name under which the forward-mode lowering knows an activation module (None: it does not)."""
+    kind = type(module)
+    if kind is nn.GELU:
+        return "gelu" if module.approximate == "none" else None
+    if kind is nn.Softplus:
+        return "softplus" if module.beta == 1 and module.threshold == 20 else None
+    return {nn.Tanh: "tanh", Sin: "sin", nn.SiLU: "silu", nn.ReLU: "relu"}.get(kind)
+
 
 def mlp(compiled: Any, settings: Any, generator: torch.Generator) -> MLP:
     """The multilayer perceptron of a compiled problem (``settings.layers`` wide, ``settings.activation``)."""

@@ -23,6 +23,7 @@ SAMPLERS = registry.SAMPLERS.names
 WEIGHTINGS = registry.WEIGHTINGS.names
 DTYPES = ("float32", "float64")
 OUTPUT_SCALES = ("data", "none")
+LOWERINGS = ("forward", "autograd")  # how derivatives are computed (pdec.forward; nested autograd)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Settings:
     dtype: str = "float32"
     device: str = "cpu"
     compile: bool = False
+    lowering: str = "forward"
     eval_every: int = 100
     eval_points: int = 10000
     checkpoint_every: int = 1000
@@ -69,7 +71,7 @@ class Settings:
     @property
     def compile_settings(self) -> CompileSettings:
         """The settings the compiler uses (the rest belong to the trainer)."""
-        return CompileSettings(self.dtype, self.compile)
+        return CompileSettings(self.dtype, self.compile, self.lowering)
 
     def replace(self, **overrides: Any) -> Settings:
         """Return a copy with ``overrides`` applied and checked (keys as in the spec, ``points.NAME`` included)."""
@@ -92,10 +94,15 @@ class Settings:
 
 @dataclass(frozen=True)
 class CompileSettings:
-    """The compile-time settings: the floating-point type of the generated code, and whether to ``torch.compile`` it."""
+    """The compile-time settings: the generated code's floating-point type, ``torch.compile``, the lowering.
+
+    ``lowering``: ``forward`` propagates the partials through pdec's MLP (other networks: autograd); ``autograd`` takes
+    nested backward passes.
+    """
 
     dtype: str = "float32"
     compile: bool = False
+    lowering: str = "forward"
 
     @property
     def torch_dtype(self) -> Any:
@@ -157,6 +164,7 @@ _SCHEMA: dict[str, tuple[str, Any]] = {
     "dtype": ("choice", DTYPES),
     "device": ("device", None),
     "compile": ("bool", None),
+    "lowering": ("choice", LOWERINGS),
     "eval_every": ("int", 1),
     "eval_points": ("int", 1),
     "checkpoint_every": ("int", 1),

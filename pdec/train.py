@@ -72,11 +72,12 @@ def train(
     else:
         settings = compiled.settings
         run_dir = Path(out) if out is not None else default_run_dir(compiled)
-    if "compile" in overrides:
-        raise PdecRunError(
-            "'compile' is a compile-time setting: the trainer cannot change it",
-            hint="pass it to the compiler: pdec.compile(spec, compile=True)",
-        )
+    for key, example in (("compile", "compile=True"), ("lowering", "lowering='autograd'")):
+        if key in overrides:
+            raise PdecRunError(
+                f"'{key}' is a compile-time setting: the trainer cannot change it",
+                hint=f"pass it to the compiler: pdec.compile(spec, {example})",
+            )
     if overrides:
         settings = settings.replace(**overrides)
     trainer = Trainer(compiled, settings, run_dir, quiet=quiet, callback=callback, plots=plots)

@@ -31,3 +31,14 @@ def test_trajectory_unchanged(name):
         assert row.keys() == want.keys(), f"row {step}"
         bad = {k: (row[k], want[k]) for k in want if not _close(row[k], want[k])}
         assert not bad, f"{name}, row {step}: {bad}"
+
+
+@pytest.mark.parametrize("name", ["forward_heat", "point_conditions_euler_beam", "weighting_relobralo"])
+def test_forward_mode_follows_the_autograd_trajectory(name):
+    """50 steps with the forward mode (float64) stay on the autograd run's losses to 1e-6 (relative)."""
+    forward = trajectory(name, "forward", dtype="float64")
+    autograd = trajectory(name, "autograd", dtype="float64")
+    for step, (row, want) in enumerate(zip(forward, autograd, strict=True)):
+        for key in (k for k in want if k.startswith("loss")):
+            a, b = row[key], want[key]
+            assert abs(a - b) <= 1e-6 * max(abs(a), abs(b), 1e-300), f"{name}, row {step}, {key}: {a} != {b}"

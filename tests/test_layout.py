@@ -30,6 +30,7 @@ ORDER = (
     # compiler: Problem -> CompiledProblem
     "derivatives",
     "lower",
+    "forward",
     "terms",
     "unknowns",
     "codegen",

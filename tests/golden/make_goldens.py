@@ -32,8 +32,11 @@ for _w in WEIGHTINGS:
     CASES[f"weighting_{_w}"] = ("examples/poisson1d.pde", dict(SMALL, weighting=_w, update_every=3, alpha=0.5))
 
 
-def trajectory(name: str) -> list[dict]:
-    """Train case ``name`` (one torch thread, quiet, no plots) and return its history rows without the wall time."""
+def trajectory(name: str, lowering: str = "autograd", **compile_options) -> list[dict]:
+    """Train case ``name`` (one torch thread, quiet, no plots) and return its history rows without the wall time.
+
+    The goldens pin the autograd lowering (nested backward passes); the forward mode agrees to round-off.
+    """
     import torch
 
     import pdec
@@ -41,7 +44,7 @@ def trajectory(name: str) -> list[dict]:
 
     torch.set_num_threads(1)
     path, overrides = CASES[name]
-    compiled = pdec.compile(ROOT / path)
+    compiled = pdec.compile(ROOT / path, lowering=lowering, **compile_options)
     with tempfile.TemporaryDirectory() as tmp:
         result = train(compiled, out=Path(tmp) / "run", quiet=True, plots=False, **overrides)
     return [{k: v for k, v in row.items() if k != "time"} for row in result.history.rows]
