@@ -63,7 +63,7 @@ class Settings:
     dtype: str = "float32"
     device: str = "cpu"
     compile: bool = False
-    lowering: str = "forward"
+    lowering: str = "autograd"
     eval_every: int = 100
     eval_points: int = 10000
     checkpoint_every: int = 1000
@@ -102,7 +102,7 @@ class CompileSettings:
 
     dtype: str = "float32"
     compile: bool = False
-    lowering: str = "forward"
+    lowering: str = "autograd"
 
     @property
     def torch_dtype(self) -> Any:
