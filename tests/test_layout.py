@@ -40,6 +40,7 @@ ORDER = (
     "balance",
     "diagnostics",
     "console",
+    "distributed",
     "results",
     "schedule",
     "checkpoint",
