@@ -211,10 +211,14 @@ def launch(nproc: int, arguments: Sequence[str]) -> int:
 
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"]
     print(f"pdec: training on {nproc} processes (torchrun)", file=sys.stderr)
-    try:
-        return subprocess.call([*command, "-m", "pdec", "run", *arguments])
-    except KeyboardInterrupt:  # torchrun passes the Ctrl-C on; the processes save a checkpoint and stop
-        return 130
+    process, interrupted = subprocess.Popen([*command, "-m", "pdec", "run", *arguments]), False
+    while True:
+        try:
+            code = process.wait()
+        except KeyboardInterrupt:  # torchrun got it too and passes it on: the processes save a checkpoint and stop
+            interrupted = True
+            continue
+        return 130 if interrupted else code
 
 
 def add_predict_arguments(parser: argparse.ArgumentParser) -> None:

@@ -409,11 +409,11 @@ def _device(name: str) -> torch.device:
 def interrupted(trainer: Trainer) -> Result:
     """Save a checkpoint at the last completed step and say how to resume."""
     checkpoint.save(trainer)
-    spec = trainer.compiled.spec.path
+    spec, world = trainer.compiled.spec.path, trainer.shards.world
     how = (
         f"pdec.fit(compiled, resume='{trainer.run_dir}')"
         if spec.startswith("<")
-        else f"pdec run {spec} --resume {trainer.run_dir}"
+        else f"pdec run {spec} --resume {trainer.run_dir}" + (f" --nproc {world}" if world > 1 else "")
     )
     saved = f"interrupted at step {trainer.step}/{trainer.total_steps}; checkpoint saved in {trainer.run_dir}"
     say(f"{saved}\nresume with: {how}")
