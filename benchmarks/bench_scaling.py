@@ -141,6 +141,16 @@ def report(rows: list[dict], args: argparse.Namespace) -> str:
             f"| {r['mode']} | {r['ranks']} | {r['points']} | {r['ms']:.1f} | {r['throughput']:.0f} | "
             f"{100 * r['efficiency']:.0f}% |"
         )
+    cores = os.cpu_count() or 1
+    if args.device == "cpu" and max(args.ranks) > cores:
+        lines += [
+            "",
+            f"This machine has {cores} cores for up to {max(args.ranks)} ranks, and other jobs ran on it (load "
+            f"average {load:.1f}): ranks beyond the free cores share them, so these rows are a smoke test of the "
+            "distributed path and measure contention, not scaling.",
+        ]
+    if args.device == "cpu":
+        lines += ["", "GPU rows: missing. `python benchmarks/bench_scaling.py --device cuda` on a machine with GPUs."]
     return "\n".join(lines)
 
 
