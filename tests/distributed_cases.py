@@ -35,7 +35,22 @@ CASES = {
     "burgers": (BURGERS, dict(COMMON, adam=40, lbfgs=10, update_every=5, resample=20)),
     "heat_inverse": (None, dict(COMMON, adam=50, lbfgs=10, weighting="max_avg", update_every=3, fit_unknowns=10)),
     "poisson_points": (ROOT / "examples/poisson1d.pde", dict(COMMON, adam=50, lbfgs=0, weighting="relobralo")),
+    # NaN in the network after step 12 (one rank only), then Ctrl-C after step 20 (one rank only): see faults()
+    "faults": (ROOT / "examples/poisson1d.pde", dict(COMMON, adam=50, lbfgs=0)),
 }
+POISON_AFTER, INTERRUPT_AFTER = 12, 20
+
+
+def faults(trainer, row) -> None:
+    """Poison the output layer with NaN once after step POISON_AFTER; send this process SIGINT after INTERRUPT_AFTER."""
+    import math
+    import os
+    import signal
+
+    if row["step"] == POISON_AFTER and not trainer.rollbacks:
+        trainer.net.head.weight.data.fill_(math.nan)
+    if row["step"] == INTERRUPT_AFTER:
+        os.kill(os.getpid(), signal.SIGINT)
 
 
 def spec_text(name: str) -> str:
@@ -46,8 +61,11 @@ def spec_text(name: str) -> str:
     return spec if isinstance(spec, str) else spec.read_text()
 
 
-def run_case(name: str, out: Path) -> list[dict]:
-    """Train case ``name`` into ``out`` (quiet, no plots); its history rows without the wall time."""
+def run_case(name: str, out: Path, faulty: bool = True) -> list[dict]:
+    """Train case ``name`` into ``out`` (quiet, no plots); its history rows without the wall time.
+
+    The ``faults`` case injects its faults only where ``faulty``; its last row says whether the run was interrupted.
+    """
     import torch
 
     import pdec
@@ -55,8 +73,12 @@ def run_case(name: str, out: Path) -> list[dict]:
 
     torch.set_num_threads(1)
     compiled = pdec.compile(spec_text(name), dtype="float64")
-    result = train(compiled, out=out, quiet=True, plots=False, **CASES[name][1])
-    return [{k: v for k, v in row.items() if k != "time"} for row in result.history.rows]
+    callback = faults if name == "faults" and faulty else None
+    result = train(compiled, out=out, quiet=True, plots=False, callback=callback, **CASES[name][1])
+    rows = [{k: v for k, v in row.items() if k != "time"} for row in result.history.rows]
+    if name == "faults":
+        rows.append({"interrupted": result.interrupted, "rollbacks": result.metrics["rollbacks"]})
+    return rows
 
 
 def rank_main(rank: int, world: int, tmp: str, names: list[str]) -> None:
@@ -66,7 +88,7 @@ def rank_main(rank: int, world: int, tmp: str, names: list[str]) -> None:
     dist.init_process_group("gloo", init_method=f"file://{tmp}/rendezvous", rank=rank, world_size=world)
     try:
         for name in names:
-            rows = run_case(name, Path(tmp) / name)
+            rows = run_case(name, Path(tmp) / name, faulty=rank == 1)
             (Path(tmp) / f"{name}-rank{rank}.json").write_text(json.dumps(rows))
     finally:
         dist.destroy_process_group()

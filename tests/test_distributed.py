@@ -10,7 +10,7 @@ import sys
 import pytest
 import torch
 import torch.multiprocessing as mp
-from distributed_cases import CASES, ROOT, rank_main, run_case, spec_text
+from distributed_cases import CASES, INTERRUPT_AFTER, ROOT, rank_main, run_case, spec_text
 
 from pdec.distributed import Shards
 from pdec.errors import PdecRunError
@@ -55,6 +55,23 @@ def test_the_inverse_case_fits_and_moves_its_unknown(two_ranks):
     _, rows = two_ranks
     k = {row["step"]: row["unknown:k"] for row in rows[("heat_inverse", 0)]}
     assert k[20] == 1.0 and abs(k[21] - 1.0) > 0.1
+
+
+def test_a_fault_on_one_rank_acts_on_every_rank(two_ranks):
+    """NaN on rank 1 alone rolls both ranks back; Ctrl-C on rank 1 alone stops both after the same step.
+
+    Both histories equal the one-process run with the same faults (test_two_ranks_equal_one_process, case faults).
+    """
+    tmp, rows = two_ranks
+    for r in (0, 1):
+        *history, last = rows[("faults", r)]
+        assert last == {"interrupted": True, "rollbacks": 1}
+        assert history[-1]["step"] == INTERRUPT_AFTER
+        lr = json.loads((tmp / "faults" / "settings.json").read_text())["lr"]
+        assert history[-1]["lr"] == 0.5 * lr  # the rollback halved the learning rate
+    from pdec.results import load_checkpoint
+
+    assert load_checkpoint(tmp / "faults")["step"] == INTERRUPT_AFTER
 
 
 def test_the_checkpoint_records_the_world_size_and_one_process_refuses_it(two_ranks):
