@@ -116,7 +116,10 @@ class Shards:
         sizes = [self.sizes[s] for s in sets if s in self.sizes]
         here, total = sum(s[0] for s in sizes), sum(s[1] for s in sizes)
         if len(residual) != here:
-            raise PdecRunError(f"a residual has {len(residual)} rows on rank {self.rank}, its points {here}")
+            raise PdecRunError(
+                f"a residual has {len(residual)} rows on rank {self.rank} but its point sets hold {here} points there",
+                hint="the sharded loss needs one residual row per point; train this problem in one process",
+            )
         columns = math.prod(residual.shape[1:])
         return residual.pow(2).sum() * (self.world / (total * columns))
 
