@@ -46,6 +46,7 @@ def meta(trainer: Any) -> dict[str, Any]:
         "dtype": trainer.settings.dtype,
         "spec_path": str(c.spec.path),
         "torch": str(torch.__version__),  # a plain str: loadable with weights_only=True
+        "world_size": trainer.shards.world,  # the processes that trained it (a resume needs as many)
     }
 
 
@@ -88,6 +89,7 @@ def restore(trainer: Any, saved: Mapping[str, Any]) -> None:
                 f"checkpoint {key} {found[key]} do not match this spec's {mine[key]}",
                 hint="resume with the spec the run was started from",
             )
+    _same_world(found.get("world_size", 1), mine["world_size"])
     _load(trainer, saved)
     trainer.rollbacks, trainer.elapsed = int(saved["rollbacks"]), float(saved["elapsed"])
     trainer.history = History(saved["history"])
@@ -95,6 +97,16 @@ def restore(trainer: Any, saved: Mapping[str, Any]) -> None:
     rng = saved.get("rng", {}).get("torch")
     if rng is not None:
         torch.set_rng_state(torch.as_tensor(rng, dtype=torch.uint8).cpu())
+
+
+def _same_world(saved: int, now: int) -> None:
+    """PdecRunError unless the run resumes on as many processes as wrote the checkpoint."""
+    if int(saved) != now:
+        raise PdecRunError(
+            f"the checkpoint was written by a run on {saved} process{'es' if saved != 1 else ''}, this run has {now}",
+            hint=f"resume with {saved} process{'es' if saved != 1 else ''}"
+            + (f" (torchrun --nproc-per-node {saved} ..., or pdec run --nproc {saved})" if saved > 1 else ""),
+        )
 
 
 def _load(trainer: Any, saved: Mapping[str, Any]) -> None:

@@ -155,6 +155,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     parser.add_argument("--threads", type=threads, help="torch CPU threads (default 1 on a CPU)")
+    parser.add_argument(
+        "--nproc", type=positive_int, help="train on N processes of this machine (starts torchrun; docs/distributed.md)"
+    )
 
 
 # `pdec run` on a CPU uses one torch thread unless --threads says otherwise: PINN-sized networks gain little from
@@ -173,9 +176,12 @@ def threads(text: str) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``pdec run FILE``: compile, train, write the run directory; exit 130 when interrupted (resumable)."""
+    if getattr(args, "nproc", None) and args.nproc > 1:
+        return launch(args.nproc, run_arguments(args))
     import torch
 
     from pdec.compiler import compile as compile_spec
+    from pdec.distributed import process_group
     from pdec.train import train
 
     names = ("adam", "lbfgs", "device", "dtype", "seed", "sampler", "weighting")
@@ -186,8 +192,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     if count is not None:
         torch.set_num_threads(count)  # process-wide: this is the command line's own process
     compiled = compile_spec(Path(args.spec))
-    result = train(compiled, out=args.out, resume=args.resume, quiet=True if args.quiet else None, **overrides)
+    with process_group(overrides.get("device", compiled.settings.device)):  # under torchrun: join its group
+        result = train(compiled, out=args.out, resume=args.resume, quiet=True if args.quiet else None, **overrides)
     return 130 if result.interrupted else 0
+
+
+def run_arguments(args: argparse.Namespace) -> list[str]:
+    """The ``pdec run`` command line of parsed arguments, without ``--nproc`` (what each process runs)."""
+    out = [args.spec]
+    for name in ("adam", "lbfgs", "device", "dtype", "seed", "sampler", "weighting", "out", "resume", "threads"):
+        value = getattr(args, name, None)
+        if value is not None:
+            out += [f"--{name}", str(value)]
+    return out + (["--quiet"] if args.quiet else [])
+
+
+def launch(nproc: int, arguments: Sequence[str]) -> int:
+    """``pdec run --nproc N ...``: run ``torchrun --standalone --nproc-per-node N -m pdec run ...``; its exit code."""
+    import subprocess
+
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"]
+    print(f"pdec: training on {nproc} processes (torchrun)", file=sys.stderr)
+    process, interrupted = subprocess.Popen([*command, "-m", "pdec", "run", *arguments]), False
+    while True:
+        try:
+            code = process.wait()
+        except KeyboardInterrupt:  # torchrun got it too and passes it on: the processes save a checkpoint and stop
+            interrupted = True
+            continue
+        return 130 if interrupted else code
 
 
 def add_predict_arguments(parser: argparse.ArgumentParser) -> None:

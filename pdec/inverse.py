@@ -210,8 +210,10 @@ def fit_unknowns(
     if free:
         params += [head.weight, head.bias]
     start, before_values = trainer.unknowns.floats(), [p.detach().clone() for p in params]
-    _frozen_network_lbfgs(trainer, points, terms, params, free)
-    if not all(torch.isfinite(p).all() for p in params) or not math.isfinite(_summed_loss(trainer, points, terms)):
+    with trainer.shards.local(trainer.model):  # over ranks: the closure all-reduces, DDP stays out
+        _frozen_network_lbfgs(trainer, points, terms, params, free)
+        finite = math.isfinite(_summed_loss(trainer, points, terms))
+    if not all(torch.isfinite(p).all() for p in params) or not finite:
         with torch.no_grad():
             for p, old in zip(params, before_values, strict=True):
                 p.copy_(old)
@@ -229,7 +231,11 @@ def fit_unknowns(
 def _frozen_network_lbfgs(
     trainer: Any, points: Mapping[str, torch.Tensor], terms: tuple[str, ...], params: list, free: set[str]
 ) -> None:
-    """L-BFGS on ``params`` (the unknowns, and the output layer's rows of the ``free`` fields) for the summed losses."""
+    """L-BFGS on ``params`` (the unknowns, and the output layer's rows of the ``free`` fields) for the summed losses.
+
+    Over several ranks the closure returns the loss over every rank's points and averages the gradients (an
+    all-reduced closure), so every rank takes the same L-BFGS steps as one process on all the points.
+    """
     head = trainer.net.head
     rows = torch.tensor([f in free for f in trainer.net.fields], device=trainer.device)
     optimizer = torch.optim.LBFGS(
@@ -245,31 +251,38 @@ def _frozen_network_lbfgs(
     def closure() -> torch.Tensor:
         optimizer.zero_grad(set_to_none=True)
         total = sum(trainer.losses(points, terms).values())
-        if torch.isfinite(total):
+        reported = trainer.shards.mean(total)
+        if torch.isfinite(reported):
             torch.autograd.backward(total, inputs=params)
+            trainer.shards.average(p.grad for p in params)
             if free:  # only the free fields' rows move: L-BFGS steps lie in the span of the gradients
                 head.weight.grad[~rows] = 0
                 head.bias.grad[~rows] = 0
-        return total
+        return reported
 
     optimizer.step(closure)
 
 
 def _summed_loss(trainer: Any, points: Mapping[str, torch.Tensor], terms: tuple[str, ...]) -> float:
     """The summed losses of ``terms`` as a float (with the gradient graph built, as the fit's closure does)."""
-    return float(sum(trainer.losses(points, terms).values()).detach())
+    return float(trainer.shards.mean(sum(trainer.losses(points, terms).values())).detach())
 
 
-def check_identifiability(trainer: Any, points: Mapping[str, torch.Tensor]) -> None:
+def check_identifiability(
+    trainer: Any, points: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor] | None = None
+) -> None:
     """Warn about unknowns the residuals barely depend on, or depend on only in a fixed combination.
 
     Runs on the trained network at the end of the run (a barely trained network gives false alarms both ways),
-    in float64, with the SVD of the normalised sensitivities (see :func:`identifiability`).
+    in float64, with the SVD of the normalised sensitivities (see :func:`identifiability`). ``targets`` are the
+    observations at ``points`` (default: the trainer's).
     """
     compiled = copy.copy(trainer.compiled)
     compiled.unknowns = trainer.unknowns
     with torch.enable_grad():
-        found = sensitivities(compiled, trainer.net, points, trainer.targets_for(points))
+        found = sensitivities(
+            compiled, trainer.net, points, trainer.targets_for(points) if targets is None else targets
+        )
     trainer.identifiability = identifiability(found)
     for warning in trainer.identifiability:
         say(f"warning: {warning}")

@@ -64,7 +64,7 @@ def final_metrics(trainer: Any) -> dict[str, Any]:
     """Final losses (fresh evaluation), errors, unknowns (and their errors against ``true``), timings."""
     with torch.enable_grad():
         found = trainer.losses(trainer.points(trainer.step or 1, trainer.terms), trainer.terms)
-        losses = {k: float(v.detach()) for k, v in found.items()}
+        losses = trainer.shards.values(found)  # over every rank's points
     errors = trainer.evaluation.errors(trainer.predict) if trainer.evaluation is not None else {}
     unknowns = trainer.unknowns.floats()
     truth = {name: u.true for name, u in trainer.unknowns.specs.items() if u.true is not None}

@@ -33,6 +33,7 @@ from pdec import checkpoint, inverse, metrics
 from pdec.balance import make_balancer
 from pdec.console import Console, crossed, deferred_interrupt, main_process, say
 from pdec.diagnostics import diagnose
+from pdec.distributed import Shards, from_rank0
 from pdec.errors import PdecRunError
 from pdec.nets import make_net
 from pdec.results import METRICS, SETTINGS, SPEC, History, Result, load_checkpoint, settings_from_dict, write_json
@@ -71,7 +72,7 @@ def train(
         settings = settings_from_dict(json.loads((run_dir / SETTINGS).read_text()))
     else:
         settings = compiled.settings
-        run_dir = Path(out) if out is not None else default_run_dir(compiled)
+        run_dir = Path(out) if out is not None else from_rank0(default_run_dir(compiled))
     for key, example in (("compile", "compile=True"), ("lowering", "lowering='autograd'")):
         if key in overrides:
             raise PdecRunError(
@@ -143,8 +144,9 @@ class Trainer:
         self.net = make_net(compiled, settings, self.device, self.dtype)
         self.net_params = list(self.net.parameters())
         self.params = self.net_params + list(self.unknowns.parameters())
-        self.sampler = make_sampler(compiled, settings)
-        self.targets = {k: self.tensor(v) for k, v in self.sampler.targets().items()}
+        self.sampler, self.shards = make_sampler(compiled, settings), Shards.current()
+        self.targets = {k: self.tensor(self.shards.take(k, v)) for k, v in self.sampler.targets().items()}
+        self.model = self.shards.wrap(self.net)  # the network the losses call: DDP averages its gradients
         self.balancer = make_balancer(self.term, settings)
         self.evaluation = metrics.evaluation_set(compiled, self.sampler.bounds, settings.eval_points, self.tensor)
         self.optimizer: torch.optim.Optimizer = self.adam()
@@ -198,7 +200,7 @@ class Trainer:
         key = (self.schedule.round(step), names)
         if self._cache is None or self._cache[0] != key:
             drawn = self.sampler.draw(key[0], names, SamplingContext(self.net, self.compiled, self.unknowns))
-            self._cache = (key, {n: self.tensor(x) for n, x in drawn.items()})
+            self._cache = (key, {n: self.tensor(self.shards.take(n, x)) for n, x in drawn.items()})
         return self._cache[1]
 
     def cached_points(self) -> dict[str, torch.Tensor] | None:
@@ -211,11 +213,11 @@ class Trainer:
 
     def losses(self, points: Mapping[str, torch.Tensor], active: tuple[str, ...]) -> dict[str, torch.Tensor]:
         """``{term: mean(residual ** 2)}`` for the active terms."""
-        residuals = self.compiled.evaluate(self.net, points, self.targets_for(points), self.unknowns.values())
+        residuals = self.compiled.evaluate(self.model, points, self.targets_for(points), self.unknowns.values())
         missing = [t for t in active if t not in residuals]
         if missing:
             raise PdecRunError(f"the compiled problem returned no residual for {', '.join(missing)}")
-        return {t: residuals[t].pow(2).mean() for t in active}
+        return {t: self.shards.mean_square(residuals[t], self.sets_of[t]) for t in active}
 
     def weighted(self, losses: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """``sum_k lambda_k L_k`` with the balancer's (constant) weights."""
@@ -242,6 +244,7 @@ class Trainer:
             if losses[k].requires_grad:
                 found = torch.autograd.grad(losses[k], self.params, retain_graph=i < len(names) - 1, allow_unused=True)
             grads[k] = [torch.zeros_like(p) if g is None else g for g, p in zip(found, self.params, strict=True)]
+        self.shards.average(g for k in names for g in grads[k])  # every rank balances the same global gradients
         self.balancer.update(losses, {k: g[: len(self.net_params)] for k, g in grads.items()})
         w = self.balancer.weights
         combined = []
@@ -250,8 +253,12 @@ class Trainer:
             for k in names[1:]:
                 total.add_(grads[k][j], alpha=w[k])
             combined.append(total)
-        surrogate = sum((p * g).sum() for p, g in zip(self.params, combined, strict=True))
-        torch.autograd.backward(surrogate, inputs=self.params)
+        self.backward(sum((p * g).sum() for p, g in zip(self.params, combined, strict=True)))
+
+    def backward(self, total: torch.Tensor) -> None:
+        """Backward of ``total`` into every parameter; over ranks, DDP averages the net's, all-reduce the unknowns'."""
+        torch.autograd.backward(total, inputs=self.params)
+        self.shards.average(p.grad for p in self.params[len(self.net_params) :])
 
     def adam_step(self, step: int) -> dict[str, Any]:
         """One Adam step; returns the history row (LossNotFinite when a loss is NaN/Inf)."""
@@ -265,7 +272,7 @@ class Trainer:
             inverse.fit_unknowns(self, points, tuple(t for t in active if t in switched_on), before)
         lr = self.set_lr(step)
         losses = self.losses(points, active)
-        values = {k: float(v.detach()) for k, v in losses.items()}
+        values = self.shards.values(losses)
         bad = [k for k, v in values.items() if not math.isfinite(v)]
         if bad:
             raise LossNotFinite(bad)
@@ -274,8 +281,8 @@ class Trainer:
             self.balanced_gradients(losses)
         else:
             if self.balancer.due(step):
-                self.balancer.update(losses)
-            torch.autograd.backward(self.weighted(losses), inputs=self.params)
+                self.balancer.update(self.shards.shared(losses, values))
+            self.backward(self.weighted(losses))
         self.optimizer.step()
         return self.row(step, values, lr)
 
@@ -296,10 +303,11 @@ class Trainer:
             losses = self.losses(points, self.terms)
             total = self.weighted(losses)
             if not first:
-                first.update({k: float(v.detach()) for k, v in losses.items()})
-            if torch.isfinite(total):
-                torch.autograd.backward(total, inputs=self.params)
-            return total
+                first.update(self.shards.values(losses))
+            reported = self.shards.mean(total)  # the loss over every rank's points
+            if torch.isfinite(reported):
+                self.backward(total)
+            return reported
 
         state = self.optimizer.state[self.params[0]]
         before = state.get("n_iter", 0)
@@ -372,7 +380,7 @@ def loop(trainer: Trainer, flag: Mapping[str, bool]) -> None:
             checkpoint.save(trainer)
         if trainer.callback is not None:
             trainer.callback(trainer, row)
-        if flag["hit"]:
+        if trainer.shards.any(flag["hit"]):  # every rank stops after the same step
             raise KeyboardInterrupt
         if converged:
             break
@@ -402,11 +410,11 @@ def _device(name: str) -> torch.device:
 def interrupted(trainer: Trainer) -> Result:
     """Save a checkpoint at the last completed step and say how to resume."""
     checkpoint.save(trainer)
-    spec = trainer.compiled.spec.path
+    spec, world = trainer.compiled.spec.path, trainer.shards.world
     how = (
         f"pdec.fit(compiled, resume='{trainer.run_dir}')"
         if spec.startswith("<")
-        else f"pdec run {spec} --resume {trainer.run_dir}"
+        else f"pdec run {spec} --resume {trainer.run_dir}" + (f" --nproc {world}" if world > 1 else "")
     )
     saved = f"interrupted at step {trainer.step}/{trainer.total_steps}; checkpoint saved in {trainer.run_dir}"
     say(f"{saved}\nresume with: {how}")
@@ -422,7 +430,9 @@ def finish(trainer: Trainer) -> Result:
         write_json(trainer.run_dir / METRICS, found)
     if trainer.unknowns.specs:
         if trainer.unknowns.raw:
-            inverse.check_identifiability(trainer, trainer.points(trainer.step or 1, trainer.terms))
+            points = trainer.points(trainer.step or 1, trainer.terms)
+            shards = trainer.shards  # the check sees every rank's points
+            inverse.check_identifiability(trainer, shards.gather(points), shards.gather(trainer.targets_for(points)))
         inverse.report_unknowns(trainer, found)
     checkpoint.save(trainer, finished=True)
     result = metrics.result(trainer, found)

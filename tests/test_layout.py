@@ -41,6 +41,7 @@ ORDER = (
     "balance",
     "diagnostics",
     "console",
+    "distributed",
     "results",
     "schedule",
     "checkpoint",
