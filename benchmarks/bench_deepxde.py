@@ -11,6 +11,9 @@ Each problem is one of DeepXDE's ``examples/pinn_forward`` scripts. pdec trains 
 ``benchmarks/specs/deepxde/NAME.pde``, whose ``train:`` block sets only what the DeepXDE script sets (network,
 activation, point counts, learning rate, Adam steps; no L-BFGS since none of these scripts runs it), so everything
 else -- the loss weighting above all -- is pdec's default. DeepXDE trains the script's own model, rewritten below.
+DeepXDE evaluates the equation at its boundary (and initial) points as well as its domain points; the 1-D specs
+therefore also impose the equation at the ends (``bc ... on boundary``: conditions at isolated points, weight 1 under
+the default), and the 2-D specs take as many interior points as DeepXDE's equation sees (70 and 480).
 
 Both tools are scored on the same points: pdec's evaluation set (``eval_points`` = 10,000 scrambled Sobol points in
 the box, fixed seed), against the exact solution; the error of a run is the largest relative L2 error over its
@@ -244,7 +247,7 @@ def helmholtz_soft(dde, torch):
     return _helmholtz(dde, torch, hard=False)
 
 
-ONE_D = "[50]x3 tanh, 16 interior + 2 ends, 10k Adam"
+ONE_D = "[50]x3 tanh, 16 interior + 2 ends (equation at all 18), 10k Adam"
 CASES = {
     "poisson_dirichlet_1d": Case("Poisson_Dirichlet_1d.py", {"x": (-1, 1)}, _sine, ONE_D, poisson_dirichlet),
     "poisson_neumann_1d": Case("Poisson_Neumann_1d.py", {"x": (-1, 1)}, _square, ONE_D, poisson_neumann),
@@ -254,20 +257,20 @@ CASES = {
         "Euler_beam.py", {"x": (0, 1)}, _beam, "[20]x3 tanh, 10 interior + 2 ends, 10k Adam", euler_beam
     ),
     "ode_system": Case(
-        "ode_system.py", {"t": (0, 10)}, _sin_cos, "[50]x3 tanh, 35 interior + t = 0, 20k Adam", ode_system
+        "ode_system.py", {"t": (0, 10)}, _sin_cos, "[50]x3 tanh, 35 interior + t = 0, 10 (equations at all 37), 20k Adam", ode_system
     ),
     "diffusion_1d": Case(
         "diffusion_1d.py",
         {"x": (-1, 1), "t": (0, 1)},
         _decay,
-        "[32]x3 tanh, 40 interior, 20 boundary, 10 initial, 10k Adam",
+        "[32]x3 tanh, 40 interior, 20 boundary, 10 initial (equation at 70), 10k Adam",
         diffusion,
     ),
     "helmholtz_2d": Case(
         "Helmholtz_Dirichlet_2d.py",
         {"x": (0, 1), "y": (0, 1)},
         _waves,
-        "[150]x3 sin, 400 interior, 80 boundary, 5k Adam",
+        "[150]x3 sin, 400 interior, 80 boundary (equation at 480), 5k Adam",
         helmholtz_hard,
         note="DeepXDE: hard BC (the script's default); pdec: soft BC",
     ),
@@ -275,7 +278,7 @@ CASES = {
         "Helmholtz_Dirichlet_2d.py",
         {"x": (0, 1), "y": (0, 1)},
         _waves,
-        "[150]x3 sin, 400 interior, 80 boundary, 5k Adam",
+        "[150]x3 sin, 400 interior, 80 boundary (equation at 480), 5k Adam",
         helmholtz_soft,
         pdec_spec="helmholtz_2d",
         note="DeepXDE: the script's hard_constraint = False (BC weight 100); pdec rows are helmholtz_2d's",
@@ -467,7 +470,10 @@ def header(seeds: list[int]) -> str:
         f"# pdec (default weighting) vs DeepXDE 1.15 (PyTorch) on DeepXDE's forward examples\n\n"
         f"{time.strftime('%Y-%m-%d')}; {os.cpu_count()}-core {platform.machine()} CPU shared with other benchmark "
         f"runs; one run at a time, one torch thread per run (`nice -n 10`); torch {torch.__version__}, float32. "
-        f"Seeds {', '.join(map(str, seeds))}. Settings are DeepXDE's scripts' (no L-BFGS); pdec's specs are "
+        f"Seeds {', '.join(map(str, seeds))}. Settings are DeepXDE's scripts' (no L-BFGS); DeepXDE evaluates the "
+        f"equation at its boundary and initial points too, so pdec's 1-D specs also impose the equation at those "
+        f"points (as conditions at isolated points, weight 1) and its 2-D specs take as many interior points as "
+        f"DeepXDE's equation sees; pdec's specs are "
         f"benchmarks/specs/deepxde/*.pde. Error: relative L2 against the exact solution on the same 10,000 Sobol "
         f"points for both tools (largest over the fields for ode_system); seconds: median training wall time per "
         f"run, and in brackets the median CPU seconds of the training process (the machine was heavily loaded, so "
