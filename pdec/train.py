@@ -31,6 +31,7 @@ import torch
 
 from pdec import checkpoint, inverse, metrics
 from pdec.balance import make_balancer
+from pdec.causal import make_causal
 from pdec.console import Console, crossed, deferred_interrupt, main_process, say
 from pdec.diagnostics import diagnose
 from pdec.errors import PdecRunError
@@ -145,6 +146,7 @@ class Trainer:
         self.sampler = make_sampler(compiled, settings)
         self.targets = {k: self.tensor(v) for k, v in self.sampler.targets().items()}
         self.balancer = make_balancer(self.term, settings)
+        self.causal = make_causal(compiled, settings)  # None unless `causal` > 0
         self.evaluation = metrics.evaluation_set(compiled, self.sampler.bounds, settings.eval_points, self.tensor)
         self.optimizer: torch.optim.Optimizer = self.adam()
         self.console = Console(self.quiet, self.terms, settings.adam + settings.lbfgs)
@@ -196,7 +198,8 @@ class Trainer:
         names = frozenset(n for t in active for n in self.sets_of[t])
         key = (self.schedule.round(step), names)
         if self._cache is None or self._cache[0] != key:
-            drawn = self.sampler.draw(key[0], names, SamplingContext(self.net, self.compiled, self.unknowns))
+            context = SamplingContext(self.net, self.compiled, self.unknowns, self.run_dir)
+            drawn = self.sampler.draw(key[0], names, context)
             self._cache = (key, {n: self.tensor(x) for n, x in drawn.items()})
         return self._cache[1]
 
@@ -214,7 +217,10 @@ class Trainer:
         missing = [t for t in active if t not in residuals]
         if missing:
             raise PdecRunError(f"the compiled problem returned no residual for {', '.join(missing)}")
-        return {t: residuals[t].pow(2).mean() for t in active}
+        losses = {t: residuals[t].pow(2).mean() for t in active}
+        if self.causal is not None:  # the equations' points weighted by time causality (pdec.causal)
+            losses.update(self.causal.losses(residuals, points, active))
+        return losses
 
     def weighted(self, losses: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """``sum_k lambda_k L_k`` with the balancer's (constant) weights."""
@@ -323,6 +329,8 @@ class Trainer:
         row.update({f"loss:{k}": v for k, v in losses.items()})
         row.update({f"weight:{k}": w[k] for k in self.terms})
         row.update({f"unknown:{k}": v for k, v in self.unknowns.floats().items()})
+        if self.causal is not None:
+            row["causal:min_weight"] = self.causal.min_weight
         return row
 
     def predict(self, points: np.ndarray) -> np.ndarray:
