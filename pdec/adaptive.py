@@ -140,7 +140,7 @@ class RAD(Adaptive):
 
 
 class RARD(Adaptive):
-    """Residual-based adaptive refinement with distribution: each round adds points drawn from the density (k=2, c=0)."""
+    """Residual-based adaptive refinement with distribution: each round adds points from the density (k=2, c=0)."""
 
     K, C = 2.0, 0.0
 

@@ -184,7 +184,7 @@ def constraints_of(problem: Problem, join: str = "product") -> Constraints:
 
 
 def values_source(problem: Problem, exprs: list[sympy.Expr]) -> str:
-    """Source of ``values(X) -> [N, len(exprs)]``: each condition value over the points' variables (constants folded)."""
+    """Source of ``values(X) -> [N, len(exprs)]``: each condition's value at the points (constants folded)."""
     constants = {symbol(c.name): sympy.Float(c.value) for c in problem.constants}
     exprs = [sympy.sympify(e).xreplace(constants) for e in exprs]
     names = {symbol(v.name): identifier(v.name) for v in problem.variables}

@@ -128,7 +128,8 @@ class ModifiedBody(nn.Module):
         hidden = set(widths[1:-1])
         if len(hidden) != 1:
             raise PdecRunError(
-                f"the modified MLP needs equal hidden widths, got {list(widths[1:-1])}", hint="e.g. layers = [64, 64, 64]"
+                f"the modified MLP needs equal hidden widths, got {list(widths[1:-1])}",
+                hint="e.g. layers = [64, 64, 64]",
             )
         width = widths[1]
         self.encode_u, self.encode_v = dense(widths[0], width, generator), dense(widths[0], width, generator)

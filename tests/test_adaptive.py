@@ -63,7 +63,8 @@ def test_adaptive_sampler_needs_resampling():
 
 
 def test_a_run_records_its_point_clouds(tmp_path):
-    compiled = pdec.compile("var x in [0, 1]\nfield u(x)\neq: u_xx = -pi^2*sin(pi*x)\nbc: u = 0 on boundary\n",
-                            sampler="rad", resample=10)
+    compiled = pdec.compile(
+        "var x in [0, 1]\nfield u(x)\neq: u_xx = -pi^2*sin(pi*x)\nbc: u = 0 on boundary\n", sampler="rad", resample=10
+    )
     compiled.train(adam=30, lbfgs=0, layers=[8], interior=50, out=tmp_path / "run", quiet=True, plots=False)
     assert sorted(point_clouds(tmp_path / "run")) == [0, 1, 2]

@@ -9,8 +9,9 @@ import pdec
 from pdec.causal import Causal, make_causal
 from pdec.errors import PdecRunError
 
-ADVECTION = "var x in [0, 1]\ntime t in [0, 2]\nfield u(x, t)\neq adv: u_t + u_x = 0\nic: u = sin(2*pi*x)\n" \
-            "periodic: u in x\n"
+ADVECTION = (
+    "var x in [0, 1]\ntime t in [0, 2]\nfield u(x, t)\neq adv: u_t + u_x = 0\nic: u = sin(2*pi*x)\nperiodic: u in x\n"
+)
 
 
 def _causal(eps=1.0, bins=8):

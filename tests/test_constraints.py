@@ -16,10 +16,11 @@ from pdec.sampling import box_points
 ROOT = Path(__file__).resolve().parents[1]
 HEAD = "var x in [0, 1]\ntime t in [0, 1]\nfield u(x, t)\neq heat: u_t = u_xx\n"
 SPECS = {
-    "heat_all_exact": HEAD + "ic: u = sin(pi*x) + x exact\nbc left: u = t^2 at x = 0 exact\nbc right: u = 1 + t at x = 1 exact\n",
+    "heat_all_exact": HEAD
+    + "ic: u = sin(pi*x) + x exact\nbc left: u = t^2 at x = 0 exact\nbc right: u = 1 + t at x = 1 exact\n",
     "heat_boundary_exact": HEAD + "ic: u = sin(pi*x)\nbc walls: u = 0 on boundary exact\n",
-    "two_fields": "var x in [-1, 2]\nvar y in [0, 1]\nfield u(x, y), v(x, y)\neq: u_xx + u_yy = v\neq: v_xx + v_yy = 1\n"
-    "bc: u = x*y on boundary exact\nbc: v = cos(y) on boundary\n",
+    "two_fields": "var x in [-1, 2]\nvar y in [0, 1]\nfield u(x, y), v(x, y)\n"
+    "eq: u_xx + u_yy = v\neq: v_xx + v_yy = 1\nbc: u = x*y on boundary exact\nbc: v = cos(y) on boundary\n",
 }
 EXAMPLES = [p for p in sorted((ROOT / "examples").glob("*.pde")) if " exact" in p.read_text(encoding="utf-8")]
 
@@ -36,8 +37,9 @@ def test_exact_conditions_hold_to_round_off_on_their_pieces(name, spec, join):
     compiled = pdec.compile(spec, dtype="float64", layers=[16, 16])
     constraints = compiled.constraints
     if join != constraints.join:
-        constraints = type(constraints)(constraints.pieces, constraints.periodic, constraints.values,
-                                        constraints.source, join)
+        constraints = type(constraints)(
+            constraints.pieces, constraints.periodic, constraints.values, constraints.source, join
+        )
         object.__setattr__(compiled, "constraints", constraints)
     net = make_net(compiled, compiled.settings, torch.device("cpu"), torch.float64)
     bounds = dict(compiled.bounds)
@@ -93,3 +95,15 @@ def test_blend_equals_each_piece_on_it():
         on = [x.clone() for x in d]
         on[k] = torch.zeros_like(on[k])
         assert torch.equal(blend(on, g), g[k])
+
+
+def test_a_constrained_run_resumes_and_refuses_a_bare_reload(tmp_path):
+    from pdec.results import load_result
+
+    spec = "var x in [0, 1]\nfield u(x)\neq: u_xx = -pi^2*sin(pi*x)\nbc: u = 0 on boundary exact\n"
+    compiled = pdec.compile(spec, network="modified_mlp", fourier_features=4, layers=[8, 8])
+    compiled.train(adam=10, lbfgs=0, interior=32, out=tmp_path / "run", quiet=True, plots=False)
+    result = pdec.compile(spec).train(resume=tmp_path / "run", adam=20, quiet=True, plots=False)
+    assert result.metrics["steps"] == 20
+    with pytest.raises(pdec.PdecError, match="cannot be rebuilt"):
+        load_result(tmp_path / "run")

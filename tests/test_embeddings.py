@@ -10,8 +10,10 @@ from pdec.embeddings import InputMap, input_map
 from pdec.errors import PdecRunError
 from pdec.nets import MLP, make_net
 
-SPEC = "var x in [-1, 3]\ntime t in [0, 2]\nfield u(x, t), v(x, t)\neq: u_t + u_x = v\neq: v_t = v_xx\n" \
-       "ic: u = sin(pi*x)\nic: v = 0\nperiodic: u, v, v_x in x exact\n"
+SPEC = (
+    "var x in [-1, 3]\ntime t in [0, 2]\nfield u(x, t), v(x, t)\neq: u_t + u_x = v\neq: v_t = v_xx\n"
+    "ic: u = sin(pi*x)\nic: v = 0\nperiodic: u, v, v_x in x exact\n"
+)
 
 
 def _derivatives(net, x, order=3):
@@ -27,8 +29,9 @@ def _derivatives(net, x, order=3):
 
 @pytest.mark.parametrize("network, features", [("mlp", 0), ("mlp", 32), ("modified_mlp", 0), ("modified_mlp", 16)])
 def test_periodic_embedding_makes_outputs_and_derivatives_exactly_periodic(network, features):
-    compiled = pdec.compile(SPEC, dtype="float64", layers=[16, 16, 16], network=network, fourier_features=features,
-                            fourier_scale=2.0)
+    compiled = pdec.compile(
+        SPEC, dtype="float64", layers=[16, 16, 16], network=network, fourier_features=features, fourier_scale=2.0
+    )
     assert "bc:periodic1" not in compiled.terms
     net = make_net(compiled, compiled.settings, torch.device("cpu"), torch.float64)
     t = torch.linspace(0, 2, 17, dtype=torch.float64)[:, None]
@@ -53,15 +56,20 @@ def test_fourier_features_width_and_seeded_frequencies():
 
 
 def test_modified_mlp_needs_equal_widths():
-    compiled = pdec.compile("var x in [0, 1]\nfield u(x)\neq: u_xx = 1\nbc: u = 0 on boundary\n",
-                            network="modified_mlp", layers=[8, 16])
+    compiled = pdec.compile(
+        "var x in [0, 1]\nfield u(x)\neq: u_xx = 1\nbc: u = 0 on boundary\n", network="modified_mlp", layers=[8, 16]
+    )
     with pytest.raises(PdecRunError, match="equal hidden widths"):
         make_net(compiled, compiled.settings, torch.device("cpu"), torch.float32)
 
 
 def test_modified_mlp_trains_and_exposes_its_head(tmp_path):
-    compiled = pdec.compile("var x in [0, 1]\nfield u(x)\neq: u_xx = -pi^2*sin(pi*x)\nbc: u = 0 on boundary exact\n"
-                            "exact: u = sin(pi*x)\n", network="modified_mlp", layers=[16, 16], fourier_features=8)
+    compiled = pdec.compile(
+        "var x in [0, 1]\nfield u(x)\neq: u_xx = -pi^2*sin(pi*x)\nbc: u = 0 on boundary exact\nexact: u = sin(pi*x)\n",
+        network="modified_mlp",
+        layers=[16, 16],
+        fourier_features=8,
+    )
     result = compiled.train(adam=300, lbfgs=50, interior=64, lr=3e-3, out=tmp_path / "run", quiet=True, plots=False)
     assert result.metrics["errors"]["u"] < 5e-2
     assert result.net.head.out_features == 1
