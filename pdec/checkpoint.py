@@ -44,6 +44,7 @@ def meta(trainer: Any) -> dict[str, Any]:
         "layers": list(trainer.settings.layers),
         "activation": trainer.settings.activation,
         "dtype": trainer.settings.dtype,
+        "plain": type(trainer.net).__name__ == "MLP" and getattr(trainer.net, "embedding", None) is None,
         "spec_path": str(c.spec.path),
         "torch": str(torch.__version__),  # a plain str: loadable with weights_only=True
         "world_size": trainer.shards.world,  # the processes that trained it (a resume needs as many)

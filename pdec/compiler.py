@@ -21,6 +21,7 @@ from typing import Any
 import torch
 
 from pdec.codegen import generate, load_source, prepare
+from pdec.constraints import Constraints, constraints_of, without_exact
 from pdec.derivatives import Plan, build_plan, format_plan
 from pdec.errors import PdecCompileError
 from pdec.problem import Problem, frozen
@@ -46,11 +47,13 @@ class CompiledProblem:
 
     Attributes:
         variables, fields: the input and output column names; ``bounds``: ``{variable: (lo, hi)}``.
+        time: the name of the time variable (None without one).
         terms: ``{name: Term}`` in spec order; ``point_sets``: ``{name: PointSet}``.
         unknowns: the unknowns module (``.specs`` holds the declared records: init, bounds, true values).
         settings: the resolved settings (overrides applied); ``options``: the compile-time part of them.
         spec: the spec's Source (text and path); ``reference``: reference Readings for the errors, or None;
         exact_fields: the fields with an ``exact:`` expression.
+        constraints: the conditions imposed by construction (pdec.constraints; empty unless marked ``exact``).
         plan, source, functions: the derivative plan, the generated module's source and its functions.
         problem: the symbolic Problem it came from (for display and tools; the trainer does not read it).
 
@@ -65,14 +68,17 @@ class CompiledProblem:
         plan: Plan,
         source: str,
         namespace: Mapping[str, Any],
+        constraints: Constraints | None = None,
     ) -> None:
         self.problem = problem
+        self.constraints = Constraints() if constraints is None else constraints
         self.settings = problem.settings
         self.options = problem.settings.compile_settings
         self.spec = problem.source
         self.variables = tuple(v.name for v in problem.variables)
         self.fields = tuple(f.name for f in problem.fields)
         self.bounds = {v.name: (float(v.lo), float(v.hi)) for v in problem.variables}
+        self.time = None if problem.time is None else problem.time.name
         self.point_sets = frozen(point_sets)
         self.terms = frozen(terms)
         self.reference = None if problem.reference is None else readings(problem.reference, problem)
@@ -170,7 +176,8 @@ def compile(spec: Any, **overrides: Any) -> CompiledProblem:  # shadows the buil
     if overrides:
         problem = dataclasses.replace(problem, settings=problem.settings.replace(**overrides))
     check_range(problem)  # intervals the dtype cannot hold: a located error
-    terms, sites = collect(problem)  # Problem -> {name: Term}, [Site] (one per point set)
+    constraints = constraints_of(problem)  # Problem -> Constraints (the conditions marked `exact`)
+    terms, sites = collect(without_exact(problem))  # Problem -> {name: Term}, [Site] (one per point set)
     prepared = {s.point_set: prepare(s, problem) for s in sites}  # -> {point set: Prepared}
     needs = {name: p.partials for name, p in prepared.items()}
     lowering = problem.settings.compile_settings.lowering
@@ -179,7 +186,7 @@ def compile(spec: Any, **overrides: Any) -> CompiledProblem:  # shadows the buil
     source = generate(problem, terms, sites, prepared, plan)  # -> module source (torch only)
     namespace = load_source(source, problem.source.path)  # -> functions
     dtype = problem.settings.compile_settings.torch_dtype
-    return CompiledProblem(problem, point_sets(problem, sites, dtype), terms, plan, source, namespace)
+    return CompiledProblem(problem, point_sets(problem, sites, dtype), terms, plan, source, namespace, constraints)
 
 
 def check_range(problem: Problem) -> None:

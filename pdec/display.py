@@ -140,9 +140,10 @@ def _unknown(u) -> str:
 
 def _condition(c: Condition | Periodic, s) -> list[str]:
     if c.kind == "periodic":
-        return [f"periodic {c.name}: {', '.join(s(e) for e in c.exprs)} in {c.variable}"]
+        exact = " (exact)" if c.exact else ""
+        return [f"periodic {c.name}: {', '.join(s(e) for e in c.exprs)} in {c.variable}{exact}"]
     faces = ", ".join(f"{p.face.variable} = {number(p.face.value)}" for p in c.pieces)
-    head = f"{c.kind} {c.name}: {s(c.lhs)} = {s(c.rhs)}  at {faces}"
+    head = f"{c.kind} {c.name}: {s(c.lhs)} = {s(c.rhs)}  at {faces}" + ("  (exact)" if c.exact else "")
     if all(p.residual == c.lhs - c.rhs for p in c.pieces):
         return [head]
     return [head] + [f"    {p.face.variable} = {number(p.face.value)}: {s(p.residual)} = 0" for p in c.pieces]

@@ -9,6 +9,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from pdec.constraints import Constrained
+from pdec.embeddings import InputMap, input_map
+from pdec.errors import PdecRunError
 from pdec.registry import ACTIVATIONS, NETWORKS
 
 
@@ -33,8 +36,8 @@ class MLP(nn.Module):
         fields: the output names, one output each.
         layers: hidden widths.
         activation_name: the hidden activation.
-
         generator: the torch generator the initial weights are drawn from (the global one if None).
+        embedding: an input map replacing the box scaling (pdec.embeddings: periodic and Fourier features).
 
     Weights are Xavier (Glorot) normal, biases zero. Outputs are ``body(x) * gain + shift`` per field once
     ``scale_outputs`` has set them (e.g. the mean and std of a field's observations), so the last layer works at unit
@@ -48,6 +51,7 @@ class MLP(nn.Module):
         layers: Sequence[int],
         activation_name: str = "tanh",
         generator: torch.Generator | None = None,
+        embedding: InputMap | None = None,
     ) -> None:
         super().__init__()
         self.variables = tuple(bounds)
@@ -56,19 +60,21 @@ class MLP(nn.Module):
         hi = torch.tensor([float(bounds[v][1]) for v in self.variables])
         self.register_buffer("lo", lo)
         self.register_buffer("scale", 2.0 / (hi - lo))
-        widths = [len(self.variables), *layers, len(self.fields)]
-        modules: list[nn.Module] = []
-        for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
-            linear = nn.utils.skip_init(nn.Linear, n_in, n_out)  # no draw from the global generator
-            nn.init.xavier_normal_(linear.weight, generator=generator)
-            nn.init.zeros_(linear.bias)
-            modules.append(linear)
-            if i < len(widths) - 2:
-                modules.append(activation(activation_name))
-        self.body = nn.Sequential(*modules)
+        self.embedding = embedding
+        inputs = len(self.variables) if embedding is None else embedding.width
+        self.body = self.build_body([inputs, *layers, len(self.fields)], activation_name, generator)
         self.register_buffer("shift", torch.zeros(len(self.fields)))
         self.register_buffer("gain", torch.ones(len(self.fields)))
         self.output_scaled = False  # skip the identity affine map: no extra autograd nodes when unused
+
+    def build_body(self, widths: Sequence[int], activation_name: str, generator: torch.Generator | None) -> nn.Module:
+        """The dense layers ``widths[0] -> ... -> widths[-1]`` with the activation between them."""
+        modules: list[nn.Module] = []
+        for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+            modules.append(dense(n_in, n_out, generator))
+            if i < len(widths) - 2:
+                modules.append(activation(activation_name))
+        return nn.Sequential(*modules)
 
     def scale_outputs(self, shift: Sequence[float], gain: Sequence[float]) -> None:
         """Set the per-field output map ``y * gain + shift`` (``gain`` > 0)."""
@@ -91,7 +97,9 @@ class MLP(nn.Module):
         return self.body[-1]
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
-        """Map physical coordinates to ``[-1, 1]`` per column."""
+        """Map physical coordinates to ``[-1, 1]`` per column (or through the input map, if any)."""
+        if self.embedding is not None:
+            return self.embedding(x)
         return (x - self.lo) * self.scale - 1.0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -128,10 +136,77 @@ def forward_mode_name(module: nn.Module) -> str | None:
     return {nn.Tanh: "tanh", Sin: "sin", nn.SiLU: "silu", nn.ReLU: "relu"}.get(kind)
 
 
+def dense(n_in: int, n_out: int, generator: torch.Generator | None) -> nn.Linear:
+    """A linear layer with Xavier (Glorot) normal weights and zero biases, drawn from ``generator``."""
+    linear = nn.utils.skip_init(nn.Linear, n_in, n_out)  # no draw from the global generator
+    nn.init.xavier_normal_(linear.weight, generator=generator)
+    nn.init.zeros_(linear.bias)
+    return linear
+
+
+class ModifiedBody(nn.Module):
+    """The modified MLP of Wang, Teng, Perdikaris (2021): every hidden layer gated between two encodings of the input.
+
+    ``U = act(W_u z)``, ``V = act(W_v z)``; each hidden layer ``h = act(W h + b)`` becomes ``h * U + (1 - h) * V``
+    (so all hidden widths are equal); the output layer is linear.
+    """
+
+    def __init__(self, widths: Sequence[int], activation_name: str, generator: torch.Generator | None) -> None:
+        super().__init__()
+        hidden = set(widths[1:-1])
+        if len(hidden) != 1:
+            raise PdecRunError(
+                f"the modified MLP needs equal hidden widths, got {list(widths[1:-1])}",
+                hint="e.g. layers = [64, 64, 64]",
+            )
+        width = widths[1]
+        self.encode_u, self.encode_v = dense(widths[0], width, generator), dense(widths[0], width, generator)
+        self.hidden = nn.ModuleList(dense(n_in, width, generator) for n_in in widths[:-2])
+        self.out = dense(width, widths[-1], generator)
+        self.act = activation(activation_name)
+
+    def __getitem__(self, index: int) -> nn.Module:
+        """``body[-1]`` is the output layer (the trainer's ``head``), as for a sequential body."""
+        if index != -1:
+            raise IndexError(index)
+        return self.out
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """The outputs for first-layer inputs ``z``."""
+        u, v = self.act(self.encode_u(z)), self.act(self.encode_v(z))
+        h = z
+        for layer in self.hidden:
+            h = self.act(layer(h))
+            h = h * u + (1 - h) * v
+        return self.out(h)
+
+
+class ModifiedMLP(MLP):
+    """The :class:`MLP` with the modified body (:class:`ModifiedBody`); same input map and output scaling."""
+
+    def build_body(self, widths: Sequence[int], activation_name: str, generator: torch.Generator | None) -> nn.Module:
+        """The gated body."""
+        return ModifiedBody(widths, activation_name, generator)
+
+
 def mlp(compiled: Any, settings: Any, generator: torch.Generator) -> MLP:
     """The multilayer perceptron of a compiled problem (``settings.layers`` wide, ``settings.activation``)."""
+    return _network(MLP, compiled, settings, generator)
+
+
+def modified_mlp(compiled: Any, settings: Any, generator: torch.Generator) -> MLP:
+    """The modified MLP of a compiled problem (:class:`ModifiedMLP`)."""
+    return _network(ModifiedMLP, compiled, settings, generator)
+
+
+def _network(cls: type[MLP], compiled: Any, settings: Any, generator: torch.Generator) -> MLP:
+    """``cls`` for a compiled problem, with its input map (exactly periodic variables, Fourier features) if any."""
     bounds = {v: compiled.bounds[v] for v in compiled.variables}
-    return MLP(bounds, compiled.fields, settings.layers, settings.activation, generator)
+    constraints = getattr(compiled, "constraints", None)
+    periodic = [compiled.variables[c] for c, _, _ in constraints.periodic] if constraints else []
+    features, scale = getattr(settings, "fourier_features", 0), getattr(settings, "fourier_scale", 1.0)
+    embedding = input_map(bounds, periodic, features, scale, generator)
+    return cls(bounds, compiled.fields, settings.layers, settings.activation, generator, embedding)
 
 
 def build_net(
@@ -151,19 +226,22 @@ DEFAULT_NETWORK = "mlp"
 
 
 def make_net(
-    compiled: Any, settings: Any, device: torch.device, dtype: torch.dtype, kind: str = DEFAULT_NETWORK
+    compiled: Any, settings: Any, device: torch.device, dtype: torch.dtype, kind: str | None = None
 ) -> nn.Module:
     """The network factory: the architecture ``kind`` (pdec.registry.NETWORKS) for a compiled problem.
 
     The network is built from ``settings`` (weights drawn from ``settings.seed``) and moved to ``device`` in
     ``dtype``; with ``output_scale = data``, each observed field's outputs are scaled to the mean and std of its
-    readings.
+    readings. ``kind`` defaults to ``settings.network``. With exact conditions (pdec.constraints) the network is
+    wrapped so that its outputs satisfy them by construction.
     """
+    kind = kind or getattr(settings, "network", DEFAULT_NETWORK)
     net = NETWORKS.load(kind)(compiled, settings, torch.Generator().manual_seed(settings.seed)).to(device, dtype)
     observed = [(t.observed, t.readings.values) for t in compiled.terms.values() if t.readings is not None]
     if settings.output_scale == "data" and observed:
         net.scale_outputs(*output_scales(compiled.fields, observed))
-    return net
+    constraints = getattr(compiled, "constraints", None)
+    return Constrained(net, constraints) if constraints is not None and constraints.pieces else net
 
 
 def output_scales(fields: Sequence[str], observed: Sequence[tuple[Sequence[str], np.ndarray]]) -> tuple[list, list]:

@@ -179,6 +179,7 @@ class Condition:
     lhs: sympy.Expr
     rhs: sympy.Expr
     span: Span | None = field(default=None, compare=False, repr=False)
+    exact: bool = False  # imposed by construction (pdec.constraints), not by a loss term
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,7 @@ class Periodic:
     variable: str
     exprs: tuple[sympy.Expr, ...]
     span: Span | None = field(default=None, compare=False, repr=False)
+    exact: bool = False  # imposed by construction (a periodic embedding of the variable), not by a loss term
 
     kind = "periodic"
 

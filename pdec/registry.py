@@ -50,7 +50,8 @@ WEIGHTINGS = Registry(
     },
 )
 
-# Point rules (pdec.sampling): each ``f(n, dim, seed) -> [n, dim]`` points in the unit cube.
+# Point rules (pdec.sampling): each ``f(n, dim, seed) -> [n, dim]`` points in the unit cube, or a Sampler subclass
+# that sees the model (pdec.adaptive: residual-based adaptive collocation, redrawn every ``resample`` steps).
 SAMPLERS = Registry(
     "sampler",
     {
@@ -59,6 +60,8 @@ SAMPLERS = Registry(
         "sobol": "pdec.sampling:sobol_points",
         "halton": "pdec.sampling:halton_points",
         "grid": "pdec.sampling:grid_points",
+        "rad": "pdec.adaptive:RAD",
+        "rar_d": "pdec.adaptive:RARD",
     },
 )
 
@@ -77,4 +80,4 @@ ACTIVATIONS = Registry(
 
 # Network architectures (pdec.nets): each ``f(compiled, settings, generator) -> nn.Module`` (physical coordinates
 # [N, d] -> fields [N, m], with ``head``, ``fields`` and ``scale_outputs``).
-NETWORKS = Registry("network", {"mlp": "pdec.nets:mlp"})
+NETWORKS = Registry("network", {"mlp": "pdec.nets:mlp", "modified_mlp": "pdec.nets:modified_mlp"})

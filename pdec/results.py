@@ -275,6 +275,12 @@ def read_settings(run_dir: Path) -> Settings:
 
 def _network(meta: Mapping[str, Any], weights: Mapping[str, Any], run_dir: Path) -> MLP:
     """Rebuild the trained network from a checkpoint's meta and weights (PdecRunError when they do not fit)."""
+    if not meta.get("plain", True):
+        raise PdecRunError(
+            f"the network in '{run_dir}' (modified MLP, Fourier features, exact periodicity or exact conditions) "
+            "cannot be rebuilt from the run directory alone",
+            hint="use the Result that pdec.fit returns, or resume the run with its spec: pdec run SPEC --resume DIR",
+        )
     try:
         if meta["dtype"] not in DTYPES:
             raise ValueError(f"unknown dtype {meta['dtype']!r}")

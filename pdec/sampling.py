@@ -34,6 +34,7 @@ def unit_points(n: int, dim: int, sampler: str, seed: int) -> np.ndarray:
         An array ``[n, dim]`` (``[m**dim, dim]`` for the grid) of float64.
     """
     rule = SAMPLERS.load(sampler)
+    rule = getattr(rule, "point_rule", rule)  # an adaptive sampler's fixed draws (round 0, faces) use its rule
     if dim == 0:
         return np.zeros((n, 0))
     return rule(n, dim, seed)
@@ -192,6 +193,7 @@ class SamplingContext:
     net: Any
     compiled: Any
     unknowns: Any
+    run_dir: Any = None  # where an adaptive sampler records its point clouds (None: nowhere)
 
     def residuals(self, points: Mapping[str, Any]) -> dict[str, Any]:
         """``{term name: residual [N, r]}`` at ``points`` with the current network and unknowns."""
@@ -256,5 +258,8 @@ def eval_points(bounds: Mapping[str, tuple[float, float]], n: int) -> np.ndarray
 
 
 def make_sampler(compiled: Any, settings: Settings) -> Sampler:
-    """The sampler of a run (the point rule itself is ``settings.sampler``, see :func:`unit_points`)."""
+    """The sampler of a run: ``settings.sampler`` is a point rule (:func:`unit_points`) or an adaptive Sampler class."""
+    rule = SAMPLERS.load(settings.sampler)
+    if isinstance(rule, type) and issubclass(rule, Sampler):
+        return rule(compiled, settings)
     return Sampler(compiled, settings)

@@ -21,6 +21,7 @@ from pdec.source import Span
 ACTIVATIONS = registry.ACTIVATIONS.names
 SAMPLERS = registry.SAMPLERS.names
 WEIGHTINGS = registry.WEIGHTINGS.names
+NETWORKS = registry.NETWORKS.names
 DTYPES = ("float32", "float64")
 OUTPUT_SCALES = ("data", "none")
 LOWERINGS = ("forward", "autograd")  # how derivatives are computed (pdec.forward; nested autograd)
@@ -42,6 +43,9 @@ class Settings:
     seed: int = 0
     layers: tuple[int, ...] = (20, 20, 20, 20)
     activation: str = "tanh"
+    network: str = "mlp"
+    fourier_features: int = 0
+    fourier_scale: float = 1.0
     output_scale: str = "data"
     interior: int = 2000
     boundary: int = 200
@@ -56,6 +60,8 @@ class Settings:
     fit_unknowns: int = 100
     data_first: float = 0.3
     weighting: str = "inverse_dirichlet_grouped"
+    causal: float = 0.0
+    causal_bins: int = 32
     alpha: float = 0.5
     update_every: int = 10
     weights: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
@@ -146,6 +152,9 @@ _SCHEMA: dict[str, tuple[str, Any]] = {
     "seed": ("int", 0),
     "layers": ("widths", None),
     "activation": ("choice", ACTIVATIONS),
+    "network": ("choice", NETWORKS),
+    "fourier_features": ("int", 0),
+    "fourier_scale": ("float", "positive"),
     "output_scale": ("choice", OUTPUT_SCALES),
     "interior": ("int", 1),
     "boundary": ("int", 1),
@@ -159,6 +168,8 @@ _SCHEMA: dict[str, tuple[str, Any]] = {
     "fit_unknowns": ("int", 0),
     "data_first": ("float", "unit_open"),
     "weighting": ("choice", WEIGHTINGS),
+    "causal": ("float", "nonnegative"),
+    "causal_bins": ("int", 1),
     "alpha": ("float", "unit_open"),
     "update_every": ("int", 1),
     "dtype": ("choice", DTYPES),

@@ -135,7 +135,36 @@ def condition(scope: Scope, ex: Expressions, stmt: ast.ConditionStmt | ast.Perio
         pieces.append(Piece(face, ex.expr(stmt.lhs, ctx) - ex.expr(stmt.rhs, ctx)))
     if not _has_field(lhs - rhs):
         scope.warn("this condition involves no field", stmt.span, "a condition constrains fields, e.g. u = 0")
-    return Condition(scope.term_names[id(stmt)], stmt.kind, tuple(pieces), lhs, rhs, stmt.span)
+    if stmt.exact is not None:
+        check_exact(scope, stmt, lhs, rhs, faces)
+    exact = stmt.exact is not None
+    return Condition(scope.term_names[id(stmt)], stmt.kind, tuple(pieces), lhs, rhs, stmt.span, exact)
+
+
+def check_exact(scope: Scope, stmt: ast.ConditionStmt, lhs: sympy.Expr, rhs: sympy.Expr, faces: list[Face]) -> None:
+    """An ``exact`` condition must fix a field's value (``u = g``, g free of fields and unknowns) on faces it spans."""
+    mark = stmt.exact.span if stmt.exact is not None else stmt.span
+    if not isinstance(lhs, sympy.core.function.AppliedUndef) or not _has_field(lhs):
+        what = "a derivative" if isinstance(lhs, sympy.Derivative) else "an expression"
+        raise PdecSemanticError(
+            f"only a condition on a field's value can be exact; this one constrains {what}",
+            mark,
+            "write it as `u = g` (g free of fields), or drop `exact` to keep it as a loss term",
+        )
+    if _has_field(rhs) or any(s.name in scope.unknowns for s in rhs.free_symbols):
+        raise PdecSemanticError(
+            "the value of an exact condition must not involve fields or unknowns",
+            mark,
+            "give the value as an expression of the variables and constants, or drop `exact`",
+        )
+    depends = {a.name for a in lhs.args}
+    for face in faces:
+        if face.variable not in depends:
+            raise PdecSemanticError(
+                f"'{type(lhs).__name__}' does not depend on '{face.variable}': it cannot vanish only on that face",
+                mark,
+                f"declare the field with '{face.variable}' among its variables, or drop `exact`",
+            )
 
 
 def condition_faces(scope: Scope, ex: Expressions, stmt: ast.ConditionStmt) -> list[Face]:
@@ -234,7 +263,7 @@ def periodic(scope: Scope, ex: Expressions, stmt: ast.PeriodicStmt) -> Periodic:
             "a periodic condition in time is not supported", stmt.variable.span, "use a spatial variable"
         )
     exprs = tuple(ex.expr(e, Context("field")) for e in stmt.exprs)
-    return Periodic(scope.term_names[id(stmt)], name, exprs, stmt.span)
+    return Periodic(scope.term_names[id(stmt)], name, exprs, stmt.span, stmt.exact is not None)
 
 
 def exact_solutions(scope: Scope, ex: Expressions) -> dict[str, sympy.Expr]:

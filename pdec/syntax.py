@@ -185,8 +185,15 @@ class OnBoundary:
 
 
 @dataclass(frozen=True)
+class ExactMark:
+    """The keyword ``exact`` after a condition: impose it by construction instead of by a loss term."""
+
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
 class ConditionStmt:
-    """``ic|bc [name]: lhs = rhs [at x = v | on boundary[(...)]]``."""
+    """``ic|bc [name]: lhs = rhs [at x = v | on boundary[(...)]] [exact]``."""
 
     kind: str
     name: Ident | None
@@ -194,16 +201,18 @@ class ConditionStmt:
     rhs: Expr
     location: At | OnBoundary | None
     span: Span | None = _span()
+    exact: ExactMark | None = None
 
 
 @dataclass(frozen=True)
 class PeriodicStmt:
-    """``periodic [name]: e1, e2 in x``."""
+    """``periodic [name]: e1, e2 in x [exact]``."""
 
     name: Ident | None
     exprs: tuple[Expr, ...]
     variable: Ident
     span: Span | None = _span()
+    exact: ExactMark | None = None
 
 
 @dataclass(frozen=True)
@@ -445,12 +454,19 @@ class _Builder(lark.Transformer):
         return EquationStmt(children[0], children[1], children[2], self._span(meta))
 
     def ic(self, meta, children):
-        name, lhs, rhs, *location = children
-        return ConditionStmt("ic", name, lhs, rhs, location[0] if location else None, self._span(meta))
+        return self._condition("ic", meta, children)
 
     def bc(self, meta, children):
-        name, lhs, rhs, *location = children
-        return ConditionStmt("bc", name, lhs, rhs, location[0] if location else None, self._span(meta))
+        return self._condition("bc", meta, children)
+
+    def _condition(self, kind, meta, children):
+        name, lhs, rhs, *rest = children
+        location = next((c for c in rest if isinstance(c, (At, OnBoundary))), None)
+        mark = next((c for c in rest if isinstance(c, ExactMark)), None)
+        return ConditionStmt(kind, name, lhs, rhs, location, self._span(meta), mark)
+
+    def exact_mark(self, meta, children):
+        return ExactMark(self._span(meta))
 
     def at(self, meta, children):
         return At(children[0], children[1], self._span(meta))
@@ -462,8 +478,8 @@ class _Builder(lark.Transformer):
         return tuple(children)
 
     def periodic(self, meta, children):
-        name, *exprs, variable = children
-        return PeriodicStmt(name, tuple(exprs), variable, self._span(meta))
+        name, *exprs, variable, mark = children
+        return PeriodicStmt(name, tuple(exprs), variable, self._span(meta), mark)
 
     # data
     def path(self, meta, children):
@@ -639,7 +655,7 @@ def _unparse_condition(node: ConditionStmt) -> str:
         text += f" at {node.location.variable.name} = {unparse(node.location.value)}"
     elif isinstance(node.location, OnBoundary):
         text += " on boundary" + (f"({_names(node.location.variables)})" if node.location.variables else "")
-    return text
+    return text + (" exact" if node.exact is not None else "")
 
 
 def _unparse_modifier(node: Modifier) -> str:
@@ -699,6 +715,7 @@ _UNPARSERS = {
     ConditionStmt: _unparse_condition,
     PeriodicStmt: lambda n: (
         f"{_label('periodic', n.name)} {', '.join(unparse(e) for e in n.exprs)} in {n.variable.name}"
+        + (" exact" if n.exact is not None else "")
     ),
     DataStmt: _unparse_data,
     ExactStmt: lambda n: "exact: " + ", ".join(f"{i.name.name} = {unparse(i.expr)}" for i in n.items),

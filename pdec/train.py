@@ -31,6 +31,7 @@ import torch
 
 from pdec import checkpoint, inverse, metrics
 from pdec.balance import make_balancer
+from pdec.causal import make_causal
 from pdec.console import Console, crossed, deferred_interrupt, main_process, say
 from pdec.diagnostics import diagnose
 from pdec.distributed import Shards, from_rank0
@@ -148,6 +149,7 @@ class Trainer:
         self.targets = {k: self.tensor(self.shards.take(k, v)) for k, v in self.sampler.targets().items()}
         self.model = self.shards.wrap(self.net)  # the network the losses call: DDP averages its gradients
         self.balancer = make_balancer(self.term, settings)
+        self.causal = make_causal(compiled, settings)  # None unless `causal` > 0
         self.evaluation = metrics.evaluation_set(compiled, self.sampler.bounds, settings.eval_points, self.tensor)
         self.optimizer: torch.optim.Optimizer = self.adam()
         self.console = Console(self.quiet, self.terms, settings.adam + settings.lbfgs)
@@ -199,7 +201,8 @@ class Trainer:
         names = frozenset(n for t in active for n in self.sets_of[t])
         key = (self.schedule.round(step), names)
         if self._cache is None or self._cache[0] != key:
-            drawn = self.sampler.draw(key[0], names, SamplingContext(self.net, self.compiled, self.unknowns))
+            context = SamplingContext(self.net, self.compiled, self.unknowns, self.run_dir)
+            drawn = self.sampler.draw(key[0], names, context)
             self._cache = (key, {n: self.tensor(self.shards.take(n, x)) for n, x in drawn.items()})
         return self._cache[1]
 
@@ -214,10 +217,12 @@ class Trainer:
     def losses(self, points: Mapping[str, torch.Tensor], active: tuple[str, ...]) -> dict[str, torch.Tensor]:
         """``{term: mean(residual ** 2)}`` for the active terms."""
         residuals = self.compiled.evaluate(self.model, points, self.targets_for(points), self.unknowns.values())
-        missing = [t for t in active if t not in residuals]
-        if missing:
+        if missing := [t for t in active if t not in residuals]:
             raise PdecRunError(f"the compiled problem returned no residual for {', '.join(missing)}")
-        return {t: self.shards.mean_square(residuals[t], self.sets_of[t]) for t in active}
+        losses = {t: self.shards.mean_square(residuals[t], self.sets_of[t]) for t in active}
+        if self.causal is not None:  # the equations' points weighted by time causality (pdec.causal)
+            losses.update(self.causal.losses(residuals, points, active))
+        return losses
 
     def weighted(self, losses: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """``sum_k lambda_k L_k`` with the balancer's (constant) weights."""
@@ -332,6 +337,8 @@ class Trainer:
         row.update({f"loss:{k}": v for k, v in losses.items()})
         row.update({f"weight:{k}": w[k] for k in self.terms})
         row.update({f"unknown:{k}": v for k, v in self.unknowns.floats().items()})
+        if self.causal is not None:
+            row["causal:min_weight"] = self.causal.min_weight
         return row
 
     def predict(self, points: np.ndarray) -> np.ndarray:

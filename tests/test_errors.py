@@ -70,6 +70,13 @@ BAD_SPECS: dict[str, tuple[str, type[PdecError]]] = {
     "ic_on_boundary": (HEAT + "ic: u = 0 on boundary\n", pdec.PdecSemanticError),
     "bc_without_location": (HEAT + "bc: u = 1\n", pdec.PdecSemanticError),
     "periodic_in_time": (HEAT + "periodic: u in t\n", pdec.PdecSemanticError),
+    "exact_condition_on_derivative": (HEAD + "eq heat: u_t = u_xx\nic: u = sin(pi*x)\n"
+                                      "bc ends: u_x = 0 on boundary(x) exact\n", pdec.PdecSemanticError),
+    "exact_condition_value_with_field": (HEAD + "eq heat: u_t = u_xx\nic: u = sin(pi*x) exact\n"
+                                         "bc: u = u^2 at x = 0 exact\nbc: u = 0 at x = 1\n", pdec.PdecSemanticError),
+    "exact_condition_field_without_variable": (HEAD + "field v(x)\neq heat: u_t = u_xx\neq: v_xx = 1\nic: u = 0\n"
+                                               "ic iv: v = 0 exact\nbc: u = 0 on boundary\nbc: v = 0 on boundary\n",
+                                               pdec.PdecSemanticError),
     "too_few_initial_conditions": (HEAD + "eq wave: u_tt = u_xx\nic: u = sin(pi*x)\nbc: u = 0 on boundary(x)\n",
                                    pdec.PdecSemanticError),
     # declarations

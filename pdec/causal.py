@@ -1,0 +1,91 @@
+"""Causal training: the equations' residuals at interior points -> a loss that respects time causality.
+
+Wang, Sankaran, Perdikaris (2022), "Respecting causality is all you need for training physics-informed neural
+networks". The interior points are binned in the declared time variable (``causal_bins`` equal bins ``t_1 < ... <
+t_M``); with ``L_i`` the mean squared residual of bin ``i``, an equation's loss is
+
+    L = (1 / M) sum_i w_i L_i,    w_i = exp(-causal * sum_{k < i} L_k)
+
+with no gradient through the ``w_i``. A later time only trains once every earlier one is resolved (its weight rises
+to 1 as the earlier residuals fall). ``causal`` is the tolerance ``epsilon``: 0 switches it off (the plain mean).
+
+With a balancing weighting (inverse Dirichlet, the default) the two act on different axes: the balancer still sets
+one weight per term from the gradients of each term's loss, and the causal weights only weight the points within
+each equation's term.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from pdec.errors import PdecRunError
+from pdec.problem import Kind
+from pdec.terms import INTERIOR
+
+
+class Causal:
+    """The causal weighting of a run's equations.
+
+    Args:
+        column: the time variable's input column.
+        bounds: its interval ``(lo, hi)``.
+        epsilon: the causality tolerance (> 0).
+        bins: the number of time bins.
+        terms: the equations' term names (their residual rows are the interior points).
+    """
+
+    def __init__(
+        self, column: int, bounds: tuple[float, float], epsilon: float, bins: int, terms: tuple[str, ...]
+    ) -> None:
+        self.column, self.lo, self.hi = column, float(bounds[0]), float(bounds[1])
+        self.epsilon, self.bins, self.terms = epsilon, bins, terms
+        self.min_weight = 1.0  # the smallest weight of the last evaluation (shown in the history)
+
+    def bin_losses(self, residual: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
+        """The mean squared residual ``[bins]`` per time bin (0 for an empty bin)."""
+        index = ((times.reshape(-1) - self.lo) / (self.hi - self.lo) * self.bins).floor().long()
+        index = index.clamp(0, self.bins - 1)
+        squared = residual.pow(2).reshape(len(index), -1).mean(dim=1)
+        sums = torch.zeros(self.bins, dtype=squared.dtype, device=squared.device).index_add(0, index, squared)
+        counts = torch.zeros_like(sums).index_add(0, index, torch.ones_like(squared))
+        return sums / counts.clamp_min(1)
+
+    def weights(self, bin_losses: torch.Tensor) -> torch.Tensor:
+        """``w_i = exp(-epsilon * sum_{k<i} L_k)``, detached: no gradient flows through the weights."""
+        earlier = torch.cumsum(bin_losses.detach(), 0) - bin_losses.detach()
+        return torch.exp(-self.epsilon * earlier)
+
+    def loss(self, residual: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
+        """The causal loss ``(1/M) sum_i w_i L_i`` of one equation's residual ``[N, r]`` at times ``[N, 1]``."""
+        per_bin = self.bin_losses(residual, times)
+        w = self.weights(per_bin)
+        self.min_weight = float(w.min())
+        return (w * per_bin).mean()
+
+    def losses(
+        self, residuals: Mapping[str, torch.Tensor], points: Mapping[str, torch.Tensor], active: tuple[str, ...]
+    ) -> dict[str, torch.Tensor]:
+        """The causal losses of the active equations (``points[INTERIOR]`` are their rows)."""
+        times = points[INTERIOR][:, self.column : self.column + 1]
+        return {t: self.loss(residuals[t], times) for t in self.terms if t in active}
+
+
+def make_causal(compiled: Any, settings: Any) -> Causal | None:
+    """The causal weighting of a run, or None when ``causal = 0`` (PdecRunError without a time variable)."""
+    if not settings.causal:
+        return None
+    time = getattr(compiled, "time", None)
+    if time is None:
+        raise PdecRunError(
+            "causal training needs a time variable",
+            hint="declare one with `time t in [0, T]`, or set causal = 0",
+        )
+    column = compiled.variables.index(time)
+    terms = tuple(name for name, t in compiled.terms.items() if t.kind == Kind.PDE)
+    return Causal(column, compiled.bounds[time], settings.causal, settings.causal_bins, terms)
+
+
+__all__ = ["Causal", "make_causal"]

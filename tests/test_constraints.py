@@ -1,0 +1,109 @@
+"""Exact constraints (pdec.constraints): the conditions marked ``exact`` hold by construction, to round-off."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import pdec
+from pdec.constraints import JOINS, blend, r_join
+from pdec.nets import make_net
+from pdec.sampling import box_points
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAD = "var x in [0, 1]\ntime t in [0, 1]\nfield u(x, t)\neq heat: u_t = u_xx\n"
+SPECS = {
+    "heat_all_exact": HEAD
+    + "ic: u = sin(pi*x) + x exact\nbc left: u = t^2 at x = 0 exact\nbc right: u = 1 + t at x = 1 exact\n",
+    "heat_boundary_exact": HEAD + "ic: u = sin(pi*x)\nbc walls: u = 0 on boundary exact\n",
+    "two_fields": "var x in [-1, 2]\nvar y in [0, 1]\nfield u(x, y), v(x, y)\n"
+    "eq: u_xx + u_yy = v\neq: v_xx + v_yy = 1\nbc: u = x*y on boundary exact\nbc: v = cos(y) on boundary\n",
+}
+EXAMPLES = [p for p in sorted((ROOT / "examples").glob("*.pde")) if " exact" in p.read_text(encoding="utf-8")]
+
+
+def _specs():
+    yield from SPECS.items()
+    for path in EXAMPLES:
+        yield path.stem, path
+
+
+@pytest.mark.parametrize("join", sorted(JOINS))
+@pytest.mark.parametrize("name, spec", list(_specs()), ids=[n for n, _ in _specs()])
+def test_exact_conditions_hold_to_round_off_on_their_pieces(name, spec, join):
+    compiled = pdec.compile(spec, dtype="float64", layers=[16, 16])
+    constraints = compiled.constraints
+    if join != constraints.join:
+        constraints = type(constraints)(
+            constraints.pieces, constraints.periodic, constraints.values, constraints.source, join
+        )
+        object.__setattr__(compiled, "constraints", constraints)
+    net = make_net(compiled, compiled.settings, torch.device("cpu"), torch.float64)
+    bounds = dict(compiled.bounds)
+    for i, piece in enumerate(constraints.pieces):
+        face = {compiled.variables[piece.column]: piece.value}
+        x = torch.as_tensor(box_points(200, bounds, face, "random", seed=i))
+        wanted = constraints.values(x)[:, i]
+        got = net(x)[:, piece.field].detach()
+        assert float((got - wanted).abs().max()) <= 1e-12 * (1 + float(wanted.abs().max())), (name, piece)
+
+
+def test_exact_conditions_leave_the_loss():
+    compiled = pdec.compile(SPECS["heat_boundary_exact"])
+    assert list(compiled.terms) == ["pde:heat", "ic:ic1"]
+    assert compiled.constraints.terms == ("bc:walls",)
+    assert [c.exact for c in compiled.problem.conditions] == [False, True]
+
+
+def test_no_exact_condition_keeps_the_plain_network():
+    compiled = pdec.compile(HEAD + "ic: u = sin(pi*x)\nbc walls: u = 0 on boundary\n")
+    assert not compiled.constraints
+    net = make_net(compiled, compiled.settings, torch.device("cpu"), torch.float32)
+    assert type(net).__name__ == "MLP"
+
+
+def test_unparse_round_trips_the_exact_keyword():
+    from pdec.parse import parse
+    from pdec.source import Source
+    from pdec.syntax import build, unparse
+
+    text = HEAD + "ic: u = sin(pi*x) exact\nperiodic: u in x exact\n"
+    spec = build(parse(Source(text)), Source(text))
+    again = unparse(spec)
+    assert again.count(" exact") == 2
+    assert build(parse(Source(again)), Source(again)).statements[-1].exact is not None
+
+
+def test_r_join_vanishes_where_either_distance_does_and_stays_finite_at_corners():
+    a = torch.tensor([0.0, 0.3, 0.0, 0.5], dtype=torch.float64, requires_grad=True)
+    b = torch.tensor([0.4, 0.0, 0.0, 0.5], dtype=torch.float64, requires_grad=True)
+    d = r_join(a, b)
+    d0 = d.detach()
+    assert d0[:2].abs().max() == 0 and abs(float(d0[2])) < 1e-150 and d0[3] > 0  # a corner: sqrt(tiny)
+    d.sum().backward()
+    assert torch.isfinite(a.grad).all() and torch.isfinite(b.grad).all()
+
+
+def test_blend_equals_each_piece_on_it():
+    rng = np.random.default_rng(0)
+    d = [torch.as_tensor(rng.random((50, 1))) for _ in range(3)]
+    g = [torch.full((50, 1), float(k)) for k in range(3)]
+    for k in range(3):
+        on = [x.clone() for x in d]
+        on[k] = torch.zeros_like(on[k])
+        assert torch.equal(blend(on, g), g[k])
+
+
+def test_a_constrained_run_resumes_and_refuses_a_bare_reload(tmp_path):
+    from pdec.results import load_result
+
+    spec = "var x in [0, 1]\nfield u(x)\neq: u_xx = -pi^2*sin(pi*x)\nbc: u = 0 on boundary exact\n"
+    compiled = pdec.compile(spec, network="modified_mlp", fourier_features=4, layers=[8, 8])
+    compiled.train(adam=10, lbfgs=0, interior=32, out=tmp_path / "run", quiet=True, plots=False)
+    result = pdec.compile(spec).train(resume=tmp_path / "run", adam=20, quiet=True, plots=False)
+    assert result.metrics["steps"] == 20
+    with pytest.raises(pdec.PdecError, match="cannot be rebuilt"):
+        load_result(tmp_path / "run")
