@@ -52,10 +52,7 @@ _EXPRESSION_START = {"NAME", "NUMBER", "LPAR", "MINUS"}
 
 
 def grammar_text() -> str:
-    """Return the text of grammar/pdec.lark: a checkout's own file first, else the installed package's."""
-    checkout = Path(__file__).parents[1] / "grammar" / "pdec.lark"
-    if checkout.is_file():
-        return checkout.read_text(encoding="utf-8")
+    """Return the text of grammar/pdec.lark: the installed package's copy, else the checkout's (a source tree)."""
     try:
         return resources.files("pdec.grammar").joinpath("pdec.lark").read_text(encoding="utf-8")
     except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError, TypeError):
