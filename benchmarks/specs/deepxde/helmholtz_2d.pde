@@ -1,6 +1,7 @@
 # DeepXDE examples/pinn_forward/Helmholtz_Dirichlet_2d.py (n = 2): -lap(u) - k0^2 u = k0^2 sin(k0 x) sin(k0 y) on
 # [0, 1]^2, u = 0 on the boundary, k0 = 2 pi n. DeepXDE's script imposes u = 0 as a hard constraint (output
-# multiplied by x(1-x)y(1-y)); pdec has soft conditions only, so the boundary is a loss term here.
+# multiplied by x(1-x)y(1-y)); this spec keeps the walls as a loss term, pdec's default (helmholtz_2d_exact.pde
+# makes them exact).
 var x in [0, 1]
 var y in [0, 1]
 field u(x, y)
