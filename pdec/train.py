@@ -82,6 +82,8 @@ def train(
             )
     if overrides:
         settings = settings.replace(**overrides)
+    if settings.causal > 0 and Shards.current().world > 1:  # its per-rank time bins are not all-reduced yet
+        raise PdecRunError("causal weights run on one process only", hint="set causal = 0, or run without --nproc")
     trainer = Trainer(compiled, settings, run_dir, quiet=quiet, callback=callback, plots=plots)
     if resume is not None:
         copy_path = run_dir / SPEC

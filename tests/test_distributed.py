@@ -142,3 +142,15 @@ def test_cuda_run_equals_cpu_run(tmp_path):
     finally:
         del CASES["burgers"][1]["device"]
     assert _worst(cpu, gpu) <= TOLERANCE
+
+
+def test_causal_weights_are_refused_on_several_processes(tmp_path, monkeypatch):
+    """Causal weights bin each rank's own points in time: on several processes they would differ by rank."""
+    from trainer_problems import heat2d, small
+
+    from pdec import train as train_module
+    from pdec.errors import PdecRunError
+
+    monkeypatch.setattr(train_module.Shards, "current", classmethod(lambda cls: Shards(world=2, rank=0)))
+    with pytest.raises(PdecRunError, match="causal weights run on one process only"):
+        train_module.train(heat2d(**small(causal=1.0)), out=tmp_path / "run", quiet=True)
