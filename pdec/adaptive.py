@@ -29,7 +29,7 @@ import torch
 from pdec.console import main_process
 from pdec.errors import PdecRunError
 from pdec.problem import Kind
-from pdec.sampling import Sampler, SamplingContext, _seed, box_points, sobol_points
+from pdec.sampling import Sampler, SamplingContext, box_points, draw_seed, sobol_points
 from pdec.settings import Settings
 
 BASE_RULE = "sobol"  # the rule of round 0, the faces, and the candidates
@@ -110,7 +110,7 @@ class Adaptive(Sampler):
     def candidates(self, name: str, round_: int, context: SamplingContext) -> tuple[np.ndarray, np.ndarray]:
         """Candidate points ``[S, d]`` for ``name`` in round ``round_`` and their residual norms ``[S]``."""
         count = CANDIDATES * self.plans[name].count
-        points = box_points(count, self.bounds, {}, BASE_RULE, _seed(self.seed, round_, name + "/candidates"))
+        points = box_points(count, self.bounds, {}, BASE_RULE, draw_seed(self.seed, round_, name + "/candidates"))
         terms = [t for t in self.equations if t in context.compiled.point_sets[name].terms]
         return points, residual_norms(context, name, points, terms)
 
@@ -136,7 +136,7 @@ class RAD(Adaptive):
     def refine(self, name: str, round_: int, context: SamplingContext, base: np.ndarray) -> np.ndarray:
         """A fresh draw of ``len(base)`` points from the residual density."""
         points, errors = self.candidates(name, round_, context)
-        return select(points, errors, len(base), self.K, self.C, _seed(self.seed, round_, name + "/select"))
+        return select(points, errors, len(base), self.K, self.C, draw_seed(self.seed, round_, name + "/select"))
 
 
 class RARD(Adaptive):
@@ -148,10 +148,10 @@ class RARD(Adaptive):
         """The previous round's points plus ``ADDED`` of the interior count drawn from the residual density."""
         previous = self.rounds.get((round_ - 1, name))
         if previous is None:  # a resumed run: start again from round 0's points
-            previous = box_points(len(base), self.bounds, {}, BASE_RULE, _seed(self.seed, 0, name))
+            previous = box_points(len(base), self.bounds, {}, BASE_RULE, draw_seed(self.seed, 0, name))
         points, errors = self.candidates(name, round_, context)
         added = max(1, int(round(ADDED * self.plans[name].count)))
-        new = select(points, errors, added, self.K, self.C, _seed(self.seed, round_, name + "/select"))
+        new = select(points, errors, added, self.K, self.C, draw_seed(self.seed, round_, name + "/select"))
         return np.concatenate([previous, new])
 
 

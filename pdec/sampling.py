@@ -231,7 +231,7 @@ class Sampler:
             if plan.data is not None:
                 out[name] = data_arrays(plan.data)[0]
             else:
-                seed = _seed(self.seed, round_, name)
+                seed = draw_seed(self.seed, round_, name)
                 out[name] = box_points(plan.count, self.bounds, plan.region, self.sampler, seed)
         return out
 
@@ -246,7 +246,7 @@ class Sampler:
         return out
 
 
-def _seed(seed: int, round_: int, name: str) -> int:
+def draw_seed(seed: int, round_: int, name: str) -> int:
     """A 64-bit seed derived from the run seed, the resampling round and the point-set name."""
     sequence = np.random.SeedSequence([seed, round_, zlib.crc32(name.encode())])
     return int(sequence.generate_state(1, dtype=np.uint64)[0])
