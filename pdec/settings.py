@@ -214,20 +214,27 @@ def apply(base: Settings, items: Iterable[tuple[str, Any, Span | None]]) -> Sett
     return dataclasses.replace(base, **changes)
 
 
-def train_block(block: Any, base: Settings, terms: Sequence[str]) -> Settings:
+def train_block(block: Any, base: Settings, terms: Sequence[str], exact: Sequence[str] = ()) -> Settings:
     """A spec's ``train`` block (pdec.syntax.TrainBlock) applied to ``base``; stage and per-term names checked.
 
-    ``terms`` are the bare names of the spec's equations, conditions and data sets.
+    ``terms`` are the bare names of the spec's equations, conditions and data sets; ``exact`` those of the conditions
+    imposed by construction, which are not loss terms (no stage, weight or point count applies to them).
     """
     settings = apply(base, [(s.key, s.value, s.span) for s in block.settings])
     for s in block.settings:
         head, dot, tail = s.key.partition(".")
+        if dot and tail in exact:
+            raise PdecSettingsError(f"'{tail}' is exact: it is built into the network, not a loss term", s.span,
+                                    "remove this line, or drop `exact` from the condition")
         if dot and tail not in terms:
             hint = did_you_mean(tail, terms) or "terms: " + ", ".join(terms)
             raise PdecSettingsError(f"'{s.key}' names no equation, condition or data set", s.span, hint)
     stages = []
     for item in block.stages:
         for ident in item.terms:
+            if ident.name in exact:
+                raise PdecSettingsError(f"'{ident.name}' is exact: it is built into the network, not trained",
+                                        ident.span, "leave it out of the stage")
             if ident.name not in terms:
                 hint = did_you_mean(ident.name, terms) or "terms: " + ", ".join(terms)
                 raise PdecSettingsError(f"stage names an unknown term '{short(ident.name)}'", ident.span, hint)

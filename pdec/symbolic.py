@@ -105,7 +105,9 @@ def _settings(scope: Scope, equations: list[Equation]) -> Settings:
     """The train block (pdec.settings.train_block) applied to the defaults sized to the problem."""
     base = sized_defaults(len(scope.variables), len(scope.fields), max_order(eq.residual for eq in equations))
     blocks = scope.statements(ast.TrainBlock)
-    return train_block(blocks[0], base, list(scope.term_names.values())) if blocks else base
+    marked = scope.statements(ast.ConditionStmt, ast.PeriodicStmt)
+    exact = [scope.term_names[id(s)] for s in marked if s.exact is not None]
+    return train_block(blocks[0], base, list(scope.term_names.values()), exact) if blocks else base
 
 
 # ---------------------------------------------------------------------------------------------------- terms

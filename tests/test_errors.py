@@ -77,6 +77,10 @@ BAD_SPECS: dict[str, tuple[str, type[PdecError]]] = {
     "exact_condition_field_without_variable": (HEAD + "field v(x)\neq heat: u_t = u_xx\neq: v_xx = 1\nic: u = 0\n"
                                                "ic iv: v = 0 exact\nbc: u = 0 on boundary\nbc: v = 0 on boundary\n",
                                                pdec.PdecSemanticError),
+    "exact_condition_in_stage": (HEAD + "eq heat: u_t = u_xx\nic: u = sin(pi*x)\nbc walls: u = 0 on boundary exact\n"
+                                 "train:\n  stage: walls for 100\n", pdec.PdecSettingsError),
+    "exact_condition_weighted": (HEAD + "eq heat: u_t = u_xx\nic: u = sin(pi*x)\nbc walls: u = 0 on boundary exact\n"
+                                 "train:\n  weight.walls = 10\n", pdec.PdecSettingsError),
     "too_few_initial_conditions": (HEAD + "eq wave: u_tt = u_xx\nic: u = sin(pi*x)\nbc: u = 0 on boundary(x)\n",
                                    pdec.PdecSemanticError),
     # declarations
