@@ -142,11 +142,17 @@ def _condition(c: Condition | Periodic, s) -> list[str]:
     if c.kind == "periodic":
         exact = " (exact)" if c.exact else ""
         return [f"periodic {c.name}: {', '.join(s(e) for e in c.exprs)} in {c.variable}{exact}"]
-    faces = ", ".join(f"{p.face.variable} = {number(p.face.value)}" for p in c.pieces)
+    faces = ", ".join(_where(p) for p in c.pieces)
     head = f"{c.kind} {c.name}: {s(c.lhs)} = {s(c.rhs)}  at {faces}" + ("  (exact)" if c.exact else "")
     if all(p.residual == c.lhs - c.rhs for p in c.pieces):
         return [head]
-    return [head] + [f"    {p.face.variable} = {number(p.face.value)}: {s(p.residual)} = 0" for p in c.pieces]
+    return [head] + [f"    {_where(p)}: {s(p.residual)} = 0" for p in c.pieces]
+
+
+def _where(piece) -> str:
+    """``x = 0`` for a face; ``point (x = 0, y = 0)`` for a point condition."""
+    text = ", ".join(f"{k} = {number(v)}" for k, v in piece.region.items())
+    return f"point ({text})" if piece.fixed else text
 
 
 def _dataset(d: DataSet, problem: Problem) -> str:
@@ -202,7 +208,8 @@ def latex(problem: Problem) -> str:
             rows.append(rf"{exprs} & \text{{ periodic in }} {printer.doprint(sympy.Symbol(c.variable))} &&")
         else:
             faces = r",\ ".join(
-                f"{printer.doprint(sympy.Symbol(p.face.variable))} = {number(p.face.value)}" for p in c.pieces
+                r",\ ".join(f"{printer.doprint(sympy.Symbol(k))} = {number(v)}" for k, v in p.region.items())
+                for p in c.pieces
             )
             rows.append(rf"{printer.doprint(c.lhs)} &= {printer.doprint(c.rhs)}, && {faces}")
     body = r" \\" + "\n"

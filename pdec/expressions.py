@@ -248,6 +248,12 @@ def call_dn(ex: Expressions, node: ast.Call, ctx: Context) -> sympy.Expr:
     expr = ex.expr(node.args[0], ctx)
     if ctx.face is None:
         return sympy.Function("dn", real=True)(expr)
+    if ctx.face.side not in ("lo", "hi"):
+        raise PdecSemanticError(
+            "dn() at a point that is not on exactly one face: there is no normal there",
+            node.span,
+            "use a partial derivative such as d(u, x), or move the point onto one face",
+        )
     var = ctx.face.variable
     if var not in depends_on(expr, ex.scope.variables):
         raise PdecSemanticError(

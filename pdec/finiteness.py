@@ -17,7 +17,7 @@ import sympy
 from sympy.core.function import AppliedUndef
 
 from pdec.errors import PdecWarning
-from pdec.problem import Condition, Equation, Face, Periodic, Problem, Variable, symbol
+from pdec.problem import Condition, Equation, Periodic, Problem, Variable, symbol
 
 FACE_FRACTIONS = (0.0, 0.25, 0.5, 0.75, 1.0)  # along a face, its edges included
 INSIDE_FRACTIONS = (0.1, 0.3, 0.5, 0.7, 0.9)  # inside the box, where the interior points fall
@@ -59,7 +59,7 @@ def not_finite_warnings(
         if isinstance(term, Equation):
             pieces = [(None, term.residual)]
         elif isinstance(term, Condition):
-            pieces = [(p.face, p.residual) for p in term.pieces]
+            pieces = [(p.region, p.residual) for p in term.pieces]
         else:
             continue
         for face, residual in pieces:
@@ -71,7 +71,11 @@ def not_finite_warnings(
 
 
 def first_bad_point(
-    expr: sympy.Expr, variables: Sequence[Variable], values: Mapping[str, float], face: Face | None, largest: float
+    expr: sympy.Expr,
+    variables: Sequence[Variable],
+    values: Mapping[str, float],
+    face: Mapping[str, float] | None,
+    largest: float,
 ) -> dict[str, float] | None:
     """The first grid point of the location where ``expr`` is NaN, infinite or beyond ``largest`` (None: none)."""
     expr = expr.xreplace({symbol(k): sympy.Float(v) for k, v in values.items()})
@@ -94,12 +98,12 @@ def first_bad_point(
     return None
 
 
-def _grid(variables: Sequence[Variable], face: Face | None) -> Iterator[tuple[float, ...]]:
-    """Points of the location: the face (its variable fixed, the others on FACE_FRACTIONS) or the inside."""
+def _grid(variables: Sequence[Variable], face: Mapping[str, float] | None) -> Iterator[tuple[float, ...]]:
+    """Points of the location: the face or point (its variables fixed, the others on FACE_FRACTIONS) or the inside."""
     axes = []
     for v in variables:
-        if face is not None and v.name == face.variable:
-            axes.append((float(face.value),))
+        if face is not None and v.name in face:
+            axes.append((float(face[v.name]),))
         else:
             fractions = INSIDE_FRACTIONS if face is None else FACE_FRACTIONS
             axes.append(tuple(v.lo + f * (v.hi - v.lo) for f in fractions))

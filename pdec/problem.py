@@ -154,15 +154,25 @@ class Face:
 
     variable: str
     value: float
-    side: str  # "lo" or "hi"
+    side: str  # "lo" or "hi"; "" for a point condition's variable fixed inside its interval (no normal)
 
 
 @dataclass(frozen=True)
 class Piece:
-    """A condition's residual on one face (a whole-boundary condition has one piece per face)."""
+    """A condition's residual on one face (a whole-boundary condition has one piece per face).
+
+    ``fixed`` holds the other variables a point condition fixes (``at x = 0, y = 0``: face x = 0, fixed y = 0); a
+    point off every face has a Face whose ``side`` is ``""`` (no normal there).
+    """
 
     face: Face
     residual: sympy.Expr
+    fixed: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def region(self) -> dict[str, float]:
+        """Every variable this piece fixes, with its value."""
+        return {self.face.variable: float(self.face.value), **{k: float(v) for k, v in self.fixed}}
 
 
 @dataclass(frozen=True)

@@ -128,13 +128,18 @@ def condition(scope: Scope, ex: Expressions, stmt: ast.ConditionStmt | ast.Perio
     scope.current = stmt.span
     if isinstance(stmt, ast.PeriodicStmt):
         return periodic(scope, ex, stmt)
-    faces = condition_faces(scope, ex, stmt)
+    if isinstance(stmt.location, ast.AtPoint):
+        face, fixed = point_at(scope, ex, stmt)
+        faces, fixes = [face], [fixed]
+    else:
+        faces = condition_faces(scope, ex, stmt)
+        fixes = [()] * len(faces)
     display = Context("condition")
     lhs, rhs = ex.expr(stmt.lhs, display), ex.expr(stmt.rhs, display)
     pieces = []
-    for face in faces:
+    for face, fixed in zip(faces, fixes, strict=True):
         ctx = Context("condition", face=face)
-        pieces.append(Piece(face, ex.expr(stmt.lhs, ctx) - ex.expr(stmt.rhs, ctx)))
+        pieces.append(Piece(face, ex.expr(stmt.lhs, ctx) - ex.expr(stmt.rhs, ctx), fixed))
     if not _has_field(lhs - rhs):
         scope.warn("this condition involves no field", stmt.span, "a condition constrains fields, e.g. u = 0")
     if stmt.exact is not None:
@@ -224,6 +229,85 @@ def face_at(scope: Scope, ex: Expressions, location: ast.At) -> Face:
         location.value.span,
         f"a condition sits on a face of the domain: {name} = {number(var.lo)} or {name} = {number(var.hi)}",
     )
+
+
+def point_at(scope: Scope, ex: Expressions, stmt: ast.ConditionStmt) -> tuple[Face, tuple[tuple[str, float], ...]]:
+    """``at x = 0, y = 0``: a point (or an edge or face patch); the Face has a normal only on exactly one face."""
+    location = stmt.location
+    if stmt.exact is not None:
+        raise PdecSemanticError(
+            "a condition at a point cannot be exact", stmt.exact.span, "drop `exact` to keep it as a loss term"
+        )
+    values: dict[str, tuple[float, str]] = {}
+    for item in location.items:
+        values[item.variable.name] = _point_value(scope, ex, item, values)
+    time = next((v.name for v in scope.variables.values() if v.is_time), None)
+    _point_time(scope, stmt, time, values)
+    on_faces = [name for name, (_, side) in values.items() if side]
+    spatial = {v.name for v in scope.variables.values() if not v.is_time}
+    if not on_faces and not spatial <= set(values):
+        free = ", ".join(sorted(spatial - set(values)))
+        raise PdecSemanticError(
+            f"{short(location.span.text, 60)} is inside the domain but leaves {free} free: neither a point nor "
+            "on a face",
+            location.span,
+            "fix every spatial variable for a point, or put one of them at an end of its interval",
+        )
+    first = on_faces[0] if on_faces else next(iter(values))
+    side = values[first][1] if len(on_faces) == 1 else ""
+    face = Face(first, values[first][0], side)
+    return face, tuple((name, value) for name, (value, _) in values.items() if name != first)
+
+
+def _point_value(scope: Scope, ex: Expressions, item: ast.At, seen: dict) -> tuple[float, str]:
+    """One ``x = value`` of a point: its value and side (``lo``, ``hi``, or ``""`` inside the interval)."""
+    name = item.variable.name
+    if name not in scope.variables:
+        raise scope.not_a_variable(name, item.variable.span, "`at`")
+    if name in seen:
+        raise PdecSemanticError(f"variable '{name}' is fixed twice", item.variable.span, "name each variable once")
+    ex.expr(item.value, Context("const", consts=frozenset(scope.const_values)))
+    value = ex.value(item.value, f"the location {name} = ...")
+    var = scope.variables[name]
+    for side, end in (("lo", var.lo), ("hi", var.hi)):
+        if math.isclose(value, end, rel_tol=FACE_RTOL, abs_tol=FACE_RTOL * (var.hi - var.lo)):
+            return float(end), side
+    if not var.lo < value < var.hi:
+        raise PdecSemanticError(
+            f"{name} = {number(value)} is outside [{number(var.lo)}, {number(var.hi)}]",
+            item.value.span,
+            f"a point of the domain has {number(var.lo)} <= {name} <= {number(var.hi)}",
+        )
+    return float(value), ""
+
+
+def _point_time(scope: Scope, stmt: ast.ConditionStmt, time: str | None, values: dict) -> None:
+    """A bc at a point leaves time free; an ic at a point fixes time at an end of its interval."""
+    if stmt.kind == "ic" and time is None:
+        raise PdecSemanticError(
+            "an initial condition needs a time variable", stmt.span, "declare one with `time t in [0, 1]`, or write bc"
+        )
+    item = next((i for i in stmt.location.items if i.variable.name == time), None)
+    if stmt.kind == "bc" and item is not None:
+        raise PdecSemanticError(
+            f"a boundary condition holds at all times: it cannot fix the time variable '{time}'",
+            item.span,
+            f"drop `{time} = ...` here, or write `ic` for a condition at {time} = {number(scope.variables[time].lo)}",
+        )
+    if stmt.kind != "ic":
+        return
+    if item is None:
+        raise PdecSemanticError(
+            f"an initial condition at a point must fix the time variable '{time}'",
+            stmt.location.span,
+            f"add `{time} = {number(scope.variables[time].lo)}` to the point",
+        )
+    if not values[time][1]:
+        raise PdecSemanticError(
+            f"an initial condition must sit at a time face, not at {time} = {number(values[time][0])}",
+            item.value.span,
+            f"use `{time} = {number(scope.variables[time].lo)}`",
+        )
 
 
 def boundary_faces(scope: Scope, location: ast.OnBoundary) -> list[Face]:
@@ -337,7 +421,7 @@ def check_initial_conditions(
             1
             for c in conditions
             if isinstance(c, Condition)
-            and any(p.face.variable == time.name and _has_field(p.residual, f.name) for p in c.pieces)
+            and any(p.face.variable == time.name and not p.fixed and _has_field(p.residual, f.name) for p in c.pieces)
         )
         if count >= order:
             continue
@@ -361,7 +445,9 @@ def check_boundaries(scope: Scope, equations: list[Equation], conditions: list[C
         if not any(_differentiates(eq.residual, var.name) for eq in equations):
             continue
         covered = any(
-            c.variable == var.name if isinstance(c, Periodic) else any(p.face.variable == var.name for p in c.pieces)
+            c.variable == var.name
+            if isinstance(c, Periodic)
+            else any(p.face.variable == var.name and not p.fixed for p in c.pieces)
             for c in conditions
         )
         if not covered:

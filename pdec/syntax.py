@@ -177,6 +177,14 @@ class At:
 
 
 @dataclass(frozen=True)
+class AtPoint:
+    """``at x = 0, y = 0``: several variables fixed (all spatial ones: a point; fewer: an edge or a face patch)."""
+
+    items: tuple[At, ...]
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
 class OnBoundary:
     """``on boundary`` (every face of every non-time variable) or ``on boundary(x, ...)`` (both ends of each)."""
 
@@ -193,13 +201,13 @@ class ExactMark:
 
 @dataclass(frozen=True)
 class ConditionStmt:
-    """``ic|bc [name]: lhs = rhs [at x = v | on boundary[(...)]] [exact]``."""
+    """``ic|bc [name]: lhs = rhs [at x = v[, y = w ...] | on boundary[(...)]] [exact]``."""
 
     kind: str
     name: Ident | None
     lhs: Expr
     rhs: Expr
-    location: At | OnBoundary | None
+    location: At | AtPoint | OnBoundary | None
     span: Span | None = _span()
     exact: ExactMark | None = None
 
@@ -461,7 +469,7 @@ class _Builder(lark.Transformer):
 
     def _condition(self, kind, meta, children):
         name, lhs, rhs, *rest = children
-        location = next((c for c in rest if isinstance(c, (At, OnBoundary))), None)
+        location = next((c for c in rest if isinstance(c, (At, AtPoint, OnBoundary))), None)
         mark = next((c for c in rest if isinstance(c, ExactMark)), None)
         return ConditionStmt(kind, name, lhs, rhs, location, self._span(meta), mark)
 
@@ -469,6 +477,11 @@ class _Builder(lark.Transformer):
         return ExactMark(self._span(meta))
 
     def at(self, meta, children):
+        if len(children) == 1:  # one face: the span covers `at x = v`, as before points existed
+            return At(children[0].variable, children[0].value, self._span(meta))
+        return AtPoint(tuple(children), self._span(meta))
+
+    def at_item(self, meta, children):
         return At(children[0], children[1], self._span(meta))
 
     def on_boundary(self, meta, children):
@@ -653,6 +666,8 @@ def _unparse_condition(node: ConditionStmt) -> str:
     text = f"{_label(node.kind, node.name)} {unparse(node.lhs)} = {unparse(node.rhs)}"
     if isinstance(node.location, At):
         text += f" at {node.location.variable.name} = {unparse(node.location.value)}"
+    elif isinstance(node.location, AtPoint):
+        text += " at " + ", ".join(f"{i.variable.name} = {unparse(i.value)}" for i in node.location.items)
     elif isinstance(node.location, OnBoundary):
         text += " on boundary" + (f"({_names(node.location.variables)})" if node.location.variables else "")
     return text + (" exact" if node.exact is not None else "")

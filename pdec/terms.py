@@ -125,8 +125,8 @@ def collect(problem: Problem) -> tuple[dict[str, Term], list[Site]]:
             sites.append(Site(where, ((name, tuple(cond.exprs), cond.span),), region, (column, float(var.hi))))
             regions, wheres, exprs = [region], [where], tuple(cond.exprs)
         else:
-            regions = [{piece.face.variable: float(piece.face.value)} for piece in cond.pieces]
-            wheres = [f"{name}@{piece.face.variable}={piece.face.value:g}" for piece in cond.pieces]
+            regions = [piece.region for piece in cond.pieces]
+            wheres = [f"{name}@" + ",".join(f"{k}={v:g}" for k, v in r.items()) for r in regions]
             for piece, region, where in zip(cond.pieces, regions, wheres, strict=True):
                 sites.append(Site(where, ((name, (piece.residual,), cond.span),), region))
             exprs = (cond.lhs - cond.rhs,)

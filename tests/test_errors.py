@@ -19,6 +19,7 @@ UPDATE = os.environ.get("PDEC_UPDATE_GOLDEN") == "1"
 HEAD = "var x in [0, 1]\ntime t in [0, 1]\nfield u(x, t)\n"
 HEAT = HEAD + "eq heat: u_t = u_xx\nic: u = sin(pi*x)\nbc ends: u = 0 on boundary(x)\n"
 POISSON = "var x in [0, 1]\nfield u(x)\neq: u_xx = 1\nbc: u = 0 on boundary\n"
+NEUMANN2 = "var x in [0, 1]\nvar y in [0, 1]\nfield u(x, y)\neq: lap(u) = 0\nbc walls: dn(u) = 0 on boundary\n"
 
 # name -> (spec text, expected error class)
 BAD_SPECS: dict[str, tuple[str, type[PdecError]]] = {
@@ -70,6 +71,19 @@ BAD_SPECS: dict[str, tuple[str, type[PdecError]]] = {
     "ic_on_boundary": (HEAT + "ic: u = 0 on boundary\n", pdec.PdecSemanticError),
     "bc_without_location": (HEAT + "bc: u = 1\n", pdec.PdecSemanticError),
     "periodic_in_time": (HEAT + "periodic: u in t\n", pdec.PdecSemanticError),
+    "point_variable_twice": (NEUMANN2 + "bc pin: u = 0 at x = 0, x = 1\n", pdec.PdecSemanticError),
+    "point_not_a_variable": (NEUMANN2 + "bc pin: u = 0 at x = 0, z = 0\n", pdec.PdecNameError),
+    "point_outside": (NEUMANN2 + "bc pin: u = 0 at x = 0, y = 2\n", pdec.PdecSemanticError),
+    "point_time_in_bc": (HEAT + "bc pin: u = 0 at x = 0, t = 0.5\n", pdec.PdecSemanticError),
+    "point_dn_inside": (NEUMANN2 + "bc pin: dn(u) = 0 at x = 0.5, y = 0.5\n", pdec.PdecSemanticError),
+    "point_dn_corner": (NEUMANN2 + "bc pin: dn(u) = 0 at x = 0, y = 1\n", pdec.PdecSemanticError),
+    "point_inside_line": ("var x in [0, 1]\nvar y in [0, 1]\nvar z in [0, 1]\nfield u(x, y, z)\neq: lap(u) = 1\n"
+                          "bc: u = 0 on boundary\nbc line: u = 0 at x = 0.5, y = 0.5\n", pdec.PdecSemanticError),
+    "point_ic_without_time": ("var x in [0, 1]\nvar y in [0, 1]\ntime t in [0, 1]\nfield u(x, y, t)\n"
+                              "eq: u_t = lap(u)\nic: u = 0\nbc: u = 0 on boundary\nic pin: u = 0 at x = 0, y = 0\n",
+                              pdec.PdecSemanticError),
+    "point_ic_not_at_time_face": (HEAT + "ic pin: u = 0 at t = 0.5, x = 0\n", pdec.PdecSemanticError),
+    "point_exact": (NEUMANN2 + "bc pin: u = 0 at x = 0, y = 0 exact\n", pdec.PdecSemanticError),
     "exact_condition_on_derivative": (HEAD + "eq heat: u_t = u_xx\nic: u = sin(pi*x)\n"
                                       "bc ends: u_x = 0 on boundary(x) exact\n", pdec.PdecSemanticError),
     "exact_condition_value_with_field": (HEAD + "eq heat: u_t = u_xx\nic: u = sin(pi*x) exact\n"
