@@ -130,7 +130,7 @@ def collect(problem: Problem) -> tuple[dict[str, Term], list[Site]]:
             for piece, region, where in zip(cond.pieces, regions, wheres, strict=True):
                 sites.append(Site(where, ((name, (piece.residual,), cond.span),), region))
             exprs = (cond.lhs - cond.rhs,)
-        isolated = all(set(r) == {v.name for v in problem.variables} for r in regions)
+        isolated = bool(regions) and all(set(r) == {v.name for v in problem.variables} for r in regions)
         terms[name] = _term(problem, Kind(cond.kind), cond.name, tuple(wheres), exprs, cond.span, isolated)
     for data in problem.data:
         name = term_name(Kind.DATA, data.name)
