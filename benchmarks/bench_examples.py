@@ -52,6 +52,7 @@ ORDER = (
     "kovasznay",
     "allen_cahn",
     "kuramoto_sivashinsky",
+    "advection",
 )
 FORWARD_TARGET = 1e-2
 INVERSE_TARGET = 1e-2

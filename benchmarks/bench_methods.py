@@ -10,8 +10,8 @@ Run from the repository root::
 Cases (specs in benchmarks/specs/methods/, each written in the best configuration):
 
 - ``allen_cahn``: Allen-Cahn, reference examples/data/AC.mat (target: relative L2 error <= 5e-3);
-- ``kuramoto_sivashinsky``: Kuramoto-Sivashinsky, reference data/ks.npz (a Fourier spectral solution, ETDRK4,
-  computed here the first time it is needed);
+- ``kuramoto_sivashinsky``: Kuramoto-Sivashinsky, reference examples/data/ks.npz (a Fourier spectral solution,
+  ETDRK4, written by examples/data/make_ks.py);
 - ``advection``: periodic advection at speed 30, exact solution (target <= 1e-2);
 - ``burgers``: viscous Burgers, reference examples/data/burgers_shock.mat.
 
@@ -88,7 +88,6 @@ BUDGETS = {
     },
 }
 LOG = RESULTS / "methods.jsonl"
-KS_REFERENCE = SPECS / "data" / "ks.npz"
 
 
 def spec_text(case: str, config: str) -> str:
@@ -116,8 +115,6 @@ def run(case: str, config: str, seed: int, budget: str) -> dict:
     from pdec.train import train
 
     torch.set_num_threads(1)
-    if case == "kuramoto_sivashinsky" and not KS_REFERENCE.is_file():
-        write_ks_reference(KS_REFERENCE)
     spec = io.StringIO(spec_text(case, config))
     spec.name = str(SPECS / f"{case}.pde")  # data paths resolve against the spec's folder
     settings = overrides(config, budget)
@@ -127,40 +124,6 @@ def run(case: str, config: str, seed: int, budget: str) -> dict:
     m = result.metrics
     row = {"case": case, "config": config, "seed": seed, "budget": budget, "seconds": time.perf_counter() - started}
     return {**row, "settings": settings, "errors": m["errors"], "loss": m["loss"]}
-
-
-def write_ks_reference(path: Path, modes: int = 256, dt: float = 2e-5, every: int = 500) -> None:
-    """The Kuramoto-Sivashinsky reference: ETDRK4 (Kassam & Trefethen 2005) on ``modes`` Fourier modes, every 0.01."""
-    alpha, beta, gamma = 100 / 16, 100 / 16**2, 100 / 16**4
-    x = 2 * np.pi * np.arange(modes) / modes
-    k = np.fft.fftfreq(modes, 1.0 / modes)
-    linear = beta * k**2 - gamma * k**4
-    e, e2 = np.exp(dt * linear), np.exp(dt * linear / 2)
-    roots = np.exp(1j * np.pi * (np.arange(1, 33) - 0.5) / 32)
-    lr = dt * linear[:, None] + roots[None, :]
-    q = dt * np.real(np.mean((np.exp(lr / 2) - 1) / lr, axis=1))
-    f1 = dt * np.real(np.mean((-4 - lr + np.exp(lr) * (4 - 3 * lr + lr**2)) / lr**3, axis=1))
-    f2 = dt * np.real(np.mean((2 + lr + np.exp(lr) * (-2 + lr)) / lr**3, axis=1))
-    f3 = dt * np.real(np.mean((-4 - 3 * lr - lr**2 + np.exp(lr) * (4 - lr)) / lr**3, axis=1))
-
-    def nonlinear(v: np.ndarray) -> np.ndarray:
-        return -0.5j * alpha * k * np.fft.fft(np.real(np.fft.ifft(v)) ** 2)
-
-    v = np.fft.fft(np.cos(x) * (1 + np.sin(x)))
-    frames = [np.real(np.fft.ifft(v))]
-    for step in range(1, int(round(1.0 / dt)) + 1):
-        nv = nonlinear(v)
-        a = e2 * v + q * nv
-        na = nonlinear(a)
-        b = e2 * v + q * na
-        nb = nonlinear(b)
-        c = e2 * a + q * (2 * nb - nv)
-        v = e * v + nv * f1 + 2 * (na + nb) * f2 + nonlinear(c) * f3
-        if step % every == 0:
-            frames.append(np.real(np.fft.ifft(v)))
-    t = np.linspace(0.0, 1.0, len(frames))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, x=x[::2], t=t, u=np.array(frames)[:, ::2])  # 128 x 101 grid points
 
 
 def cell(rows: list[dict], case: str, config: str, best: float | None) -> str:

@@ -1,4 +1,7 @@
-# Kuramoto-Sivashinsky equation (fourth order), periodic in x (Wang, Sankaran, Perdikaris 2022 setting).
+# Kuramoto-Sivashinsky equation (fourth order), periodic in x (the setting of Wang, Sankaran, Perdikaris 2022).
+# Reference solution: examples/data/ks.npz, a Fourier spectral solution (examples/data/make_ks.py).
+# Like allen_cahn.pde, it uses the exact initial value and periodicity, Fourier features, the modified MLP, causal
+# weights and RAD points (docs/training.md).
 
 var x in [0, 2*pi]
 time t in [0, 1]
@@ -9,12 +12,21 @@ const gamma = 100/16^4
 
 eq ks: u_t + alpha*u*u_x + beta*u_xx + gamma*u_xxxx = 0
 
-ic: u = cos(x) * (1 + sin(x))
-periodic: u, u_x, u_xx, u_xxx in x
+ic: u = cos(x) * (1 + sin(x)) exact
+periodic: u, u_x, u_xx, u_xxx in x exact
+
+reference: "data/ks.npz" x = x, t = t, u = u
 
 train:
   layers = [64, 64, 64, 64]
-  activation = tanh
-  interior = 4000
+  network = modified_mlp
+  fourier_features = 64
+  fourier_scale = 1
+  causal = 1
+  sampler = rad
+  resample = 1000
+  interior = 2000
   adam = 10000
-  lbfgs = 500
+  lr_decay = 0.9
+  decay_every = 1000
+  lbfgs = 0

@@ -69,7 +69,7 @@ class Settings:
     dtype: str = "float32"
     device: str = "cpu"
     compile: bool = False
-    lowering: str = "autograd"
+    lowering: str = "forward"
     eval_every: int = 100
     eval_points: int = 10000
     checkpoint_every: int = 1000
@@ -108,7 +108,7 @@ class CompileSettings:
 
     dtype: str = "float32"
     compile: bool = False
-    lowering: str = "autograd"
+    lowering: str = "forward"
 
     @property
     def torch_dtype(self) -> Any:

@@ -1,6 +1,6 @@
 # Kuramoto-Sivashinsky (examples/kuramoto_sivashinsky.pde) in pdec's best configuration for the methods ablation
-# (bench_methods.py). Reference: data/ks.npz, a Fourier spectral solution (ETDRK4, 256 modes), written by
-# bench_methods.py the first time it is needed.
+# (bench_methods.py). Reference: examples/data/ks.npz, a Fourier spectral solution (ETDRK4, 256 modes), written by
+# examples/data/make_ks.py.
 
 var x in [0, 2*pi]
 time t in [0, 1]
@@ -14,7 +14,7 @@ eq ks: u_t + alpha*u*u_x + beta*u_xx + gamma*u_xxxx = 0
 ic: u = cos(x) * (1 + sin(x)) exact
 periodic: u, u_x, u_xx, u_xxx in x exact
 
-reference: "data/ks.npz" x = x, t = t, u = u
+reference: "../../../examples/data/ks.npz" x = x, t = t, u = u
 
 train:
   layers = [128, 128, 128, 128]
