@@ -1,4 +1,5 @@
-"""The generated code is pinned by golden files: ``tests/golden/emit/NAME.py`` is ``pdec emit`` of a spec.
+"""The generated code is pinned by golden files: ``tests/golden/emit/NAME.py`` is ``pdec emit`` of a spec under the
+default forward-mode lowering, ``NAME.autograd.py`` under ``lowering = autograd``.
 
 Regenerate with ``PDEC_UPDATE_GOLDEN=1 pytest tests/test_codegen.py`` and review the diff.
 """
@@ -22,10 +23,11 @@ SPECS = {
 }
 
 
+@pytest.mark.parametrize("lowering", ["forward", "autograd"])
 @pytest.mark.parametrize("name", sorted(SPECS))
-def test_generated_code_matches_golden(name):
-    source = emit(compile_spec(SPECS[name]))
-    golden = GOLDEN / f"{name}.py"
+def test_generated_code_matches_golden(name, lowering):
+    source = emit(compile_spec(SPECS[name], lowering=lowering))
+    golden = GOLDEN / (f"{name}.py" if lowering == "forward" else f"{name}.{lowering}.py")
     if os.environ.get("PDEC_UPDATE_GOLDEN"):
         golden.write_text(source, encoding="utf-8")
     assert source == golden.read_text(encoding="utf-8")

@@ -25,19 +25,161 @@ def grad(y, X, ones):
     return torch.autograd.grad(y, X, ones, create_graph=True, allow_unused=True, materialize_grads=True)[0]
 
 
+def mlp_layers(net):
+    """pdec's MLP as ((lo, scale), hidden [(weight, bias, activation)], head (weight, bias), (gain, shift) or None).
+
+    None for any other network (a callable, a wrapper, an unknown activation): those take the autograd path.
+    """
+    describe = getattr(net, "forward_mode_layers", None)
+    mlp = describe() if callable(describe) else None
+    if mlp is None or not mlp[1] or any(activation not in DERIVATIVES for _, _, activation in mlp[1]):
+        return None
+    return mlp
+
+
+def derivatives(activation, z, n):
+    """[f(z), f'(z), ..., f^(n)(z)] for the activation named, in closed form."""
+    return DERIVATIVES[activation](z, n)
+
+
+def squared(d, k, c):
+    """c times the k-th derivative of f**2, from the derivatives d of f (Leibniz's rule, each pair of factors once)."""
+    total, binomial = None, 1
+    for j in range(k // 2 + 1):
+        coefficient = c * binomial * (1 if 2 * j == k else 2)
+        if total is None:
+            total = d[j] * d[k - j] * coefficient
+        else:
+            total = torch.addcmul(total, d[j], d[k - j], value=coefficient)
+        binomial = binomial * (k - j) // (j + 1)
+    return total
+
+
+def tanh_derivatives(z, n):
+    """tanh: t' = 1 - t**2, so t^(k+1) = -(t**2)^(k) for k >= 1."""
+    d = [torch.tanh(z)]
+    if n >= 1:
+        d.append(1 - d[0] * d[0])
+    for k in range(1, n):
+        d.append(squared(d, k, -1))
+    return d
+
+
+def sin_derivatives(z, n):
+    """sin: the derivatives cycle through sin, cos, -sin, -cos."""
+    s, c = torch.sin(z), torch.cos(z)
+    cycle = (s, c, -s, -c) if n >= 2 else (s, c)
+    return [cycle[k % 4] for k in range(n + 1)]
+
+
+def sigmoid_derivatives(z, n):
+    """The logistic sigmoid g and its derivatives: g' = g - g**2, so g^(k+1) = g^(k) - (g**2)^(k)."""
+    d = [torch.sigmoid(z)]
+    for k in range(n):
+        d.append(d[k] - squared(d, k, 1))
+    return d
+
+
+def silu_derivatives(z, n):
+    """silu(z) = z * g(z): silu^(k) = z * g^(k) + k * g^(k - 1)."""
+    g = sigmoid_derivatives(z, n)
+    return [torch.nn.functional.silu(z)] + [z * g[k] + k * g[k - 1] for k in range(1, n + 1)]
+
+
+def softplus_derivatives(z, n):
+    """softplus' = g (the sigmoid); like torch, the identity above the threshold 20 (derivative 1, then 0)."""
+    g = sigmoid_derivatives(z, max(n - 1, 0))
+    inside = (z <= 20).to(z.dtype)
+    d = [torch.nn.functional.softplus(z)]
+    if n >= 1:
+        d.append(g[0] * inside + (1 - inside))
+    return d + [g[k - 1] * inside for k in range(2, n + 1)]
+
+
+def gelu_derivatives(z, n):
+    """gelu(z) = z * Phi(z): gelu' = Phi + z * phi, gelu^(k) = phi^(k - 2) - phi^(k) (phi' = -z * phi)."""
+    p = [torch.exp(-0.5 * z * z) * 0.3989422804014327]  # phi, the normal density
+    for k in range(n):
+        p.append(-(z * p[k] + k * p[k - 1]) if k else -z * p[0])
+    d = [torch.nn.functional.gelu(z)]
+    if n >= 1:
+        d.append(0.5 * (1 + torch.erf(z * 0.7071067811865476)) + z * p[0])
+    return d + [p[k - 2] - p[k] for k in range(2, n + 1)]
+
+
+def relu_derivatives(z, n):
+    """relu: the step function, then zeros (as autograd gives)."""
+    d = [torch.relu(z)]
+    if n >= 1:
+        d.append((z > 0).to(z.dtype))
+    return d + [torch.zeros_like(z)] * (n - 1)
+
+
+DERIVATIVES = {
+    "tanh": tanh_derivatives,
+    "sin": sin_derivatives,
+    "gelu": gelu_derivatives,
+    "silu": silu_derivatives,
+    "softplus": softplus_derivatives,
+    "relu": relu_derivatives,
+}
+
+
+def jet_interior(mlp, X):
+    """pdec's MLP and its partials at X [N, 2], propagated forward through the layers."""
+    (lo, scale), hidden, head, output = mlp
+    weight, bias, activation = hidden[0]
+    s = derivatives(activation, torch.addmm(bias, (X - lo) * scale - 1.0, weight.mT), 2)
+    w__x = scale[0] * weight[:, 0]  # d(first layer)/d input
+    w__t = scale[1] * weight[:, 1]  # d(first layer)/d input
+    h = s[0]
+    h__x = s[1] * w__x
+    h__t = s[1] * w__t
+    _q0 = w__x * w__x
+    h__x__x = s[2] * _q0
+    for weight, bias, activation in hidden[1:]:
+        s = derivatives(activation, torch.addmm(bias, h, weight.mT), 2)
+        z__x = h__x @ weight.mT
+        z__t = h__t @ weight.mT
+        z__x__x = h__x__x @ weight.mT
+        h = s[0]
+        h__x = s[1] * z__x
+        h__t = s[1] * z__t
+        h__x__x = s[1] * z__x__x
+        _p0 = z__x * z__x
+        h__x__x = torch.addcmul(h__x__x, s[2], _p0)
+    weight, bias = head
+    _out = torch.addmm(bias, h, weight.mT)
+    _out__t = h__t @ weight.mT
+    _out__x__x = h__x__x @ weight.mT
+    if output is not None:  # the output map y * gain + shift
+        gain, shift = output
+        _out = _out * gain + shift
+        _out__t = _out__t * gain
+        _out__x__x = _out__x__x * gain
+    return _out, _out__t, _out__x__x
+
+
 def interior(net, X, theta):
     """pde:heat on interior."""
-    if not X.requires_grad:
-        X = X.detach().requires_grad_(True)
-    with torch.enable_grad():
-        _ones = torch.ones_like(X[:, :1])
-        _out = net(X)
+    _mlp = mlp_layers(net)
+    if _mlp is not None:  # pdec's MLP: the value and the partials propagated forward through its layers
+        _out, _out__t, _out__x__x = jet_interior(_mlp, X)
         u = _out[:, 0:1]
-        _g_u = grad(u, X, _ones)
-        u__x = _g_u[:, 0:1]
-        u__t = _g_u[:, 1:2]
-        _g_u__x = grad(u__x, X, _ones)
-        u__x__x = _g_u__x[:, 0:1]
+        u__t = _out__t[:, 0:1]
+        u__x__x = _out__x__x[:, 0:1]
+    else:  # any other network: nested autograd, one backward pass per parent
+        if not X.requires_grad:
+            X = X.detach().requires_grad_(True)
+        with torch.enable_grad():
+            _ones = torch.ones_like(X[:, :1])
+            _out = net(X)
+            u = _out[:, 0:1]
+            _g_u = grad(u, X, _ones)
+            u__x = _g_u[:, 0:1]
+            u__t = _g_u[:, 1:2]
+            _g_u__x = grad(u__x, X, _ones)
+            u__x__x = _g_u__x[:, 0:1]
     return {'pde:heat': u__t - 0.4 * u__x__x}
 
 
