@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
+from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -273,23 +274,43 @@ def read_settings(run_dir: Path) -> Settings:
         raise PdecRunError(f"'{Path(run_dir) / SETTINGS}' holds invalid settings: {exc}") from exc
 
 
-def _network(meta: Mapping[str, Any], weights: Mapping[str, Any], run_dir: Path) -> MLP:
+def _network(meta: Mapping[str, Any], weights: Mapping[str, Any], run_dir: Path) -> torch.nn.Module:
     """Rebuild the trained network from a checkpoint's meta and weights (PdecRunError when they do not fit)."""
-    if not meta.get("plain", True):
-        raise PdecRunError(
-            f"the network in '{run_dir}' (modified MLP, Fourier features, exact periodicity or exact conditions) "
-            "cannot be rebuilt from the run directory alone",
-            hint="use the Result that pdec.fit returns, or resume the run with its spec: pdec run SPEC --resume DIR",
-        )
     try:
         if meta["dtype"] not in DTYPES:
             raise ValueError(f"unknown dtype {meta['dtype']!r}")
-        net = MLP(meta["bounds"], meta["fields"], meta["layers"], meta["activation"])
-        net.to(torch_dtype(meta["dtype"]))
+        if meta.get("plain", True):
+            net = MLP(meta["bounds"], meta["fields"], meta["layers"], meta["activation"])
+            net.to(torch_dtype(meta["dtype"]))
+        else:
+            net = _network_from_spec(meta, run_dir)
         net.load_state_dict(weights)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise PdecRunError(f"the checkpoint in '{run_dir}' does not describe a network: {_reason(exc)}") from exc
     return net.eval()
+
+
+def _network_from_spec(meta: Mapping[str, Any], run_dir: Path) -> torch.nn.Module:
+    """A network other than the plain MLP (modified MLP, input maps, exact conditions), rebuilt from the run's spec.
+
+    The run directory's copy of the spec is read as if it stood at its original path (``meta["spec_path"]``), so its
+    relative data paths resolve as they did for the run; the settings come from settings.json.
+    """
+    from pdec.compiler import as_problem  # the front end: only this kind of network needs it
+    from pdec.constraints import constraints_of
+    from pdec.nets import make_net
+
+    spec = io.StringIO((run_dir / SPEC).read_text(encoding="utf-8"))
+    spec.name = str(meta.get("spec_path") or run_dir / SPEC)
+    problem = as_problem(spec)
+    shape = SimpleNamespace(
+        variables=tuple(meta["variables"]),
+        fields=tuple(meta["fields"]),
+        bounds={v: tuple(b) for v, b in meta["bounds"].items()},
+        constraints=constraints_of(problem),
+        terms={},
+    )
+    return make_net(shape, read_settings(run_dir), torch.device("cpu"), torch_dtype(meta["dtype"]))
 
 
 def _read_json(path: Path) -> Any:
