@@ -15,8 +15,6 @@ import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import scipy.interpolate
-import scipy.spatial
 
 from pdec import syntax as ast
 from pdec.data import BOUNDS_RTOL, read_columns
@@ -157,6 +155,9 @@ def _resample(
     name: str, points: np.ndarray, values: np.ndarray, span: Span | None
 ) -> tuple[tuple[np.ndarray, ...], np.ndarray, bool]:
     """Scattered rows -> a regular grid over their bounding box (linear on their triangulation, nearest outside)."""
+    import scipy.interpolate  # here: importing it takes longer than checking a spec without scattered tables
+    import scipy.spatial
+
     dims = points.shape[1]
     per_axis = max(2, math.ceil(REFINE * len(points) ** (1 / dims)))
     per_axis = min(per_axis, int(MAX_NODES ** (1 / dims)))
