@@ -173,8 +173,8 @@ def shorthand(ex: Expressions, node: ast.Name, ctx: Context) -> sympy.Expr:
         if ctx.kind in ("const", "exact"):
             raise PdecSemanticError(f"'{name}' is a derivative; {_where(ctx)} cannot use derivatives", node.span)
         ex.check_allowed(base, kind, node.span, ctx)
-        expr = {"field": ex.scope.fields, "coefficient": ex.scope.coefficients}.get(kind, {}).get(base)
-        expr = ex.scope.lets[base] if expr is None else expr.applied
+        functions = {"field": ex.scope.fields, "coefficient": ex.scope.coefficients}
+        expr = functions[kind][base].applied if kind in functions else ex.scope.lets[base]
         own = depends_on(expr, ex.scope.variables)
         splits = _split_names(suffix, own)
         if len(splits) == 1:
