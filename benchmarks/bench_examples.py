@@ -56,6 +56,7 @@ ORDER = (
     "allen_cahn",
     "kuramoto_sivashinsky",
     "advection",
+    "poisson_coefficient",
 )
 FORWARD_TARGET = 1e-2
 INVERSE_TARGET = 1e-2

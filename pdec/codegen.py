@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import hashlib
 import linecache
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ import sympy
 
 from pdec.derivatives import Plan, SetPlan, expand_derivatives, field_partials, partial_name
 from pdec.forward import HELPERS, head_indices, jet_function
+from pdec.interpolation import Use, binding_lines, substitute, tables_source
 from pdec.lower import identifier, lower
 from pdec.problem import Problem, symbol
 from pdec.source import Span
@@ -29,22 +31,26 @@ class Prepared:
     """A site's expressions ready for lowering, prepared once: one row per residual column, and the partials used.
 
     ``rows`` holds ``(term name, expression, span)``; in each expression, every field partial is a symbol named by
-    its key (``u__x__x``), compound derivatives are expanded and constants folded.
+    its key (``u__x__x``), and so is every tabulated coefficient and coefficient partial (``a``, ``a__x``: what
+    ``coefficients`` maps to ``(coefficient, multi-index)``); compound derivatives are expanded and constants folded.
     """
 
     rows: tuple[tuple[str, sympy.Expr, Span | None], ...]
     partials: frozenset
+    coefficients: Mapping[sympy.Symbol, Use] = dataclasses.field(default_factory=dict)
 
 
 def prepare(site: Site, problem: Problem) -> Prepared:
     """Prepare every expression of a site (see :class:`Prepared`)."""
-    rows, partials = [], set()
+    rows, partials, coefficients = [], set(), {}
     for term, exprs, span in site.terms:
         for e in exprs:
             expr, found = _prepare(e, problem, span)
+            expr, uses = substitute(expr, problem)
             rows.append((term, expr, span))
             partials.update(found.values())
-    return Prepared(tuple(rows), frozenset(partials))
+            coefficients.update(uses)
+    return Prepared(tuple(rows), frozenset(partials), coefficients)
 
 
 def _prepare(expr: sympy.Expr, problem: Problem, span: Span | None) -> tuple[sympy.Expr, dict]:
@@ -124,6 +130,9 @@ def generate(
     forward = problem.settings.compile_settings.lowering == "forward" and any(s.steps for s in plan.sets.values())
     if forward:  # the forward mode's helpers: activation derivatives, recognising pdec's MLP
         chunks.append(HELPERS)
+    used = {name for p in prepared.values() for name, _ in p.coefficients.values()}
+    if used:  # the tabulated coefficients' tables and interpolant
+        chunks.append(tables_source(problem, used))
     functions, jets = {}, {}
     for site in sites:
         fname = _function_name(site.point_set, functions)
@@ -279,12 +288,13 @@ def _residual_lines(prepared: Prepared, problem: Problem, set_plan: SetPlan) -> 
     """Lines binding used variables and unknowns, the shared sub-expressions, and each term's residual source."""
     names = _symbol_names(problem)
     names.update({sympy.Symbol(p.name): identifier(p.name) for p in set_plan.partials})
+    names.update({sym: identifier(sym.name) for sym in prepared.coefficients})
     owners = [term for term, _, _ in prepared.rows]
     exprs = [expr for _, expr, _ in prepared.rows]
     spans = [span for _, _, span in prepared.rows]
     cse_lines, sources = lower(exprs, names, spans)
     used = set().union(*(e.free_symbols for e in exprs)) if exprs else set()
-    lines = _binding_lines(problem, used)
+    lines = _binding_lines(problem, used) + binding_lines(prepared.coefficients, used)
     per_point = {s for s in names if s not in {symbol(u.name) for u in problem.unknowns}}
     outputs: dict[str, list[str]] = {}
     for e, src, term in zip(exprs, sources, owners, strict=True):

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from pdec.codegen import load_source
+from pdec.interpolation import binding_lines, substitute, tables_source
 from pdec.lower import identifier, lower
 from pdec.problem import Condition, Kind, Periodic, Problem, symbol, term_name
 
@@ -184,17 +185,26 @@ def constraints_of(problem: Problem, join: str = "product") -> Constraints:
 
 
 def values_source(problem: Problem, exprs: list[sympy.Expr]) -> str:
-    """Source of ``values(X) -> [N, len(exprs)]``: each condition's value at the points (constants folded)."""
+    """Source of ``values(X) -> [N, len(exprs)]``: each condition's value at the points (constants folded).
+
+    A tabulated coefficient in a value is interpolated at the points (pdec.interpolation), as in the residuals.
+    """
     constants = {symbol(c.name): sympy.Float(c.value) for c in problem.constants}
-    exprs = [sympy.sympify(e).xreplace(constants) for e in exprs]
+    exprs, uses = [sympy.sympify(e).xreplace(constants) for e in exprs], {}
+    for i, e in enumerate(exprs):
+        exprs[i], found = substitute(e, problem)
+        uses.update(found)
     names = {symbol(v.name): identifier(v.name) for v in problem.variables}
+    names.update({sym: identifier(sym.name) for sym in uses})
     cse_lines, sources = lower(exprs, names, [None] * len(exprs))
     used = set().union(*(e.free_symbols for e in exprs))
-    lines = ["import torch", "", "", "def values(X):", '    """Each exact condition\'s value at X [N, d]."""']
+    tables = tables_source(problem, {name for name, _ in uses.values()})
+    lines = ["import torch", "", "", *([tables, "", ""] if tables else [])]
+    lines += ["def values(X):", '    """Each exact condition\'s value at X [N, d]."""']
     for i, v in enumerate(problem.variables):
         if symbol(v.name) in used:
             lines.append(f"    {identifier(v.name)} = X[:, {i}:{i + 1}]")
-    lines += cse_lines
+    lines += binding_lines(uses, used) + cse_lines
     columns = [f"({src}) + torch.zeros_like(X[:, :1])" for src in sources]
     return "\n".join([*lines, "    return torch.cat([" + ", ".join(columns) + "], 1)", ""])
 

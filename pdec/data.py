@@ -157,6 +157,40 @@ def load_dataset(
     )
 
 
+def read_columns(
+    path: str,
+    mapping: Sequence[tuple[str, str | int, Span]],
+    coordinates: Sequence[Variable],
+    *,
+    base_dir: Path,
+    span: Span,
+    path_span: Span | None = None,
+) -> tuple[Path, np.ndarray, np.ndarray]:
+    """Read a table's mapped arrays with none of a data set's checks on names and bounds (tabulated coefficients).
+
+    Args:
+        path: the file path as written; relative paths resolve against ``base_dir``.
+        mapping: ``(name, key, span)`` items, checked by the caller: each name is a coordinate or a value column.
+        coordinates: the variables mapped as coordinates (``name`` is all this reads of them), in output order.
+        base_dir: folder for relative paths (the spec's folder).
+        span: the whole statement (for errors with no more precise place).
+        path_span: the path string (for file errors); defaults to ``span``.
+
+    Returns:
+        The resolved path, points ``[N, len(coordinates)]`` and values ``[N, k]`` (the other names, mapping order),
+        gridded arrays flattened to rows like a data set's, every entry finite.
+    """
+    names = {v.name for v in coordinates}
+    items = [_Item(name, key, item_span, name not in names) for name, key, item_span in mapping]
+    where = path_span or span
+    resolved = _resolve(path, base_dir, where)
+    arrays, lines = _read(resolved, items, where)
+    points, values = _layout(arrays, items, coordinates, span)
+    _check_finite(points, [next(i for i in items if i.name == v.name) for v in coordinates], lines)
+    _check_finite(values, _fields(items), lines)
+    return resolved, points, values
+
+
 def _fields(items: Sequence[Any]) -> list[Any]:
     """The mapping items that name fields, in mapping order."""
     return [i for i in items if i.is_field]

@@ -20,7 +20,7 @@ import sympy
 from sympy.core.function import AppliedUndef
 
 from pdec.errors import PdecCompileError
-from pdec.problem import frozen
+from pdec.problem import Tabulated, frozen
 from pdec.source import Span
 
 Index = tuple[int, ...]
@@ -134,7 +134,7 @@ def expand_derivatives(expr: sympy.Expr) -> sympy.Expr:
 def field_partials(
     expr: sympy.Expr, variables: tuple[str, ...], span: Span | None = None, fields: set[str] | None = None
 ) -> dict[sympy.Expr, Partial]:
-    """Map every field and field derivative in ``expr`` to its Partial.
+    """Map every field and field derivative in ``expr`` to its Partial (tabulated coefficients are not fields).
 
     Args:
         expr: a residual with compound derivatives already expanded.
@@ -148,6 +148,8 @@ def field_partials(
     column = {name: i for i, name in enumerate(variables)}
     found: dict[sympy.Expr, Partial] = {}
     for d in expr.atoms(sympy.Derivative):
+        if isinstance(d.expr, Tabulated):
+            continue
         index = [0] * len(variables)
         for var, count in d.variable_count:
             if var.name not in column:
@@ -155,6 +157,8 @@ def field_partials(
             index[column[var.name]] += int(count)
         found[d] = partial(_field_of(d.expr, column, span, fields), tuple(index), variables)
     for f in expr.atoms(AppliedUndef):
+        if isinstance(f, Tabulated):
+            continue
         found[f] = partial(_field_of(f, column, span, fields), (0,) * len(variables), variables)
     return found
 

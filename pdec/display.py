@@ -19,7 +19,7 @@ from pdec.settings import Settings
 from pdec.vocabulary import SPELLING
 
 if TYPE_CHECKING:  # display is the problem's view: problem.py imports it, never the other way at run time
-    from pdec.problem import Condition, DataSet, Periodic, Problem
+    from pdec.problem import Coefficient, Condition, DataSet, Periodic, Problem
 
 
 class PdecPrinter(StrPrinter):
@@ -103,6 +103,7 @@ def describe(problem: Problem) -> str:
     lines += _section("fields", [f"{f.name}({', '.join(f.args)})" for f in problem.fields])
     lines += _section("constants", [_constant(c.name, s(c.expr), c.value) for c in problem.constants])
     lines += _section("unknowns", [_unknown(u) for u in problem.unknowns])
+    lines += _section("coefficients", [_coefficient(c, problem) for c in problem.coefficients])
     lines += _section("definitions", [f"{d.name} = {s(d.expr)}" for d in problem.definitions])
     lines += _section("equations", [f"{e.name}: {s(e.lhs)} = {s(e.rhs)}" for e in problem.equations])
     lines += _section("conditions", [line for c in problem.conditions for line in _condition(c, s)])
@@ -138,6 +139,26 @@ def _unknown(u) -> str:
     return " ".join(parts)
 
 
+def _coefficient(c: Coefficient, problem: Problem) -> str:
+    """``a(x, y) = a.csv: 21 x 11 grid (231 rows), x in [0, 1], y in [0, 2]; values in [1, 3]; linear``.
+
+    Scattered rows read ``500 scattered rows on a 45 x 45 grid`` (the grid they were resampled on).
+    """
+    grid = " x ".join(str(len(axis)) for axis in c.axes)
+    rows = f"{c.rows} scattered rows on a {grid} grid" if c.scattered else f"{grid} grid ({c.rows} rows)"
+    ranges = ", ".join(f"{v} in [{a[0]:g}, {a[-1]:g}]" for v, a in zip(c.args, c.axes, strict=True))
+    values = f"values in [{c.values.min():g}, {c.values.max():g}]"
+    return f"{c.name}({', '.join(c.args)}) = {_relative(c.path, problem)}: {rows}, {ranges}; {values}; {c.method}"
+
+
+def _relative(path: str, problem: Problem) -> str:
+    """A data file's path, relative to the spec's folder when inside it."""
+    shown = Path(path)
+    if shown.is_absolute() and shown.is_relative_to(problem.source.directory):
+        shown = shown.relative_to(problem.source.directory)
+    return shown.as_posix()
+
+
 def _condition(c: Condition | Periodic, s) -> list[str]:
     if c.kind == "periodic":
         exact = " (exact)" if c.exact else ""
@@ -157,10 +178,8 @@ def _where(piece) -> str:
 
 def _dataset(d: DataSet, problem: Problem) -> str:
     noise = f", noise {number(d.noise)}" if d.noise else ""
-    path = Path(d.path)
-    if path.is_absolute() and path.is_relative_to(problem.source.directory):
-        path = path.relative_to(problem.source.directory)
-    return f"{d.name}: {path.as_posix()}: {len(d)} points, ({', '.join(d.variables)}) -> ({', '.join(d.fields)}){noise}"
+    columns = f"({', '.join(d.variables)}) -> ({', '.join(d.fields)})"
+    return f"{d.name}: {_relative(d.path, problem)}: {len(d)} points, {columns}{noise}"
 
 
 def _settings(settings: Settings, default_settings: Settings) -> list[str]:

@@ -87,6 +87,8 @@ class Expressions:
             return self.scope.fields[name].applied
         if decl.kind == "definition":
             return self.scope.lets[name]
+        if decl.kind == "coefficient":
+            return self.scope.coefficients[name].applied
         return symbol(name)
 
     def check_allowed(self, name: str, kind: str, span: Span | None, ctx: Context) -> None:
@@ -126,23 +128,24 @@ class Expressions:
                 raise PdecSemanticError(f"{_where(ctx)} cannot use derivatives", node.func_span)
             return CALLS[func](self, node, ctx)
         decl = self.scope.decls.get(func)
-        if decl is not None and decl.kind == "field":
+        if decl is not None and decl.kind in ("field", "coefficient"):
             return self.field_application(node, ctx)
         if decl is not None:
             raise PdecSemanticError(f"'{func}' is a {decl.kind}, not a function", node.func_span)
         raise self.scope.unknown_name(func, node.func_span, list(FUNCTIONS) + list(OPERATORS))
 
     def field_application(self, node: ast.Call, ctx: Context) -> sympy.Expr:
-        """``u(x, t)``: a field applied to exactly its own variables (any order)."""
-        self.check_allowed(node.func, "field", node.func_span, ctx)  # before the lookup: constants precede fields
-        field = self.scope.fields[node.func]
+        """``u(x, t)``: a field (or a tabulated coefficient) applied to exactly its own variables (any order)."""
+        kind = self.scope.decls[node.func].kind
+        self.check_allowed(node.func, kind, node.func_span, ctx)  # before the lookup: constants precede fields
+        field = self.scope.fields[node.func] if kind == "field" else self.scope.coefficients[node.func]
         names = [a.name if isinstance(a, ast.Name) else None for a in node.args]
         if sorted(n for n in names if n is not None) != sorted(field.args) or None in names:
             written = f"{field.name}({', '.join(field.args)})"
             hint = f"'{field.name}' is a function of ({', '.join(field.args)}): write {field.name} or {written}"
             if None in names:
                 hint += "; to fix a variable, put the condition on a face: `bc: ... at x = 0`"
-            raise PdecSemanticError(f"field '{field.name}' is applied to the wrong arguments", node.span, hint)
+            raise PdecSemanticError(f"{kind} '{field.name}' is applied to the wrong arguments", node.span, hint)
         return field.applied
 
     def value(self, node: ast.Expr, what: str) -> float:
@@ -160,17 +163,18 @@ class Expressions:
 
 
 def shorthand(ex: Expressions, node: ast.Name, ctx: Context) -> sympy.Expr:
-    """``u_xxt``: a field (or definition) name, then variable names it depends on, split uniquely."""
+    """``u_xxt``: a field, definition or coefficient name, then variable names it depends on, split uniquely."""
     name = node.name
     for cut in [i for i, ch in enumerate(name) if ch == "_"][::-1]:
         base, suffix = name[:cut], name[cut + 1 :]
         kind = ex.scope.decls.get(base, Decl("", None)).kind
-        if kind not in ("field", "definition") or not suffix:
+        if kind not in ("field", "definition", "coefficient") or not suffix:
             continue
         if ctx.kind in ("const", "exact"):
             raise PdecSemanticError(f"'{name}' is a derivative; {_where(ctx)} cannot use derivatives", node.span)
         ex.check_allowed(base, kind, node.span, ctx)
-        expr = ex.scope.fields[base].applied if kind == "field" else ex.scope.lets[base]
+        functions = {"field": ex.scope.fields, "coefficient": ex.scope.coefficients}
+        expr = functions[kind][base].applied if kind in functions else ex.scope.lets[base]
         own = depends_on(expr, ex.scope.variables)
         splits = _split_names(suffix, own)
         if len(splits) == 1:

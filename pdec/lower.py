@@ -20,7 +20,7 @@ from pdec.vocabulary import LOWERING
 
 # Names the generated code uses itself without a leading underscore; a user name equal to one gets a trailing
 # underscore. (Generated temporaries start with '_', which no name from a spec does.)
-GENERATED_NAMES = frozenset({"torch", "net", "X", "theta", "targets", "grad", "points", "residuals"})
+GENERATED_NAMES = frozenset({"torch", "net", "X", "theta", "targets", "grad", "points", "residuals", "interpolate"})
 
 # Operator precedence for parenthesising.
 ADD, MUL, NEG, POW, ATOM = 10, 20, 25, 30, 100

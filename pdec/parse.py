@@ -15,7 +15,8 @@ from pdec.source import Source, Span
 
 KEYWORDS = frozenset(
     "var time field const let unknown positive in true lr eq ic bc at on boundary periodic data reference "
-    "sample seed noise exact train stage for".split()
+    "sample seed noise exact train stage for "
+    "coef".split()
 )
 STATEMENT_KEYWORDS = (
     "var",
@@ -33,6 +34,7 @@ STATEMENT_KEYWORDS = (
     "exact",
     "train",
     "stage",
+    "coef",
 )
 MAX_BRACKETS = 100
 MAX_LINE_LENGTH = 10_000  # characters; specs are short, and lark needs ~30 us a token

@@ -6,6 +6,8 @@ Expressions are sympy objects built by the front end (never by sympify of user t
 - a variable ``x`` is ``symbol("x")``; a constant or an unknown ``nu`` is ``symbol("nu")`` too, its value kept in
   ``Problem.constants`` / ``Problem.unknowns``;
 - a field ``u(x, t)`` is ``field_function("u")(symbol("x"), symbol("t"))``;
+- a tabulated coefficient ``a(x)`` is ``coefficient_function("a")(symbol("x"))``: an undefined function too, but an
+  instance of :class:`Tabulated`, so ``is_field`` tells the two apart (its derivatives stay ``sympy.Derivative``);
 - a derivative is ``sympy.Derivative(u(x, t), (x, 2), t)`` (sympy's canonical form);
 - named definitions (``let``) are already substituted into every residual; they are kept for display only;
 - normal derivatives in conditions are already resolved to signed partial derivatives per face.
@@ -20,6 +22,7 @@ from types import MappingProxyType
 
 import numpy as np
 import sympy
+from sympy.core.function import AppliedUndef, UndefinedFunction
 
 from pdec.errors import PdecWarning
 from pdec.settings import Settings, sized_defaults
@@ -34,6 +37,20 @@ def symbol(name: str) -> sympy.Symbol:
 def field_function(name: str) -> sympy.FunctionClass:
     """Return the undefined sympy function pdec uses for a field called ``name``."""
     return sympy.Function(name, real=True)
+
+
+class Tabulated(AppliedUndef):
+    """The base of every tabulated coefficient's sympy function: a known function of the variables, not a field."""
+
+
+def coefficient_function(name: str) -> sympy.FunctionClass:
+    """Return the undefined sympy function of the tabulated coefficient ``name`` (never equal to a field's)."""
+    return UndefinedFunction(name, bases=(Tabulated,), real=True, tabulated=True)
+
+
+def is_field(expr: sympy.Expr) -> bool:
+    """Whether ``expr`` is a field applied to its variables (an undefined function that is not a coefficient)."""
+    return isinstance(expr, AppliedUndef) and not isinstance(expr, Tabulated)
 
 
 def frozen(mapping: Mapping) -> Mapping:
@@ -94,6 +111,43 @@ class Field:
     def applied(self) -> sympy.Expr:
         """The field applied to its variables, e.g. ``u(x, t)``."""
         return self.function(*(symbol(a) for a in self.args))
+
+
+@dataclass(frozen=True)
+class Coefficient:
+    """A tabulated coefficient: a known function of ``args`` read from a table and interpolated on a grid.
+
+    ``axes`` holds the increasing grid nodes of each argument (in ``args`` order, at least two each) and ``values``
+    the table on their product grid (``indexing="ij"``, float64). Rows that do not form a full grid (``scattered``)
+    were resampled on one first (pdec.coefficients). ``method`` is the interpolation: ``linear`` (multilinear:
+    first derivatives piecewise constant, a second derivative in one argument zero inside the cells) or ``cubic``
+    (tensor-product cubic Hermite: first derivatives continuous, up to third derivatives in each argument).
+    """
+
+    name: str
+    args: tuple[str, ...]
+    method: str
+    path: str
+    rows: int  # rows read from the table
+    scattered: bool
+    axes: tuple[np.ndarray, ...] = field(compare=False, repr=False)
+    values: np.ndarray = field(compare=False, repr=False)
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def function(self) -> sympy.FunctionClass:
+        """The undefined sympy function of this coefficient."""
+        return coefficient_function(self.name)
+
+    @property
+    def applied(self) -> sympy.Expr:
+        """The coefficient applied to its variables, e.g. ``a(x, y)``."""
+        return self.function(*(symbol(a) for a in self.args))
+
+    @property
+    def highest(self) -> int:
+        """The highest derivative order in one argument that is not zero inside the cells (1 linear, 3 cubic)."""
+        return 3 if self.method == "cubic" else 1
 
 
 @dataclass(frozen=True)
@@ -237,6 +291,7 @@ class Problem:
     constants: tuple[Constant, ...] = ()
     definitions: tuple[Definition, ...] = ()
     unknowns: tuple[Unknown, ...] = ()
+    coefficients: tuple[Coefficient, ...] = ()
     equations: tuple[Equation, ...] = ()
     conditions: tuple[Condition | Periodic, ...] = ()
     data: tuple[DataSet, ...] = ()
@@ -296,8 +351,9 @@ class Problem:
 
 
 def max_order(exprs: Iterable[sympy.Expr]) -> int:
-    """The highest total order of the derivatives in ``exprs`` (0 for none)."""
+    """The highest total order of the derivatives in ``exprs`` (0 for none; a tabulated coefficient's do not count)."""
     orders = [0]
     for e in exprs:
-        orders += [sum(int(n) for _, n in d.variable_count) for d in e.atoms(sympy.Derivative)]
+        found = [d for d in e.atoms(sympy.Derivative) if not isinstance(d.expr, Tabulated)]
+        orders += [sum(int(n) for _, n in d.variable_count) for d in found]
     return max(orders)

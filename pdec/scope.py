@@ -15,7 +15,7 @@ import sympy
 
 from pdec import syntax as ast
 from pdec.errors import PdecError, PdecNameError, PdecSemanticError, PdecWarning, did_you_mean, short
-from pdec.problem import Face, Field, Unknown, Variable
+from pdec.problem import Coefficient, Face, Field, Unknown, Variable
 from pdec.source import Source, Span
 
 
@@ -30,7 +30,7 @@ class Context:
 
 @dataclass
 class Decl:
-    """A declared name: its kind (variable, field, constant, unknown, definition) and where."""
+    """A declared name: its kind (variable, field, constant, unknown, definition, coefficient) and where."""
 
     kind: str
     span: Span | None
@@ -49,6 +49,7 @@ class Scope:
     fields: dict[str, Field] = field(default_factory=dict)
     lets: dict[str, sympy.Expr] = field(default_factory=dict)
     unknowns: dict[str, Unknown] = field(default_factory=dict)
+    coefficients: dict[str, Coefficient] = field(default_factory=dict)
     term_names: dict[int, str] = field(default_factory=dict)  # id(statement) -> its bare name
 
     @property
@@ -66,7 +67,8 @@ class Scope:
 
     def unknown_name(self, name: str, span: Span | None, extra: Iterable[str] = ()) -> PdecNameError:
         """Return the error for an undeclared name, with a did-you-mean hint."""
-        shorthand = [f"{f.name}_{v * n}" for f in self.fields.values() for v in f.args for n in (1, 2)]
+        functions = [*self.fields.values(), *self.coefficients.values()]
+        shorthand = [f"{f.name}_{v * n}" for f in functions for v in f.args for n in (1, 2)]
         candidates = list(self.decls) + shorthand + list(extra)
         hint = did_you_mean(name, candidates)
         if hint is None:

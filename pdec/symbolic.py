@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import sympy
 
 from pdec import syntax as ast
+from pdec.coefficients import coefficient
 from pdec.data import read_statement
 from pdec.declarations import (
     constant,
@@ -23,6 +24,7 @@ from pdec.declarations import (
     name_terms,
     unknown,
 )
+from pdec.display import show
 from pdec.errors import PdecNameError, PdecSemanticError, did_you_mean, number, short
 from pdec.expressions import Expressions
 from pdec.finiteness import with_finiteness_warnings
@@ -34,7 +36,9 @@ from pdec.problem import (
     Periodic,
     Piece,
     Problem,
+    Tabulated,
     frozen,
+    is_field,
     max_order,
 )
 from pdec.scope import Context, Scope
@@ -61,6 +65,7 @@ def _problem(scope: Scope, ex: Expressions) -> Problem:
     constants = [constant(scope, ex, s) for s in scope.statements(ast.ConstDecl)]
     declare_variables(scope, ex)
     declare_fields(scope)
+    coefficients = [coefficient(scope, s) for s in scope.statements(ast.CoefDecl)]
     unknowns = [unknown(scope, ex, s) for s in scope.statements(ast.UnknownDecl)]
     definitions = [definition(scope, ex, s) for s in scope.statements(ast.LetDecl)]
     name_terms(scope)
@@ -75,6 +80,7 @@ def _problem(scope: Scope, ex: Expressions) -> Problem:
     check_unknowns_used(scope, equations, conditions)
     check_initial_conditions(scope, equations, conditions, bool(data))
     check_boundaries(scope, equations, conditions)
+    check_coefficient_derivatives(scope, equations, conditions)
     return Problem(
         source=scope.source,
         variables=tuple(scope.variables.values()),
@@ -82,6 +88,7 @@ def _problem(scope: Scope, ex: Expressions) -> Problem:
         constants=tuple(constants),
         definitions=tuple(definitions),
         unknowns=tuple(unknowns),
+        coefficients=tuple(coefficients),
         equations=tuple(equations),
         conditions=tuple(conditions),
         data=data,
@@ -458,6 +465,29 @@ def check_boundaries(scope: Scope, equations: list[Equation], conditions: list[C
             )
 
 
+def check_coefficient_derivatives(
+    scope: Scope, equations: list[Equation], conditions: list[Condition | Periodic]
+) -> None:
+    """Warn about a derivative of a tabulated coefficient that is zero inside the cells of its interpolant."""
+    for term in [*equations, *conditions]:
+        exprs = _residuals([term], []) if isinstance(term, Equation) else _residuals([], [term])
+        found = {d for e in exprs for d in e.atoms(sympy.Derivative) if isinstance(d.expr, Tabulated)}
+        for d in sorted(found, key=sympy.default_sort_key):
+            coef = scope.coefficients[type(d.expr).__name__]
+            if max(int(n) for _, n in d.variable_count) > coef.highest:
+                hint = (
+                    "a multilinear coefficient has piecewise constant first derivatives: interpolate it with "
+                    f'`coef {coef.name}(...) = cubic "..."` for second and third derivatives'
+                    if coef.method == "linear"
+                    else "a cubic coefficient has derivatives up to the third in each variable"
+                )
+                scope.warn(
+                    f"{show(d)} is zero inside the cells of the {coef.method} interpolant of '{coef.name}'",
+                    term.span,
+                    hint,
+                )
+
+
 # ---------------------------------------------------------------------------------------------------- helpers
 
 
@@ -478,7 +508,7 @@ def _has_field(expr: sympy.Expr, name: str | None = None) -> bool:
     return any(
         name is None or type(f).__name__ == name
         for f in expr.atoms(sympy.core.function.AppliedUndef)
-        if type(f).__name__ != "dn"
+        if type(f).__name__ != "dn" and is_field(f)
     )
 
 
@@ -492,7 +522,8 @@ def _max_order(expr: sympy.Expr, field: str, variable: str) -> int:
 
 
 def _differentiates(expr: sympy.Expr, variable: str) -> bool:
-    return any(v.name == variable for d in expr.atoms(sympy.Derivative) for v, _ in d.variable_count)
+    derivatives = [d for d in expr.atoms(sympy.Derivative) if not isinstance(d.expr, Tabulated)]
+    return any(v.name == variable for d in derivatives for v, _ in d.variable_count)
 
 
 def _residuals(equations: list[Equation], conditions: list[Condition | Periodic]) -> Iterable[sympy.Expr]:

@@ -158,6 +158,22 @@ class UnknownDecl:
 
 
 @dataclass(frozen=True)
+class CoefDecl:
+    """``coef a(x, y) = [method] "path" x = x, y = y, a = a``; ``args`` is None for a bare ``coef a`` (all variables).
+
+    ``method`` is the interpolation named before the path (``linear`` or ``cubic``), None when not written.
+    """
+
+    name: Ident
+    args: tuple[Ident, ...] | None
+    method: Ident | None
+    path: str
+    mappings: tuple[MappingItem, ...]
+    span: Span | None = _span()
+    path_span: Span | None = _span()
+
+
+@dataclass(frozen=True)
 class EquationStmt:
     """``eq [name]: lhs = rhs``."""
 
@@ -305,6 +321,7 @@ Statement = (
     | ConstDecl
     | LetDecl
     | UnknownDecl
+    | CoefDecl
     | EquationStmt
     | ConditionStmt
     | PeriodicStmt
@@ -444,6 +461,11 @@ class _Builder(lark.Transformer):
     def unknown_decl(self, meta, children):
         name, init, *modifiers = children
         return UnknownDecl(name, init, tuple(modifiers), self._span(meta))
+
+    def coef_decl(self, meta, children):
+        name, args, method, (path, path_span), *mappings = children
+        method = None if method is None else Ident(str(method), self._tok(method))
+        return CoefDecl(name, args, method, path, tuple(mappings), self._span(meta), path_span)
 
     def positive(self, meta, children):
         return Modifier("positive", (), self._span(meta))
@@ -688,6 +710,13 @@ def _unparse_data(node: DataStmt) -> str:
     return f'{head} "{node.path}" ' + ", ".join(columns) + options
 
 
+def _unparse_coef(node: CoefDecl) -> str:
+    args = f"({_names(node.args)})" if node.args is not None else ""
+    method = f"{node.method.name} " if node.method is not None else ""
+    columns = ", ".join(f"{m.target.name} = {_column(m.column)}" for m in node.mappings)
+    return f'coef {node.name.name}{args} = {method}"{node.path}" {columns}'
+
+
 def _column(column: str | int) -> str:
     if isinstance(column, int):
         return str(column)
@@ -726,6 +755,7 @@ _UNPARSERS = {
     UnknownDecl: lambda n: " ".join(
         [f"unknown {n.name.name} = {unparse(n.init)}"] + [_unparse_modifier(m) for m in n.modifiers]
     ),
+    CoefDecl: _unparse_coef,
     EquationStmt: lambda n: f"{_label('eq', n.name)} {unparse(n.lhs)} = {unparse(n.rhs)}",
     ConditionStmt: _unparse_condition,
     PeriodicStmt: lambda n: (

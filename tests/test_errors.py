@@ -14,11 +14,13 @@ import pdec
 from pdec.errors import PdecError
 
 GOLDEN = Path(__file__).parent / "golden" / "errors"
+DATA = Path(__file__).parent / "data"  # the golden specs run from here: the tables of their `coef` statements
 UPDATE = os.environ.get("PDEC_UPDATE_GOLDEN") == "1"
 
 HEAD = "var x in [0, 1]\ntime t in [0, 1]\nfield u(x, t)\n"
 HEAT = HEAD + "eq heat: u_t = u_xx\nic: u = sin(pi*x)\nbc ends: u = 0 on boundary(x)\n"
 POISSON = "var x in [0, 1]\nfield u(x)\neq: u_xx = 1\nbc: u = 0 on boundary\n"
+COEF = "var x in [0, 1]\nfield u(x)\ncoef a(x) = {}\neq: -d(a*u_x, x) = 1\nbc: u = 0 on boundary\n"
 NEUMANN2 = "var x in [0, 1]\nvar y in [0, 1]\nfield u(x, y)\neq: lap(u) = 0\nbc walls: dn(u) = 0 on boundary\n"
 
 # name -> (spec text, expected error class)
@@ -120,6 +122,16 @@ BAD_SPECS: dict[str, tuple[str, type[PdecError]]] = {
     "exact_uses_field": (HEAT + "exact: u = 2*u\n", pdec.PdecSemanticError),
     # data (mapping checks happen before the file is read)
     "data_bad_mapping": (HEAT + 'data obs: "obs.csv" x = x, t = t, q = u\n', pdec.PdecDataError),
+    # tabulated coefficients (tables in tests/data)
+    "coef_missing_file": (COEF.format('"missing.csv" x = x, a = a'), pdec.PdecDataError),
+    "coef_missing_column": (COEF.format('"coef_line.csv" x = x, a = k'), pdec.PdecDataError),
+    "coef_not_a_variable": (COEF.replace("coef a(x)", "coef a(x, z)").format('"coef_line.csv" x = x, a = a'),
+                            pdec.PdecNameError),
+    "coef_outside_range": (COEF.format('"coef_half.csv" x = x, a = a'), pdec.PdecDataError),
+    "coef_too_few_points": (COEF.format('"coef_single.csv" x = x, a = a'), pdec.PdecDataError),
+    "coef_bad_mapping": (COEF.format('"coef_line.csv" x = x, b = a'), pdec.PdecDataError),
+    "coef_bad_method": (COEF.format('quadratic "coef_line.csv" x = x, a = a'), pdec.PdecSemanticError),
+    "coef_in_exact": (COEF.format('"coef_line.csv" x = x, a = a') + "exact: u = a\n", pdec.PdecSemanticError),
     # training settings
     "setting_unknown_key": (HEAT + "train:\n  lrr = 0.01\n", pdec.PdecSettingsError),
     "setting_bad_choice": (HEAT + "train:\n  activation = relu6\n", pdec.PdecSettingsError),
@@ -151,9 +163,11 @@ def test_every_golden_error_has_its_spec():
 
 
 @pytest.mark.parametrize("name", sorted(BAD_SPECS))
-def test_golden_error(name):
+def test_golden_error(name, monkeypatch):
     spec, kind = BAD_SPECS[name]
+    monkeypatch.chdir(DATA)
     cls, message = render(spec)
+    message = message.replace(str(DATA.resolve()), "<tests/data>")  # the same golden file on every machine
     golden = GOLDEN / f"{name}.txt"
     if UPDATE:
         golden.write_text(message + "\n", encoding="utf-8")
