@@ -153,26 +153,24 @@ def derivatives(activation, z, n):
     return DERIVATIVES[activation](z, n)
 
 
-def squared(d, k, c):
-    """c times the k-th derivative of f**2, from the derivatives d of f (Leibniz's rule, each pair of factors once)."""
-    total, binomial = None, 1
+def squared(d, k, c, start):
+    """start + c times the k-th derivative of f**2, from the derivatives d of f (Leibniz's rule, each pair once).
+
+    One torch.addcmul per pair of factors, no temporaries; start may be a 0-dim tensor (broadcast).
+    """
+    total, binomial = start, 1
     for j in range(k // 2 + 1):
         coefficient = c * binomial * (1 if 2 * j == k else 2)
-        if total is None:
-            total = d[j] * d[k - j] * coefficient
-        else:
-            total = torch.addcmul(total, d[j], d[k - j], value=coefficient)
+        total = torch.addcmul(total, d[j], d[k - j], value=coefficient)
         binomial = binomial * (k - j) // (j + 1)
     return total
 
 
 def tanh_derivatives(z, n):
-    """tanh: t' = 1 - t**2, so t^(k+1) = -(t**2)^(k) for k >= 1."""
+    """tanh: t' = 1 - t**2 and t^(k+1) = -(t**2)^(k) for k >= 1."""
     d = [torch.tanh(z)]
-    if n >= 1:
-        d.append(1 - d[0] * d[0])
-    for k in range(1, n):
-        d.append(squared(d, k, -1))
+    for k in range(n):
+        d.append(squared(d, k, -1, z.new_ones(()) if k == 0 else z.new_zeros(())))
     return d
 
 
@@ -187,7 +185,7 @@ def sigmoid_derivatives(z, n):
     """The logistic sigmoid g and its derivatives: g' = g - g**2, so g^(k+1) = g^(k) - (g**2)^(k)."""
     d = [torch.sigmoid(z)]
     for k in range(n):
-        d.append(d[k] - squared(d, k, 1))
+        d.append(squared(d, k, -1, d[k]))
     return d
 
 
