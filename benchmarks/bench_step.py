@@ -23,6 +23,10 @@ on pdec's own MLP (input map to [-1, 1], tanh), nets 4x20, 8x20 and 4x50: ``hand
 autograd``, and pdec with ``lowering = forward`` (the partials propagated through the layers). Its memory columns are
 the peak memory of the tensors one step allocates (the torch profiler's allocation events, CPU).
 
+``--examples`` times pdec's two lowerings on allen_cahn.pde, kuramoto_sivashinsky.pde and advection.pde as written:
+their own networks (modified MLP, Fourier features, exact periodicity and initial values), their interior point
+counts, the loss without causal weights; its section of the results file is replaced.
+
 The markdown table is printed and written to benchmarks/results/step.md.
 """
 
@@ -507,6 +511,57 @@ def forward_section(rounds: int, shapes=SHAPES) -> str:
     return "\n".join(lines)
 
 
+EXAMPLES_TITLE = "## The forward mode on the examples' own networks"
+EXAMPLES = ("allen_cahn", "kuramoto_sivashinsky", "advection")
+
+
+def example_points(compiled: pc.CompiledProblem) -> dict[str, torch.Tensor]:
+    """Fixed random points of a spec as written: ``interior`` points inside, ``boundary`` points on each face set."""
+    from pdec.sampling import box_points
+
+    counts = {True: compiled.settings.interior, False: compiled.settings.boundary}
+    return {
+        name: torch.as_tensor(
+            box_points(counts[not ps.region], dict(compiled.bounds), ps.region, "random", seed=i), dtype=torch.float32
+        )
+        for i, (name, ps) in enumerate(compiled.point_sets.items())
+    }
+
+
+def examples_section(rounds: int) -> str:
+    """Autograd and forward steps on examples whose networks use the input maps, the modified MLP, exact conditions."""
+    from pdec.nets import make_net as pdec_make_net
+
+    lines = [
+        EXAMPLES_TITLE,
+        "",
+        f"{torch.get_num_threads()} thread(s), float32, {rounds} interleaved rounds; each spec as written (its "
+        "network, its interior point count; the loss without causal weights); median step (ms), median of per-round "
+        "ratios forward/autograd; peak memory of the tensors one step allocates (MiB, torch profiler).",
+        "",
+        "| example | network | points | autograd ms | forward ms | forward/autograd | autograd MiB | forward MiB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name in EXAMPLES:
+        path = str(Path(__file__).resolve().parents[1] / "examples" / f"{name}.pde")
+        autograd, forward = (pc.compile(path, lowering=lowering) for lowering in ("autograd", "forward"))
+        net = pdec_make_net(forward, forward.settings, torch.device("cpu"), torch.float32)
+        pts = example_points(forward)
+        steppers = {k: Stepper(pdec_loss(c), net, pts) for k, c in (("autograd", autograd), ("forward", forward))}
+        med, ratio = paired(steppers, rounds, base="autograd")
+        mib = {k: peak_step_mib(s.step) for k, s in steppers.items()}
+        s = forward.settings
+        network = f"{s.network} {'x'.join(map(str, s.layers))}" + (
+            f", {s.fourier_features} Fourier features" if s.fourier_features else ""
+        )
+        lines.append(
+            f"| {name} | {network} | {sum(len(p) for p in pts.values())} | {med['autograd'] * 1e3:.1f} | "
+            f"{med['forward'] * 1e3:.1f} | {ratio['forward']:.3f} | {mib['autograd']:.1f} | {mib['forward']:.1f} |"
+        )
+        print(lines[-1], flush=True)
+    return "\n".join(lines)
+
+
 def peak_step_mib(step) -> float:
     """The peak memory of the tensors a step allocates (MiB), from the torch profiler's allocation events (CPU)."""
     from torch.profiler import ProfilerActivity, profile
@@ -573,9 +628,9 @@ def compile_section(rounds: int) -> str:
     )
 
 
-def splice(text: str, section: str) -> str:
-    """``text`` with its forward-mode section (up to the next ``## `` heading) replaced by ``section``, or appended."""
-    head, found, rest = text.partition(FORWARD_TITLE)
+def splice(text: str, section: str, title: str = FORWARD_TITLE) -> str:
+    """``text`` with its section ``title`` (up to the next ``## `` heading) replaced by ``section``, or appended."""
+    head, found, rest = text.partition(title)
     after = rest.split("\n## ", 1)[1] if found and "\n## " in rest else ""
     return head.rstrip("\n") + "\n\n" + section + "\n" + ("\n## " + after if after else "")
 
@@ -611,9 +666,18 @@ def main() -> None:
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile path")
     parser.add_argument("--no-deepxde", action="store_true", help="skip DeepXDE even if importable")
     parser.add_argument("--forward", action="store_true", help="only the forward-mode table (its section replaced)")
+    parser.add_argument(
+        "--examples", action="store_true", help="only the forward mode on the examples' networks (section replaced)"
+    )
     args = parser.parse_args()
     rounds = 30 if args.quick else args.rounds
     out = Path(__file__).resolve().parent / "results" / "step.md"
+    if args.examples:
+        section = examples_section(rounds)
+        print(section)
+        old = out.read_text() if out.is_file() else "# One Adam step: pdec vs hand-written PyTorch\n"
+        out.write_text(splice(old, section, EXAMPLES_TITLE))
+        return
     if args.forward:
         section = forward_section(rounds, SHAPES[:1] if args.quick else SHAPES)
         print(section)

@@ -18,7 +18,7 @@ from typing import Any
 import sympy
 
 from pdec.derivatives import Plan, SetPlan, expand_derivatives, field_partials, partial_name
-from pdec.forward import HELPERS, head_indices, jet_function
+from pdec.forward import HELPERS, head_indices, jet_functions
 from pdec.interpolation import Use, binding_lines, substitute, tables_source
 from pdec.lower import identifier, lower
 from pdec.problem import Problem, symbol
@@ -128,7 +128,7 @@ def generate(
         )
     ]
     forward = problem.settings.compile_settings.lowering == "forward" and any(s.steps for s in plan.sets.values())
-    if forward:  # the forward mode's helpers: activation derivatives, recognising pdec's MLP
+    if forward:  # the forward mode's helpers: activation derivatives, input maps, recognising pdec's networks
         chunks.append(HELPERS)
     used = {name for p in prepared.values() for name, _ in p.coefficients.values()}
     if used:  # the tabulated coefficients' tables and interpolant
@@ -144,7 +144,7 @@ def generate(
             jet = jets.get(signature)
             if jet is None:
                 jet = jets[signature] = f"jet_{fname}"
-                chunks.append(jet_function(jet, set_plan, variables))
+                chunks.append(jet_functions(fname, set_plan, variables))
         chunks.append(_site_function(fname, site, problem, set_plan, prepared[site.point_set], jet))
     chunks.append(_exact_function(problem))
     table = "".join(f"    {name!r}: {fname},\n" for name, fname in functions.items())
@@ -199,7 +199,7 @@ def _site_function(
 ) -> str:
     """Source of one point set's function: inputs, network, derivatives per the plan, unknowns, residuals.
 
-    With ``jet`` (the forward mode), pdec's MLP takes that function and any other network the autograd path.
+    With ``jet`` (the forward mode), pdec's networks take that function and any other network the autograd path.
     """
     args = "net, X, theta, targets" if site.data else "net, X, theta"
     terms = ", ".join(t for t, _, _ in site.terms)
@@ -265,7 +265,7 @@ def _periodic_lines(periodic: tuple[int, float], dims: int, pad: str) -> list[st
 
 
 def _forward_lines(jet: str, set_plan: SetPlan, problem: Problem, periodic: tuple[int, float] | None) -> list[str]:
-    """Lines computing the plan's partials: forward through pdec's MLP (``jet``), nested autograd for other networks."""
+    """Lines computing the plan's partials: forward through pdec's networks (``jet``), nested autograd for others."""
     variables = tuple(v.name for v in problem.variables)
     fields = [f.name for f in problem.fields]
     heads = head_indices(set_plan)
@@ -273,7 +273,7 @@ def _forward_lines(jet: str, set_plan: SetPlan, problem: Problem, periodic: tupl
     lines = _periodic_lines(periodic, len(variables), "    ") if periodic is not None else []
     lines += [
         "    _mlp = mlp_layers(net)",
-        "    if _mlp is not None:  # pdec's MLP: the value and the partials propagated forward through its layers",
+        "    if _mlp is not None:  # pdec's network: the value and the partials carried forward through its layers",
         f"        {', '.join(outputs)} = {jet}(_mlp, X)",
     ]
     for p in set_plan.partials:

@@ -15,6 +15,7 @@ derivatives are singular at corners). A non-box geometry only needs a distance p
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -90,18 +91,27 @@ class Constraints:
     def __bool__(self) -> bool:
         return bool(self.pieces or self.periodic)
 
+    def factors(self, x: torch.Tensor, width: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """``g`` and ``d`` ``[N, 1]`` per output column, so that the constrained outputs are ``g + d * y``.
+
+        A constrained field's ``g`` blends its pieces' values and ``d`` joins their distances; the other columns get
+        ``0`` and ``1`` (``0 + 1 * y`` is ``y`` exactly). The forward mode differentiates these (pdec/forward.py).
+        """
+        g = self.values(x)
+        gs, ds = [torch.zeros_like(x[:, :1])] * width, [torch.ones_like(x[:, :1])] * width
+        for field in sorted({p.field for p in self.pieces}):
+            index = [i for i, p in enumerate(self.pieces) if p.field == field]
+            distances = [self.pieces[i].distance(x) for i in index]
+            gs[field] = blend(distances, [g[:, i : i + 1] for i in index])
+            ds[field] = join_all(distances, JOINS[self.join])
+        return gs, ds
+
     def apply(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """``y`` with each constrained field's column replaced by ``G + D * y`` (``x`` the points ``[N, d]``)."""
         if not self.pieces:
             return y
-        g = self.values(x)
-        columns = list(y.split(1, dim=1))
-        for field in sorted({p.field for p in self.pieces}):
-            index = [i for i, p in enumerate(self.pieces) if p.field == field]
-            distances = [self.pieces[i].distance(x) for i in index]
-            blended = blend(distances, [g[:, i : i + 1] for i in index])
-            columns[field] = blended + join_all(distances, JOINS[self.join]) * columns[field]
-        return torch.cat(columns, dim=1)
+        gs, ds = self.factors(x, y.shape[1])
+        return torch.cat([g + d * n for g, d, n in zip(gs, ds, y.split(1, dim=1), strict=True)], dim=1)
 
 
 def join_all(distances: list[torch.Tensor], join: Callable) -> torch.Tensor:
@@ -154,6 +164,20 @@ class Constrained(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The constrained fields at ``x`` ``[N, d]``."""
         return self.constraints.apply(x, self.net(x))
+
+    def forward_mode_layers(self) -> dict | None:
+        """The inner network's description for the forward mode (pdec/forward.py) with the constraints, or None.
+
+        The constraint is ``X -> (g columns, d columns)`` (:meth:`Constraints.factors`); None where the inner network
+        has no description or a subclass changes ``forward``.
+        """
+        describe = getattr(self.net, "forward_mode_layers", None)
+        if type(self).forward is not Constrained.forward or not callable(describe):
+            return None
+        layers = describe()
+        if layers is None or layers["constraint"] is not None:
+            return None
+        return {**layers, "constraint": functools.partial(self.constraints.factors, width=len(self.fields))}
 
 
 def constraints_of(problem: Problem, join: str = "product") -> Constraints:

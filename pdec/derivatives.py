@@ -243,7 +243,7 @@ def build_plan(
 
 
 FORWARD_HEADER = (
-    "lowering: forward (pdec's MLP: the partials propagated through its layers, no backward pass; "
+    "lowering: forward (pdec's networks: the partials carried through their layers, no backward pass; "
     "other networks: the backward passes below)"
 )
 

@@ -73,6 +73,17 @@ class InputMap(nn.Module):
         projected = z @ self.frequencies
         return torch.cat([torch.cos(projected), torch.sin(projected)], dim=1)
 
+    def forward_mode_inputs(self) -> tuple[tuple, torch.Tensor | None] | None:
+        """The map as the forward-mode lowering reads it (pdec/forward.py), or None (a subclass changing ``forward``).
+
+        Returns ``(("embedding", lo, length, periodic, modes), frequencies or None)``, ``periodic`` a tuple of bools.
+        """
+        if type(self).forward is not InputMap.forward:
+            return None
+        periodic = tuple(bool(p) for p in self.periodic.tolist())
+        description = ("embedding", self.lo, self.length, periodic, self.modes)
+        return description, (self.frequencies if self.features else None)
+
 
 def input_map(
     bounds: Mapping[str, tuple[float, float]],

@@ -107,23 +107,42 @@ class MLP(nn.Module):
         y = self.body(self.normalise(x))
         return y * self.gain + self.shift if self.output_scaled else y
 
-    def forward_mode_layers(self) -> tuple | None:
+    def forward_mode_layers(self) -> dict | None:
         """The network as the forward-mode lowering reads it (pdec/forward.py), or None where that does not apply.
 
-        Returns ``((lo, scale), [(weight, bias, activation name)], (weight, bias), (gain, shift) or None)``: the input
-        map, the hidden layers, the output layer and the output map. None when a subclass changes ``forward`` or
-        ``normalise``, or an activation has no closed-form derivatives there. It must describe ``forward`` exactly
-        (tests/test_forward.py checks that both lowerings agree on every activation).
+        Returns ``{"inputs", "features", "encoders", "hidden", "head", "output", "constraint"}``: the input map
+        (``("box", lo, scale)`` or the embedding's, :meth:`InputMap.forward_mode_inputs`), the Fourier frequencies
+        (or None), the modified MLP's encoders ``[(weight, bias, activation name)] * 2`` (or None), the hidden layers,
+        the output layer ``(weight, bias)``, the output map ``(gain, shift)`` (or None) and the exact constraints
+        (None here; :class:`pdec.constraints.Constrained` adds them). None when a subclass changes ``forward`` or
+        ``normalise``, the body or input map is not pdec's, or an activation has no closed-form derivatives there.
+        It must describe ``forward`` exactly (tests/test_forward.py checks that both lowerings agree).
         """
         if type(self).forward is not MLP.forward or type(self).normalise is not MLP.normalise:
             return None
-        modules = list(self.body)
-        linears, activations = modules[0::2], [forward_mode_name(m) for m in modules[1::2]]
-        if None in activations or not all(isinstance(m, nn.Linear) for m in linears):
+        if self.embedding is None:
+            inputs, features = ("box", self.lo, self.scale), None
+        else:
+            describe = getattr(self.embedding, "forward_mode_inputs", None)
+            inputs, features = (describe() if callable(describe) else None) or (None, None)
+        body = forward_mode_body(self.body)
+        if inputs is None or body is None:
             return None
-        hidden = [(m.weight, m.bias, a) for m, a in zip(linears[:-1], activations, strict=True)]
         output = (self.gain, self.shift) if self.output_scaled else None
-        return (self.lo, self.scale), hidden, (self.head.weight, self.head.bias), output
+        return {"inputs": inputs, "features": features, **body, "output": output, "constraint": None}
+
+
+def forward_mode_body(body: nn.Module) -> dict | None:
+    """``{"encoders", "hidden", "head"}`` of a plain (sequential) or modified body for the forward mode, or None."""
+    if type(body) is not nn.Sequential:
+        describe = getattr(body, "forward_mode_layers", None)
+        return describe() if callable(describe) else None
+    modules = list(body)
+    linears, activations = modules[0::2], [forward_mode_name(m) for m in modules[1::2]]
+    if None in activations or not all(isinstance(m, nn.Linear) for m in linears):
+        return None
+    hidden = [(m.weight, m.bias, a) for m, a in zip(linears[:-1], activations, strict=True)]
+    return {"encoders": None, "hidden": hidden, "head": (linears[-1].weight, linears[-1].bias)}
 
 
 def forward_mode_name(module: nn.Module) -> str | None:
@@ -179,6 +198,15 @@ class ModifiedBody(nn.Module):
             h = self.act(layer(h))
             h = h * u + (1 - h) * v
         return self.out(h)
+
+    def forward_mode_layers(self) -> dict | None:
+        """``{"encoders", "hidden", "head"}`` for the forward mode (pdec/forward.py), or None (a changed forward)."""
+        name = forward_mode_name(self.act)
+        if type(self).forward is not ModifiedBody.forward or name is None:
+            return None
+        encoders = [(m.weight, m.bias, name) for m in (self.encode_u, self.encode_v)]
+        hidden = [(m.weight, m.bias, name) for m in self.hidden]
+        return {"encoders": encoders, "hidden": hidden, "head": (self.out.weight, self.out.bias)}
 
 
 class ModifiedMLP(MLP):

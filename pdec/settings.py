@@ -102,7 +102,7 @@ class Settings:
 class CompileSettings:
     """The compile-time settings: the generated code's floating-point type, ``torch.compile``, the lowering.
 
-    ``lowering``: ``forward`` propagates the partials through pdec's MLP (other networks: autograd); ``autograd`` takes
+    ``lowering``: ``forward`` propagates the partials through pdec's networks (others: autograd); ``autograd`` takes
     nested backward passes.
     """
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -14,9 +15,11 @@ from test_compiler import expressions, make  # noqa: E402 - the random expressio
 
 import pdec
 from pdec.compiler import compile as compile_spec
+from pdec.constraints import Constrained
 from pdec.derivatives import format_plan
-from pdec.forward import faa_di_bruno
-from pdec.nets import MLP, build_net
+from pdec.embeddings import InputMap
+from pdec.forward import faa_di_bruno, leibniz
+from pdec.nets import MLP, ModifiedBody, build_net, make_net
 from pdec.problem import Equation
 from pdec.registry import ACTIVATIONS
 
@@ -229,3 +232,213 @@ def test_plan_and_emit_take_the_lowering_from_the_command_line(capsys):
     assert "def jet_interior" in capsys.readouterr().out
     assert main(["emit", spec, "--lowering", "autograd"]) == 0
     assert "def jet_interior" not in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# The networks pdec builds from a spec's settings: input maps, the modified MLP, exact constraints
+# ----------------------------------------------------------------------------------------------------------------------
+
+PERIODIC = """
+var x in [-1, 3]
+time t in [0, 2]
+field u(x, t), v(x, t)
+eq a: u_t + u*u_x - 0.1*u_xx + v_xt = 0
+eq b: v_t + v_xxx + u*v_x = 0
+ic start_u: u = sin(pi*x/2) + 1{exact_ic}
+ic start_v: v = cos(pi*x/2)
+periodic: u, u_x, v in x{exact_periodic}
+"""
+
+WALLS = """
+var x in [0, 1]
+var y in [-1, 1]
+field u(x, y), v(x, y)
+eq a: u_xx + u_yy + u*v_x = 1
+eq b: v_xxy + u*v_y = 0
+bc walls: u = x*y + 1 on boundary exact
+bc side: v = cos(y) at x = 0 exact
+bc other: v_x = 0 at x = 1
+"""
+
+# (spec, settings): every network pdec builds, alone and combined.
+NETWORKS = {
+    "periodic_embedding": (PERIODIC.format(exact_ic="", exact_periodic=" exact"), {}),
+    "fourier_features": (PERIODIC.format(exact_ic="", exact_periodic=""), {"fourier_features": 6}),
+    "periodic_and_fourier": (PERIODIC.format(exact_ic="", exact_periodic=" exact"), {"fourier_features": 6}),
+    "modified_mlp": (PERIODIC.format(exact_ic="", exact_periodic=""), {"network": "modified_mlp"}),
+    "exact_ic": (PERIODIC.format(exact_ic=" exact", exact_periodic=""), {}),
+    "exact_walls": (WALLS, {}),
+    "exact_walls_modified_fourier": (WALLS, {"network": "modified_mlp", "fourier_features": 5}),
+    "all": (
+        PERIODIC.format(exact_ic=" exact", exact_periodic=" exact"),
+        {"network": "modified_mlp", "fourier_features": 6},
+    ),
+}
+
+
+def built_net(compiled, seed=0):
+    """The network pdec builds for ``compiled`` (its settings), parameters perturbed off their initial values."""
+    net = make_net(compiled, compiled.settings, torch.device("cpu"), compiled.dtype)
+    g = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.3 * torch.randn(p.shape, generator=g, dtype=p.dtype))
+    return net
+
+
+def forward_only(net):
+    """``net`` with its ``forward`` disabled (the inner network's too): the forward mode must not call it."""
+
+    def refuse(*args):
+        raise AssertionError("the forward mode called the network: it fell back to autograd")
+
+    for module in _modules(net):
+        module.forward = refuse
+    return net
+
+
+def restored(net):
+    """``net`` with its ``forward`` back (undoes :func:`forward_only`)."""
+    for module in _modules(net):
+        del module.forward
+    return net
+
+
+def _modules(net):
+    """``net``, and the network inside it if it is constrained."""
+    return (net, net.net) if isinstance(net, Constrained) else (net,)
+
+
+def assert_forward_mode_agrees(forward, autograd, net, tol=1e-12, seed=0):
+    """The forward mode takes ``net`` without calling it, and agrees with the autograd lowering."""
+    points, targets = points_and_targets(forward, seed=seed)
+    carried = {k: v for k, v in points.items() if forward.plan.sets[k].steps}  # no derivatives: the network is called
+    forward.evaluate(forward_only(net), carried, targets)
+    assert_lowerings_agree(forward, autograd, restored(net), tol=tol, seed=seed)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_every_example_with_its_own_network_takes_the_forward_mode_and_agrees(path):
+    forward, autograd = both(path)
+    net = built_net(forward)
+    assert net.forward_mode_layers() is not None
+    assert_forward_mode_agrees(forward, autograd, net)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_every_example_with_its_own_network_agrees_in_float32(path):
+    forward, autograd = both(path, dtype="float32")
+    assert_lowerings_agree(forward, autograd, built_net(forward), tol=1e-3)
+
+
+@pytest.mark.parametrize("name", list(NETWORKS))
+def test_every_network_pdec_builds_takes_the_forward_mode_and_agrees(name):
+    spec, options = NETWORKS[name]
+    forward, autograd = both(spec, layers=[7, 7, 7], **options)
+    net = built_net(forward)
+    if "exact" in name:
+        assert isinstance(net, Constrained)
+    assert_forward_mode_agrees(forward, autograd, net)
+    net.scale_outputs([0.5, -1.0], [3.0, 0.25])  # the output map, before the constraints
+    assert_forward_mode_agrees(forward, autograd, net, seed=1)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS.names)
+def test_every_activation_through_every_network_stage(activation):
+    spec, options = NETWORKS["all"]
+    forward, autograd = both(spec, layers=[6, 6], activation=activation, **options)
+    assert_forward_mode_agrees(forward, autograd, built_net(forward), tol=1e-10)
+
+
+def test_the_r_join_of_exact_walls():
+    forward, autograd = both(WALLS, layers=[6, 6])
+    for compiled in (forward, autograd):
+        object.__setattr__(compiled, "constraints", dataclasses.replace(compiled.constraints, join="r"))
+    net = built_net(forward)
+    assert net.constraints.join == "r"
+    assert_forward_mode_agrees(forward, autograd, net)
+
+
+def test_gradients_with_respect_to_the_points_agree():
+    forward, autograd = both(NETWORKS["all"][0], layers=[6, 6], **NETWORKS["all"][1])
+    net = built_net(forward)
+    points, _ = points_and_targets(forward)
+    grads = []
+    for compiled in (forward, autograd):
+        X = points["interior"].clone().requires_grad_(True)
+        res = compiled.evaluate(net, {"interior": X})
+        grads.append(torch.autograd.grad(sum(r.pow(2).sum() for r in res.values()), X)[0])
+    assert torch.allclose(grads[0], grads[1], rtol=1e-11, atol=1e-11 * float(grads[1].abs().max()))
+
+
+def test_networks_pdec_did_not_build_take_the_autograd_path():
+    forward, autograd = both(NETWORKS["all"][0], layers=[6, 6], **NETWORKS["all"][1])
+    points, _ = points_and_targets(forward)
+    net = built_net(forward)
+    plain = torch.nn.Sequential(torch.nn.Linear(2, 6), torch.nn.Tanh(), torch.nn.Linear(6, 2)).double()
+
+    class Gated(ModifiedBody):  # a subclass that changes forward: not described
+        def forward(self, z):
+            return super().forward(z) * 2.0
+
+    class Mapped(InputMap):
+        def forward(self, x):
+            return super().forward(x) + 1.0
+
+    gated = built_net(forward)
+    gated.net.body.__class__ = Gated
+    mapped = built_net(forward)
+    mapped.net.embedding.__class__ = Mapped
+    wrapped = Constrained(plain, net.constraints)  # pdec's constraints around a network of one's own
+    for other in (gated, mapped, wrapped):
+        assert other.forward_mode_layers() is None
+    for other in (plain, wrapped, lambda X: net(X)):
+        got, want = forward.evaluate(other, points), autograd.evaluate(other, points)
+        for name in want:
+            assert torch.equal(got[name], want[name]), name
+
+
+def test_the_forward_mode_with_exact_conditions_runs_under_no_grad():
+    forward, autograd = both(ROOT / "examples" / "allen_cahn.pde", layers=[8, 8])
+    net = built_net(forward)
+    points, _ = points_and_targets(forward)
+    with torch.no_grad():
+        got = forward.evaluate(net, points)
+    want = autograd.evaluate(net, points)
+    for name in want:
+        assert not got[name].requires_grad
+        assert torch.allclose(got[name], want[name].detach(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["allen_cahn", "kuramoto_sivashinsky", "advection"])
+def test_plan_prints_the_forward_lowering_for_the_examples_with_these_networks(name, capsys):
+    from pdec.cli import main
+
+    assert main(["plan", str(ROOT / "examples" / f"{name}.pde")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("lowering: forward (pdec's networks")
+    assert "forward mode:" in out and "partials through each layer" in out
+
+
+def test_emitted_module_runs_the_forward_mode_of_every_network(tmp_path):
+    spec, options = NETWORKS["all"]
+    forward = compile_spec(spec, dtype="float64", lowering="forward", layers=[6, 6], **options)
+    source = pdec.compiler.emit(forward)
+    assert "import pdec" not in source and "from pdec" not in source
+    for function in ("activate_interior", "layer_interior", "gate_interior", "constrain_interior", "jet_interior"):
+        assert f"def {function}(" in source
+    namespace: dict = {}
+    exec(compile(source, str(tmp_path / "all.py"), "exec"), namespace)  # noqa: S102 - the generated module
+    net = built_net(forward)
+    assert namespace["mlp_layers"](net) is not None
+    points, _ = points_and_targets(forward)
+    points = {k: v for k, v in points.items() if forward.plan.sets[k].steps}  # no derivatives: the network is called
+    got = namespace["residuals"](forward_only(net), points, {})
+    want = forward.evaluate(restored(net), points)
+    for name in want:
+        assert torch.equal(got[name], want[name])
+
+
+def test_leibniz_counts_binomials():
+    assert leibniz((2,)) == ((1, (0,)), (2, (1,)), (1, (2,)))
+    assert sum(n for n, _ in leibniz((2, 1))) == 2**3  # every way to split three differentiations over two factors

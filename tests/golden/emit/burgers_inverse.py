@@ -25,15 +25,125 @@ def grad(y, X, ones):
 
 
 def mlp_layers(net):
-    """pdec's MLP as ((lo, scale), hidden [(weight, bias, activation)], head (weight, bias), (gain, shift) or None).
+    """pdec's network as the forward mode reads it (a dict: pdec.nets.MLP.forward_mode_layers), or None.
 
-    None for any other network (a callable, a wrapper, an unknown activation): those take the autograd path.
+    Keys: inputs (the box scaling or the input map), features (Fourier frequencies or None), encoders (the modified
+    MLP's U and V layers or None), hidden [(weight, bias, activation)], head (weight, bias), output ((gain, shift) or
+    None), constraint (exact conditions: X -> (g columns, d columns), or None). None for any other network (a
+    callable, a wrapper, an unknown activation): those take the autograd path.
     """
     describe = getattr(net, "forward_mode_layers", None)
     mlp = describe() if callable(describe) else None
-    if mlp is None or not mlp[1] or any(activation not in DERIVATIVES for _, _, activation in mlp[1]):
+    if mlp is None or not mlp["hidden"]:
+        return None
+    if any(activation not in DERIVATIVES for _, _, activation in [*mlp["hidden"], *(mlp["encoders"] or ())]):
         return None
     return mlp
+
+
+def inputs(description, X, indices):
+    """The first layer's inputs as a jet (value, then the partials at indices), and whether it is affine in X.
+
+    ("box", lo, scale): the box scaled onto [-1, 1]; affine: its partials are constant rows (scale[i] in column i,
+    order one; None from the second order on). ("embedding", ...): the input map (embedded).
+    """
+    if description[0] != "box":
+        return embedded(description, X, indices)
+    _, lo, scale = description
+    rows = torch.diag(scale)
+    partials = [rows[a.index(1)].unsqueeze(0) if sum(a) == 1 else None for a in indices]
+    return ((X - lo) * scale - 1.0, *partials), True
+
+
+def embedded(description, X, indices):
+    """pdec's InputMap before its Fourier features: its columns and their partials at indices, and whether affine.
+
+    A column 2 (x - lo) / L - 1 has one partial, 2 / L. A periodic variable's columns cos(a) and sin(a),
+    a = 2 pi modes (x - lo) / L, have pure partials only: the n-th is (2 pi modes / L)**n times the entry n steps on
+    in the cycle cos, -sin, -cos, sin (sin is three steps on from cos). Zero partials are zero rows [1, width].
+    Without periodic columns the map is affine: constant rows of order one (None from the second order on).
+    """
+    _, lo, length, periodic, modes = description
+    unit, modes = (X - lo) / length, modes.to(X.dtype)
+    blocks = [[] for _ in range(len(indices) + 1)]
+    for j, wrapped in enumerate(periodic):
+        orders = [a[j] if sum(a) == a[j] else 0 for a in indices]
+        if wrapped:
+            angle = 2 * torch.pi * unit[:, j : j + 1] * modes
+            c, s = torch.cos(angle), torch.sin(angle)
+            cycle, rate = (c, -s, -c, s), torch.cat([modes, modes]) * (2 * torch.pi / length[j])
+            blocks[0].append(torch.cat([c, s], 1))
+            zero = X.new_zeros(1, 2 * len(modes))
+            for k, n in enumerate(orders, 1):
+                blocks[k].append(torch.cat([cycle[n % 4], cycle[(n + 3) % 4]], 1) * rate**n if n else zero)
+        else:
+            blocks[0].append(2 * unit[:, j : j + 1] - 1)
+            for k, n in enumerate(orders, 1):
+                blocks[k].append((2 / length[j : j + 1]).unsqueeze(0) if n == 1 else X.new_zeros(1, 1))
+    affine = not any(periodic)
+    partials = [None if affine and sum(a) > 1 else side_by_side(b, X.shape[0]) for a, b in zip(indices, blocks[1:])]
+    return (torch.cat(blocks[0], 1), *partials), affine
+
+
+def side_by_side(blocks, n):
+    """The blocks concatenated by columns: one row [1, width] if every block is a row, else [n, width]."""
+    if all(b.shape[0] == 1 for b in blocks):
+        return torch.cat(blocks, 1)
+    return torch.cat([b.expand(n, -1) for b in blocks], 1)
+
+
+def dense(jet, weight, bias=None):
+    """The jet of jet @ weight.T + bias: each partial mapped by the weight, the bias to the value only (None stays)."""
+    value = jet[0] @ weight.mT if bias is None else torch.addmm(bias, jet[0], weight.mT)
+    return (value, *(None if p is None else p @ weight.mT for p in jet[1:]))
+
+
+def scaled(jet, gain, shift):
+    """The jet of the output map y * gain + shift."""
+    return (jet[0] * gain + shift, *(p * gain for p in jet[1:]))
+
+
+def doubled(jet):
+    """The jet of [p, p] (the partials side by side twice): the argument of the Fourier features [cos p, sin p]."""
+    return (jet[0], *(None if p is None else torch.cat([p, p], 1) for p in jet[1:]))
+
+
+def difference(a, b):
+    """The jet of a - b."""
+    return tuple(x - y for x, y in zip(a, b))
+
+
+def fourier_derivatives(p, n):
+    """[cos p, sin p] side by side and its first n derivatives: cos cycles through cos, -sin, -cos, sin."""
+    c, s = torch.cos(p), torch.sin(p)
+    cycle = (c, -s, -c, s)
+    return [torch.cat([cycle[k % 4], cycle[(k + 3) % 4]], 1) for k in range(n + 1)]
+
+
+def input_partials(function, X, indices):
+    """Jets of a function of the points alone: function(X) gives groups of [N, 1] columns; one jet per group.
+
+    Each partial comes from its parent (one order lower), one backward pass per column and parent. Unless X requires
+    grad, the results are detached: they do not depend on the network.
+    """
+    keep = X.requires_grad
+    with torch.enable_grad():
+        Y = X if keep else X.detach().requires_grad_(True)
+        groups = function(Y)
+        ones, zero = torch.ones_like(Y[:, :1]), (0,) * Y.shape[1]
+        found, gradients = {zero: [c for group in groups for c in group]}, {}
+        for index in indices:
+            j = next(i for i, n in enumerate(index) if n)
+            parent = index[:j] + (index[j] - 1,) + index[j + 1 :]
+            if parent not in gradients:
+                gradients[parent] = [grad(c, Y, ones) for c in found[parent]]
+            found[index] = [g[:, j : j + 1] for g in gradients[parent]]
+    jets, start = [], 0
+    for group in groups:
+        columns = [torch.cat(found[a][start : start + len(group)], 1) for a in (zero, *indices)]
+        jets.append(tuple(c if keep else c.detach() for c in columns))
+        start += len(group)
+    return jets
 
 
 def derivatives(activation, z, n):
@@ -41,26 +151,24 @@ def derivatives(activation, z, n):
     return DERIVATIVES[activation](z, n)
 
 
-def squared(d, k, c):
-    """c times the k-th derivative of f**2, from the derivatives d of f (Leibniz's rule, each pair of factors once)."""
-    total, binomial = None, 1
+def squared(d, k, c, start):
+    """start + c times the k-th derivative of f**2, from the derivatives d of f (Leibniz's rule, each pair once).
+
+    One torch.addcmul per pair of factors, no temporaries; start may be a 0-dim tensor (broadcast).
+    """
+    total, binomial = start, 1
     for j in range(k // 2 + 1):
         coefficient = c * binomial * (1 if 2 * j == k else 2)
-        if total is None:
-            total = d[j] * d[k - j] * coefficient
-        else:
-            total = torch.addcmul(total, d[j], d[k - j], value=coefficient)
+        total = torch.addcmul(total, d[j], d[k - j], value=coefficient)
         binomial = binomial * (k - j) // (j + 1)
     return total
 
 
 def tanh_derivatives(z, n):
-    """tanh: t' = 1 - t**2, so t^(k+1) = -(t**2)^(k) for k >= 1."""
+    """tanh: t' = 1 - t**2 and t^(k+1) = -(t**2)^(k) for k >= 1."""
     d = [torch.tanh(z)]
-    if n >= 1:
-        d.append(1 - d[0] * d[0])
-    for k in range(1, n):
-        d.append(squared(d, k, -1))
+    for k in range(n):
+        d.append(squared(d, k, -1, z.new_ones(()) if k == 0 else z.new_zeros(())))
     return d
 
 
@@ -75,7 +183,7 @@ def sigmoid_derivatives(z, n):
     """The logistic sigmoid g and its derivatives: g' = g - g**2, so g^(k+1) = g^(k) - (g**2)^(k)."""
     d = [torch.sigmoid(z)]
     for k in range(n):
-        d.append(d[k] - squared(d, k, 1))
+        d.append(squared(d, k, -1, d[k]))
     return d
 
 
@@ -124,47 +232,101 @@ DERIVATIVES = {
 }
 
 
+def activate_interior(s, z, affine=False):
+    """The jet of f(z) from the jet of z (value, partials x, t, x__x), s = [f(z), f'(z), ...].
+
+    Faa di Bruno's formula. affine: z is affine in the inputs (a first layer on the box scaling), its
+    partials are constant rows of order one (None above), so one term per partial remains.
+    """
+    if affine:
+        _, w__x, w__t, _ = z
+        h__x = s[1] * w__x
+        h__t = s[1] * w__t
+        _q0 = w__x * w__x
+        h__x__x = s[2] * _q0
+        return s[0], h__x, h__t, h__x__x
+    _, z__x, z__t, z__x__x = z
+    h__x = s[1] * z__x
+    h__t = s[1] * z__t
+    h__x__x = s[1] * z__x__x
+    _p0 = z__x * z__x
+    h__x__x = torch.addcmul(h__x__x, s[2], _p0)
+    return s[0], h__x, h__t, h__x__x
+
+
+def layer_interior(jet, weight, bias, activation, affine=False):
+    """The jet of activation(jet @ weight.T + bias): a dense layer, then the activation."""
+    z = dense(jet, weight, bias)
+    return activate_interior(derivatives(activation, z[0], 2), z, affine)
+
+
+def gate_interior(hs, vs, ws):
+    """The modified MLP's gate h * U + (1 - h) * V = V + h * W, W = U - V: its jet (Leibniz)."""
+    h, h__x, h__t, h__x__x = hs
+    v, v__x, v__t, v__x__x = vs
+    w, w__x, w__t, w__x__x = ws
+    g = torch.addcmul(v, h, w)
+    g__x = torch.addcmul(v__x, h, w__x)
+    g__x = torch.addcmul(g__x, h__x, w)
+    g__t = torch.addcmul(v__t, h, w__t)
+    g__t = torch.addcmul(g__t, h__t, w)
+    g__x__x = torch.addcmul(v__x__x, h, w__x__x)
+    g__x__x = torch.addcmul(g__x__x, h__x, w__x, value=2)
+    g__x__x = torch.addcmul(g__x__x, h__x__x, w)
+    return g, g__x, g__t, g__x__x
+
+
+def constrain_interior(ns, transform, X):
+    """Exact conditions u = g + d * n (pdec.constraints): u's value and partials read, by Leibniz's rule.
+
+    g and d depend on the points only: their partials come from autograd on transform, not on the network.
+    """
+    n, n__x, n__t, n__x__x = ns
+    (g, g__x, g__t, g__x__x), (d, d__x, d__t, d__x__x) = input_partials(transform, X, ((1, 0), (0, 1), (2, 0)))
+    u = torch.addcmul(g, d, n)
+    u__x = torch.addcmul(g__x, d, n__x)
+    u__x = torch.addcmul(u__x, d__x, n)
+    u__t = torch.addcmul(g__t, d, n__t)
+    u__t = torch.addcmul(u__t, d__t, n)
+    u__x__x = torch.addcmul(g__x__x, d, n__x__x)
+    u__x__x = torch.addcmul(u__x__x, d__x, n__x, value=2)
+    u__x__x = torch.addcmul(u__x__x, d__x__x, n)
+    return u, u__x, u__t, u__x__x
+
+
 def jet_interior(mlp, X):
-    """pdec's MLP and its partials at X [N, 2], propagated forward through the layers."""
-    (lo, scale), hidden, head, output = mlp
-    weight, bias, activation = hidden[0]
-    s = derivatives(activation, torch.addmm(bias, (X - lo) * scale - 1.0, weight.mT), 2)
-    w__x = scale[0] * weight[:, 0]  # d(first layer)/d input
-    w__t = scale[1] * weight[:, 1]  # d(first layer)/d input
-    h = s[0]
-    h__x = s[1] * w__x
-    h__t = s[1] * w__t
-    _q0 = w__x * w__x
-    h__x__x = s[2] * _q0
-    for weight, bias, activation in hidden[1:]:
-        s = derivatives(activation, torch.addmm(bias, h, weight.mT), 2)
-        z__x = h__x @ weight.mT
-        z__t = h__t @ weight.mT
-        z__x__x = h__x__x @ weight.mT
-        h = s[0]
-        h__x = s[1] * z__x
-        h__t = s[1] * z__t
-        h__x__x = s[1] * z__x__x
-        _p0 = z__x * z__x
-        h__x__x = torch.addcmul(h__x__x, s[2], _p0)
-    weight, bias = head
-    _out = torch.addmm(bias, h, weight.mT)
-    _out__x = h__x @ weight.mT
-    _out__t = h__t @ weight.mT
-    _out__x__x = h__x__x @ weight.mT
-    if output is not None:  # the output map y * gain + shift
-        gain, shift = output
-        _out = _out * gain + shift
-        _out__x = _out__x * gain
-        _out__t = _out__t * gain
-        _out__x__x = _out__x__x * gain
+    """pdec's network and its partials (x, t, x__x) at X [N, 2].
+
+    Returns the outputs [N, m] and their partials x, t, x__x; mlp: the network (mlp_layers).
+    """
+    e, affine = inputs(mlp["inputs"], X, ((1, 0), (0, 1), (2, 0)))
+    if mlp["features"] is not None:  # random Fourier features [cos p, sin p] of p = e @ frequencies
+        p = dense(e, mlp["features"].mT)
+        e = activate_interior(fourier_derivatives(p[0], 2), doubled(p), affine)
+        affine = False
+    h = layer_interior(e, *mlp["hidden"][0], affine)
+    gated = mlp["encoders"] is not None
+    if gated:  # the modified MLP: h <- V + h * (U - V) after every hidden layer; U and V computed once
+        u, v = (layer_interior(e, *encoder, affine) for encoder in mlp["encoders"])
+        w = difference(u, v)
+        h = gate_interior(h, v, w)
+    for layer in mlp["hidden"][1:]:
+        h = layer_interior(h, *layer)
+        if gated:
+            h = gate_interior(h, v, w)
+    out = dense(h, *mlp["head"])
+    if mlp["output"] is not None:  # the output map y * gain + shift
+        out = scaled(out, *mlp["output"])
+    if mlp["constraint"] is not None:  # exact conditions: u = g + d * out
+        return constrain_interior(out, mlp["constraint"], X)
+    _out, _out__x, _out__t, _out__x__x = out
     return _out, _out__x, _out__t, _out__x__x
 
 
 def interior(net, X, theta):
     """pde:burgers on interior."""
     _mlp = mlp_layers(net)
-    if _mlp is not None:  # pdec's MLP: the value and the partials propagated forward through its layers
+    if _mlp is not None:  # pdec's network: the value and the partials carried forward through its layers
         _out, _out__x, _out__t, _out__x__x = jet_interior(_mlp, X)
         u = _out[:, 0:1]
         u__x = _out__x[:, 0:1]
