@@ -127,8 +127,7 @@ def generate(
             terms="".join(f"    {name!r}: {t.point_sets!r},\n" for name, t in terms.items()),
         )
     ]
-    forward = problem.settings.compile_settings.lowering == "forward" and any(s.steps for s in plan.sets.values())
-    if forward:  # the forward mode's helpers: activation derivatives, input maps, recognising pdec's networks
+    if plan.any_forward:  # the forward mode's helpers: activation derivatives, input maps, recognising pdec's networks
         chunks.append(HELPERS)
     used = {name for p in prepared.values() for name, _ in p.coefficients.values()}
     if used:  # the tabulated coefficients' tables and interpolant
@@ -139,7 +138,7 @@ def generate(
         functions[site.point_set] = fname
         set_plan = plan.sets[site.point_set]
         jet = None
-        if forward and set_plan.steps:  # point sets that carry the same partials share one jet function
+        if plan.forward(site.point_set):  # point sets that carry the same partials share one jet function
             signature = (set_plan.carried, head_indices(set_plan))
             jet = jets.get(signature)
             if jet is None:

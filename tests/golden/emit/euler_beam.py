@@ -380,96 +380,16 @@ def bc_clamp_x_0(net, X, theta):
     return {'bc:clamp': u}
 
 
-def activate_bc_slope_x_0(s, z, affine=False):
-    """The jet of f(z) from the jet of z (value, partials x), s = [f(z), f'(z), ...].
-
-    Faa di Bruno's formula. affine: z is affine in the inputs (a first layer on the box scaling), its
-    partials are constant rows of order one (None above), so one term per partial remains.
-    """
-    if affine:
-        _, w__x = z
-        h__x = s[1] * w__x
-        return s[0], h__x
-    _, z__x = z
-    h__x = s[1] * z__x
-    return s[0], h__x
-
-
-def layer_bc_slope_x_0(jet, weight, bias, activation, affine=False):
-    """The jet of activation(jet @ weight.T + bias): a dense layer, then the activation."""
-    z = dense(jet, weight, bias)
-    return activate_bc_slope_x_0(derivatives(activation, z[0], 1), z, affine)
-
-
-def gate_bc_slope_x_0(hs, vs, ws):
-    """The modified MLP's gate h * U + (1 - h) * V = V + h * W, W = U - V: its jet (Leibniz)."""
-    h, h__x = hs
-    v, v__x = vs
-    w, w__x = ws
-    g = torch.addcmul(v, h, w)
-    g__x = torch.addcmul(v__x, h, w__x)
-    g__x = torch.addcmul(g__x, h__x, w)
-    return g, g__x
-
-
-def constrain_bc_slope_x_0(ns, transform, X):
-    """Exact conditions u = g + d * n (pdec.constraints): u's value and partials read, by Leibniz's rule.
-
-    g and d depend on the points only: their partials come from autograd on transform, not on the network.
-    """
-    n, n__x = ns
-    (g, g__x), (d, d__x) = input_partials(transform, X, ((1,),))
-    u = torch.addcmul(g, d, n)
-    u__x = torch.addcmul(g__x, d, n__x)
-    u__x = torch.addcmul(u__x, d__x, n)
-    return u, u__x
-
-
-def jet_bc_slope_x_0(mlp, X):
-    """pdec's network and its partials (x) at X [N, 1].
-
-    Returns the outputs [N, m] and their partials x; mlp: the network (mlp_layers).
-    """
-    e, affine = inputs(mlp["inputs"], X, ((1,),))
-    if mlp["features"] is not None:  # random Fourier features [cos p, sin p] of p = e @ frequencies
-        p = dense(e, mlp["features"].mT)
-        e = activate_bc_slope_x_0(fourier_derivatives(p[0], 1), doubled(p), affine)
-        affine = False
-    h = layer_bc_slope_x_0(e, *mlp["hidden"][0], affine)
-    gated = mlp["encoders"] is not None
-    if gated:  # the modified MLP: h <- V + h * (U - V) after every hidden layer; U and V computed once
-        u, v = (layer_bc_slope_x_0(e, *encoder, affine) for encoder in mlp["encoders"])
-        w = difference(u, v)
-        h = gate_bc_slope_x_0(h, v, w)
-    for layer in mlp["hidden"][1:]:
-        h = layer_bc_slope_x_0(h, *layer)
-        if gated:
-            h = gate_bc_slope_x_0(h, v, w)
-    out = dense(h, *mlp["head"])
-    if mlp["output"] is not None:  # the output map y * gain + shift
-        out = scaled(out, *mlp["output"])
-    if mlp["constraint"] is not None:  # exact conditions: u = g + d * out
-        return constrain_bc_slope_x_0(out, mlp["constraint"], X)
-    _out, _out__x = out
-    return _out, _out__x
-
-
 def bc_slope_x_0(net, X, theta):
     """bc:slope on bc:slope@x=0."""
-    _mlp = mlp_layers(net)
-    if _mlp is not None:  # pdec's network: the value and the partials carried forward through its layers
-        _out, _out__x = jet_bc_slope_x_0(_mlp, X)
+    if not X.requires_grad:
+        X = X.detach().requires_grad_(True)
+    with torch.enable_grad():
+        _ones = torch.ones_like(X[:, :1])
+        _out = net(X)
         u = _out[:, 0:1]
-        u__x = _out__x[:, 0:1]
-    else:  # any other network: nested autograd, one backward pass per parent
-        if not X.requires_grad:
-            X = X.detach().requires_grad_(True)
-        with torch.enable_grad():
-            _ones = torch.ones_like(X[:, :1])
-            _out = net(X)
-            u = _out[:, 0:1]
-            _g_u = grad(u, X, _ones)
-            u__x = _g_u[:, 0:1]
+        _g_u = grad(u, X, _ones)
+        u__x = _g_u[:, 0:1]
     return {'bc:slope': -u__x}
 
 
