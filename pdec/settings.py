@@ -70,6 +70,7 @@ class Settings:
     device: str = "cpu"
     compile: bool = False
     lowering: str = "forward"
+    exact_conditions: bool = False
     eval_every: int = 100
     eval_points: int = 10000
     checkpoint_every: int = 1000
@@ -176,6 +177,7 @@ _SCHEMA: dict[str, tuple[str, Any]] = {
     "device": ("device", None),
     "compile": ("bool", None),
     "lowering": ("choice", LOWERINGS),
+    "exact_conditions": ("bool", None),
     "eval_every": ("int", 1),
     "eval_points": ("int", 1),
     "checkpoint_every": ("int", 1),

@@ -109,3 +109,46 @@ def test_a_constrained_run_resumes_and_reloads_from_its_directory(tmp_path):
     points = np.linspace(0, 1, 11)[:, None]
     assert np.array_equal(loaded.predict(points), result.predict(points))
     assert abs(loaded.predict(np.array([[0.0], [1.0]]))).max() < 1e-6  # the exact walls hold after the reload
+
+
+GLOBAL = """var x in [0, 1]
+var y in [0, 1]
+field u(x, y)
+eq: lap(u) = -2*pi^2*sin(pi*x)*sin(pi*y)
+bc walls: u = 0 on boundary
+bc flux: u_x = pi*sin(pi*y) at x = 0
+exact: u = sin(pi*x)*sin(pi*y)
+train:
+  exact_conditions = true
+"""
+
+
+def test_exact_conditions_makes_every_value_condition_exact_and_keeps_the_rest():
+    compiled = pdec.compile(GLOBAL)
+    assert compiled.constraints.terms == ("bc:walls",)
+    assert list(compiled.terms) == ["pde:eq1", "bc:flux"]  # a derivative condition stays a loss term
+    addressed = pdec.compile(GLOBAL.replace("train:\n", "train:\n  weight.walls = 10\n"))
+    assert "bc:walls" in addressed.terms and not addressed.constraints  # weighted by name: the user wants a loss term
+    assert "bc:walls" in pdec.compile(GLOBAL.replace("  exact_conditions = true\n", "")).terms  # off by default
+
+
+def test_exact_conditions_periodic_and_initial_values():
+    spec = (
+        "var x in [0, 2*pi]\ntime t in [0, 1]\nfield u(x, t), v(x, t)\neq: u_t + u_x = v\neq: v_t = v_xx\n"
+        "ic: u = sin(x)\nic: v = 0\nperiodic: u in x\ntrain:\n  exact_conditions = true\n"
+    )
+    compiled = pdec.compile(spec)
+    assert set(compiled.constraints.terms) == {"ic:ic1", "ic:ic2"}
+    assert "bc:periodic1" in compiled.terms  # v depends on x but is not named: an embedding would force it periodic
+    both = pdec.compile(spec.replace("periodic: u in x", "periodic: u, v in x"))
+    assert both.constraints.periodic and "bc:periodic1" not in both.terms
+
+
+def test_exact_conditions_train_to_the_walls_and_is_compile_time(tmp_path):
+    compiled = pdec.compile(GLOBAL, layers=[16, 16])
+    result = compiled.train(adam=300, lbfgs=0, interior=256, out=tmp_path / "run", quiet=True, plots=False)
+    walls = np.array([[0.0, 0.3], [1.0, 0.7], [0.4, 0.0], [0.6, 1.0]])
+    assert abs(result.predict(walls)).max() < 1e-6
+    assert result.metrics["errors"]["u"] < 0.5  # u = 0 scores 1 (300 steps: 0.39; soft walls: 0.17)
+    with pytest.raises(pdec.PdecError, match="compile-time"):
+        pdec.compile(GLOBAL).train(exact_conditions=False, adam=1)
