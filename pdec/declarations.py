@@ -27,6 +27,7 @@ def declare_names(scope: Scope) -> None:
         ast.ConstDecl: "constant",
         ast.UnknownDecl: "unknown",
         ast.LetDecl: "definition",
+        ast.DomainStmt: "domain",
     }
     for stmt in scope.statements(*kinds):
         scope.current = stmt.span

@@ -15,7 +15,7 @@ from pdec.source import Source, Span
 
 KEYWORDS = frozenset(
     "var time field const let unknown positive in true lr eq ic bc at on boundary periodic data reference "
-    "sample seed noise exact train stage for".split()
+    "sample seed noise exact train stage for domain".split()
 )
 STATEMENT_KEYWORDS = (
     "var",
@@ -33,6 +33,7 @@ STATEMENT_KEYWORDS = (
     "exact",
     "train",
     "stage",
+    "domain",
 )
 MAX_BRACKETS = 100
 MAX_LINE_LENGTH = 10_000  # characters; specs are short, and lark needs ~30 us a token
@@ -253,4 +254,6 @@ def _token_hint(token: lark.Token, expected: set[str], error: UnexpectedToken) -
         return "a statement has one '='; write `lhs = rhs`"
     if token.type == "EQUAL" and expected >= _EXPRESSION_START:
         return "compare with a single '='"
+    if "AMP" in expected and token.type in ("STAR", "SLASH", "POW"):
+        return "combine domains with + or | (union), - (difference) and & (intersection)"
     return None

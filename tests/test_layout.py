@@ -14,6 +14,7 @@ ORDER = (
     "errors",
     "registry",
     "settings",
+    "geometry",
     # front end: text -> Problem
     "parse",
     "syntax",
@@ -25,6 +26,7 @@ ORDER = (
     "data",
     "expressions",
     "declarations",
+    "domains",
     "symbolic",
     "frontend",
     # compiler: Problem -> CompiledProblem
