@@ -39,6 +39,7 @@ SYNONYMS = {
     "square": "write rectangle((x0, y0), (x1, y1))",
     "triangle": "write polygon((x1, y1), (x2, y2), (x3, y3))",
 }
+SCALE = 1e6  # shapes span at least 1/SCALE, and lie within SCALE times, the size of the declared intervals' box
 BOX_RTOL = 1e-9  # how far a domain may reach past the declared intervals (relative to their lengths)
 
 
@@ -162,13 +163,34 @@ class Shapes:
             raise PdecNameError(f"unknown shape '{short(kind)}'", node.kind_span, hint)
         self.check_dimension(kind, node.kind_span)
         label = self.label(kind, name, node.span)
-        return _BUILDERS[kind](self, node, label)
+        shape = _BUILDERS[kind](self, node, label)
+        self.check_scale(shape, node)
+        return shape
+
+    def check_scale(self, shape: geometry.Shape, node: ast.Shape) -> None:
+        """A shape is neither too small to resolve nor too far out, measured by the declared intervals' box."""
+        lo, hi = shape.bounds()
+        box_lo = np.array([v.lo for v in self.spatial])
+        box_hi = np.array([v.hi for v in self.spatial])
+        size = float(np.linalg.norm(box_hi - box_lo))
+        if np.any(np.abs(np.concatenate([lo - box_lo, hi - box_hi])) > SCALE * size):
+            raise PdecSemanticError(
+                f"the {node.kind} lies too far outside the declared intervals (more than {SCALE:g} times their size)",
+                node.span,
+                "shapes are given in the coordinates of the variables: check the numbers",
+            )
+        if np.any(hi - lo < size / SCALE) or shape.volume() < (size / SCALE) ** len(lo):
+            raise PdecSemanticError(
+                f"the {node.kind} is too small to resolve (under {1 / SCALE:g} of the declared intervals' size)",
+                node.span,
+                "a shape needs a size comparable to the domain's: check the numbers",
+            )
 
     def point(self, arg: ast.Expr | ast.Coordinates, size: int, what: str, usage: str) -> tuple[list, list[float]]:
         """A point argument ``(a, b)`` of ``size`` coordinates: its sympy expressions and values."""
         if not isinstance(arg, ast.Coordinates) or len(arg.items) != size:
             raise PdecSemanticError(f"{what} must be a point of {size} coordinates", arg.span, f"write {usage}")
-        pairs = [self.number(item, what) for item in arg.items]
+        pairs = [self.number(item, f"a coordinate of {what}") for item in arg.items]
         return [p[0] for p in pairs], [p[1] for p in pairs]
 
     def number(self, arg: ast.Expr | ast.Coordinates, what: str) -> tuple:
@@ -176,7 +198,15 @@ class Shapes:
         if isinstance(arg, ast.Coordinates):
             raise PdecSemanticError(f"{what} must be a number, not a point", arg.span)
         expr = self.ex.expr(arg, Context("const", consts=frozenset(self.scope.const_values)))
-        return expr, self.ex.value(arg, what)
+        value = self.ex.value(arg, what)
+        reach = SCALE * max(max(abs(v.lo), abs(v.hi), v.hi - v.lo) for v in self.spatial)
+        if abs(value) > reach:
+            raise PdecSemanticError(
+                f"{what} is {number(value)}: too large for the declared intervals (more than {SCALE:g} times them)",
+                arg.span,
+                "shapes are given in the coordinates of the variables: check the number",
+            )
+        return expr, value
 
     def arity(self, node: ast.Shape, count: int | None = None) -> None:
         """Refuse a call with the wrong number of arguments (``count`` None: at least 3, for a polygon)."""

@@ -304,3 +304,32 @@ def test_plate_with_a_hole_learns_a_harmonic_function(tmp_path):
     assert (tmp_path / "run" / "plots" / "domain.png").is_file()
     grid = np.array([[-0.4, -0.4], [0.0, 0.0], [0.4, -0.1], [-0.1, 0.45]])
     assert np.abs(result.predict(grid)[:, 0] - (grid[:, 0] ** 2 - grid[:, 1] ** 2)).max() < 0.05
+
+
+def test_adaptive_samplers_and_synthetic_observations_stay_in_the_domain():
+    from pdec.inverse import sample_exact
+    from pdec.sampling import SamplingContext, make_sampler
+
+    for rule in ("rad", "rar_d"):
+        compiled = compile(PLATE + f"train:\n  sampler = {rule}\n  resample = 10\n  interior = 64\n", dtype="float64")
+        sampler = make_sampler(compiled, compiled.settings)
+        context = SamplingContext(lambda X: X[:, :1] ** 3, compiled, compiled.unknowns)  # lap = 6x: not zero
+        for round_ in (0, 1, 2):
+            inside = sampler.draw(round_, None, context)["interior"]
+            assert compiled.domain.contains(inside).all(), (rule, round_)
+    points, values, fields = sample_exact(compile(PLATE, dtype="float64"), 200, seed=3)
+    assert points.shape == (200, 2) and compiled.domain.contains(points).all() and fields == ("u",)
+    np.testing.assert_allclose(values[:, 0], points[:, 0] ** 2 - points[:, 1] ** 2)
+
+
+def test_exact_conditions_on_pieces_need_a_distance_positive_inside():
+    from pdec.errors import PdecSemanticError
+
+    head = "var x in [-1, 1]\nvar y in [-1, 1]\nfield u\neq: lap(u) = 0\n"
+    ok = compile(head + "domain dom = rectangle - disk((0, 0), 0.3)\nbc: u = 0 on boundary exact\n")
+    assert not ok.terms.keys() - {"pde:eq1"} and len(ok.constraints.pieces) == 5
+    with pytest.raises(PdecSemanticError, match="the implicit form of that piece passes through the domain"):
+        load(head + "domain dom = disk((0, 0), 0.5) + disk((0.5, 0), 0.5)\nbc: u = 0 on boundary exact\n")
+    with pytest.raises(PdecSemanticError, match="does not depend on y"):
+        load(head.replace("field u", "field u(x), v(x, y)") + "eq: lap(v) = 0\n"
+             "domain dom = rectangle - disk((0, 0), 0.3)\nbc: u = 0 on boundary(disk1) exact\n")

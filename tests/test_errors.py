@@ -143,6 +143,8 @@ BAD_SPECS: dict[str, tuple[str, type[PdecError]]] = {
     "domain_empty": (PLATE + "domain plate = rectangle((-0.1, -0.1), (0.1, 0.1)) - disk((0, 0), 0.5)\n",
                      pdec.PdecSemanticError),
     "domain_zero_radius": (PLATE + "domain plate = rectangle - disk((0, 0), 0)\n", pdec.PdecSemanticError),
+    "domain_too_small": (PLATE + "domain plate = rectangle - disk((0, 0), 1e-9)\n", pdec.PdecSemanticError),
+    "domain_number_too_large": (PLATE + "domain plate = rectangle - disk((1e9, 0), 1)\n", pdec.PdecSemanticError),
     "domain_piece_not_on_boundary": (PLATE + "domain inner = disk((0.3, 0.3), 0.05)\n"
                                      "domain plate = rectangle - hole - inner\nbc: u = 1 on boundary(inner)\n",
                                      pdec.PdecSemanticError),
