@@ -121,7 +121,7 @@ def describe(problem: Problem) -> str:
     return "\n".join(lines)
 
 
-MEASURES = {0: "point", 1: "length", 2: "area", 3: "volume"}
+MEASURES = {1: "length", 2: "area", 3: "volume"}
 
 
 def domain_lines(domain: Domain) -> list[str]:
@@ -137,8 +137,10 @@ def domain_lines(domain: Domain) -> list[str]:
 
 def piece_line(piece: BoundaryPiece, domain: Domain, s) -> str:
     """A piece of the boundary: its shape's segment, its measure (estimated when partly covered), its normal."""
-    word = MEASURES[piece.dim]
-    if piece.fraction == 1:
+    word = MEASURES.get(piece.dim, "")
+    if piece.dim == 0:
+        measure = "a point"
+    elif piece.fraction == 1:
         measure = f"{word} {piece.measure:.6g} (the whole {piece.what})"
     else:
         measure = f"{word} {piece.measure:.6g} (estimate: {100 * piece.fraction:.1f}% of the {piece.what})"

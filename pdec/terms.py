@@ -127,14 +127,15 @@ def collect(problem: Problem) -> tuple[dict[str, Term], list[Site]]:
             where = f"{name}@{var.name}={var.lo:g}"
             column = [v.name for v in problem.variables].index(var.name)
             sites.append(Site(where, ((name, tuple(cond.exprs), cond.span),), region, (column, float(var.hi))))
-            regions, wheres, exprs = [region], [where], tuple(cond.exprs)
+            regions, wheres, exprs, labels = [region], [where], tuple(cond.exprs), [None]
         else:
+            labels = [piece.boundary for piece in cond.pieces]
             regions = [piece.region for piece in cond.pieces]
             wheres = [f"{name}@" + _where(piece) for piece in cond.pieces]
             for piece, region, where in zip(cond.pieces, regions, wheres, strict=True):
                 sites.append(Site(where, ((name, (piece.residual,), cond.span),), region, boundary=piece.boundary))
             exprs = (cond.lhs - cond.rhs,)
-        isolated = bool(regions) and all(set(r) == {v.name for v in problem.variables} for r in regions)
+        isolated = bool(regions) and all(_isolated(problem, r, b) for r, b in zip(regions, labels, strict=True))
         terms[name] = _term(problem, Kind(cond.kind), cond.name, tuple(wheres), exprs, cond.span, isolated)
     for data in problem.data:
         name = term_name(Kind.DATA, data.name)
@@ -142,6 +143,13 @@ def collect(problem: Problem) -> tuple[dict[str, Term], list[Site]]:
         terms[name] = _term(problem, Kind.DATA, data.name, (name,), exprs, data.span, readings=readings(data, problem))
         sites.append(Site(name, ((name, exprs, data.span),), data=True))
     return terms, sites
+
+
+def _isolated(problem: Problem, region: Mapping[str, float], boundary: str | None) -> bool:
+    """Whether a point set fixes every variable: a point of the box, or an end of an interval domain without time."""
+    if boundary is not None:
+        return problem.domain.piece(boundary).dim == 0 and problem.time is None
+    return set(region) == {v.name for v in problem.variables}
 
 
 def _where(piece: Piece) -> str:

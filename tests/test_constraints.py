@@ -23,7 +23,8 @@ SPECS = {
     "eq: u_xx + u_yy = v\neq: v_xx + v_yy = 1\nbc: u = x*y on boundary exact\nbc: v = cos(y) on boundary\n",
     "domain_pieces": "var x in [-1, 1]\nvar y in [-1, 1]\ntime t in [0, 1]\nfield u(x, y, t)\neq: u_t = lap(u)\n"
     "domain plate = rectangle - disk((0.3, 0.2), 0.3) - ellipse((-0.5, -0.4), (0.3, 0.2)) - disk((1, 1), 0.5)\n"
-    "ic: u = x + y exact\nbc outer: u = x*t on boundary(rectangle) exact\nbc holes: u = sin(y) on boundary(disk1, ellipse1, disk2) exact\n",
+    "ic: u = x + y exact\nbc outer: u = x*t on boundary(rectangle) exact\n"
+    "bc holes: u = sin(y) on boundary(disk1, ellipse1, disk2) exact\n",
 }
 EXAMPLES = [p for p in sorted((ROOT / "examples").glob("*.pde")) if " exact" in p.read_text(encoding="utf-8")]
 

@@ -333,3 +333,15 @@ def test_exact_conditions_on_pieces_need_a_distance_positive_inside():
     with pytest.raises(PdecSemanticError, match="does not depend on y"):
         load(head.replace("field u", "field u(x), v(x, y)") + "eq: lap(v) = 0\n"
              "domain dom = rectangle - disk((0, 0), 0.3)\nbc: u = 0 on boundary(disk1) exact\n")
+
+
+def test_a_one_dimensional_domain_of_two_intervals():
+    spec = "var x in [0, 2]\nfield u(x)\ndomain rods = interval(0, 1) + interval(1.5, 2)\neq: u_xx = 0\n" \
+        "bc ends: u = x on boundary\n"
+    compiled = compile(spec)
+    assert compiled.terms["bc:ends"].isolated  # four end points: one row each
+    points = Sampler(compiled, compiled.settings).draw(0)
+    assert [p.tolist() for n, p in points.items() if n != "interior"] == [[[0.0]], [[1.0]], [[1.5]], [[2.0]]]
+    inside = points["interior"][:, 0]
+    assert len(inside) == 500 and not ((inside > 1) & (inside < 1.5)).any()
+    assert "interval1:x=1: end, a point, normal (1)" in describe(compiled.problem)
