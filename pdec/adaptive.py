@@ -29,7 +29,7 @@ import torch
 from pdec.console import main_process
 from pdec.errors import PdecRunError
 from pdec.problem import Kind
-from pdec.sampling import Sampler, SamplingContext, box_points, draw_seed, sobol_points
+from pdec.sampling import Sampler, SamplingContext, draw_seed, region_points, sobol_points
 from pdec.settings import Settings
 
 BASE_RULE = "sobol"  # the rule of round 0, the faces, and the candidates
@@ -89,7 +89,9 @@ class Adaptive(Sampler):
         self.sampler = BASE_RULE
         self.variables = tuple(compiled.variables)
         self.equations = tuple(n for n, t in compiled.terms.items() if t.kind == Kind.PDE)
-        self.adaptive = tuple(n for n, p in self.plans.items() if not p.region and p.data is None)
+        self.adaptive = tuple(
+            n for n, p in self.plans.items() if not p.region and p.data is None and p.boundary is None
+        )
         self.rounds: dict[tuple[int, str], np.ndarray] = {}  # (round, point set) -> its interior points
 
     def draw(self, round_: int = 0, names: Any = None, context: SamplingContext | None = None) -> dict[str, np.ndarray]:
@@ -110,7 +112,8 @@ class Adaptive(Sampler):
     def candidates(self, name: str, round_: int, context: SamplingContext) -> tuple[np.ndarray, np.ndarray]:
         """Candidate points ``[S, d]`` for ``name`` in round ``round_`` and their residual norms ``[S]``."""
         count = CANDIDATES * self.plans[name].count
-        points = box_points(count, self.bounds, {}, BASE_RULE, draw_seed(self.seed, round_, name + "/candidates"))
+        seed = draw_seed(self.seed, round_, name + "/candidates")
+        points = region_points(count, self.bounds, {}, BASE_RULE, seed, self.domain)
         terms = [t for t in self.equations if t in context.compiled.point_sets[name].terms]
         return points, residual_norms(context, name, points, terms)
 
@@ -148,7 +151,7 @@ class RARD(Adaptive):
         """The previous round's points plus ``ADDED`` of the interior count drawn from the residual density."""
         previous = self.rounds.get((round_ - 1, name))
         if previous is None:  # a resumed run: start again from round 0's points
-            previous = box_points(len(base), self.bounds, {}, BASE_RULE, draw_seed(self.seed, 0, name))
+            previous = region_points(len(base), self.bounds, {}, BASE_RULE, draw_seed(self.seed, 0, name), self.domain)
         points, errors = self.candidates(name, round_, context)
         added = max(1, int(round(ADDED * self.plans[name].count)))
         new = select(points, errors, added, self.K, self.C, draw_seed(self.seed, round_, name + "/select"))

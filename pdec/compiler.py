@@ -47,6 +47,7 @@ class CompiledProblem:
 
     Attributes:
         variables, fields: the input and output column names; ``bounds``: ``{variable: (lo, hi)}``.
+        domain: the spatial domain (a pdec.geometry.Domain) when the spec declares one; None: the box of ``bounds``.
         time: the name of the time variable (None without one).
         terms: ``{name: Term}`` in spec order; ``point_sets``: ``{name: PointSet}``.
         unknowns: the unknowns module (``.specs`` holds the declared records: init, bounds, true values).
@@ -79,6 +80,7 @@ class CompiledProblem:
         self.fields = tuple(f.name for f in problem.fields)
         self.bounds = {v.name: (float(v.lo), float(v.hi)) for v in problem.variables}
         self.time = None if problem.time is None else problem.time.name
+        self.domain = problem.domain  # pdec.geometry.Domain: where the points lie; None: the box of ``bounds``
         self.point_sets = frozen(point_sets)
         self.terms = frozen(terms)
         self.reference = None if problem.reference is None else readings(problem.reference, problem)

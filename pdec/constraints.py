@@ -9,7 +9,9 @@ embedding of the variable, pdec.embeddings), so it only records the variable her
 Distances are built from one normalised distance per face (``(x - lo) / (hi - lo)`` at a ``lo`` face) joined by a
 combination rule (:data:`JOINS`): the product (smooth, exact for boxes, the default) or the R-function conjunction
 ``a + b - sqrt(a^2 + b^2)`` (normalised to first order, the building block for non-box geometry; its second
-derivatives are singular at corners). A non-box geometry only needs a distance per piece.
+derivatives are singular at corners). On a domain (``domain`` statements), a piece of its boundary has the distance
+of its shape (:class:`CurvedPiece`, pdec.geometry.Distance): a circle's or an ellipse's implicit form, or the plane
+of a flat piece, each positive inside the domain (the front end refuses a piece whose distance vanishes inside).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import torch
 from torch import nn
 
 from pdec.codegen import load_source
+from pdec.geometry import Distance, distance_of
 from pdec.interpolation import binding_lines, substitute, tables_source
 from pdec.lower import identifier, lower
 from pdec.problem import Condition, Kind, Periodic, Problem, symbol, term_name
@@ -67,18 +70,45 @@ class ExactPiece:
 
 
 @dataclass(frozen=True)
+class CurvedPiece:
+    """A piece of a domain's boundary in an exact condition: its field's column and its distance (pdec.geometry).
+
+    ``columns`` are the spatial variables' columns of the points; ``distance`` vanishes on the piece and is positive
+    inside the domain (a circle's or an ellipse's implicit form, or the plane of a flat piece).
+    """
+
+    term: str
+    field: int
+    columns: tuple[int, ...]
+    shape: Distance
+    label: str = ""  # the piece's label in the domain
+
+    def distance(self, x: torch.Tensor) -> torch.Tensor:
+        """The normalised distance ``[N, 1]`` to this piece, in torch (the formulas of ``geometry.Distance``)."""
+        p = x[:, list(self.columns)]
+        d = self.shape
+        if d.kind == "plane":
+            normal = torch.as_tensor(d.scale, dtype=x.dtype, device=x.device)
+            return ((d.offset - p @ normal) / d.length)[:, None]
+        centre = torch.as_tensor(d.centre, dtype=x.dtype, device=x.device)
+        scale = torch.as_tensor(d.scale, dtype=x.dtype, device=x.device)
+        factor = d.scale[0] / 2 if d.kind == "ball" else min(d.scale) / 2
+        return d.sign * factor * (1 - (((p - centre) / scale) ** 2).sum(dim=1, keepdim=True))
+
+
+@dataclass(frozen=True)
 class Constraints:
     """The exact constraints of a problem.
 
     Attributes:
-        pieces: the faces of the exact conditions (one per face, in spec order).
+        pieces: the faces (and pieces of a domain's boundary) of the exact conditions (one each, in spec order).
         periodic: ``(column, lo, hi)`` per exactly periodic variable (the network embeds it, pdec.embeddings).
         values: the generated ``values(X) -> [N, len(pieces)]``: each piece's condition value ``g`` at ``X``.
         source: that function's source.
         join: the distance combination rule (a key of :data:`JOINS`).
     """
 
-    pieces: tuple[ExactPiece, ...] = ()
+    pieces: tuple[ExactPiece | CurvedPiece, ...] = ()
     periodic: tuple[tuple[int, float, float], ...] = ()
     values: Callable[[torch.Tensor], torch.Tensor] | None = dataclasses.field(default=None, repr=False)
     source: str = dataclasses.field(default="", repr=False)
@@ -194,14 +224,19 @@ def constraints_of(problem: Problem, join: str = "product") -> Constraints:
     for c in problem.conditions:
         if not (isinstance(c, Condition) and c.exact):
             continue
+        term, field = term_name(Kind(c.kind), c.name), fields.index(type(c.lhs).__name__)
         for piece in c.pieces:
+            exprs.append(c.rhs)
+            if piece.boundary is not None:  # a piece of a domain's boundary: its shape's distance
+                domain = problem.domain
+                columns = tuple(variables.index(v) for v in domain.variables)
+                distance = distance_of(domain, domain.piece(piece.boundary))
+                pieces.append(CurvedPiece(term, field, columns, distance, piece.boundary))
+                continue
             var = problem.variable(piece.face.variable)
-            column = variables.index(var.name)
-            field = fields.index(type(c.lhs).__name__)
             face = piece.face
             length = float(var.hi - var.lo)
-            pieces.append(ExactPiece(term_name(Kind(c.kind), c.name), field, column, face.value, face.side, length))
-            exprs.append(c.rhs)
+            pieces.append(ExactPiece(term, field, variables.index(var.name), face.value, face.side, length))
     if not pieces:
         return Constraints(periodic=tuple(dict.fromkeys(periodic)), join=join)
     source = values_source(problem, exprs)
@@ -237,8 +272,8 @@ def values_source(problem: Problem, exprs: list[sympy.Expr]) -> str:
 def exact_everywhere(problem: Problem) -> Problem:
     """With ``exact_conditions = true`` in the train block: every condition that can be imposed exactly is marked ``exact``.
 
-    That is every value condition ``u = g`` on faces the field depends on (g free of fields and unknowns; not at a
-    point), and every periodic condition that names every field depending on its variable (the periodic embedding
+    That is every value condition ``u = g`` on box faces the field depends on (g free of fields and unknowns; not at
+    a point; pieces of a ``domain``'s boundary only where marked ``exact`` one by one), and every periodic condition that names every field depending on its variable (the periodic embedding
     applies to all of them). Conditions the train block addresses by name (``weight.NAME``, ``points.NAME``, a
     stage) stay loss terms: the user asked for them as such.
     """
@@ -268,7 +303,9 @@ def _exactable(problem: Problem, c: Condition | Periodic) -> bool:
     if rhs.atoms(AppliedUndef) or any(s.name in unknowns for s in rhs.free_symbols):
         return False
     args = fields[type(lhs).__name__]
-    return all(not p.fixed and p.face.side in ("lo", "hi") and p.face.variable in args for p in c.pieces)
+    return all(
+        p.face is not None and not p.fixed and p.face.side in ("lo", "hi") and p.face.variable in args for p in c.pieces
+    )
 
 
 def without_exact(problem: Problem) -> Problem:
@@ -277,4 +314,13 @@ def without_exact(problem: Problem) -> Problem:
     return problem if len(kept) == len(problem.conditions) else dataclasses.replace(problem, conditions=kept)
 
 
-__all__ = ["JOINS", "Constrained", "Constraints", "ExactPiece", "constraints_of", "exact_everywhere", "without_exact"]
+__all__ = [
+    "JOINS",
+    "Constrained",
+    "Constraints",
+    "CurvedPiece",
+    "ExactPiece",
+    "constraints_of",
+    "exact_everywhere",
+    "without_exact",
+]

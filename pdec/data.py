@@ -1,7 +1,8 @@
 """Data loading: a ``data``/``reference`` statement (file + mapping) -> a ``DataSet`` of scattered points.
 
 Formats are picked by suffix: text tables (``.csv .txt .dat .tsv``: comma or whitespace separated, optional header
-row, ``#`` comments), NumPy ``.npz`` and MATLAB ``.mat`` (v4-v7.2, via ``scipy.io.loadmat``). Arrays are either
+row, ``#`` comments, ``%`` comment lines with a COMSOL export's column names on the last one), NumPy ``.npz`` and
+MATLAB ``.mat`` (v4-v7.2, via ``scipy.io.loadmat``). Arrays are either
 gridded (1-D variable arrays and fields on their product grid, in any axis order) or scattered (every array has the
 same number of elements); both come out as rows of points in the problem's variable order. Every problem a user can
 cause is a ``PdecDataError`` pointing at the path or at the mapping item responsible.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -301,18 +303,23 @@ def _unreadable(path: Path, where: Span, err: Exception | str) -> PdecDataError:
 
 
 def _parse_text(path: Path, where: Span) -> _Table:
-    """Parse a comma- or whitespace-separated table with ``#`` comments and an optional header row."""
+    """Parse a comma- or whitespace-separated table with ``#`` comments and an optional header row.
+
+    Lines starting with ``%`` are comments too (COMSOL's text exports); the last of them before the data names the
+    columns when it splits, at runs of two or more spaces, into one name per column (``% X   Y   u (1)``).
+    """
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:
         raise _unreadable(path, where, err) from err
-    rows = [(n, line.split("#", 1)[0].strip()) for n, line in enumerate(text.splitlines(), 1)]
+    lines = text.splitlines()
+    rows = [(n, _uncommented(line)) for n, line in enumerate(lines, 1)]
     rows = [(n, line) for n, line in rows if line]
     if not rows:
         raise _unreadable(path, where, "it holds no data rows")
     comma = "," in rows[0][1]
     cells = [(n, _split(line, comma)) for n, line in rows]
-    header = None
+    header = _percent_header(lines[: rows[0][0] - 1], len(cells[0][1]))
     if not all(_is_number(c) for c in cells[0][1]):
         header = tuple(c.strip("\"'") for c in cells[0][1])
         cells = cells[1:]
@@ -323,6 +330,20 @@ def _parse_text(path: Path, where: Span) -> _Table:
     for r, (n, row) in enumerate(cells):
         data[r] = _parse_row(path, n, row, width, where)
     return _Table(header, data, np.array([n for n, _ in cells]))
+
+
+def _uncommented(line: str) -> str:
+    """A table line without its ``#`` comment; empty for a ``%`` comment line."""
+    return "" if line.lstrip().startswith("%") else line.split("#", 1)[0].strip()
+
+
+def _percent_header(lines: list[str], width: int) -> tuple[str, ...] | None:
+    """The column names on the last ``%`` comment line above the data (COMSOL), when there is one per column."""
+    comments = [line.strip()[1:].strip() for line in lines if line.strip().startswith("%")]
+    if not comments:
+        return None
+    names = tuple(re.split(r"\s{2,}|\t", comments[-1]))
+    return names if len(names) == width and all(names) else None
 
 
 def _split(line: str, comma: bool) -> list[str]:

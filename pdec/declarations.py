@@ -28,6 +28,7 @@ def declare_names(scope: Scope) -> None:
         ast.UnknownDecl: "unknown",
         ast.LetDecl: "definition",
         ast.CoefDecl: "coefficient",
+        ast.DomainStmt: "domain",
     }
     for stmt in scope.statements(*kinds):
         scope.current = stmt.span

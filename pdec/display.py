@@ -15,6 +15,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 from pdec.errors import number
+from pdec.geometry import VOLUME_POINTS, BoundaryPiece, Domain
 from pdec.settings import Settings
 from pdec.vocabulary import SPELLING
 
@@ -100,6 +101,10 @@ def describe(problem: Problem) -> str:
             for v in problem.variables
         ],
     )
+    if problem.domain is not None:
+        lines += _section("domains", domain_lines(problem.domain))
+        pieces = [piece_line(p, problem.domain, s) for p in problem.domain.pieces]
+        lines += _section(f"boundary of {problem.domain.name}", pieces)
     lines += _section("fields", [f"{f.name}({', '.join(f.args)})" for f in problem.fields])
     lines += _section("constants", [_constant(c.name, s(c.expr), c.value) for c in problem.constants])
     lines += _section("unknowns", [_unknown(u) for u in problem.unknowns])
@@ -115,6 +120,33 @@ def describe(problem: Problem) -> str:
     lines += _section("settings", _settings(problem.settings, problem.default_settings()))
     lines += _section("warnings", [_warning(w) for w in problem.warnings])
     return "\n".join(lines)
+
+
+MEASURES = {1: "length", 2: "area", 3: "volume"}
+
+
+def domain_lines(domain: Domain) -> list[str]:
+    """One line per named domain: its expression and area (volume), exact or estimated; the last is the problem's."""
+    lines = []
+    for part in domain.subdomains:
+        how = "exact" if part.exact else f"quasi-Monte Carlo estimate, {VOLUME_POINTS} scrambled Sobol points"
+        word = MEASURES[len(domain.variables)]
+        mark = "  (the problem's domain)" if part.name == domain.name else ""
+        lines.append(f"{part.name} = {part.text}: {word} {part.volume:.6g} ({how}){mark}")
+    return lines
+
+
+def piece_line(piece: BoundaryPiece, domain: Domain, s) -> str:
+    """A piece of the boundary: its shape's segment, its measure (estimated when partly covered), its normal."""
+    word = MEASURES.get(piece.dim, "")
+    if piece.dim == 0:
+        measure = "a point"
+    elif piece.fraction == 1:
+        measure = f"{word} {piece.measure:.6g} (the whole {piece.what})"
+    else:
+        measure = f"{word} {piece.measure:.6g} (estimate: {100 * piece.fraction:.1f}% of the {piece.what})"
+    normal = ", ".join(s(n) for n in piece.normal([sympy.Symbol(v, real=True) for v in domain.variables]))
+    return f"{piece.label}: {piece.what}, {measure}, normal ({normal})"
 
 
 def _section(title: str, items: list[str]) -> list[str]:
@@ -164,14 +196,17 @@ def _condition(c: Condition | Periodic, s) -> list[str]:
         exact = " (exact)" if c.exact else ""
         return [f"periodic {c.name}: {', '.join(s(e) for e in c.exprs)} in {c.variable}{exact}"]
     faces = ", ".join(_where(p) for p in c.pieces)
-    head = f"{c.kind} {c.name}: {s(c.lhs)} = {s(c.rhs)}  at {faces}" + ("  (exact)" if c.exact else "")
+    word = "on" if any(p.boundary for p in c.pieces) else "at"
+    head = f"{c.kind} {c.name}: {s(c.lhs)} = {s(c.rhs)}  {word} {faces}" + ("  (exact)" if c.exact else "")
     if all(p.residual == c.lhs - c.rhs for p in c.pieces):
         return [head]
     return [head] + [f"    {_where(p)}: {s(p.residual)} = 0" for p in c.pieces]
 
 
 def _where(piece) -> str:
-    """``x = 0`` for a face; ``point (x = 0, y = 0)`` for a point condition."""
+    """``x = 0`` for a face; ``point (x = 0, y = 0)`` for a point condition; a label for a piece of a domain."""
+    if piece.boundary is not None:
+        return piece.boundary
     text = ", ".join(f"{k} = {number(v)}" for k, v in piece.region.items())
     return f"point ({text})" if piece.fixed else text
 
@@ -216,6 +251,9 @@ def latex(problem: Problem) -> str:
     """The problem's equations and conditions as a LaTeX ``aligned`` block, in ``$$ ... $$``."""
     printer = PdecLatexPrinter()
     domain = r" \times ".join(f"[{number(v.lo)}, {number(v.hi)}]" for v in problem.variables)
+    if problem.domain is not None:  # the spatial variables' domain, times the time interval
+        time = [rf"[{number(v.lo)}, {number(v.hi)}]" for v in problem.variables if v.is_time]
+        domain = r" \times ".join([rf"\Omega_{{\text{{{problem.domain.name}}}}}", *time])
     names = ", ".join(printer.doprint(v.symbol) for v in problem.variables)
     names = names if len(problem.variables) == 1 else f"({names})"
     rows = []
@@ -227,7 +265,9 @@ def latex(problem: Problem) -> str:
             rows.append(rf"{exprs} & \text{{ periodic in }} {printer.doprint(sympy.Symbol(c.variable))} &&")
         else:
             faces = r",\ ".join(
-                r",\ ".join(f"{printer.doprint(sympy.Symbol(k))} = {number(v)}" for k, v in p.region.items())
+                rf"\text{{{p.boundary}}}"
+                if p.boundary is not None
+                else r",\ ".join(f"{printer.doprint(sympy.Symbol(k))} = {number(v)}" for k, v in p.region.items())
                 for p in c.pieces
             )
             rows.append(rf"{printer.doprint(c.lhs)} &= {printer.doprint(c.rhs)}, && {faces}")

@@ -250,6 +250,8 @@ def call_dn(ex: Expressions, node: ast.Call, ctx: Context) -> sympy.Expr:
     if len(node.args) != 1:
         raise PdecSemanticError(f"dn() takes one argument, got {len(node.args)}", node.span)
     expr = ex.expr(node.args[0], ctx)
+    if ctx.piece is not None:
+        return piece_normal_derivative(ex, node, expr, ctx)
     if ctx.face is None:
         return sympy.Function("dn", real=True)(expr)
     if ctx.face.side not in ("lo", "hi"):
@@ -267,6 +269,21 @@ def call_dn(ex: Expressions, node: ast.Call, ctx: Context) -> sympy.Expr:
         )
     sign = -1 if ctx.face.side == "lo" else 1
     return sign * diff(expr, (var,), node.span)
+
+
+def piece_normal_derivative(ex: Expressions, node: ast.Call, expr: sympy.Expr, ctx: Context) -> sympy.Expr:
+    """``dn(expr)`` on a piece of a domain's boundary: ``n . grad(expr)`` with the piece's exact outward normal."""
+    domain = ex.scope.domain
+    normal = ctx.piece.normal([symbol(v) for v in domain.variables])
+    own = depends_on(expr, ex.scope.variables)
+    terms = [n * diff(expr, (v,), node.span) for v, n in zip(domain.variables, normal, strict=True) if v in own]
+    if not any(n != 0 for v, n in zip(domain.variables, normal, strict=True) if v in own):
+        raise PdecSemanticError(
+            f"'{short(node.args[0].span.text)}' does not depend on the variables normal to the piece "
+            f"'{ctx.piece.label}' of the boundary",
+            node.span,
+        )
+    return sympy.Add(*terms)
 
 
 def diff(expr: sympy.Expr, variables: Iterable[str], span: Span | None) -> sympy.Expr:

@@ -19,7 +19,7 @@ from pdec.console import main_process, say
 from pdec.errors import PdecRunError
 from pdec.problem import Kind
 from pdec.results import UNKNOWNS, write_json
-from pdec.sampling import box_points
+from pdec.sampling import region_points
 
 WEAK = 1e-6  # relative sensitivity below which an unknown is reported as barely moving the residuals
 TIED = 1e-6  # singular value (relative to the largest) of the unit-normalised sensitivities below which unknowns tie
@@ -48,7 +48,7 @@ def sample_exact(
         )
     if n < 1 or not noise >= 0 or not math.isfinite(noise):  # NaN fails every comparison
         raise PdecRunError(f"need n >= 1 and noise >= 0, got n = {n}, noise = {noise}")
-    points = box_points(n, compiled.bounds, {}, sampler, seed)
+    points = region_points(n, compiled.bounds, {}, sampler, seed, getattr(compiled, "domain", None))
     with torch.no_grad():
         full = compiled.exact(torch.as_tensor(points, dtype=torch.float64)).cpu().double().numpy()
     columns = [i for i, f in enumerate(compiled.fields) if f in exact]

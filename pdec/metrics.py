@@ -5,6 +5,7 @@ Every function but :class:`Evaluation` and :func:`evaluation_set` takes the run'
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -12,7 +13,7 @@ import numpy as np
 import torch
 
 from pdec.console import main_process
-from pdec.results import Result, Solution, plot_run
+from pdec.results import PLOTS, Result, Solution, plot_domain, plot_run
 from pdec.sampling import eval_points
 
 
@@ -48,7 +49,7 @@ def evaluation_set(
     if reference is not None:
         columns = [fields.index(f) for f in reference.fields]
         return Evaluation(reference.points, reference.values, tuple(reference.fields), columns)
-    points = eval_points(bounds, n)
+    points = eval_points(bounds, n, getattr(compiled, "domain", None))
     with torch.no_grad():
         exact = compiled.exact(tensor(points))
     if exact is None:
@@ -91,7 +92,8 @@ def final_metrics(trainer: Any) -> dict[str, Any]:
 
 
 def plot(trainer: Any) -> None:
-    """Loss and weight histories; the solution against the evaluation set when there is one (rank 0 only)."""
+    """Loss and weight histories; the solution against the evaluation set when there is one; the domain and its points
+    when the spec declares one (rank 0 only)."""  # noqa: D205, D209
     if not main_process():
         return
     solution = None
@@ -100,7 +102,14 @@ def plot(trainer: Any) -> None:
         predicted = trainer.predict(e.points)[:, e.columns]
         solution = Solution(tuple(trainer.compiled.variables), e.fields, e.points, predicted, e.values)
     truth = {name: u.true for name, u in trainer.unknowns.specs.items()}
+    domain = trainer.compiled.domain
+    if solution is not None and domain is not None and len(domain.variables) == len(solution.variables) == 2:
+        solution = dataclasses.replace(solution, inside=domain.contains)  # no colour over the holes
     plot_run(trainer.run_dir, trainer.history, solution, truth)
+    if domain is not None and len(domain.variables) <= 2:
+        columns = [trainer.compiled.variables.index(v) for v in domain.variables]
+        points = {name: p[:, columns] for name, p in trainer.sampler.draw(0).items()}
+        plot_domain(trainer.run_dir / PLOTS / "domain.png", domain, points)
 
 
 def result(trainer: Any, metrics: dict[str, Any], interrupted: bool = False) -> Result:

@@ -15,7 +15,7 @@ from pdec.source import Source, Span
 
 KEYWORDS = frozenset(
     "var time field const let unknown positive in true lr eq ic bc at on boundary periodic data reference "
-    "sample seed noise exact train stage for "
+    "sample seed noise exact train stage for domain "
     "coef".split()
 )
 STATEMENT_KEYWORDS = (
@@ -35,6 +35,7 @@ STATEMENT_KEYWORDS = (
     "train",
     "stage",
     "coef",
+    "domain",
 )
 MAX_BRACKETS = 100
 MAX_LINE_LENGTH = 10_000  # characters; specs are short, and lark needs ~30 us a token
@@ -255,4 +256,6 @@ def _token_hint(token: lark.Token, expected: set[str], error: UnexpectedToken) -
         return "a statement has one '='; write `lhs = rhs`"
     if token.type == "EQUAL" and expected >= _EXPRESSION_START:
         return "compare with a single '='"
+    if "AMP" in expected and token.type in ("STAR", "SLASH", "POW"):
+        return "combine domains with + or | (union), - (difference) and & (intersection)"
     return None

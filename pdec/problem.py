@@ -10,7 +10,8 @@ Expressions are sympy objects built by the front end (never by sympify of user t
   instance of :class:`Tabulated`, so ``is_field`` tells the two apart (its derivatives stay ``sympy.Derivative``);
 - a derivative is ``sympy.Derivative(u(x, t), (x, 2), t)`` (sympy's canonical form);
 - named definitions (``let``) are already substituted into every residual; they are kept for display only;
-- normal derivatives in conditions are already resolved to signed partial derivatives per face.
+- normal derivatives in conditions are already resolved to signed partial derivatives per face, and on a piece of
+  a domain's boundary to ``n . grad`` with the piece's exact outward normal (pdec/geometry.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import sympy
 from sympy.core.function import AppliedUndef, UndefinedFunction
 
 from pdec.errors import PdecWarning
+from pdec.geometry import Domain
 from pdec.settings import Settings, sized_defaults
 from pdec.source import Source, Span
 
@@ -216,16 +218,21 @@ class Piece:
     """A condition's residual on one face (a whole-boundary condition has one piece per face).
 
     ``fixed`` holds the other variables a point condition fixes (``at x = 0, y = 0``: face x = 0, fixed y = 0); a
-    point off every face has a Face whose ``side`` is ``""`` (no normal there).
+    point off every face has a Face whose ``side`` is ``""`` (no normal there). On a domain (``domain`` statements),
+    a piece of its boundary has no face: ``boundary`` names it (a label of ``Problem.domain.pieces``) and no variable
+    is fixed (time, if any, stays free).
     """
 
-    face: Face
+    face: Face | None
     residual: sympy.Expr
     fixed: tuple[tuple[str, float], ...] = ()
+    boundary: str | None = None
 
     @property
     def region(self) -> dict[str, float]:
-        """Every variable this piece fixes, with its value."""
+        """Every variable this piece fixes, with its value (none on a piece of a domain's boundary)."""
+        if self.face is None:
+            return {}
         return {self.face.variable: float(self.face.value), **{k: float(v) for k, v in self.fixed}}
 
 
@@ -299,6 +306,7 @@ class Problem:
     reference: DataSet | None = None
     settings: Settings = field(default_factory=Settings)
     warnings: tuple[PdecWarning, ...] = field(default=(), compare=False)
+    domain: Domain | None = field(default=None, compare=False)  # None: the box of the variables' intervals
 
     @property
     def time(self) -> Variable | None:

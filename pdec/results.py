@@ -18,7 +18,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType, SimpleNamespace
@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from pdec.errors import PdecRunError
+from pdec.geometry import Domain, sobol
 from pdec.nets import MLP
 from pdec.settings import DTYPES, Settings, Stage, torch_dtype
 
@@ -370,6 +371,7 @@ class Solution:
     points: np.ndarray
     predicted: np.ndarray
     reference: np.ndarray
+    inside: Callable[[np.ndarray], np.ndarray] | None = None  # a 2-D domain's membership: blank outside it
 
 
 def plot_run(
@@ -444,7 +446,7 @@ def plot_solution(path: Path, s: Solution) -> None:
         )
         for j, (z, title) in enumerate(panels):
             ax = fig.add_subplot(n, 3, 3 * i + j + 1)
-            art = _heatmap(ax, s.points[:, 0], s.points[:, 1], z, "magma" if j == 2 else "viridis")
+            art = _heatmap(ax, s.points[:, 0], s.points[:, 1], z, "magma" if j == 2 else "viridis", s.inside)
             fig.colorbar(art, ax=ax)
             ax.set_xlabel(s.variables[0])
             ax.set_ylabel(s.variables[1])
@@ -452,12 +454,49 @@ def plot_solution(path: Path, s: Solution) -> None:
     fig.savefig(path, dpi=120)
 
 
-def _heatmap(ax: Any, x: np.ndarray, y: np.ndarray, z: np.ndarray, cmap: str) -> Any:
-    """A heatmap of scattered values: pcolormesh when the points form a full grid, else tripcolor (<= 20k points)."""
+def _heatmap(ax: Any, x: np.ndarray, y: np.ndarray, z: np.ndarray, cmap: str, inside: Callable | None = None) -> Any:
+    """A heatmap of scattered values: pcolormesh when the points form a full grid, else tripcolor (<= 20k points).
+
+    ``inside`` (a 2-D domain's membership) hides the triangles whose centre lies outside the domain (its holes).
+    """
     ux, uy = np.unique(x), np.unique(y)
-    if len(ux) * len(uy) == len(z) and len(ux) > 1 and len(uy) > 1:
+    if len(ux) * len(uy) == len(z) and len(ux) > 1 and len(uy) > 1 and inside is None:
         grid = np.full((len(uy), len(ux)), np.nan)
         grid[np.searchsorted(uy, y), np.searchsorted(ux, x)] = z
         return ax.pcolormesh(ux, uy, grid, shading="auto", cmap=cmap)
     keep = slice(None, None, max(1, len(z) // 20000))
-    return ax.tripcolor(x[keep], y[keep], z[keep], shading="gouraud", cmap=cmap)
+    if inside is None:
+        return ax.tripcolor(x[keep], y[keep], z[keep], shading="gouraud", cmap=cmap)
+    from matplotlib.tri import Triangulation
+
+    triangles = Triangulation(x[keep], y[keep])
+    corners = np.stack([x[keep][triangles.triangles], y[keep][triangles.triangles]], axis=-1)  # [T, 3, 2]
+    triangles.set_mask(~inside(corners.mean(axis=1)))
+    return ax.tripcolor(triangles, z[keep], shading="gouraud", cmap=cmap)
+
+
+BOUNDARY_POINTS = 400  # points per piece in the picture of a domain
+
+
+def plot_domain(path: Path, domain: Domain, points: Mapping[str, np.ndarray]) -> None:
+    """A picture of a 1-D or 2-D domain: its boundary pieces (their parts on the boundary) and each point set."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.5, 6), layout="constrained")
+    ax = fig.add_subplot()
+    two = len(domain.variables) == 2
+    for name, p in points.items():
+        ys = p[:, 1] if two else np.zeros(len(p))
+        ax.scatter(p[:, 0], ys, s=2 if len(p) > 500 else 5, label=f"{name} ({len(p)})", alpha=0.7)
+    for piece in domain.pieces:
+        unit = np.sort(sobol(BOUNDARY_POINTS, piece.dim, seed=1), axis=0)
+        along = piece.points(unit)
+        along[~domain.on_boundary(piece, along)] = np.nan  # only the parts on the boundary
+        ax.plot(along[:, 0], along[:, 1] if two else np.zeros(len(along)), "k-", lw=0.8)
+    ax.set_xlabel(domain.variables[0])
+    if two:
+        ax.set_ylabel(domain.variables[1])
+        ax.set_aspect("equal")
+    ax.set_title(f"{domain.name} = {domain.text}", fontsize="small")
+    ax.legend(fontsize="x-small", markerscale=3, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.savefig(path, dpi=120)

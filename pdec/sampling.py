@@ -1,4 +1,4 @@
-"""Sampling: compiled point sets -> collocation points (interior box, faces, fixed data points).
+"""Sampling: compiled point sets -> collocation points (interior box or domain, faces and pieces, fixed data points).
 
 Every draw is a pure function of ``(seed, round, point-set name)``: resampling round ``r`` always gives the same
 points, so a resumed run sees exactly the points an uninterrupted run would have seen, and no generator state has to
@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import qmc
 
+from pdec.errors import PdecRunError
+from pdec.geometry import Domain, accepted
 from pdec.registry import SAMPLERS
 from pdec.settings import Settings
 
@@ -103,6 +105,84 @@ def box_points(
     return out
 
 
+PREFIX_RULES = ("sobol", "halton", "random")  # a longer draw starts with the shorter one: keep the first accepted
+MOST_POINTS = 2**24  # the longest sequence drawn to find the accepted points of a domain
+
+
+def domain_points(
+    n: int,
+    bounds: Mapping[str, tuple[float, float]],
+    region: Mapping[str, float],
+    domain: Domain,
+    boundary: str | None,
+    sampler: str,
+    seed: int,
+) -> np.ndarray:
+    """Draw ``n`` points inside ``domain`` (``boundary`` None) or on its boundary piece ``boundary``.
+
+    The spatial columns are drawn in the domain's bounding box (or on the piece's whole segment) and kept when inside
+    (on the domain's boundary), drawing a longer sequence until ``n`` are kept; the other free variables (time) are
+    spread over their intervals by the same draw, and the variables of ``region`` are fixed. A scrambled Sobol,
+    Halton or random draw keeps its first ``n`` accepted points (a longer draw starts with the shorter one); the
+    other rules keep ``n`` evenly spaced ones. Columns follow ``bounds``.
+    """
+    names = list(bounds)
+    others = [v for v in names if v not in domain.variables and v not in region]
+    if boundary is None:
+        lo, hi = domain.bounds()
+        dim, fraction = len(domain.variables), domain.fill
+
+        def place(unit: np.ndarray) -> np.ndarray:
+            return lo + unit * (hi - lo)
+
+        def keep(points: np.ndarray) -> np.ndarray:
+            return domain.contains(points)
+    else:
+        piece = domain.piece(boundary)
+        dim, fraction, place = piece.dim, piece.fraction, piece.points
+
+        def keep(points: np.ndarray) -> np.ndarray:
+            return domain.on_boundary(piece, points)
+
+    k = dim + len(others)
+    n = n if k else 1  # an end point of an interval, with nothing else free: one row
+    found = accepted(
+        n, lambda m: unit_points(m, k, sampler, seed), lambda u: keep(place(u[:, :dim])), fraction, MOST_POINTS
+    )
+    if found is None:
+        where = f"on '{boundary}'" if boundary is not None else "inside"
+        raise PdecRunError(f"could not draw {n} points {where} the domain '{domain.name}' from {MOST_POINTS} tries")
+    rows, unit = found
+    rows = rows[:n] if sampler in PREFIX_RULES else rows[np.linspace(0, len(rows) - 1, n).round().astype(int)]
+    unit = unit[rows]
+    spatial = place(unit[:, :dim])
+    out = np.empty((n, len(names)))
+    for j, v in enumerate(names):
+        if v in region:
+            out[:, j] = float(region[v])
+        elif v in domain.variables:
+            out[:, j] = spatial[:, domain.variables.index(v)]
+        else:
+            lo_v, hi_v = bounds[v]
+            out[:, j] = lo_v + unit[:, dim + others.index(v)] * (hi_v - lo_v)
+    return out
+
+
+def region_points(
+    n: int,
+    bounds: Mapping[str, tuple[float, float]],
+    region: Mapping[str, float],
+    sampler: str,
+    seed: int,
+    domain: Domain | None = None,
+    boundary: str | None = None,
+) -> np.ndarray:
+    """Points of a point set: in the box (:func:`box_points`) without a domain or at a point; else in the domain."""
+    if domain is None or (boundary is None and any(v in region for v in domain.variables)):
+        return box_points(n, bounds, region, sampler, seed)
+    return domain_points(n, bounds, region, domain, boundary, sampler, seed)
+
+
 def face_measure(bounds: Mapping[str, tuple[float, float]], region: Mapping[str, float]) -> float:
     """The (d-1)-dimensional measure of a face: the product of the free variables' interval lengths (1 for a point)."""
     return math.prod(hi - lo for v, (lo, hi) in bounds.items() if v not in region)
@@ -150,6 +230,7 @@ class SetFill:
     region: Mapping[str, float]
     count: int
     data: Any = None
+    boundary: str | None = None  # a piece of the domain's boundary
 
 
 def plan_counts(
@@ -157,29 +238,43 @@ def plan_counts(
     bounds: Mapping[str, tuple[float, float]],
     settings: Settings,
     bare: Mapping[str, str],
+    domain: Domain | None = None,
 ) -> dict[str, SetFill]:
     """Decide the point count of every point set.
 
     The interior gets ``settings.interior`` (or the largest ``points.NAME`` of its equations); each condition gets
-    ``settings.boundary`` (or ``points.NAME``) split over its pieces in proportion to face measure; data sets keep
-    their fixed points. ``bare`` maps each term name to its name in the spec (``Term.bare``).
+    ``settings.boundary`` (or ``points.NAME``) split over its pieces in proportion to their measure (a face's, or
+    the part of a domain piece on the domain's boundary, times the other free intervals); data sets keep their fixed
+    points. ``bare`` maps each term name to its name in the spec (``Term.bare``).
     """
     plans: dict[str, SetFill] = {}
     by_term: dict[str, dict[str, float]] = {}
     for ps in point_sets.values():
+        boundary = getattr(ps, "boundary", None)
         if ps.data is not None:
             plans[ps.name] = SetFill(ps.name, dict(ps.region), len(data_arrays(ps.data)[0]), ps.data)
-        elif not ps.region:
+        elif not ps.region and boundary is None:
             overrides = [settings.points[bare[t]] for t in ps.terms if bare[t] in settings.points]
             plans[ps.name] = SetFill(ps.name, {}, max(overrides, default=settings.interior))
         else:
             for term in ps.terms:
-                by_term.setdefault(term, {})[ps.name] = face_measure(bounds, ps.region)
+                by_term.setdefault(term, {})[ps.name] = piece_measure(bounds, ps.region, domain, boundary)
     for term, measures in by_term.items():
         total = settings.points.get(bare[term], settings.boundary)
         for name, count in split_counts(total, measures).items():
-            plans[name] = SetFill(name, dict(point_sets[name].region), count)
+            boundary = getattr(point_sets[name], "boundary", None)
+            plans[name] = SetFill(name, dict(point_sets[name].region), count, boundary=boundary)
     return plans
+
+
+def piece_measure(
+    bounds: Mapping[str, tuple[float, float]], region: Mapping[str, float], domain: Domain | None, boundary: str | None
+) -> float:
+    """A face's measure, or a domain piece's (its part on the boundary) times the free intervals of the others."""
+    if boundary is None:
+        return face_measure(bounds, region)
+    rest = {v: b for v, b in bounds.items() if v not in domain.variables}
+    return domain.piece(boundary).measure * face_measure(rest, region)
 
 
 @dataclass(frozen=True)
@@ -213,9 +308,9 @@ class Sampler:
 
     def __init__(self, compiled: Any, settings: Settings) -> None:
         self.bounds = {v: (float(compiled.bounds[v][0]), float(compiled.bounds[v][1])) for v in compiled.variables}
-        self.plans = plan_counts(
-            compiled.point_sets, self.bounds, settings, {name: t.bare for name, t in compiled.terms.items()}
-        )
+        self.domain = getattr(compiled, "domain", None)
+        bare = {name: t.bare for name, t in compiled.terms.items()}
+        self.plans = plan_counts(compiled.point_sets, self.bounds, settings, bare, self.domain)
         self.sampler = settings.sampler
         self.seed = settings.seed
 
@@ -232,7 +327,9 @@ class Sampler:
                 out[name] = data_arrays(plan.data)[0]
             else:
                 seed = draw_seed(self.seed, round_, name)
-                out[name] = box_points(plan.count, self.bounds, plan.region, self.sampler, seed)
+                out[name] = region_points(
+                    plan.count, self.bounds, plan.region, self.sampler, seed, self.domain, plan.boundary
+                )
         return out
 
     def targets(self) -> dict[str, np.ndarray]:
@@ -252,9 +349,9 @@ def draw_seed(seed: int, round_: int, name: str) -> int:
     return int(sequence.generate_state(1, dtype=np.uint64)[0])
 
 
-def eval_points(bounds: Mapping[str, tuple[float, float]], n: int) -> np.ndarray:
-    """A fixed evaluation set: ``n`` scrambled Sobol points in the box (seed fixed, independent of the run seed)."""
-    return box_points(n, bounds, {}, "sobol", seed=12345)
+def eval_points(bounds: Mapping[str, tuple[float, float]], n: int, domain: Domain | None = None) -> np.ndarray:
+    """A fixed evaluation set: ``n`` scrambled Sobol points in the box or the domain (seed fixed, not the run's)."""
+    return region_points(n, bounds, {}, "sobol", 12345, domain)
 
 
 def make_sampler(compiled: Any, settings: Settings) -> Sampler:

@@ -15,17 +15,19 @@ import sympy
 
 from pdec import syntax as ast
 from pdec.errors import PdecError, PdecNameError, PdecSemanticError, PdecWarning, did_you_mean, short
+from pdec.geometry import BoundaryPiece, Domain, Node
 from pdec.problem import Coefficient, Face, Field, Unknown, Variable
 from pdec.source import Source, Span
 
 
 @dataclass(frozen=True)
 class Context:
-    """What an expression may use: ``kind`` is const, field, condition or exact; ``face`` resolves dn()."""
+    """What an expression may use: ``kind`` is const, field, condition or exact; ``face`` or ``piece`` resolves dn()."""
 
     kind: str
     face: Face | None = None
     consts: frozenset[str] | None = None  # for kind const: the constants defined so far
+    piece: BoundaryPiece | None = None  # a piece of the domain's boundary (its exact normal)
 
 
 @dataclass
@@ -51,6 +53,8 @@ class Scope:
     unknowns: dict[str, Unknown] = field(default_factory=dict)
     coefficients: dict[str, Coefficient] = field(default_factory=dict)
     term_names: dict[int, str] = field(default_factory=dict)  # id(statement) -> its bare name
+    domains: dict[str, Node] = field(default_factory=dict)  # the named domains, in order
+    domain: Domain | None = None  # the problem's domain (the last `domain` statement); None: the box
 
     @property
     def source(self) -> Source:

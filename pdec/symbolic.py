@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 import sympy
 
+from pdec import geometry
 from pdec import syntax as ast
 from pdec.coefficients import coefficient
 from pdec.data import read_statement
@@ -25,6 +26,7 @@ from pdec.declarations import (
     unknown,
 )
 from pdec.display import show
+from pdec.domains import check_point, declare_domains, domain_pieces
 from pdec.errors import PdecNameError, PdecSemanticError, did_you_mean, number, short
 from pdec.expressions import Expressions
 from pdec.finiteness import with_finiteness_warnings
@@ -66,6 +68,7 @@ def _problem(scope: Scope, ex: Expressions) -> Problem:
     declare_variables(scope, ex)
     declare_fields(scope)
     coefficients = [coefficient(scope, s) for s in scope.statements(ast.CoefDecl)]
+    declare_domains(scope, ex)  # domain statements -> scope.domain (None: the box of the intervals)
     unknowns = [unknown(scope, ex, s) for s in scope.statements(ast.UnknownDecl)]
     definitions = [definition(scope, ex, s) for s in scope.statements(ast.LetDecl)]
     name_terms(scope)
@@ -96,6 +99,7 @@ def _problem(scope: Scope, ex: Expressions) -> Problem:
         reference=references[0] if references else None,
         settings=_settings(scope, equations),
         warnings=tuple(scope.warnings),
+        domain=scope.domain,
     )
 
 
@@ -137,25 +141,40 @@ def condition(scope: Scope, ex: Expressions, stmt: ast.ConditionStmt | ast.Perio
         return periodic(scope, ex, stmt)
     if isinstance(stmt.location, ast.AtPoint):
         face, fixed = point_at(scope, ex, stmt)
-        faces, fixes = [face], [fixed]
+        places = [(Context("condition", face=face), face, fixed, None)]
+    elif on_domain(scope, stmt):
+        pieces = domain_pieces(scope, ex, stmt.location)  # pieces of the domain's boundary: exact normals
+        places = [(Context("condition", piece=p), None, (), p.label) for p in pieces]
     else:
-        faces = condition_faces(scope, ex, stmt)
-        fixes = [()] * len(faces)
+        places = [(Context("condition", face=f), f, (), None) for f in condition_faces(scope, ex, stmt)]
     display = Context("condition")
     lhs, rhs = ex.expr(stmt.lhs, display), ex.expr(stmt.rhs, display)
     pieces = []
-    for face, fixed in zip(faces, fixes, strict=True):
-        ctx = Context("condition", face=face)
-        pieces.append(Piece(face, ex.expr(stmt.lhs, ctx) - ex.expr(stmt.rhs, ctx), fixed))
+    for ctx, face, fixed, label in places:
+        pieces.append(Piece(face, ex.expr(stmt.lhs, ctx) - ex.expr(stmt.rhs, ctx), fixed, label))
     if not _has_field(lhs - rhs):
         scope.warn("this condition involves no field", stmt.span, "a condition constrains fields, e.g. u = 0")
     if stmt.exact is not None:
-        check_exact(scope, stmt, lhs, rhs, faces)
+        check_exact(scope, stmt, lhs, rhs, [p.face for p in pieces])
+        check_exact_pieces(scope, stmt, lhs, [p.boundary for p in pieces if p.boundary is not None])
     exact = stmt.exact is not None
     return Condition(scope.term_names[id(stmt)], stmt.kind, tuple(pieces), lhs, rhs, stmt.span, exact)
 
 
-def check_exact(scope: Scope, stmt: ast.ConditionStmt, lhs: sympy.Expr, rhs: sympy.Expr, faces: list[Face]) -> None:
+def on_domain(scope: Scope, stmt: ast.ConditionStmt) -> bool:
+    """Whether a condition sits on pieces of a domain's boundary (a bc on boundary, or at a spatial face)."""
+    if scope.domain is None or stmt.kind != "bc":
+        return False
+    location = stmt.location
+    if isinstance(location, ast.At):
+        variable = scope.variables.get(location.variable.name)
+        return variable is not None and not variable.is_time
+    return isinstance(location, ast.OnBoundary)
+
+
+def check_exact(
+    scope: Scope, stmt: ast.ConditionStmt, lhs: sympy.Expr, rhs: sympy.Expr, faces: list[Face | None]
+) -> None:
     """An ``exact`` condition must fix a field's value (``u = g``, g free of fields and unknowns) on faces it spans."""
     mark = stmt.exact.span if stmt.exact is not None else stmt.span
     if not isinstance(lhs, sympy.core.function.AppliedUndef) or not _has_field(lhs):
@@ -173,11 +192,41 @@ def check_exact(scope: Scope, stmt: ast.ConditionStmt, lhs: sympy.Expr, rhs: sym
         )
     depends = {a.name for a in lhs.args}
     for face in faces:
+        if face is None:  # a piece of a domain's boundary: check_exact_pieces
+            continue
         if face.variable not in depends:
             raise PdecSemanticError(
                 f"'{type(lhs).__name__}' does not depend on '{face.variable}': it cannot vanish only on that face",
                 mark,
                 f"declare the field with '{face.variable}' among its variables, or drop `exact`",
+            )
+
+
+def check_exact_pieces(scope: Scope, stmt: ast.ConditionStmt, lhs: sympy.Expr, labels: list[str]) -> None:
+    """Pieces of a domain's boundary in an exact condition: a field of every spatial variable, a positive distance.
+
+    Each piece's distance (a circle's or an ellipse's implicit form, or the plane of a flat piece) must be positive
+    inside the domain: vanish on the piece and nowhere inside.
+    """
+    if not labels:
+        return
+    domain = scope.domain
+    missing = [v for v in domain.variables if v not in {a.name for a in lhs.args}]
+    if missing:
+        raise PdecSemanticError(
+            f"'{type(lhs).__name__}' does not depend on {', '.join(missing)}: it cannot vanish only on the boundary",
+            stmt.exact.span,
+            "declare the field with every spatial variable, or drop `exact`",
+        )
+    for label in labels:
+        piece = domain.piece(label)
+        if not geometry.distance_holds(domain, geometry.distance_of(domain, piece)):
+            what = "plane" if piece.plane is not None or piece.what == "edge" else "implicit form"
+            raise PdecSemanticError(
+                f"`exact` needs a distance that vanishes only on the piece '{label}', but the {what} of that piece "
+                f"passes through the domain '{domain.name}'",
+                stmt.exact.span,
+                "impose this piece by a loss term (drop `exact`), or write its condition separately without `exact`",
             )
 
 
@@ -250,6 +299,8 @@ def point_at(scope: Scope, ex: Expressions, stmt: ast.ConditionStmt) -> tuple[Fa
         values[item.variable.name] = _point_value(scope, ex, item, values)
     time = next((v.name for v in scope.variables.values() if v.is_time), None)
     _point_time(scope, stmt, time, values)
+    if scope.domain is not None:
+        check_point(scope, location, {name: value for name, (value, _) in values.items()})
     on_faces = [name for name, (_, side) in values.items() if side]
     spatial = {v.name for v in scope.variables.values() if not v.is_time}
     if not on_faces and not spatial <= set(values):
@@ -355,6 +406,12 @@ def periodic(scope: Scope, ex: Expressions, stmt: ast.PeriodicStmt) -> Periodic:
         raise PdecSemanticError(
             "a periodic condition in time is not supported", stmt.variable.span, "use a spatial variable"
         )
+    if scope.domain is not None:
+        raise PdecSemanticError(
+            f"a periodic condition needs the box of the declared intervals, not the domain '{scope.domain.name}'",
+            stmt.variable.span,
+            "drop the `domain` statements, or give the matching pieces conditions that tie them together",
+        )
     exprs = tuple(ex.expr(e, Context("field")) for e in stmt.exprs)
     return Periodic(scope.term_names[id(stmt)], name, exprs, stmt.span, stmt.exact is not None)
 
@@ -428,7 +485,10 @@ def check_initial_conditions(
             1
             for c in conditions
             if isinstance(c, Condition)
-            and any(p.face.variable == time.name and not p.fixed and _has_field(p.residual, f.name) for p in c.pieces)
+            and any(
+                p.face is not None and p.face.variable == time.name and not p.fixed and _has_field(p.residual, f.name)
+                for p in c.pieces
+            )
         )
         if count >= order:
             continue
@@ -446,6 +506,9 @@ def check_initial_conditions(
 
 def check_boundaries(scope: Scope, equations: list[Equation], conditions: list[Condition | Periodic]) -> None:
     """Warn about a spatial variable the equations differentiate in, with no condition on its faces."""
+    if scope.domain is not None:
+        check_domain_boundary(scope, equations, conditions)
+        return
     for var in scope.variables.values():
         if var.is_time:
             continue
@@ -486,6 +549,20 @@ def check_coefficient_derivatives(
                     term.span,
                     hint,
                 )
+def check_domain_boundary(scope: Scope, equations: list[Equation], conditions: list[Condition | Periodic]) -> None:
+    """Warn about the pieces of the domain's boundary without a condition, when the equations differentiate in space."""
+    domain = scope.domain
+    if not any(_differentiates(eq.residual, v) for eq in equations for v in domain.variables):
+        return
+    covered = {p.boundary for c in conditions if isinstance(c, Condition) for p in c.pieces}
+    missing = [p.label for p in domain.pieces if p.label not in covered]
+    if missing:
+        stmt = scope.statements(ast.DomainStmt)[-1]
+        scope.warn(
+            f"no boundary condition on {', '.join(missing)} (pieces of the boundary of '{domain.name}')",
+            stmt.span,
+            "add `bc: ... on boundary(NAME)` for them, or `on boundary` for every piece",
+        )
 
 
 # ---------------------------------------------------------------------------------------------------- helpers

@@ -239,6 +239,56 @@ class PeriodicStmt:
     exact: ExactMark | None = None
 
 
+# ---------------------------------------------------------------------------------------------------- domains
+
+
+@dataclass(frozen=True)
+class Coordinates:
+    """``(x0, y0)``: a point among a shape's arguments (a centre, a corner, a vertex)."""
+
+    items: tuple[Expr, ...]
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A shape called with its arguments: ``disk((0, 0), 1)``, ``rectangle((0, 0), (1, 2))``, ``polygon(...)``."""
+
+    kind: str
+    args: tuple[Expr | Coordinates, ...]
+    span: Span | None = _span()
+    kind_span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class RegionName:
+    """A bare name in a domain expression: a domain declared above, or ``rectangle``/``box``/``interval`` alone."""
+
+    name: str
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class Combination:
+    """``a + b - c`` (union ``+`` or ``|``, difference ``-``) or ``a & b`` (intersection), flat, left to right."""
+
+    first: Region
+    rest: tuple[tuple[str, Region], ...]
+    span: Span | None = _span()
+
+
+Region = Shape | RegionName | Combination
+
+
+@dataclass(frozen=True)
+class DomainStmt:
+    """``domain name = region``: a named domain; the last one is the problem's domain."""
+
+    name: Ident
+    region: Region
+    span: Span | None = _span()
+
+
 @dataclass(frozen=True)
 class MappingItem:
     """``target = column`` in a data statement: column is a name or string (str) or a column index (int)."""
@@ -317,6 +367,7 @@ class TrainBlock:
 
 Statement = (
     VarDecl
+    | DomainStmt
     | FieldDecl
     | ConstDecl
     | LetDecl
@@ -411,7 +462,31 @@ def _group_train(items: list, source: Source) -> tuple[Statement, ...]:
 
 
 @lark.v_args(meta=True)
-class _Builder(lark.Transformer):
+class _DomainBuilder(lark.Transformer):
+    """The domain rules of the AST builder (:class:`_Builder` extends it and supplies ``_span`` and ``_tok``)."""
+
+    def domain_decl(self, meta, children):
+        return DomainStmt(children[0], children[1], self._span(meta))
+
+    def region(self, meta, children):
+        return _combination(children[0], _pairs(children[1:]), self._span(meta))
+
+    def region_meet(self, meta, children):
+        return _combination(children[0], _pairs(children[1:]), self._span(meta))
+
+    def region_name(self, meta, children):
+        return RegionName(str(children[0]), self._span(meta))
+
+    def shape(self, meta, children):
+        kind, *args = children
+        return Shape(str(kind), tuple(args), self._span(meta), self._tok(kind))
+
+    def coordinates(self, meta, children):
+        return Coordinates(tuple(children), self._span(meta))
+
+
+@lark.v_args(meta=True)
+class _Builder(_DomainBuilder):
     """Lark transformer building the AST; one method per grammar rule, named after it."""
 
     def __init__(self, source: Source) -> None:
@@ -629,6 +704,13 @@ class _Builder(lark.Transformer):
         return Product(children[0], _pairs(children[1:]), self._span(meta))
 
 
+def _combination(first: Region, rest: tuple[tuple[str, Region], ...], span: Span | None) -> Combination:
+    """A flat combination: ``(a - b) - c`` is ``a - b - c`` (the same sets, read left to right)."""
+    if isinstance(first, Combination) and _REGION_LEVEL[first.rest[0][0]] == _REGION_LEVEL[rest[0][0]]:
+        return Combination(first.first, first.rest + rest, span)
+    return Combination(first, rest, span)
+
+
 def _pairs(items: list) -> tuple[tuple[str, Expr], ...]:
     return tuple((str(items[i]), items[i + 1]) for i in range(0, len(items), 2))
 
@@ -740,6 +822,28 @@ def _unparse_train(node: TrainBlock) -> str:
     return "\n".join(lines)
 
 
+_REGION_LEVEL = {"+": 1, "-": 1, "|": 1, "&": 2}
+
+
+def _unparse_region(node: Region, above: int = 0, right: bool = False) -> str:
+    """Print a domain expression; a combination is bracketed where precedence or left-to-right order needs it."""
+    if isinstance(node, RegionName):
+        return node.name
+    if isinstance(node, Shape):
+        return f"{node.kind}(" + ", ".join(_unparse_shape_arg(a) for a in node.args) + ")"
+    level = _REGION_LEVEL[node.rest[0][0]] if node.rest else 3
+    parts = [_unparse_region(node.first, level)]
+    parts += [f" {op} {_unparse_region(item, level, True)}" for op, item in node.rest]
+    text = "".join(parts)
+    return f"({text})" if level < above or (right and level == above) else text
+
+
+def _unparse_shape_arg(node: Expr | Coordinates) -> str:
+    if isinstance(node, Coordinates):
+        return "(" + ", ".join(unparse(i) for i in node.items) + ")"
+    return unparse(node)
+
+
 _UNPARSERS = {
     Number: lambda n: n.text,
     Name: lambda n: n.name,
@@ -765,4 +869,9 @@ _UNPARSERS = {
     DataStmt: _unparse_data,
     ExactStmt: lambda n: "exact: " + ", ".join(f"{i.name.name} = {unparse(i.expr)}" for i in n.items),
     TrainBlock: _unparse_train,
+    DomainStmt: lambda n: f"domain {n.name.name} = {_unparse_region(n.region)}",
+    Shape: _unparse_region,
+    RegionName: _unparse_region,
+    Combination: _unparse_region,
+    Coordinates: _unparse_shape_arg,
 }

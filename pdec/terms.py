@@ -17,7 +17,7 @@ import sympy
 import torch
 from sympy.core.function import AppliedUndef
 
-from pdec.problem import DataSet, Kind, Periodic, Problem, frozen, term_name
+from pdec.problem import DataSet, Kind, Periodic, Piece, Problem, frozen, term_name
 from pdec.source import Span
 
 INTERIOR = "interior"
@@ -46,14 +46,17 @@ class Readings:
 class PointSet:
     """Where residuals are evaluated.
 
-    ``region`` is ``{}`` for the interior box (and for data sets), ``{var: value}`` for a face; ``terms`` are the
+    ``region`` is ``{}`` for the interior (and for data sets), ``{var: value}`` for a face; ``terms`` are the
     term names evaluated there; ``data`` holds the fixed points and targets of a data set (None otherwise).
+    ``boundary`` names a piece of the domain's boundary (``CompiledProblem.domain``; None elsewhere): the points lie
+    on it, and the interior and the faces of time are the domain, not the box, when the problem has one.
     """
 
     name: str
     region: Mapping[str, float]
     terms: tuple[str, ...]
     data: Observations | None = None
+    boundary: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,7 @@ class Site:
     region: Mapping[str, float] = dataclasses.field(default_factory=dict)
     periodic: tuple[int, float] | None = None  # (column, hi) of a periodic condition
     data: bool = False
+    boundary: str | None = None  # a piece of the domain's boundary
 
 
 def collect(problem: Problem) -> tuple[dict[str, Term], list[Site]]:
@@ -123,14 +127,15 @@ def collect(problem: Problem) -> tuple[dict[str, Term], list[Site]]:
             where = f"{name}@{var.name}={var.lo:g}"
             column = [v.name for v in problem.variables].index(var.name)
             sites.append(Site(where, ((name, tuple(cond.exprs), cond.span),), region, (column, float(var.hi))))
-            regions, wheres, exprs = [region], [where], tuple(cond.exprs)
+            regions, wheres, exprs, labels = [region], [where], tuple(cond.exprs), [None]
         else:
+            labels = [piece.boundary for piece in cond.pieces]
             regions = [piece.region for piece in cond.pieces]
-            wheres = [f"{name}@" + ",".join(f"{k}={v:g}" for k, v in r.items()) for r in regions]
+            wheres = [f"{name}@" + _where(piece) for piece in cond.pieces]
             for piece, region, where in zip(cond.pieces, regions, wheres, strict=True):
-                sites.append(Site(where, ((name, (piece.residual,), cond.span),), region))
+                sites.append(Site(where, ((name, (piece.residual,), cond.span),), region, boundary=piece.boundary))
             exprs = (cond.lhs - cond.rhs,)
-        isolated = bool(regions) and all(set(r) == {v.name for v in problem.variables} for r in regions)
+        isolated = bool(regions) and all(_isolated(problem, r, b) for r, b in zip(regions, labels, strict=True))
         terms[name] = _term(problem, Kind(cond.kind), cond.name, tuple(wheres), exprs, cond.span, isolated)
     for data in problem.data:
         name = term_name(Kind.DATA, data.name)
@@ -138,6 +143,20 @@ def collect(problem: Problem) -> tuple[dict[str, Term], list[Site]]:
         terms[name] = _term(problem, Kind.DATA, data.name, (name,), exprs, data.span, readings=readings(data, problem))
         sites.append(Site(name, ((name, exprs, data.span),), data=True))
     return terms, sites
+
+
+def _isolated(problem: Problem, region: Mapping[str, float], boundary: str | None) -> bool:
+    """Whether a point set fixes every variable: a point of the box, or an end of an interval domain without time."""
+    if boundary is not None:
+        return problem.domain.piece(boundary).dim == 0 and problem.time is None
+    return set(region) == {v.name for v in problem.variables}
+
+
+def _where(piece: Piece) -> str:
+    """What follows ``@`` in a piece's point-set name: ``x=-1``, ``x=0,y=0``, or a domain piece's label (``hole``)."""
+    if piece.boundary is not None:
+        return piece.boundary
+    return ",".join(f"{k}={v:g}" for k, v in piece.region.items())
 
 
 def _term(
@@ -176,7 +195,8 @@ def readings(data: DataSet, problem: Problem) -> Readings:
 
 
 def point_sets(problem: Problem, sites: list[Site], dtype: torch.dtype) -> dict[str, PointSet]:
-    """Describe each site as a PointSet: its region (a face, or the box) and, for a data set, its observations."""
+    """Describe each site as a PointSet: its region (a face, or the interior), its piece of the domain's boundary
+    and, for a data set, its observations."""  # noqa: D205, D209
     data = {term_name(Kind.DATA, d.name): d for d in problem.data}
     out = {}
     for site in sites:
@@ -188,7 +208,7 @@ def point_sets(problem: Problem, sites: list[Site], dtype: torch.dtype) -> dict[
                 torch.as_tensor(np.asarray(d.points, dtype=float), dtype=dtype),
                 torch.as_tensor(np.asarray(d.values, dtype=float), dtype=dtype).reshape(len(d.points), -1),
             )
-        out[site.point_set] = PointSet(site.point_set, frozen(site.region), names, obs)
+        out[site.point_set] = PointSet(site.point_set, frozen(site.region), names, obs, site.boundary)
     return out
 
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 import pdec
-from pdec.constraints import JOINS, blend, r_join
+from pdec.constraints import JOINS, CurvedPiece, blend, r_join
 from pdec.nets import make_net
-from pdec.sampling import box_points
+from pdec.sampling import domain_points, region_points
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAD = "var x in [0, 1]\ntime t in [0, 1]\nfield u(x, t)\neq heat: u_t = u_xx\n"
@@ -21,6 +21,10 @@ SPECS = {
     "heat_boundary_exact": HEAD + "ic: u = sin(pi*x)\nbc walls: u = 0 on boundary exact\n",
     "two_fields": "var x in [-1, 2]\nvar y in [0, 1]\nfield u(x, y), v(x, y)\n"
     "eq: u_xx + u_yy = v\neq: v_xx + v_yy = 1\nbc: u = x*y on boundary exact\nbc: v = cos(y) on boundary\n",
+    "domain_pieces": "var x in [-1, 1]\nvar y in [-1, 1]\ntime t in [0, 1]\nfield u(x, y, t)\neq: u_t = lap(u)\n"
+    "domain plate = rectangle - disk((0.3, 0.2), 0.3) - ellipse((-0.5, -0.4), (0.3, 0.2)) - disk((1, 1), 0.5)\n"
+    "ic: u = x + y exact\nbc outer: u = x*t on boundary(rectangle) exact\n"
+    "bc holes: u = sin(y) on boundary(disk1, ellipse1, disk2) exact\n",
 }
 EXAMPLES = [p for p in sorted((ROOT / "examples").glob("*.pde")) if " exact" in p.read_text(encoding="utf-8")]
 
@@ -44,8 +48,11 @@ def test_exact_conditions_hold_to_round_off_on_their_pieces(name, spec, join):
     net = make_net(compiled, compiled.settings, torch.device("cpu"), torch.float64)
     bounds = dict(compiled.bounds)
     for i, piece in enumerate(constraints.pieces):
-        face = {compiled.variables[piece.column]: piece.value}
-        x = torch.as_tensor(box_points(200, bounds, face, "random", seed=i))
+        if isinstance(piece, CurvedPiece):  # a piece of a domain's boundary
+            x = torch.as_tensor(domain_points(200, bounds, {}, compiled.domain, piece.label, "random", seed=i))
+        else:  # a face (in the domain, if there is one)
+            face = {compiled.variables[piece.column]: piece.value}
+            x = torch.as_tensor(region_points(200, bounds, face, "random", i, compiled.domain))
         wanted = constraints.values(x)[:, i]
         got = net(x)[:, piece.field].detach()
         assert float((got - wanted).abs().max()) <= 1e-12 * (1 + float(wanted.abs().max())), (name, piece)

@@ -443,3 +443,35 @@ def test_rendered_error_has_caret_under_mapping_item(tmp_path):
     assert lines[0] == "spec.pde:1:33: error: f.csv has no column 'uu'"
     assert lines[1].endswith('data obs: "f.csv" x = x, t = t, u = uu')
     assert lines[2].index("^") == lines[1].index("u = uu") and lines[2].count("^") == len("u = uu")
+
+
+# --- COMSOL text exports ------------------------------------------------------------------------------------------
+
+COMSOL = (
+    "% Model:              plate.mph\r\n% Nodes:              3\r\n"
+    "% X                       T                        u (1)\r\n"
+    "-0.5                      0.25                     1\r\n"
+    "0.1                       0.5                      0.25\r\n"
+    "0.75                      1                        -2e-3\r\n"
+)
+
+
+def test_percent_comment_lines_and_their_header(tmp_path):
+    (tmp_path / "ref.dat").write_text(COMSOL, newline="")
+    ds = load('data ref: "ref.dat" x = X, t = T, u = "u (1)"', tmp_path)
+    np.testing.assert_array_equal(ds.points, [[-0.5, 0.25], [0.1, 0.5], [0.75, 1.0]])
+    np.testing.assert_array_equal(ds.values[:, 0], [1.0, 0.25, -0.002])
+    by_index = load('data ref: "ref.dat" x = 0, t = 1, u = 2', tmp_path)
+    np.testing.assert_array_equal(by_index.values, ds.values)
+
+
+def test_percent_lines_that_do_not_name_every_column_are_only_comments(tmp_path):
+    (tmp_path / "ref.dat").write_text("% a comment\n% x t\n0 0 1\n1 1 2\n")
+    assert "has no header row" in str(load_error('data ref: "ref.dat" x = x, t = t, u = u', tmp_path))
+    assert load('data ref: "ref.dat" x = 0, t = 1, u = 2', tmp_path).values[:, 0].tolist() == [1.0, 2.0]
+
+
+def test_the_pinnacle_reference_of_the_plate_with_holes():
+    ds = load('data ref: "poisson1_cg_data.dat" x = X, y = Y, u = "u (1)"', ROOT / "examples" / "data",
+              variables=(Variable("x", -0.5, 0.5), Variable("y", -0.5, 0.5)), fields=(Field("u", ("x", "y")),))
+    assert ds.points.shape == (1246, 2) and ds.values.min() >= -1e-9 and ds.values.max() <= 1 + 1e-9

@@ -22,6 +22,9 @@ HEAT = HEAD + "eq heat: u_t = u_xx\nic: u = sin(pi*x)\nbc ends: u = 0 on boundar
 POISSON = "var x in [0, 1]\nfield u(x)\neq: u_xx = 1\nbc: u = 0 on boundary\n"
 COEF = "var x in [0, 1]\nfield u(x)\ncoef a(x) = {}\neq: -d(a*u_x, x) = 1\nbc: u = 0 on boundary\n"
 NEUMANN2 = "var x in [0, 1]\nvar y in [0, 1]\nfield u(x, y)\neq: lap(u) = 0\nbc walls: dn(u) = 0 on boundary\n"
+PLATE = ("var x in [-0.5, 0.5]\nvar y in [-0.5, 0.5]\nfield u(x, y)\neq: lap(u) = 0\n"
+         "domain hole = disk((0.3, 0.3), 0.1)\n")
+PLATE_BC = "domain plate = rectangle - hole\nbc edges: u = 1 on boundary(rectangle)\nbc hole: u = 0 on boundary(hole)\n"
 
 # name -> (spec text, expected error class)
 BAD_SPECS: dict[str, tuple[str, type[PdecError]]] = {
@@ -146,6 +149,36 @@ BAD_SPECS: dict[str, tuple[str, type[PdecError]]] = {
     "setting_given_twice": (HEAT + "train:\n  adam = 10\n  adam = 20\n", pdec.PdecSettingsError),
     "train_block_twice": (HEAT + "train:\n  adam = 10\ntrain:\n  lbfgs = 0\n", pdec.PdecSyntaxError),
     "constant_applies_field": (HEAD + "field v(x)\nconst a = v(1)\neq: u_t = a\n", pdec.PdecSemanticError),
+    # domains
+    "domain_unknown_piece": (PLATE + "domain plate = rectangle - hole\nbc: u = 0 on boundary(hoel)\n",
+                             pdec.PdecNameError),
+    "domain_empty": (PLATE + "domain plate = rectangle((-0.1, -0.1), (0.1, 0.1)) - disk((0, 0), 0.5)\n",
+                     pdec.PdecSemanticError),
+    "domain_zero_radius": (PLATE + "domain plate = rectangle - disk((0, 0), 0)\n", pdec.PdecSemanticError),
+    "domain_too_small": (PLATE + "domain plate = rectangle - disk((0, 0), 1e-9)\n", pdec.PdecSemanticError),
+    "domain_number_too_large": (PLATE + "domain plate = rectangle - disk((1e9, 0), 1)\n", pdec.PdecSemanticError),
+    "domain_piece_not_on_boundary": (PLATE + "domain inner = disk((0.3, 0.3), 0.05)\n"
+                                     "domain plate = rectangle - hole - inner\nbc: u = 1 on boundary(inner)\n",
+                                     pdec.PdecSemanticError),
+    "domain_time_variable": ("var x in [0, 1]\ntime t in [0, 1]\nfield u(x, t)\neq: u_t = u_xx\nic: u = 0\n"
+                             "domain rod = disk((0.5, 0.5), 0.5)\nbc: u = 0 on boundary\n", pdec.PdecSemanticError),
+    "domain_outside_box": (PLATE + "domain plate = rectangle + disk((0.5, 0), 0.2)\n", pdec.PdecSemanticError),
+    "domain_unknown_shape": (PLATE + "domain plate = rectangle - circle((0, 0), 0.1)\n", pdec.PdecNameError),
+    "domain_shape_arguments": (PLATE + "domain plate = rectangle - disk((0, 0))\n", pdec.PdecSemanticError),
+    "domain_polygon_crossing": (PLATE + "domain plate = polygon((0, 0), (0.4, 0.4), (0.4, 0), (0, 0.4))\n",
+                                pdec.PdecSemanticError),
+    "domain_not_part": (PLATE + "domain plate = rectangle - disk((0, 0), 0.2)\nbc: u = 0 on boundary(hole)\n",
+                        pdec.PdecSemanticError),
+    "domain_face_not_on_boundary": (PLATE + "domain plate = rectangle - rectangle((0.4, -0.5), (0.5, 0.5))\n"
+                                    "bc: u = 0 at x = 0.5\n", pdec.PdecSemanticError),
+    "domain_point_outside": (PLATE + PLATE_BC + "bc pin: u = 0 at x = 0.3, y = 0.3\n", pdec.PdecSemanticError),
+    "domain_exact_plane_through_domain": (PLATE + "domain plate = rectangle - polygon((-0.2, -0.2), (0.2, -0.2), "
+                                         "(0, 0.2))\nbc edges: u = 1 on boundary(rectangle) exact\n"
+                                         "bc tri: u = 0 on boundary(polygon1) exact\n", pdec.PdecSemanticError),
+    "domain_periodic": (PLATE + PLATE_BC + "periodic: u in x\n", pdec.PdecSemanticError),
+    "domain_named_like_a_shape": (PLATE + "domain disk = rectangle - hole\n", pdec.PdecNameError),
+    "domain_used_before_declared": (PLATE + "domain plate = rectangle - holes\ndomain holes = hole\n",
+                                    pdec.PdecSemanticError),
 }
 
 

@@ -33,11 +33,16 @@ def symbolic_form(problem: pdec.Problem) -> str:
         if isinstance(c, Periodic):
             lines += [f"bc:{c.name} in {c.variable} [{i}] = {sympy.srepr(e)}" for i, e in enumerate(c.exprs)]
         else:
-            lines += [f"{c.kind}:{c.name} @ {p.face.variable}={p.face.value!r} ({p.face.side}) = "
-                      f"{sympy.srepr(p.residual)}" for p in c.pieces]
+            lines += [f"{c.kind}:{c.name} @ {_where(p)} = {sympy.srepr(p.residual)}" for p in c.pieces]
     for name, expr in (problem.exact or {}).items():
         lines.append(f"exact:{name} = {sympy.srepr(expr)}")
     return "\n".join(lines) + "\n"
+
+
+def _where(piece) -> str:
+    if piece.boundary is not None:  # a piece of a domain's boundary
+        return piece.boundary
+    return f"{piece.face.variable}={piece.face.value!r} ({piece.face.side})"
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ ORDER = (
     "errors",
     "registry",
     "settings",
+    "geometry",
     # front end: text -> Problem
     "parse",
     "syntax",
@@ -26,6 +27,7 @@ ORDER = (
     "coefficients",
     "expressions",
     "declarations",
+    "domains",
     "symbolic",
     "frontend",
     # compiler: Problem -> CompiledProblem
