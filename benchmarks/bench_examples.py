@@ -57,6 +57,7 @@ ORDER = (
     "kuramoto_sivashinsky",
     "advection",
     "poisson_coefficient",
+    "poisson_holes",
 )
 FORWARD_TARGET = 1e-2
 INVERSE_TARGET = 1e-2
