@@ -60,7 +60,8 @@ class Case:
     exact: object  # numpy [N, d] -> [N, fields]
     settings: str  # the shared settings, as shown in the table
     build: object  # (dde, torch) -> (model, iterations, lr, extra compile kwargs)
-    pdec_spec: str = ""  # spec stem when it differs from the problem name (a DeepXDE variant of another problem)
+    pdec_spec: str = ""  # the problem whose pdec runs this DeepXDE variant shares (none: pdec runs its own)
+    pdec_file: str = ""  # the spec stem pdec trains, when it differs from the problem name
     note: str = ""
 
 
@@ -272,7 +273,9 @@ CASES = {
         _waves,
         "[150]x3 sin, 400 interior, 80 boundary (equation at 480), 5k Adam",
         helmholtz_hard,
-        note="DeepXDE: hard BC (the script's default); pdec: soft BC",
+        pdec_file="helmholtz_2d_exact",
+        note="DeepXDE: hard BC (the script's default, output times x(1-x)y(1-y)); pdec: the same construction, its "
+        "`exact` walls (helmholtz_2d_exact.pde)",
     ),
     "helmholtz_2d_softbc": Case(
         "Helmholtz_Dirichlet_2d.py",
@@ -280,8 +283,9 @@ CASES = {
         _waves,
         "[150]x3 sin, 400 interior, 80 boundary (equation at 480), 5k Adam",
         helmholtz_soft,
-        pdec_spec="helmholtz_2d",
-        note="DeepXDE: the script's hard_constraint = False (BC weight 100); pdec rows are helmholtz_2d's",
+        pdec_file="helmholtz_2d",
+        note="DeepXDE: the script's hard_constraint = False (BC weight 100); pdec: the walls as a loss term, default "
+        "weighting (helmholtz_2d.pde)",
     ),
 }
 
@@ -332,7 +336,8 @@ def run_pdec(name: str, seed: int) -> dict:
     import pdec
 
     torch.set_num_threads(1)
-    spec = SPECS / f"{CASES[name].pdec_spec or name}.pde"
+    case = CASES[name]
+    spec = SPECS / f"{case.pdec_file or case.pdec_spec or name}.pde"
     compiled = pdec.compile(spec)
     with tempfile.TemporaryDirectory() as tmp:
         cpu = time.process_time()
