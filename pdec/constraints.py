@@ -157,14 +157,19 @@ def blend(distances: list[torch.Tensor], values: list[torch.Tensor]) -> torch.Te
     """Transfinite interpolation ``sum_i w_i g_i`` with ``w_i = prod_{k != i} d_k / sum_m prod_{k != m} d_k``.
 
     On piece ``i`` (``d_i = 0``) every other weight vanishes and ``w_i = 1``: the blend equals ``g_i`` there exactly.
-    At a corner (two distances zero) the denominator is clamped; the value there is the corner's compatible data
-    only when the pieces agree.
+    Where two pieces meet (a corner: two distances zero, or the products underflow) every weight vanishes; there the
+    blend is the mean of the values of the nearest pieces, which is the corner's data when the pieces agree on it.
     """
     if len(values) == 1:
         return values[0]
     others = [math.prod(d for k, d in enumerate(distances) if k != i) for i in range(len(distances))]
-    total = sum(others).clamp_min(torch.finfo(distances[0].dtype).tiny)
-    return sum(w * g for w, g in zip(others, values, strict=True)) / total
+    total = sum(others)
+    at_corner = total.abs() < torch.finfo(total.dtype).tiny
+    smooth = sum(w * g for w, g in zip(others, values, strict=True)) / torch.where(at_corner, 1.0, total)
+    nearest = torch.stack(torch.broadcast_tensors(*distances)).abs()
+    nearest = (nearest <= nearest.min(0).values).to(smooth.dtype)  # [pieces, N, 1]: the pieces that meet there
+    corner = (nearest * torch.stack(torch.broadcast_tensors(*values))).sum(0) / nearest.sum(0)
+    return torch.where(at_corner, corner, smooth)
 
 
 class Constrained(nn.Module):

@@ -159,3 +159,24 @@ def test_exact_conditions_train_to_the_walls_and_is_compile_time(tmp_path):
     assert result.metrics["errors"]["u"] < 0.5  # u = 0 scores 1 (300 steps: 0.39; soft walls: 0.17)
     with pytest.raises(pdec.PdecError, match="compile-time"):
         pdec.compile(GLOBAL).train(exact_conditions=False, adam=1)
+
+
+def test_blend_takes_the_shared_value_where_pieces_meet():
+    # Two walls meeting at a corner, both with value 1 there: every product weight vanishes at the corner itself.
+    d = [torch.tensor([[0.0], [0.0], [0.5]], requires_grad=True), torch.tensor([[0.0], [0.25], [0.5]])]
+    g = [torch.ones(3, 1), torch.tensor([[1.0], [3.0], [3.0]])]
+    out = blend(d, g)
+    assert out[0, 0] == 1.0 and out[1, 0] == 1.0 and out[2, 0] == 2.0  # corner, first wall, halfway
+    out.sum().backward()
+    assert torch.isfinite(d[0].grad).all()
+
+
+def test_the_plate_with_holes_holds_its_corners():
+    # PINNacle's Poisson2d-C: u = 1 on the square's edges (and so at its corners), u = 0 on the circles.
+    compiled = pdec.compile(ROOT / "examples" / "poisson_holes.pde", layers=[8, 8])
+
+    net = make_net(compiled, compiled.settings, torch.device("cpu"), torch.float32)
+    corners = torch.tensor([[-0.5, -0.5], [0.5, 0.5], [-0.5, 0.5], [0.5, -0.5], [0.0, -0.5], [0.4, 0.3]])
+    with torch.no_grad():
+        u = net(corners)[:, 0]
+    assert torch.equal(u[:5], torch.ones(5)) and abs(float(u[5])) < 1e-6  # (0.4, 0.3) lies on a circle
