@@ -58,6 +58,9 @@ ORDER = (
     "advection",
     "poisson_coefficient",
     "poisson_holes",
+    "poisson_boltzmann",
+    "lid_driven_cavity",
+    "backward_step",
 )
 FORWARD_TARGET = 1e-2
 INVERSE_TARGET = 1e-2
