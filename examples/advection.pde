@@ -1,6 +1,9 @@
 # Periodic advection at speed 30 (Krishnapriyan et al. 2021, "failure modes"; Wang et al. 2023, the expert's guide).
-# A plain PINN fails at this speed; the exact periodicity, the exact initial value and causal training make it
-# learnable. The exact solution is the initial profile carried along: u = sin(x - 30 t).
+# A plain PINN fails at this speed. The exact solution is the initial profile carried along: u = sin(x - 30 t).
+# Measured as written (seed 0, one thread, 2026-11-30): relative L2 error 3.6 -- it does NOT learn at this budget.
+# The causal weights of the later times stayed 0 for all 10,000 steps (the run says so): with `causal = 1` the
+# equation trained at the earliest times only. A tolerance matched to the residual's scale is the open question
+# (README, "Every example as written").
 
 var x in [0, 2*pi]
 time t in [0, 1]

@@ -18,6 +18,7 @@ GAP = 100.0  # ... while every other active term's loss is at least this many ti
 STUCK = 0.1  # ... and it is still above this fraction of its first loss (it never really started to fall)
 EXTREME = 1e5  # the largest weight over the smallest above which the weights are reported as extreme
 NOT_LEARNED = 0.5  # a relative L2 error at or above this at the end: the network has not learned the solution
+CAUSAL_CLOSED = 0.01  # causal weights whose smallest stays below this for STALL_STEPS: the later times never train
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def diagnose(rows: Sequence[Mapping[str, Any]], terms: Sequence[str], final: boo
     """
     if not rows:
         return []
-    found = stalled_terms(rows, terms) + extreme_weights(rows[-1], terms)
+    found = stalled_terms(rows, terms) + extreme_weights(rows[-1], terms) + causal_closed(rows)
     if final:
         found += diverged(rows, terms) + unlearned(rows)
     return found
@@ -102,6 +103,23 @@ def extreme_weights(row: Mapping[str, Any], terms: Sequence[str]) -> list[Findin
         "more points"
     )
     return [Finding("weights", top, message)]
+
+
+def causal_closed(rows: Sequence[Mapping[str, Any]]) -> list[Finding]:
+    """Causal weights whose smallest (the last time bin's) has stayed below ``CAUSAL_CLOSED`` for ``STALL_STEPS``.
+
+    Then the equation is trained at the earliest times only, and the network is unconstrained at the later ones.
+    """
+    recent = [r["causal:min_weight"] for r in rows[-STALL_STEPS:] if "causal:min_weight" in r]
+    if len(rows) < STALL_STEPS or len(recent) < STALL_STEPS or max(recent) >= CAUSAL_CLOSED:
+        return []
+    message = (
+        f"the causal weights of the last times stayed below {CAUSAL_CLOSED:g} for the last {STALL_STEPS} steps "
+        f"(largest {max(recent):.2g}): the equation is trained at the earliest times only, and the later ones are "
+        "left free. The tolerance `causal` is too strict for this residual's scale: lower it (e.g. causal = 0.1 or "
+        "0.01), or train longer"
+    )
+    return [Finding("causal", "causal", message)]
 
 
 def diverged(rows: Sequence[Mapping[str, Any]], terms: Sequence[str]) -> list[Finding]:

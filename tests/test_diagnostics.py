@@ -2,7 +2,17 @@
 
 import pytest
 
-from pdec.diagnostics import EXTREME, STALL_STEPS, diagnose, diverged, extreme_weights, stalled_terms, unlearned
+from pdec.diagnostics import (
+    CAUSAL_CLOSED,
+    EXTREME,
+    STALL_STEPS,
+    causal_closed,
+    diagnose,
+    diverged,
+    extreme_weights,
+    stalled_terms,
+    unlearned,
+)
 
 TERMS = ("pde:burgers", "ic:initial", "bc:left")
 
@@ -61,3 +71,16 @@ def test_terms_switched_on_by_a_stage_are_not_a_rise():
     for r in rows[5:]:
         r["loss:pde:burgers"] = 10.0
     assert diverged(rows, TERMS) == []
+
+
+def test_causal_weights_that_never_open_are_named():
+    # examples/advection.pde at causal = 1: the last time bin's weight stayed 0 for 10,000 steps (error 3.6).
+    rows = _rows(STALL_STEPS + 10, ic=lambda i: 0.5 / (i + 1))
+    for r in rows:
+        r["causal:min_weight"] = 0.0
+    (found,) = causal_closed(rows)
+    assert found.kind == "causal" and "causal = 0.1" in found.message
+    assert [f.kind for f in diagnose(rows, TERMS)] == ["causal"]  # during the run too
+    rows[-1]["causal:min_weight"] = 2 * CAUSAL_CLOSED  # they opened: the later times train
+    assert causal_closed(rows) == []
+    assert causal_closed(rows[:STALL_STEPS // 2]) == []  # too short a history to judge
