@@ -119,7 +119,8 @@ def table(log: list[dict], names: list[str]) -> str:
         mark = ("yes" if met else "**NO**") + ("" if len(rows) >= 3 else f" ({len(rows)} of 3 seeds run)")
         kind = "inverse" if inverse else "forward"
         lines.append(
-            f"| {name} | {kind} | {shown} | {per_seed} ({len(rows)} seeds) | {target} | {mark} | {seconds:.0f} |"
+            f"| {name} | {kind} | {shown} | {per_seed} ({len(rows)} seed{'s' * (len(rows) > 1)}) | {target} | {mark} | "
+            f"{seconds:.0f} |"
         )
     return "\n".join(lines)
 
