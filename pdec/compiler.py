@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from pdec.codegen import generate, load_source, prepare
-from pdec.constraints import Constraints, constraints_of, exact_everywhere, without_exact
+from pdec.constraints import Constraints, constraints_of, without_exact
 from pdec.derivatives import Plan, build_plan, format_plan
 from pdec.errors import PdecCompileError
 from pdec.problem import Problem, frozen
@@ -178,7 +178,6 @@ def compile(spec: Any, **overrides: Any) -> CompiledProblem:  # shadows the buil
     if overrides:
         problem = dataclasses.replace(problem, settings=problem.settings.replace(**overrides))
     check_range(problem)  # intervals the dtype cannot hold: a located error
-    problem = exact_everywhere(problem)  # `exact_conditions = true`: every condition that can be exact is marked so
     constraints = constraints_of(problem)  # Problem -> Constraints (the conditions marked `exact`)
     terms, sites = collect(without_exact(problem))  # Problem -> {name: Term}, [Site] (one per point set)
     prepared = {s.point_set: prepare(s, problem) for s in sites}  # -> {point set: Prepared}

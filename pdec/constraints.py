@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sympy
-from sympy.core.function import AppliedUndef
 import torch
 from torch import nn
 
@@ -274,45 +273,6 @@ def values_source(problem: Problem, exprs: list[sympy.Expr]) -> str:
     return "\n".join([*lines, "    return torch.cat([" + ", ".join(columns) + "], 1)", ""])
 
 
-def exact_everywhere(problem: Problem) -> Problem:
-    """With ``exact_conditions = true`` in the train block: every condition that can be imposed exactly is marked ``exact``.
-
-    That is every value condition ``u = g`` on box faces the field depends on (g free of fields and unknowns; not at
-    a point; pieces of a ``domain``'s boundary only where marked ``exact`` one by one), and every periodic condition that names every field depending on its variable (the periodic embedding
-    applies to all of them). Conditions the train block addresses by name (``weight.NAME``, ``points.NAME``, a
-    stage) stay loss terms: the user asked for them as such.
-    """
-    settings = problem.settings
-    if not settings.exact_conditions:
-        return problem
-    addressed = set(settings.weights) | set(settings.points) | {t for s in settings.stages for t in s.terms}
-    conditions = tuple(
-        dataclasses.replace(c, exact=True)
-        if not c.exact and not ({c.name, term_name(Kind(c.kind), c.name)} & addressed) and _exactable(problem, c)
-        else c
-        for c in problem.conditions
-    )
-    return dataclasses.replace(problem, conditions=conditions)
-
-
-def _exactable(problem: Problem, c: Condition | Periodic) -> bool:
-    """Whether ``c`` can be imposed by construction (see :func:`exact_everywhere`)."""
-    fields = {f.name: set(f.args) for f in problem.fields}
-    if isinstance(c, Periodic):
-        named = {type(f).__name__ for e in c.exprs for f in sympy.sympify(e).atoms(AppliedUndef)}
-        return {name for name, args in fields.items() if c.variable in args} <= named
-    lhs, rhs = c.lhs, sympy.sympify(c.rhs)
-    if not isinstance(lhs, AppliedUndef) or type(lhs).__name__ not in fields:
-        return False
-    unknowns = {u.name for u in problem.unknowns}
-    if rhs.atoms(AppliedUndef) or any(s.name in unknowns for s in rhs.free_symbols):
-        return False
-    args = fields[type(lhs).__name__]
-    return all(
-        p.face is not None and not p.fixed and p.face.side in ("lo", "hi") and p.face.variable in args for p in c.pieces
-    )
-
-
 def without_exact(problem: Problem) -> Problem:
     """The problem whose loss terms are the conditions not imposed exactly."""
     kept = tuple(c for c in problem.conditions if not c.exact)
@@ -326,6 +286,5 @@ __all__ = [
     "CurvedPiece",
     "ExactPiece",
     "constraints_of",
-    "exact_everywhere",
     "without_exact",
 ]

@@ -7,6 +7,7 @@ valid specs give PdecWarnings collected in ``Problem.warnings``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable
 
@@ -35,6 +36,7 @@ from pdec.problem import (
     DataSet,
     Equation,
     Face,
+    Kind,
     Periodic,
     Piece,
     Problem,
@@ -42,6 +44,7 @@ from pdec.problem import (
     frozen,
     is_field,
     max_order,
+    term_name,
 )
 from pdec.scope import Context, Scope
 from pdec.settings import Settings, sized_defaults, train_block
@@ -84,7 +87,7 @@ def _problem(scope: Scope, ex: Expressions) -> Problem:
     check_initial_conditions(scope, equations, conditions, bool(data))
     check_boundaries(scope, equations, conditions)
     check_coefficient_derivatives(scope, equations, conditions)
-    return Problem(
+    problem = Problem(
         source=scope.source,
         variables=tuple(scope.variables.values()),
         fields=tuple(scope.fields.values()),
@@ -101,6 +104,7 @@ def _problem(scope: Scope, ex: Expressions) -> Problem:
         warnings=tuple(scope.warnings),
         domain=scope.domain,
     )
+    return exact_everywhere(problem)  # `exact_conditions = true`: each condition that can be exact is marked so
 
 
 def _dataset(scope: Scope, stmt: ast.DataStmt) -> DataSet:
@@ -611,3 +615,43 @@ def _residuals(equations: list[Equation], conditions: list[Condition | Periodic]
             yield from c.exprs
         else:
             yield from (p.residual for p in c.pieces)
+
+
+def exact_everywhere(problem: Problem) -> Problem:
+    """With ``exact_conditions = true`` in the train block, every condition that can be imposed exactly is ``exact``.
+
+    That is every value condition ``u = g`` on box faces the field depends on (g free of fields and unknowns; not at
+    a point; pieces of a ``domain``'s boundary only where marked ``exact`` one by one), and every periodic condition
+    that names every field depending on its variable (the periodic embedding applies to all of them). Conditions
+    the train block addresses by name (``weight.NAME``, ``points.NAME``, a stage) stay loss terms: the user asked
+    for them as such.
+    """
+    settings = problem.settings
+    if not settings.exact_conditions:
+        return problem
+    addressed = set(settings.weights) | set(settings.points) | {t for s in settings.stages for t in s.terms}
+    conditions = tuple(
+        dataclasses.replace(c, exact=True)
+        if not c.exact and not ({c.name, term_name(Kind(c.kind), c.name)} & addressed) and _exactable(problem, c)
+        else c
+        for c in problem.conditions
+    )
+    return dataclasses.replace(problem, conditions=conditions)
+
+
+def _exactable(problem: Problem, c: Condition | Periodic) -> bool:
+    """Whether ``c`` can be imposed by construction (see :func:`exact_everywhere`)."""
+    fields = {f.name: set(f.args) for f in problem.fields}
+    if isinstance(c, Periodic):
+        named = {type(f).__name__ for e in c.exprs for f in sympy.sympify(e).atoms(sympy.core.function.AppliedUndef)}
+        return {name for name, args in fields.items() if c.variable in args} <= named
+    lhs, rhs = c.lhs, sympy.sympify(c.rhs)
+    if not isinstance(lhs, sympy.core.function.AppliedUndef) or type(lhs).__name__ not in fields:
+        return False
+    unknowns = {u.name for u in problem.unknowns}
+    if rhs.atoms(sympy.core.function.AppliedUndef) or any(s.name in unknowns for s in rhs.free_symbols):
+        return False
+    args = fields[type(lhs).__name__]
+    return all(
+        p.face is not None and not p.fixed and p.face.side in ("lo", "hi") and p.face.variable in args for p in c.pieces
+    )

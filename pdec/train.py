@@ -74,7 +74,12 @@ def train(
     else:
         settings = compiled.settings
         run_dir = Path(out) if out is not None else from_rank0(default_run_dir(compiled))
-    for key, example in (("compile", "compile=True"), ("lowering", "lowering='autograd'"), ("exact_conditions", "exact_conditions=True")):
+    compile_time = (
+        ("compile", "compile=True"),
+        ("lowering", "lowering='autograd'"),
+        ("exact_conditions", "exact_conditions=True"),
+    )
+    for key, example in compile_time:
         if key in overrides:
             raise PdecRunError(
                 f"'{key}' is a compile-time setting: the trainer cannot change it",
