@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from _report import RESULTS, write_result  # benchmarks/ is on sys.path when run as a script
+from _report import RESULTS, child_result, read_jsonl, write_result  # benchmarks/ is on sys.path as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = Path(__file__).resolve().parent / "specs" / "deepxde"
@@ -258,7 +258,11 @@ CASES = {
         "Euler_beam.py", {"x": (0, 1)}, _beam, "[20]x3 tanh, 10 interior + 2 ends, 10k Adam", euler_beam
     ),
     "ode_system": Case(
-        "ode_system.py", {"t": (0, 10)}, _sin_cos, "[50]x3 tanh, 35 interior + t = 0, 10 (equations at all 37), 20k Adam", ode_system
+        "ode_system.py",
+        {"t": (0, 10)},
+        _sin_cos,
+        "[50]x3 tanh, 35 interior + t = 0, 10 (equations at all 37), 20k Adam",
+        ode_system,
     ),
     "diffusion_1d": Case(
         "diffusion_1d.py",
@@ -385,18 +389,12 @@ def launch(name: str, tool: str, seed: int, timeout: float) -> dict:
     except subprocess.TimeoutExpired:
         return {**base, "timed_out": timeout}
     base["process_seconds"] = time.perf_counter() - started
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    if not lines:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        return {**base, "failure": f"exit {done.returncode}: " + " | ".join(tail)}
-    return {**base, **json.loads(lines[-1][len("RESULT ") :])}
+    return child_result(done, base)
 
 
 def read_log() -> list[dict]:
     """Every run recorded so far."""
-    if not LOG.is_file():
-        return []
-    return [json.loads(line) for line in LOG.read_text().splitlines() if line.strip()]
+    return read_jsonl(LOG)
 
 
 def _runs(log: list[dict], name: str, tool: str) -> dict[int, dict]:

@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import torch
-from _report import RESULTS, write_result  # benchmarks/ is on sys.path when run as a script
+from _report import RESULTS, read_jsonl, write_result  # benchmarks/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -127,9 +127,7 @@ def table(log: list[dict], names: list[str]) -> str:
 
 def read_log(path: Path = LOG) -> list[dict]:
     """Every run recorded so far."""
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return read_jsonl(path)
 
 
 def report(header: str) -> str:

@@ -41,7 +41,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from _report import RESULTS, write_result  # benchmarks/ is on sys.path when run as a script
 

@@ -56,7 +56,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from _report import RESULTS, write_result  # benchmarks/ is on sys.path when run as a script
+from _report import RESULTS, child_result, read_jsonl, write_result  # benchmarks/ is on sys.path as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -227,18 +227,12 @@ def launch(case: str, config: str, seed: int, steps: int | None, points: float, 
     base = {"case": case, "config": config, "seed": seed, "budget": budget_label(steps, points)}
     base |= {"date": time.strftime("%Y-%m-%d %H:%M"), "eval_every": eval_every}
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    if not lines:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        return {**base, "failure": f"exit {done.returncode}: " + " | ".join(tail)}
-    return {**base, **json.loads(lines[-1][len("RESULT ") :])}
+    return child_result(done, base)
 
 
 def read_log() -> list[dict]:
     """Every run recorded so far."""
-    if not LOG.is_file():
-        return []
-    return [json.loads(line) for line in LOG.read_text().splitlines() if line.strip()]
+    return read_jsonl(LOG)
 
 
 def describe(config: str, settings: dict, exact: list[str]) -> str:

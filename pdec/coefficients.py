@@ -53,20 +53,8 @@ def _arguments(scope: Scope, stmt: ast.CoefDecl) -> list[Variable]:
     name = stmt.name.name
     if stmt.args is None:
         return list(scope.variables.values())
-    if not stmt.args:
-        raise PdecSemanticError(
-            f"coefficient '{name}' has no variables",
-            stmt.span,
-            f"write `coef {name} = ...` for a coefficient of every variable, or list some",
-        )
-    seen: set[str] = set()
-    for arg in stmt.args:
-        if arg.name not in scope.variables:
-            raise scope.not_a_variable(arg.name, arg.span, f"coefficient '{name}'")
-        if arg.name in seen:
-            raise PdecSemanticError(f"variable '{arg.name}' is listed twice", arg.span)
-        seen.add(arg.name)
-    return [v for v in scope.variables.values() if v.name in seen]
+    listed = scope.listed_variables(stmt.args, stmt.span, f"coefficient '{name}'", f"coef {name} = ...")
+    return [scope.variables[v] for v in listed]
 
 
 def _method(stmt: ast.CoefDecl) -> str:

@@ -138,20 +138,8 @@ def declare_fields(scope: Scope) -> None:
         if decl.args is None:
             args = tuple(order)
         else:
-            if not decl.args:
-                raise PdecSemanticError(
-                    f"field '{decl.name.name}' has no variables",
-                    decl.span,
-                    f"write `field {decl.name.name}` for a field of every variable, or list some",
-                )
-            seen: set[str] = set()
-            for arg in decl.args:
-                if arg.name not in scope.variables:
-                    raise scope.not_a_variable(arg.name, arg.span, f"field '{decl.name.name}'")
-                if arg.name in seen:
-                    raise PdecSemanticError(f"variable '{arg.name}' is listed twice", arg.span)
-                seen.add(arg.name)
-            args = tuple(v for v in order if v in seen)
+            name = decl.name.name
+            args = scope.listed_variables(decl.args, decl.span, f"field '{name}'", f"field {name}")
         scope.fields[decl.name.name] = Field(decl.name.name, args, decl.span)
 
 

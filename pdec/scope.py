@@ -87,6 +87,26 @@ class Scope:
             return PdecSemanticError(f"'{name}' is a {self.decls[name].kind}, not a variable", span, listing)
         return PdecNameError(f"unknown variable '{short(name)}'", span, did_you_mean(name, self.variables) or listing)
 
+    def listed_variables(self, args: list, span: Span | None, user: str, bare: str) -> tuple[str, ...]:
+        """The variables ``args`` (name nodes) that ``user`` lists: declared, distinct, in declaration order.
+
+        ``bare`` is how to write it with every variable instead (``field u``), for the hint of an empty list.
+        """
+        if not args:
+            raise PdecSemanticError(
+                f"{user} has no variables",
+                span,
+                f"write `{bare}` for a {user.split()[0]} of every variable, or list some",
+            )
+        seen: set[str] = set()
+        for arg in args:
+            if arg.name not in self.variables:
+                raise self.not_a_variable(arg.name, arg.span, user)
+            if arg.name in seen:
+                raise PdecSemanticError(f"variable '{arg.name}' is listed twice", arg.span)
+            seen.add(arg.name)
+        return tuple(v for v in self.variables if v in seen)
+
     def time(self) -> Variable | None:
         """The time variable, if declared."""
         return next((v for v in self.variables.values() if v.is_time), None)

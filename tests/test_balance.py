@@ -69,12 +69,16 @@ def test_grouped_inverse_dirichlet_matches_hand_computation(tmp_path):
 
 
 def test_conditions_at_isolated_points_keep_weight_one(tmp_path):
-    """u(0) = u(1) = 0 of a 1-D problem: met exactly at a point, their gradient vanishes; the default leaves them at 1."""
+    """u(0) = u(1) = 0 of a 1-D problem: met exactly at a point, their gradient vanishes; they stay at weight 1."""
     compiled = poisson1d(**small())
     trainer = Trainer(compiled, compiled.settings, tmp_path)
     assert trainer.balancer.isolated == {"pde:poisson": False, "bc:left": True, "bc:right": True}
     terms = {k: Term(k, Kind(k.split(":")[0]), (), (), bare=k.split(":")[1], isolated=k == "bc:c") for k in TERMS}
-    g = {"pde:a": [torch.tensor([1.0, -1.0, 3.0])], "bc:b": [torch.tensor([0.1, 0.2])], "bc:c": [torch.tensor([1e-9, 0.0])]}
+    g = {
+        "pde:a": [torch.tensor([1.0, -1.0, 3.0])],
+        "bc:b": [torch.tensor([0.1, 0.2])],
+        "bc:c": [torch.tensor([1e-9, 0.0])],
+    }
     b = make_balancer(terms, Settings())
     b.update(dict.fromkeys(TERMS), g)
     ratio = np.std([1, -1, 3], ddof=1) / np.std([0.1, 0.2], ddof=1)
