@@ -176,7 +176,9 @@ def compile(spec: Any, **overrides: Any) -> CompiledProblem:  # shadows the buil
     """
     problem = as_problem(spec)  # spec -> Problem
     if overrides:
-        problem = dataclasses.replace(problem, settings=problem.settings.replace(**overrides))
+        from pdec.symbolic import settle  # settings that change the problem (exact conditions, time windows)
+
+        problem = settle(dataclasses.replace(problem, settings=problem.settings.replace(**overrides)))
     check_range(problem)  # intervals the dtype cannot hold: a located error
     constraints = constraints_of(problem)  # Problem -> Constraints (the conditions marked `exact`)
     terms, sites = collect(without_exact(problem))  # Problem -> {name: Term}, [Site] (one per point set)

@@ -300,10 +300,17 @@ def _network_from_spec(meta: Mapping[str, Any], run_dir: Path) -> torch.nn.Modul
     from pdec.compiler import as_problem  # the front end: only this kind of network needs it
     from pdec.constraints import constraints_of
     from pdec.nets import make_net
+    from pdec.symbolic import settle
 
     spec = io.StringIO((run_dir / SPEC).read_text(encoding="utf-8"))
     spec.name = str(meta.get("spec_path") or run_dir / SPEC)
-    problem = as_problem(spec)
+    settings = read_settings(run_dir)
+    problem = settle(dataclasses.replace(as_problem(spec), settings=settings))  # the run's settings, as compiled
+    dtype = torch_dtype(meta["dtype"])
+    if settings.windows > 1:  # time marching: one network per window (pdec.marching)
+        from pdec.windows import marched_net
+
+        return marched_net(problem, settings, torch.device("cpu"), dtype)
     shape = SimpleNamespace(
         variables=tuple(meta["variables"]),
         fields=tuple(meta["fields"]),
@@ -311,7 +318,7 @@ def _network_from_spec(meta: Mapping[str, Any], run_dir: Path) -> torch.nn.Modul
         constraints=constraints_of(problem),
         terms={},
     )
-    return make_net(shape, read_settings(run_dir), torch.device("cpu"), torch_dtype(meta["dtype"]))
+    return make_net(shape, settings, torch.device("cpu"), dtype)
 
 
 def _read_json(path: Path) -> Any:

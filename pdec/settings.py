@@ -71,6 +71,7 @@ class Settings:
     compile: bool = False
     lowering: str = "forward"
     exact_conditions: bool = False
+    windows: int = 1
     eval_every: int = 100
     eval_points: int = 10000
     checkpoint_every: int = 1000
@@ -178,6 +179,7 @@ _SCHEMA: dict[str, tuple[str, Any]] = {
     "compile": ("bool", None),
     "lowering": ("choice", LOWERINGS),
     "exact_conditions": ("bool", None),
+    "windows": ("int", 1),
     "eval_every": ("int", 1),
     "eval_points": ("int", 1),
     "checkpoint_every": ("int", 1),

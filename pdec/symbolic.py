@@ -104,7 +104,13 @@ def _problem(scope: Scope, ex: Expressions) -> Problem:
         warnings=tuple(scope.warnings),
         domain=scope.domain,
     )
-    return exact_everywhere(problem)  # `exact_conditions = true`: each condition that can be exact is marked so
+    return settle(problem)
+
+
+def settle(problem: Problem) -> Problem:
+    """The settings that change the problem: ``exact_conditions`` (each condition that can be exact is marked so),
+    then ``windows`` (every initial value exact, checked). The compiler calls it again after its overrides."""  # noqa: D205, D209
+    return windowed(exact_everywhere(problem))
 
 
 def _dataset(scope: Scope, stmt: ast.DataStmt) -> DataSet:
@@ -637,6 +643,42 @@ def exact_everywhere(problem: Problem) -> Problem:
         for c in problem.conditions
     )
     return dataclasses.replace(problem, conditions=conditions)
+
+
+def windowed(problem: Problem) -> Problem:
+    """With ``windows`` > 1 (time marching, pdec.marching), every initial condition is a value made exact.
+
+    Window ``k`` starts from window ``k - 1``'s solution, imposed by construction; so every initial condition must
+    set a field's value (``u = g``, g free of fields and unknowns). Marching needs a time variable, and no unknowns
+    (an inverse problem's data span every window at once).
+    """
+    if problem.settings.windows <= 1:
+        return problem
+    if problem.time is None:
+        raise PdecSemanticError(
+            "`windows` splits the time interval, and this spec declares no time variable",
+            problem.variables[0].span,
+            "declare it with `time t in [0, T]`, or remove `windows`",
+        )
+    if problem.unknowns:
+        raise PdecSemanticError(
+            "`windows` (time marching) trains forward problems only; this spec has unknowns",
+            problem.unknowns[0].span,
+            "remove `windows` to fit the unknowns over the whole interval",
+        )
+    conditions = []
+    for c in problem.conditions:
+        if isinstance(c, Condition) and c.kind == Kind.IC and not c.exact:
+            if not _exactable(problem, c):
+                raise PdecSemanticError(
+                    "with `windows`, each window starts from the last one's values: an initial condition must set "
+                    "a field's value (u = g)",
+                    c.span,
+                    "write the initial condition as `ic: u = ...`, or remove `windows`",
+                )
+            c = dataclasses.replace(c, exact=True)
+        conditions.append(c)
+    return dataclasses.replace(problem, conditions=tuple(conditions))
 
 
 def _exactable(problem: Problem, c: Condition | Periodic) -> bool:

@@ -19,6 +19,7 @@ One Adam step ``s`` (1-based)::
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 import math
 import time
@@ -78,6 +79,7 @@ def train(
         ("compile", "compile=True"),
         ("lowering", "lowering='autograd'"),
         ("exact_conditions", "exact_conditions=True"),
+        ("windows", "windows=4"),
     )
     for key, example in compile_time:
         if key in overrides:
@@ -89,6 +91,10 @@ def train(
         settings = settings.replace(**overrides)
     if settings.causal > 0 and Shards.current().world > 1:  # its per-rank time bins are not all-reduced yet
         raise PdecRunError("causal weights run on one process only", hint="set causal = 0, or run without --nproc")
+    if settings.windows > 1:  # time marching drives one Trainer per window: a later stage, looked up by name
+        options = {"quiet": quiet, "callback": callback, "plots": plots}
+        marching = importlib.import_module("pdec.marching")
+        return marching.train_windows(compiled, settings, run_dir, resume is not None, options)
     trainer = Trainer(compiled, settings, run_dir, quiet=quiet, callback=callback, plots=plots)
     if resume is not None:
         copy_path = run_dir / SPEC
@@ -96,7 +102,7 @@ def train(
             say(f"warning: the spec differs from the copy in {run_dir}; continuing with the spec given now")
         checkpoint.restore(trainer, load_checkpoint(run_dir))
     else:
-        trainer.create_run_dir()
+        checkpoint.create_run_dir(trainer)
     return trainer.run()
 
 
@@ -126,6 +132,7 @@ class Trainer:
         quiet: suppress the progress bar and the summary (the bar shows only on an interactive terminal).
         callback: ``callback(trainer, row)`` after each step.
         plots: write the plots when training finishes.
+        net, resume_dir: the network to train (default: pdec.nets.make_net); where a stop resumes (a window's run's).
     """
 
     SNAPSHOT_EVERY = 25  # Adam steps between in-memory snapshots for NaN rollback (every L-BFGS chunk is one)
@@ -140,8 +147,11 @@ class Trainer:
         quiet: bool | None = None,
         callback: Callback | None = None,
         plots: bool = True,
+        net: Any = None,
+        resume_dir: Path | None = None,
     ) -> None:
         self.compiled, self.settings, self.run_dir = compiled, settings, Path(run_dir)
+        self.resume_dir = self.run_dir if resume_dir is None else Path(resume_dir)
         self.quiet, self.callback, self.plots = bool(quiet), callback, plots
         self.device, self.dtype = _device(settings.device), torch_dtype(settings.dtype)
         self.term = compiled.terms  # name -> Term
@@ -149,7 +159,7 @@ class Trainer:
         self.sets_of = {t: tuple(n for n, ps in compiled.point_sets.items() if t in ps.terms) for t in self.terms}
         self.unknowns = copy.deepcopy(compiled.unknowns).to(self.device, self.dtype)
         self.schedule = schedule(self.term, settings, bool(self.unknowns.specs))
-        self.net = make_net(compiled, settings, self.device, self.dtype)
+        self.net = make_net(compiled, settings, self.device, self.dtype) if net is None else net
         self.net_params = list(self.net.parameters())
         self.params = self.net_params + list(self.unknowns.parameters())
         self.sampler, self.shards = make_sampler(compiled, settings), Shards.current()
@@ -191,10 +201,6 @@ class Trainer:
             tolerance_change=1e-12,
             line_search_fn="strong_wolfe",
         )
-
-    def create_run_dir(self) -> None:
-        """Create the run directory (pdec.checkpoint.create_run_dir)."""
-        checkpoint.create_run_dir(self)
 
     @property
     def total_steps(self) -> int:
@@ -426,9 +432,9 @@ def interrupted(trainer: Trainer) -> Result:
     checkpoint.save(trainer)
     spec, world = trainer.compiled.spec.path, trainer.shards.world
     how = (
-        f"pdec.fit(compiled, resume='{trainer.run_dir}')"
+        f"pdec.fit(compiled, resume='{trainer.resume_dir}')"
         if spec.startswith("<")
-        else f"pdec run {spec} --resume {trainer.run_dir}" + (f" --nproc {world}" if world > 1 else "")
+        else f"pdec run {spec} --resume {trainer.resume_dir}" + (f" --nproc {world}" if world > 1 else "")
     )
     saved = f"interrupted at step {trainer.step}/{trainer.total_steps}; checkpoint saved in {trainer.run_dir}"
     say(f"{saved}\nresume with: {how}")

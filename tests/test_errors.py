@@ -179,6 +179,13 @@ BAD_SPECS: dict[str, tuple[str, type[PdecError]]] = {
     "domain_named_like_a_shape": (PLATE + "domain disk = rectangle - hole\n", pdec.PdecNameError),
     "domain_used_before_declared": (PLATE + "domain plate = rectangle - holes\ndomain holes = hole\n",
                                     pdec.PdecSemanticError),
+    # time marching
+    "windows_without_time": (POISSON + "train:\n  windows = 4\n", pdec.PdecSemanticError),
+    "windows_with_unknowns": (HEAD + "unknown k = 1 positive\neq: u_t = k*u_xx\nic: u = sin(pi*x)\n"
+                              "bc: u = 0 on boundary(x)\ndata: \"heat_few.csv\" x = x, t = t, u = u\n"
+                              "train:\n  windows = 4\n", pdec.PdecSemanticError),
+    "windows_derivative_ic": (HEAD + "eq wave: u_tt = u_xx\nic value: u = sin(pi*x)\nic speed: u_t = 0\n"
+                              "bc: u = 0 on boundary(x)\ntrain:\n  windows = 4\n", pdec.PdecSemanticError),
 }
 
 

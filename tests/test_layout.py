@@ -44,6 +44,7 @@ ORDER = (
     "sampling",
     "embeddings",
     "nets",
+    "windows",
     "balance",
     "causal",
     "diagnostics",
@@ -56,6 +57,7 @@ ORDER = (
     "metrics",
     "inverse",
     "train",
+    "marching",
     # the API, then the command line on top of it
     "__init__",
     "cli",

@@ -10,6 +10,7 @@ import pytest
 import torch
 from trainer_problems import FAST, heat2d, poisson1d, poisson_inverse, small
 
+from pdec import checkpoint
 from pdec.cli import add_predict_arguments, cmd_predict
 from pdec.errors import PdecRunError
 from pdec.results import History, load_result
@@ -98,7 +99,7 @@ def test_staged_training_activates_terms(tmp_path):
     settings = compiled.settings.replace(update_every=1000, weighting="inverse_dirichlet")
     settings = Settings(**{**settings.__dict__, "stages": (Stage(("left", "right"), 5),)})
     trainer = Trainer(compiled, settings, tmp_path / "run", quiet=True, plots=False)
-    trainer.create_run_dir()
+    checkpoint.create_run_dir(trainer)
     result = trainer.run()
     rows = result.history.rows
     assert all("loss:pde:poisson" not in r and "loss:bc:left" in r for r in rows[:5])
@@ -161,7 +162,7 @@ def test_unknowns_trained_with_their_own_lr(tmp_path):
     trainer = Trainer(compiled, compiled.problem.settings, tmp_path / "run", quiet=True, plots=False)
     groups = trainer.optimizer.param_groups
     assert [g["lr"] for g in groups] == [1e-3, 1e-2]
-    trainer.create_run_dir()
+    checkpoint.create_run_dir(trainer)
     result = trainer.run()
     k = result.history["unknown:k"]
     assert k[0] != k[-1] and result.unknowns["k"] == pytest.approx(k[-1])
@@ -341,7 +342,7 @@ def test_default_weighting_holds_conditions_at_points(tmp_path):
     assert default.metrics["errors"]["u"] < 2e-2
     balanced = Trainer(compiled, compiled.settings.replace(seed=1), tmp_path / "balanced", quiet=True, plots=False)
     balanced.balancer.isolated = dict.fromkeys(balanced.terms, False)  # the rule before points were held at 1
-    balanced.create_run_dir()
+    checkpoint.create_run_dir(balanced)
     result = balanced.run()
     assert result.metrics["errors"]["u"] > 0.2
     assert result.metrics["weights"]["bc:ends"] > 100
