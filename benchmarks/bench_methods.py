@@ -21,7 +21,9 @@ Configurations, as in the ablations of Wang et al. (2023), "An expert's guide to
 - ``-exact``: the conditions as loss terms (the specs' ``exact`` keywords removed);
 - ``-fourier``: no random Fourier features; ``-modified_mlp``: a plain MLP; ``-causal``: ``causal = 0``;
 - ``-rad``: fixed Sobol points; ``-weighting``: fixed weights instead of inverse Dirichlet;
-- ``plain``: every method off (pdec's defaults).
+- ``plain``: every method off (pdec's defaults);
+- ``+windows``: ``best`` with time marching over 10 windows (docs/training.md), the budget's Adam steps split over
+  the windows, so that the total number of steps is ``best``'s.
 
 Budgets: ``full`` trains each spec as written (20,000 Adam steps of a 4x128 network: hours per run on a CPU, meant for
 a GPU); ``short`` uses 4x64 networks and 3,000 steps; ``quick`` 3x32 networks and 300 steps (a smoke test: the
@@ -64,7 +66,9 @@ ABLATIONS = {
     "-rad": {"sampler": "sobol", "resample": 0},
     "-weighting": {"weighting": "fixed"},
     "plain": {"fourier_features": 0, "network": "mlp", "causal": 0.0, "sampler": "sobol", "resample": 0},
+    "+windows": {"windows": 10},
 }
+COMPILE_TIME = ("windows",)  # settings the compiler takes (pdec.compile(spec, windows=10)), not the trainer
 BUDGETS = {
     "full": {},
     "short": {
@@ -97,15 +101,21 @@ def spec_text(case: str, config: str) -> str:
     return text
 
 
-def overrides(config: str, budget: str) -> dict:
-    """The settings of one configuration under one budget (the budget's sizes, then the ablation)."""
+def overrides(config: str, budget: str, spec_adam: int = 0) -> dict:
+    """The settings of one configuration under one budget (the budget's sizes, then the ablation).
+
+    ``spec_adam``: the spec's Adam steps (the full budget's), split over the windows of ``+windows``.
+    """
     sized = dict(BUDGETS[budget])
     ablation = ABLATIONS[config]
     if ablation.get("fourier_features") == 0:
         sized.pop("fourier_features", None)
     if ablation.get("resample") == 0:
         sized.pop("resample", None)
-    return {**sized, **ablation}
+    settings = {**sized, **ablation}
+    if settings.get("windows", 1) > 1:  # equal total budget: each window trains its share of the steps
+        settings["adam"] = max(1, settings.get("adam", spec_adam) // settings["windows"])
+    return settings
 
 
 def run(case: str, config: str, seed: int, budget: str) -> dict:
@@ -116,13 +126,18 @@ def run(case: str, config: str, seed: int, budget: str) -> dict:
     torch.set_num_threads(1)
     spec = io.StringIO(spec_text(case, config))
     spec.name = str(SPECS / f"{case}.pde")  # data paths resolve against the spec's folder
-    settings = overrides(config, budget)
+    compiled = compile_spec(spec)
+    settings = overrides(config, budget, compiled.settings.adam)
+    fixed = {k: settings.pop(k) for k in COMPILE_TIME if k in settings}
+    if fixed:
+        spec.seek(0)
+        compiled = compile_spec(spec, **fixed)
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        result = train(compile_spec(spec), out=Path(tmp) / "run", quiet=True, plots=False, seed=seed, **settings)
+        result = train(compiled, out=Path(tmp) / "run", quiet=True, plots=False, seed=seed, **settings)
     m = result.metrics
     row = {"case": case, "config": config, "seed": seed, "budget": budget, "seconds": time.perf_counter() - started}
-    return {**row, "settings": settings, "errors": m["errors"], "loss": m["loss"]}
+    return {**row, "settings": {**settings, **fixed}, "errors": m["errors"], "loss": m.get("loss")}
 
 
 def cell(rows: list[dict], case: str, config: str, best: float | None) -> str:

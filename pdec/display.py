@@ -20,7 +20,7 @@ from pdec.settings import Settings
 from pdec.vocabulary import SPELLING
 
 if TYPE_CHECKING:  # display is the problem's view: problem.py imports it, never the other way at run time
-    from pdec.problem import Coefficient, Condition, DataSet, Periodic, Problem
+    from pdec.problem import Coefficient, Condition, DataSet, Periodic, Problem, Variable
 
 
 class PdecPrinter(StrPrinter):
@@ -117,7 +117,7 @@ def describe(problem: Problem) -> str:
         lines += _section("exact", [f"{name} = {s(expr)}" for name, expr in problem.exact.items()])
     if problem.reference is not None:
         lines += _section("reference", [_dataset(problem.reference, problem)])
-    lines += _section("settings", _settings(problem.settings, problem.default_settings()))
+    lines += _section("settings", _settings(problem.settings, problem.default_settings(), problem.time))
     lines += _section("warnings", [_warning(w) for w in problem.warnings])
     return "\n".join(lines)
 
@@ -217,8 +217,8 @@ def _dataset(d: DataSet, problem: Problem) -> str:
     return f"{d.name}: {_relative(d.path, problem)}: {len(d)} points, {columns}{noise}"
 
 
-def _settings(settings: Settings, default_settings: Settings) -> list[str]:
-    """The settings that differ from the defaults sized to the problem."""
+def _settings(settings: Settings, default_settings: Settings, time: Variable | None = None) -> list[str]:
+    """The settings that differ from the defaults sized to the problem (``windows`` spelled out over ``time``)."""
     default = default_settings.to_dict()
     lines = []
     for key, value in settings.to_dict().items():
@@ -229,6 +229,10 @@ def _settings(settings: Settings, default_settings: Settings) -> list[str]:
             lines += [f"{prefix}.{name} = {v}" for name, v in value.items()]
         elif key == "stages":
             lines += [f"stage: {', '.join(st['terms'])} for {st['steps']}" for st in value]
+        elif key == "windows" and time is not None:
+            width = number((time.hi - time.lo) / value)
+            each = f"{settings.adam} Adam + {settings.lbfgs} L-BFGS steps"
+            lines.append(f"windows = {value}  (time marching: {value} windows of {width} in {time.name}, {each} each)")
         else:
             lines.append(f"{key} = {_setting(value)}")
     return lines
