@@ -48,6 +48,7 @@ def meta(trainer: Any) -> dict[str, Any]:
         "spec_path": str(c.spec.path),
         "torch": str(torch.__version__),  # a plain str: loadable with weights_only=True
         "world_size": trainer.shards.world,  # the processes that trained it (a resume needs as many)
+        "part_of": None if trainer.resume_dir == trainer.run_dir else str(trainer.resume_dir),  # a time window's run
     }
 
 

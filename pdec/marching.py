@@ -108,7 +108,7 @@ def finish(compiled: Any, settings: Any, run_dir: Path, marched: Marched, traine
     if main_process():
         write_json(run_dir / METRICS, found)
         history.write_csv(run_dir / HISTORY)
-        meta = {**checkpoint.meta(trainers[-1]), "plain": False, "windows": len(trainers)}
+        meta = {**checkpoint.meta(trainers[-1]), "plain": False, "windows": len(trainers), "part_of": None}
         meta["bounds"] = {v: list(b) for v, b in compiled.bounds.items()}  # the whole interval
         state = {"meta": meta, "net": marched.state_dict(), "unknowns": {}, "unknowns_floats": {},
                  "history": history.rows, "step": found["steps"], "finished": True}

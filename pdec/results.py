@@ -249,6 +249,9 @@ def load_result(run_dir: str | Path) -> Result:
     run_dir = Path(run_dir)
     state = load_checkpoint(run_dir)
     meta = state["meta"]
+    if meta.get("part_of"):  # one window of a time-marched run: its network starts from the windows before it
+        raise PdecRunError(f"'{run_dir}' holds one time window of the run in '{meta['part_of']}'",
+                           hint=f"load the whole run: {meta['part_of']}")
     net = _network(meta, state["net"], run_dir)
     metrics_path = run_dir / METRICS
     metrics = _read_json(metrics_path) if metrics_path.is_file() else {}

@@ -75,6 +75,8 @@ def test_a_marched_run_trains_loads_and_predicts(tmp_path):
     assert np.abs(result.predict(points)[:, 0] - exact).max() < 2e-2
     loaded = load_result(tmp_path / "run")
     assert np.allclose(loaded.predict(points), result.predict(points), atol=1e-6)
+    with pytest.raises(pdec.PdecRunError, match="one time window"):
+        load_result(tmp_path / "run" / "window-2")
     steps = result.history["step"]
     assert list(steps) == sorted(steps) and result.history["window"][-1] == 2
 
