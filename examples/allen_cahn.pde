@@ -1,8 +1,9 @@
 # Allen-Cahn equation with periodic boundaries (Raissi, Perdikaris, Karniadakis 2019, section 3.2).
 # Reference solution: examples/data/AC.mat (see examples/data/README.md for provenance).
 # A plain PINN stays near u = 0 here; this spec uses the methods of docs/training.md that make it learnable: the
-# initial value and the periodicity built into the network (`exact`), Fourier features, the modified MLP, causal
-# weights along t and RAD resampling of the points.
+# initial value and the periodicity built into the network (`exact`), Fourier features, the modified MLP, and time
+# marching: ten windows of 0.1 trained in turn, each starting exactly from the last one's solution (adam and lbfgs
+# are per window).
 
 var x in [-1, 1]
 time t in [0, 1]
@@ -21,11 +22,7 @@ train:
   network = modified_mlp
   fourier_features = 64
   fourier_scale = 2
-  causal = 1
-  sampler = rad
-  resample = 1000
-  interior = 4000
-  adam = 12000
-  lr_decay = 0.9
-  decay_every = 1000
-  lbfgs = 0
+  windows = 10
+  interior = 2000
+  adam = 1000
+  lbfgs = 1000
