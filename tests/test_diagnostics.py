@@ -74,7 +74,8 @@ def test_terms_switched_on_by_a_stage_are_not_a_rise():
 
 
 def test_causal_weights_that_never_open_are_named():
-    # examples/advection.pde at causal = 1 (before it marched in time windows): the last time bin's weight stayed 0 for 10,000 steps (error 3.6).
+    # examples/advection.pde at causal = 1, before it marched in time windows: the last time bin's weight stayed 0
+    # for 10,000 steps (error 3.6).
     rows = _rows(STALL_STEPS + 10, ic=lambda i: 0.5 / (i + 1))
     for r in rows:
         r["causal:min_weight"] = 0.0
