@@ -23,7 +23,8 @@ Configurations, as in the ablations of Wang et al. (2023), "An expert's guide to
 - ``-rad``: fixed Sobol points; ``-weighting``: fixed weights instead of inverse Dirichlet;
 - ``plain``: every method off (pdec's defaults);
 - ``+windows``: ``best`` with time marching over 10 windows (docs/training.md), the budget's Adam steps split over
-  the windows, so that the total number of steps is ``best``'s.
+  the windows, so that the total number of steps is ``best``'s; ``windows-causal``: the same with time marching in
+  place of the causal weights (``causal = 0``).
 
 Budgets: ``full`` trains each spec as written (20,000 Adam steps of a 4x128 network: hours per run on a CPU, meant for
 a GPU); ``short`` uses 4x64 networks and 3,000 steps; ``quick`` 3x32 networks and 300 steps (a smoke test: the
@@ -67,6 +68,7 @@ ABLATIONS = {
     "-weighting": {"weighting": "fixed"},
     "plain": {"fourier_features": 0, "network": "mlp", "causal": 0.0, "sampler": "sobol", "resample": 0},
     "+windows": {"windows": 10},
+    "windows-causal": {"windows": 10, "causal": 0.0},
 }
 COMPILE_TIME = ("windows",)  # settings the compiler takes (pdec.compile(spec, windows=10)), not the trainer
 BUDGETS = {

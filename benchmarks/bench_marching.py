@@ -1,0 +1,133 @@
+"""Time marching against one window at an equal budget, on the examples that march.
+
+Run from the repository root::
+
+    python benchmarks/bench_marching.py                          # advection and allen_cahn, seed 0
+    python benchmarks/bench_marching.py --cases advection --seeds 0 1 2
+    python benchmarks/bench_marching.py --report                 # rewrite marching.md from marching.jsonl
+
+Each case is an example that sets ``windows = N`` (examples/advection.pde, examples/allen_cahn.pde), trained two
+ways on one thread: ``windows``, the example as written; ``one window``, the same spec with ``windows = 1`` and N
+times the Adam and L-BFGS steps, so both train the same total number of steps. The rows are appended to
+benchmarks/results/marching.jsonl as each run ends (a rerun skips what is there) and benchmarks/results/marching.md
+is rewritten. The ``windows`` runs are the examples table's (bench_examples.py, benchmarks/results/examples.jsonl:
+``pdec run examples/NAME.pde --seed S --threads 1``, the same training), so by default only ``one window`` runs here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from _report import RESULTS, read_jsonl, write_result  # benchmarks/ is on sys.path when run as a script
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = ("advection", "allen_cahn")
+LOG = RESULTS / "marching.jsonl"
+EXAMPLES = RESULTS / "examples.jsonl"
+
+
+def example_rows() -> list[dict]:
+    """The examples table's runs of the marching examples, as ``windows`` rows."""
+    rows = []
+    for r in read_jsonl(EXAMPLES):
+        if r.get("example") in CASES and r.get("errors"):
+            settings = _settings(r["example"])
+            rows.append({"case": r["example"], "config": "windows", "seed": r["seed"], "seconds": r["seconds"],
+                         "settings": settings, "errors": r["errors"], "steps": r.get("steps")})
+    return rows
+
+
+def _settings(case: str) -> dict:
+    """The example's windows and steps per window, as written."""
+    import pdec
+
+    s = pdec.load(ROOT / "examples" / f"{case}.pde").settings
+    return {"windows": s.windows, "adam": s.adam, "lbfgs": s.lbfgs}
+
+
+def run(case: str, config: str, seed: int) -> dict:
+    """Train one (case, configuration, seed); the errors, the settings and the seconds."""
+    import pdec
+
+    torch.set_num_threads(1)
+    path = ROOT / "examples" / f"{case}.pde"
+    marched = pdec.compile(path)
+    windows = marched.settings.windows
+    compiled, overrides = marched, {}
+    if config == "one window":
+        compiled = pdec.compile(path, windows=1)
+        overrides = {"adam": marched.settings.adam * windows, "lbfgs": marched.settings.lbfgs * windows}
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        result = compiled.train(out=Path(tmp) / "run", quiet=True, plots=False, seed=seed, **overrides)
+    settings = {"windows": compiled.settings.windows, "adam": overrides.get("adam", compiled.settings.adam),
+                "lbfgs": overrides.get("lbfgs", compiled.settings.lbfgs)}
+    row = {"case": case, "config": config, "seed": seed, "seconds": time.perf_counter() - started}
+    return {**row, "settings": settings, "errors": result.metrics["errors"], "steps": result.metrics["steps"]}
+
+
+def report(rows: list[dict]) -> str:
+    """One row per (case, configuration): median error over seeds, per seed, steps, seconds."""
+    lines = [
+        "# Time marching against one window, equal total steps",
+        "",
+        "From `python benchmarks/bench_marching.py` (one CPU thread per run, x86_64, torch 2.13.0+cpu; the machine "
+        "shared with other runs, so read the seconds as ceilings). `windows`: the example as written; `one window`: "
+        "the same spec with `windows = 1` and the windows' total Adam and L-BFGS steps. Relative L2 error of u.",
+        "",
+        "| case | configuration | settings | median error | per seed | seconds per run |",
+        "|---|---|---|---|---|---:|",
+    ]
+    for case in CASES:
+        for config in ("windows", "one window"):
+            found = [r for r in rows if r["case"] == case and r["config"] == config]
+            if not found:
+                lines.append(f"| {case} | {config} | | not run | | |")
+                continue
+            s = found[0]["settings"]
+            settings = f"windows = {s['windows']}, adam = {s['adam']}, lbfgs = {s['lbfgs']}"
+            errors = [r["errors"]["u"] for r in found]
+            per_seed = "; ".join(f"{r['seed']}: {r['errors']['u']:.2e}" for r in found)
+            seconds = statistics.median(r["seconds"] for r in found)
+            lines.append(f"| {case} | {config} | {settings} | {statistics.median(errors):.2e} | {per_seed} | "
+                         f"{seconds:.0f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Run the missing (case, configuration, seed) triples; rewrite the table after each."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", nargs="+", default=list(CASES), choices=CASES)
+    parser.add_argument("--configs", nargs="+", default=["one window"], choices=["windows", "one window"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--report", action="store_true", help="only rewrite marching.md from marching.jsonl")
+    args = parser.parse_args()
+    done = read_jsonl(LOG)
+    done += [r for r in example_rows() if (r["case"], r["config"], r["seed"]) not in
+             {(d["case"], d["config"], d["seed"]) for d in done}]
+    if not args.report:
+        have = {(r["case"], r["config"], r["seed"]) for r in done}
+        for case in args.cases:
+            for config in args.configs:
+                for seed in args.seeds:
+                    if (case, config, seed) in have:
+                        continue
+                    row = run(case, config, seed)
+                    done.append(row)
+                    LOG.parent.mkdir(exist_ok=True)
+                    with LOG.open("a") as f:
+                        f.write(json.dumps(row) + "\n")
+                    print(f"{case} {config} seed {seed}: u {row['errors']['u']:.3e} ({row['seconds']:.0f} s)",
+                          flush=True)
+                    write_result("marching", report(done))
+    write_result("marching", report(done))
+
+
+if __name__ == "__main__":
+    main()
