@@ -28,7 +28,7 @@ from pdec.declarations import (
 )
 from pdec.display import show
 from pdec.domains import check_point, declare_domains, domain_pieces
-from pdec.errors import PdecNameError, PdecSemanticError, did_you_mean, number, short
+from pdec.errors import PdecNameError, PdecSemanticError, PdecWarning, did_you_mean, number, short
 from pdec.expressions import Expressions
 from pdec.finiteness import with_finiteness_warnings
 from pdec.problem import (
@@ -678,7 +678,13 @@ def windowed(problem: Problem) -> Problem:
                 )
             c = dataclasses.replace(c, exact=True)
         conditions.append(c)
-    return dataclasses.replace(problem, conditions=tuple(conditions))
+    warnings = problem.warnings
+    message = ("causal weights inside time windows: each window's later times train only once the weights open, and "
+               "what a window leaves untrained is carried into the next (errors above 30 with 300 Adam steps a window)")
+    if problem.settings.causal > 0 and all(w.message != message for w in warnings):  # settled once per problem
+        hint = "time windows already train in order: set causal = 0, or give every window thousands of steps"
+        warnings += (PdecWarning(message, problem.time.span, hint),)
+    return dataclasses.replace(problem, conditions=tuple(conditions), warnings=warnings)
 
 
 def _exactable(problem: Problem, c: Condition | Periodic) -> bool:

@@ -100,6 +100,14 @@ def test_a_stopped_march_resumes_in_its_window(tmp_path):
     assert len(result.history) == 180 and math.isfinite(result.metrics["errors"]["u"])
 
 
+def test_causal_weights_inside_windows_are_warned_about():
+    assert not pdec.load(HEAT.format(adam=10, windows=4)).warnings
+    warnings = pdec.load(HEAT.format(adam=10, windows=4) + "  causal = 1\n").warnings
+    assert len(warnings) == 1 and "causal weights inside time windows" in str(warnings[0])
+    assert "2 | time t in [0, 0.4]" in str(warnings[0])  # located at the time variable
+    assert len(pdec.compile(HEAT.format(adam=10, windows=4) + "  causal = 1\n", seed=1).problem.warnings) == 1
+
+
 def test_windows_is_a_compile_time_setting():
     with pytest.raises(pdec.PdecRunError, match="compile-time"):
         pdec.compile(HEAT.format(adam=1, windows=1)).train(windows=2)
