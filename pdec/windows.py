@@ -80,7 +80,7 @@ class Carried:
 
     def __call__(self, X: torch.Tensor) -> torch.Tensor:
         """Each exact piece's value at ``X``: the spec's, or the previous window's at ``t_k``."""
-        before = self.previous(self.at_start(X)) if not torch.is_grad_enabled() else self.polynomial(X)
+        before = self.carried_at(X) if not torch.is_grad_enabled() else self.polynomial(X)
         columns = list(self.values(X).split(1, dim=1)) if self.values is not None else [None] * self.count
         for i, (piece, _) in enumerate(self.carried):
             columns[piece] = before[:, i : i + 1]
@@ -129,12 +129,18 @@ class Carried:
             for index in multi_indices(len(space), self.order):
                 j = next(i for i, n in enumerate(index) if n)
                 parent = found[index[:j] + (index[j] - 1,) + index[j + 1 :]]
-                more = sum(index) < self.order
-                columns = [torch.autograd.grad(parent[:, c].sum(), Y, create_graph=more, allow_unused=True)[0]
+                columns = [column_partial(parent[:, c], Y, space[j], sum(index) < self.order)
                            for c in range(parent.shape[1])]
-                found[index] = torch.cat([torch.zeros_like(Y[:, :1]) if g is None else g[:, space[j] : space[j] + 1]
-                                          for g in columns], 1)
+                found[index] = torch.cat(columns, 1)
         return {a: v.detach() for a, v in found.items()}
+
+
+def column_partial(column: torch.Tensor, Y: torch.Tensor, j: int, more: bool) -> torch.Tensor:
+    """``d column / d Y[:, j]`` ``[N, 1]`` (rows independent), kept differentiable when ``more`` orders follow."""
+    if not column.requires_grad:  # a constant partial: every higher one is zero
+        return torch.zeros_like(Y[:, :1])
+    g = torch.autograd.grad(column.sum(), Y, create_graph=more, retain_graph=True, allow_unused=True)[0]
+    return torch.zeros_like(Y[:, :1]) if g is None else g[:, j : j + 1]
 
 
 def multi_indices(dims: int, order: int) -> list[tuple[int, ...]]:
