@@ -144,8 +144,10 @@ def _run_emit(args: argparse.Namespace) -> int:
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``pdec run`` arguments: the spec and the training overrides."""
     parser.add_argument("spec", help="the .pde spec to train")
-    parser.add_argument("--steps", "--adam", dest="adam", type=int, help="Adam steps (settings.adam)")
-    parser.add_argument("--lbfgs", type=int, help="L-BFGS iterations after Adam")
+    parser.add_argument(
+        "--steps", "--adam", dest="adam", type=int, help="Adam steps (settings.adam; per window with `windows`)"
+    )
+    parser.add_argument("--lbfgs", type=int, help="L-BFGS iterations after Adam (per window with `windows`)")
     parser.add_argument("--device", help="cpu, cuda or cuda:N")
     parser.add_argument("--dtype", choices=DTYPES)
     parser.add_argument("--seed", type=int)
