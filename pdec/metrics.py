@@ -75,6 +75,7 @@ def final_metrics(trainer: Any) -> dict[str, Any]:
     return {
         "steps": trainer.step,
         "adam_steps": min(trainer.step, settings.adam),
+        "kept_step": trainer.best.returned,  # the step whose parameters the run returns, when not its last
         "lbfgs_steps": max(0, trainer.step - settings.adam),
         "loss": sum(w[k] * v for k, v in losses.items()),
         "losses": losses,

@@ -57,6 +57,7 @@ class Settings:
     lr_decay: float = 1.0
     decay_every: int = 1000
     lbfgs: int = 500
+    keep_best: bool = True
     fit_unknowns: int = 100
     data_first: float = 0.3
     weighting: str = "inverse_dirichlet_grouped"
@@ -167,6 +168,7 @@ _SCHEMA: dict[str, tuple[str, Any]] = {
     "lr_decay": ("float", "unit"),
     "decay_every": ("int", 1),
     "lbfgs": ("int", 0),
+    "keep_best": ("bool", None),
     "fit_unknowns": ("int", 0),
     "data_first": ("float", "unit_open"),
     "weighting": ("choice", WEIGHTINGS),

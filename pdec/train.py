@@ -174,6 +174,7 @@ class Trainer:
         self.history = History()
         self.active: tuple[str, ...] | None = None
         self.last_snapshot: dict[str, Any] | None = None
+        self.best = checkpoint.BestIterate(settings)  # the lowest-loss iterate, returned when Adam ends the run
         self.errors: dict[str, float] = {}  # the latest evaluation
         self.identifiability: list[str] | None = None  # warnings about the unknowns, from the trained network
         self._cache: tuple[Any, dict[str, torch.Tensor]] | None = None
@@ -242,13 +243,6 @@ class Trainer:
         w = self.balancer.weights
         return sum((w[k] * v for k, v in losses.items()), start=torch.zeros((), dtype=self.dtype, device=self.device))
 
-    def set_lr(self, step: int) -> float:
-        """Apply ``base_lr * lr_decay ** ((step - 1) // decay_every) * lr_scale`` to every group; return the net's."""
-        factor = self.schedule.lr_factor(step) * self.lr_scale
-        for group in self.optimizer.param_groups:
-            group["lr"] = group["base_lr"] * factor
-        return self.optimizer.param_groups[0]["lr"]
-
     def balanced_gradients(self, losses: Mapping[str, torch.Tensor]) -> None:
         """Per-term gradients -> balancer update -> ``grad = sum_k lambda_k g_k``, accumulated through backward().
 
@@ -288,12 +282,13 @@ class Trainer:
         points = self.points(step, active)
         if switched_on:
             inverse.fit_unknowns(self, points, tuple(t for t in active if t in switched_on), before)
-        lr = self.set_lr(step)
+        lr = set_lr(self.optimizer, self.schedule.lr_factor(step) * self.lr_scale)
         losses = self.losses(points, active)
         values = self.shards.values(losses)
         bad = [k for k, v in values.items() if not math.isfinite(v)]
         if bad:
             raise LossNotFinite(bad)
+        self.best.offer((self.schedule.round(step), active), step, values, self.balancer.weights, self.params)
         self.optimizer.zero_grad(set_to_none=True)
         if self.balancer.due(step) and self.balancer.uses_grads:
             self.balanced_gradients(losses)
@@ -420,6 +415,13 @@ def record(trainer: Trainer, previous: int, row: dict[str, Any]) -> None:
     trainer.console.show(previous, row, trainer.errors, trainer.elapsed)
 
 
+def set_lr(optimizer: torch.optim.Optimizer, factor: float) -> float:
+    """Set every group's lr to ``base_lr * factor`` (the schedule's decay times the rollback scale); the net's lr."""
+    for group in optimizer.param_groups:
+        group["lr"] = group["base_lr"] * factor
+    return optimizer.param_groups[0]["lr"]
+
+
 def _device(name: str) -> torch.device:
     """The torch device; PdecRunError when CUDA is asked for but absent."""
     if name.startswith("cuda") and not torch.cuda.is_available():
@@ -442,8 +444,13 @@ def interrupted(trainer: Trainer) -> Result:
 
 
 def finish(trainer: Trainer) -> Result:
-    """Final evaluation, metrics, diagnoses, checkpoint, history CSV and plots."""
+    """Final evaluation (of the kept iterate), metrics, diagnoses, checkpoint, history CSV and plots."""
     found = metrics.final_metrics(trainer)
+    if trainer.phase == "adam":  # the last iterate competes too
+        key = (trainer.schedule.round(trainer.step), trainer.active)
+        trainer.best.offer(key, trainer.step + 1, found["losses"], trainer.balancer.weights, trainer.params)
+        if trainer.best.restore(trainer.params, trainer.step) is not None:
+            found = metrics.final_metrics(trainer)
     findings = diagnose(trainer.history.rows, trainer.terms, final=True)
     found["warnings"] = [f.message for f in findings]
     if main_process():
@@ -461,6 +468,7 @@ def finish(trainer: Trainer) -> Result:
     errors = ", ".join(f"{k} {v:.3e}" for k, v in found["errors"].items())
     say(
         f"done: {trainer.step} steps in {trainer.elapsed:.1f} s, loss {found['loss']:.3e}"
+        + (f" (the iterate of step {found['kept_step']}, the lowest)" if found["kept_step"] is not None else "")
         + (f", relative L2 error {errors}" if errors else "")
         + f"; run directory {trainer.run_dir}",
         trainer.quiet,
