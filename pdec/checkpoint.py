@@ -173,11 +173,11 @@ class BestIterate:
     """The Adam iterate with the lowest loss, which a run that ends with Adam returns instead of its last step.
 
     Adam at a fixed learning rate ends wherever its last step lands: on DeepXDE's 1-D Poisson problems the last
-    iterate's loss was up to 35 times the lowest one of the last thousand steps (docs/training.md, "The iterate a run
-    returns"). The trainer offers each iterate before updating it, with its per-term losses; an iterate is kept when its
-    weighted loss is below the kept one's, both weighted by the current weights (inverse Dirichlet moves them).
-    Losses on other points or other terms do not compare: a new resampling round or stage starts afresh (``key``).
-    After L-BFGS nothing is kept: its line search accepts no step that raises the loss. Off with ``keep_best = false``.
+    iterate's loss was up to 35 times the lowest one (docs/training.md, "The iterate a run returns"). The trainer
+    offers each iterate before updating it, with its per-term losses; an iterate is kept when its weighted loss is
+    below the kept one's, both weighted by the current weights (inverse Dirichlet moves them). Losses on other
+    points or other terms do not compare: a new resampling round or stage starts afresh (``key``). After L-BFGS
+    nothing is kept: its line search accepts no step that raises the loss. Off with ``keep_best = false``.
     """
 
     def __init__(self, settings: Any) -> None:
@@ -199,7 +199,11 @@ class BestIterate:
             if sum(weights[k] * v for k, v in losses.items()) >= kept:
                 return
         self.losses, self.step = dict(losses), step - 1
-        self.params = [p.detach().clone() for p in params]
+        if [k.device for k in self.params] == [p.device for p in params]:  # early on most steps are new lows: reuse
+            for kept, p in zip(self.params, params, strict=True):
+                kept.copy_(p.detach())
+        else:
+            self.params = [p.detach().clone() for p in params]
 
     def restore(self, params, last: int) -> int | None:
         """Copy the kept parameters into ``params`` unless they are the last iterate (``last`` updates); their step."""
