@@ -24,6 +24,7 @@ WEIGHTINGS = registry.WEIGHTINGS.names
 NETWORKS = registry.NETWORKS.names
 DTYPES = ("float32", "float64")
 OUTPUT_SCALES = ("data", "none")
+INPUTS = ("auto", "centred", "unit")  # the box map onto the network: [-1, 1], [0, 1], or by activation (pdec.nets)
 LOWERINGS = ("forward", "autograd")  # how derivatives are computed (pdec.forward; nested autograd)
 
 
@@ -44,6 +45,7 @@ class Settings:
     layers: tuple[int, ...] = (20, 20, 20, 20)
     activation: str = "tanh"
     network: str = "mlp"
+    inputs: str = "auto"
     fourier_features: int = 0
     fourier_scale: float = 1.0
     output_scale: str = "data"
@@ -156,6 +158,7 @@ _SCHEMA: dict[str, tuple[str, Any]] = {
     "layers": ("widths", None),
     "activation": ("choice", ACTIVATIONS),
     "network": ("choice", NETWORKS),
+    "inputs": ("choice", INPUTS),
     "fourier_features": ("int", 0),
     "fourier_scale": ("float", "positive"),
     "output_scale": ("choice", OUTPUT_SCALES),

@@ -43,9 +43,9 @@ def both(spec, dtype="float64", **overrides):
     return (compile_spec(spec, dtype=dtype, lowering=lowering, **overrides) for lowering in ("forward", "autograd"))
 
 
-def random_net(compiled, activation="tanh", layers=(10, 9, 8), seed=0):
+def random_net(compiled, activation="tanh", layers=(10, 9, 8), seed=0, inputs="auto"):
     """pdec's MLP for ``compiled``, with biases and weights perturbed off their initial values."""
-    net = build_net(compiled.variables, compiled.bounds, compiled.fields, list(layers), activation, seed)
+    net = build_net(compiled.variables, compiled.bounds, compiled.fields, list(layers), activation, seed, inputs)
     g = torch.Generator().manual_seed(seed + 1)
     with torch.no_grad():
         for p in net.parameters():
@@ -109,6 +109,14 @@ def test_every_example_agrees_with_autograd_in_float32(path):
 def test_every_activation_to_order_five_with_mixed_partials(activation):
     forward, autograd = both(HIGH_ORDER)
     assert_lowerings_agree(forward, autograd, random_net(forward, activation, layers=(7, 6)), tol=1e-10)
+
+
+@pytest.mark.parametrize("inputs", ["centred", "unit"])
+def test_both_input_ranges_to_order_five(inputs):
+    forward, autograd = both(HIGH_ORDER)
+    net = random_net(forward, layers=(7, 6), inputs=inputs)
+    assert float(net.offset[0]) == {"centred": 1.0, "unit": 0.0}[inputs]
+    assert_lowerings_agree(forward, autograd, net, tol=1e-10)
 
 
 def test_the_output_map_and_a_one_layer_net():

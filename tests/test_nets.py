@@ -14,6 +14,32 @@ def test_inputs_normalised_from_bounds():
     torch.testing.assert_close(z, torch.tensor([[-1.0, -1.0], [1.0, 1.0], [0.0, 0.0]]))
 
 
+def test_unit_inputs_map_the_box_onto_zero_one():
+    net = MLP({"x": (-2.0, 6.0), "t": (0.0, 0.5)}, ["u"], [4], inputs="unit")
+    z = net.normalise(torch.tensor([[-2.0, 0.0], [6.0, 0.5], [2.0, 0.25]]))
+    torch.testing.assert_close(z, torch.tensor([[0.0, 0.0], [1.0, 1.0], [0.5, 0.5]]))
+
+
+def test_auto_inputs_follow_the_activation():
+    from pdec.nets import input_range
+
+    assert input_range("auto", "sin") == "unit"
+    assert [input_range("auto", a) for a in ACTIVATIONS if a != "sin"] == ["centred"] * (len(ACTIVATIONS) - 1)
+    assert input_range("centred", "sin") == "centred" and input_range("unit", "tanh") == "unit"
+    sine = build_net(("x",), {"x": (2, 4)}, ("u",), (8,), "sin")
+    torch.testing.assert_close(sine.normalise(torch.tensor([[2.0], [4.0]])), torch.tensor([[0.0], [1.0]]))
+
+
+def test_a_checkpoint_from_before_the_input_setting_loads_centred():
+    old = build_net(("x",), {"x": (2, 4)}, ("u",), (8,), "sin", inputs="centred")
+    state = {k: v for k, v in old.state_dict().items() if k != "offset"}  # written before the buffer existed
+    fresh = build_net(("x",), {"x": (2, 4)}, ("u",), (8,), "sin", seed=5)  # auto: unit
+    fresh.load_state_dict(state)
+    x = torch.tensor([[2.0], [3.3], [4.0]])
+    torch.testing.assert_close(fresh.normalise(x), torch.tensor([[-1.0], [0.3], [1.0]]))
+    torch.testing.assert_close(fresh(x), old(x))
+
+
 @pytest.mark.parametrize("name", ACTIVATIONS)
 def test_output_per_field(name):
     net = MLP({"x": (0.0, 1.0), "y": (0.0, 1.0)}, ["u", "v", "p"], [5, 5], name)

@@ -44,15 +44,15 @@ def mlp_layers(net):
 def inputs(description, X, indices):
     """The first layer's inputs as a jet (value, then the partials at indices), and whether it is affine in X.
 
-    ("box", lo, scale): the box scaled onto [-1, 1]; affine: its partials are constant rows (scale[i] in column i,
-    order one; None from the second order on). ("embedding", ...): the input map (embedded).
+    ("box", lo, scale, offset): the box scaled onto [-1, 1] or [0, 1]; affine: its partials are constant rows
+    (scale[i] in column i, order one; None from the second order on). ("embedding", ...): the input map (embedded).
     """
     if description[0] != "box":
         return embedded(description, X, indices)
-    _, lo, scale = description
+    _, lo, scale, offset = description
     rows = torch.diag(scale)
     partials = [rows[a.index(1)].unsqueeze(0) if sum(a) == 1 else None for a in indices]
-    return ((X - lo) * scale - 1.0, *partials), True
+    return ((X - lo) * scale - offset, *partials), True
 
 
 def embedded(description, X, indices):
