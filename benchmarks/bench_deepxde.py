@@ -351,7 +351,7 @@ def run_pdec(name: str, seed: int) -> dict:
     s = result.settings
     settings = {"layers": list(s.layers), "interior": s.interior, "boundary": s.boundary, "points": dict(s.points)}
     settings |= {"adam": s.adam, "lbfgs": s.lbfgs, "lr": s.lr, "weighting": s.weighting, "activation": s.activation}
-    settings |= {"lowering": s.lowering, "keep_best": s.keep_best}
+    settings |= {"lowering": s.lowering, "keep_best": s.keep_best, "inputs": s.inputs}
     points, exact = test_set(CASES[name])
     check = relative_errors(result.predict(points), exact)  # the shared test set, as for DeepXDE
     return {
