@@ -31,17 +31,6 @@ def activation(name: str) -> nn.Module:
 INPUT_OFFSETS = {"centred": 1.0, "unit": 0.0}  # the box onto [-1, 1] or [0, 1]: z = (x - lo) * scale - offset
 
 
-def input_range(inputs: str, activation_name: str) -> str:
-    """The box map a network gets: ``inputs`` as set, or for ``auto`` ``unit`` under sin and ``centred`` otherwise.
-
-    Measured on DeepXDE's Helmholtz problem with hard walls (sine network, [0, 1]^2, ten seeds; docs/training.md,
-    "Network"): inputs on [0, 1] reached a median error of 6.0e-3 against 3.9e-2 on [-1, 1].
-    """
-    if inputs != "auto":
-        return inputs
-    return "unit" if activation_name == "sin" else "centred"
-
-
 class MLP(nn.Module):
     """A fully connected network whose first operation maps the box ``bounds`` onto ``[-1, 1]^d`` (or ``[0, 1]^d``).
 
@@ -52,7 +41,7 @@ class MLP(nn.Module):
         activation_name: the hidden activation.
         generator: the torch generator the initial weights are drawn from (the global one if None).
         embedding: an input map replacing the box scaling (pdec.embeddings: periodic and Fourier features).
-        inputs: ``centred`` (the box onto ``[-1, 1]``) or ``unit`` (onto ``[0, 1]``); see :func:`input_range`.
+        inputs: ``centred`` (the box onto ``[-1, 1]``) or ``unit`` (onto ``[0, 1]``; docs/training.md, "Network").
 
     Weights are Xavier (Glorot) normal, biases zero. Outputs are ``body(x) * gain + shift`` per field once
     ``scale_outputs`` has set them (e.g. the mean and std of a field's observations), so the last layer works at unit
@@ -253,7 +242,7 @@ def _network(cls: type[MLP], compiled: Any, settings: Any, generator: torch.Gene
     periodic = [compiled.variables[c] for c, _, _ in constraints.periodic] if constraints else []
     features, scale = getattr(settings, "fourier_features", 0), getattr(settings, "fourier_scale", 1.0)
     embedding = input_map(bounds, periodic, features, scale, generator)
-    inputs = input_range(getattr(settings, "inputs", "auto"), settings.activation)
+    inputs = getattr(settings, "inputs", "centred")
     return cls(bounds, compiled.fields, settings.layers, settings.activation, generator, embedding, inputs)
 
 
@@ -264,12 +253,12 @@ def build_net(
     layers: Sequence[int],
     activation_name: str,
     seed: int = 0,
-    inputs: str = "auto",
+    inputs: str = "centred",
 ) -> MLP:
     """Build the MLP of a compiled problem (bounds in the variables' column order), initialised from ``seed``."""
     ordered = {v: bounds[v] for v in variables}
     generator = torch.Generator().manual_seed(seed)
-    return MLP(ordered, fields, layers, activation_name, generator, inputs=input_range(inputs, activation_name))
+    return MLP(ordered, fields, layers, activation_name, generator, inputs=inputs)
 
 
 DEFAULT_NETWORK = "mlp"

@@ -43,7 +43,7 @@ def both(spec, dtype="float64", **overrides):
     return (compile_spec(spec, dtype=dtype, lowering=lowering, **overrides) for lowering in ("forward", "autograd"))
 
 
-def random_net(compiled, activation="tanh", layers=(10, 9, 8), seed=0, inputs="auto"):
+def random_net(compiled, activation="tanh", layers=(10, 9, 8), seed=0, inputs="centred"):
     """pdec's MLP for ``compiled``, with biases and weights perturbed off their initial values."""
     net = build_net(compiled.variables, compiled.bounds, compiled.fields, list(layers), activation, seed, inputs)
     g = torch.Generator().manual_seed(seed + 1)

@@ -20,20 +20,10 @@ def test_unit_inputs_map_the_box_onto_zero_one():
     torch.testing.assert_close(z, torch.tensor([[0.0, 0.0], [1.0, 1.0], [0.5, 0.5]]))
 
 
-def test_auto_inputs_follow_the_activation():
-    from pdec.nets import input_range
-
-    assert input_range("auto", "sin") == "unit"
-    assert [input_range("auto", a) for a in ACTIVATIONS if a != "sin"] == ["centred"] * (len(ACTIVATIONS) - 1)
-    assert input_range("centred", "sin") == "centred" and input_range("unit", "tanh") == "unit"
-    sine = build_net(("x",), {"x": (2, 4)}, ("u",), (8,), "sin")
-    torch.testing.assert_close(sine.normalise(torch.tensor([[2.0], [4.0]])), torch.tensor([[0.0], [1.0]]))
-
-
 def test_a_checkpoint_from_before_the_input_setting_loads_centred():
     old = build_net(("x",), {"x": (2, 4)}, ("u",), (8,), "sin", inputs="centred")
     state = {k: v for k, v in old.state_dict().items() if k != "offset"}  # written before the buffer existed
-    fresh = build_net(("x",), {"x": (2, 4)}, ("u",), (8,), "sin", seed=5)  # auto: unit
+    fresh = build_net(("x",), {"x": (2, 4)}, ("u",), (8,), "sin", seed=5, inputs="unit")
     fresh.load_state_dict(state)
     x = torch.tensor([[2.0], [3.3], [4.0]])
     torch.testing.assert_close(fresh.normalise(x), torch.tensor([[-1.0], [0.3], [1.0]]))
@@ -92,3 +82,15 @@ def test_output_map_applied_and_saved_with_the_weights():
     fresh.load_state_dict(old)
     assert not fresh.output_scaled
     torch.testing.assert_close(fresh(x), plain)
+
+
+def test_the_spec_setting_reaches_the_network():
+    import pdec
+    from pdec.nets import make_net
+
+    spec = "var x in [2, 4]\nfield u(x)\neq poisson: u_xx = 1\nbc ends: u = 0 on boundary\n"
+    for setting, ends in (("", [-1.0, 1.0]), ("train:\n  inputs = unit\n", [0.0, 1.0])):
+        compiled = pdec.compile(spec + setting)
+        net = make_net(compiled, compiled.settings, torch.device("cpu"), torch.float32)
+        z = net.normalise(torch.tensor([[2.0], [4.0]]))
+        torch.testing.assert_close(z, torch.tensor([ends]).T)
