@@ -19,6 +19,8 @@ STUCK = 0.1  # ... and it is still above this fraction of its first loss (it nev
 EXTREME = 1e5  # the largest weight over the smallest above which the weights are reported as extreme
 NOT_LEARNED = 0.5  # a relative L2 error at or above this at the end: the network has not learned the solution
 CAUSAL_CLOSED = 0.01  # causal weights whose smallest stays below this for STALL_STEPS: the later times never train
+OVERFIT = 100.0  # an equation's held-out loss this many times its training loss ...
+OVERFIT_FLOOR = 1e-3  # ... and above this fraction of its first recorded loss: it fits its points, not the equation
 
 
 @dataclass(frozen=True)
@@ -35,19 +37,26 @@ class Finding:
         return self.kind, self.subject
 
 
-def diagnose(rows: Sequence[Mapping[str, Any]], terms: Sequence[str], final: bool = False) -> list[Finding]:
+def diagnose(
+    rows: Sequence[Mapping[str, Any]],
+    terms: Sequence[str],
+    final: bool = False,
+    heldout: Mapping[str, tuple[float, float, int]] | None = None,
+) -> list[Finding]:
     """All findings on the history ``rows`` of a run whose loss terms are ``terms``.
 
     Args:
         rows: history rows (``step``, ``loss:TERM``, ``weight:TERM``, ``error:FIELD``).
         terms: every term name of the problem.
-        final: the run has ended: also judge the end state (divergence, errors of an unlearned solution).
+        final: the run has ended: also judge the end state (divergence, equations that hold only at their points,
+            errors of an unlearned solution).
+        heldout: at the end, each equation's ``(training loss, held-out loss, points)`` (:func:`overfitted`).
     """
     if not rows:
         return []
     found = stalled_terms(rows, terms) + extreme_weights(rows[-1], terms) + causal_closed(rows)
     if final:
-        found += diverged(rows, terms) + unlearned(rows)
+        found += diverged(rows, terms) + overfitted(heldout or {}, rows) + unlearned(rows)
     return found
 
 
@@ -158,3 +167,22 @@ def unlearned(rows: Sequence[Mapping[str, Any]]) -> list[Finding]:
         for field, value in errors.items()
         if not value < NOT_LEARNED
     ]
+
+
+def overfitted(heldout: Mapping[str, tuple[float, float, int]], rows: Sequence[Mapping[str, Any]]) -> list[Finding]:
+    """Equations whose loss at held-out points (pdec.metrics.heldout_losses) is far above their training loss.
+
+    ``heldout`` maps a term to ``(training loss, held-out loss, points)``. Only a held-out loss above
+    ``OVERFIT_FLOOR`` times the term's first recorded loss counts (both tiny is not a finding).
+    """
+    out = []
+    for term, (train, held, n) in heldout.items():
+        first = next((r[f"loss:{term}"] for r in rows if f"loss:{term}" in r), math.inf)
+        if held > OVERFIT * train and held > OVERFIT_FLOOR * first:
+            out.append(Finding("overfitted", term, (
+                f"{term} holds at its training points (loss {train:.2e}) but not at {n} fresh points "
+                f"(loss {held:.2e}): the network fits the points, not the equation between them, and the solution "
+                "may be wrong there. Raise `interior` (or `points.NAME`), or set `resample = N` to draw new points "
+                "every N steps"
+            )))
+    return out

@@ -92,6 +92,34 @@ def final_metrics(trainer: Any) -> dict[str, Any]:
     }
 
 
+def heldout_losses(trainer: Any) -> dict[str, tuple[float, float, int]]:
+    """Each equation's plain loss ``mean(residual ** 2)`` at its training points and at a held-out draw.
+
+    Returns ``{term: (training, held out, held-out points)}``. The held-out draw
+    (:meth:`pdec.sampling.Sampler.heldout`: as many points as the sampler's plan, a seed no training round uses) is
+    evaluated whole on every rank, so it needs no reduction. An equation that holds at its points and not between
+    them has fitted the points, not the equation.
+    """
+    equations = [t for t in trainer.terms if t.startswith("pde:")]
+    names = {n for t in equations for n in trainer.sets_of[t]}
+    heldout = getattr(trainer.sampler, "heldout", None)
+    if not equations or heldout is None:
+        return {}
+    training = {n: x for n, x in trainer.points(trainer.step or 1, trainer.terms).items() if n in names}
+    fresh = {n: trainer.tensor(x) for n, x in heldout(names).items()}
+    if set(fresh) != set(training):
+        return {}
+    unknowns = trainer.unknowns.values()
+    with torch.enable_grad():
+        residuals = trainer.compiled.evaluate(trainer.model, training, {}, unknowns)
+        train = {t: trainer.shards.mean_square(residuals[t], trainer.sets_of[t]) for t in equations}
+        train = trainer.shards.values(train)
+        residuals = trainer.compiled.evaluate(trainer.model, fresh, {}, unknowns)
+        held = {t: float(residuals[t].detach().pow(2).mean()) for t in equations}
+    count = {t: sum(len(fresh[n]) for n in trainer.sets_of[t]) for t in equations}
+    return {t: (train[t], held[t], count[t]) for t in equations}
+
+
 def plot(trainer: Any) -> None:
     """Loss and weight histories; the solution against the evaluation set when there is one; the domain and its points
     when the spec declares one (rank 0 only)."""  # noqa: D205, D209

@@ -119,11 +119,12 @@ class MLP(nn.Module):
         """The network as the forward-mode lowering reads it (pdec/forward.py), or None where that does not apply.
 
         Returns ``{"inputs", "features", "encoders", "hidden", "head", "output", "constraint"}``: the input map
-        (``("box", lo, scale, offset)`` or the embedding's, :meth:`InputMap.forward_mode_inputs`), the Fourier frequencies
-        (or None), the modified MLP's encoders ``[(weight, bias, activation name)] * 2`` (or None), the hidden layers,
-        the output layer ``(weight, bias)``, the output map ``(gain, shift)`` (or None) and the exact constraints
-        (None here; :class:`pdec.constraints.Constrained` adds them). None when a subclass changes ``forward`` or
-        ``normalise``, the body or input map is not pdec's, or an activation has no closed-form derivatives there.
+        (``("box", lo, scale, offset)`` or the embedding's, :meth:`InputMap.forward_mode_inputs`), the Fourier
+        frequencies (or None), the modified MLP's encoders ``[(weight, bias, activation name)] * 2`` (or None), the
+        hidden layers, the output layer ``(weight, bias)``, the output map ``(gain, shift)`` (or None) and the exact
+        constraints (None here; :class:`pdec.constraints.Constrained` adds them). None when a subclass changes
+        ``forward`` or ``normalise``, the body or input map is not pdec's, or an activation has no closed-form
+        derivatives there.
         It must describe ``forward`` exactly (tests/test_forward.py checks that both lowerings agree).
         """
         if type(self).forward is not MLP.forward or type(self).normalise is not MLP.normalise:

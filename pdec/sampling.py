@@ -332,6 +332,18 @@ class Sampler:
                 )
         return out
 
+    def heldout(self, names: Any) -> dict[str, np.ndarray]:
+        """A draw no training step sees, of the point sets ``names`` (data sets left out): the same counts and regions,
+        scrambled Sobol points from a seed of their own (:data:`HELDOUT_ROUND`), whatever the run's sampler."""  # noqa: D205, D209
+        out = {}
+        for name in names:
+            plan = self.plans[name]
+            if plan.data is None:
+                seed = draw_seed(self.seed, HELDOUT_ROUND, name)
+                region, boundary = plan.region, plan.boundary
+                out[name] = region_points(plan.count, self.bounds, region, "sobol", seed, self.domain, boundary)
+        return out
+
     def targets(self) -> dict[str, np.ndarray]:
         """Return ``{data point-set name: [N, k] observed values}``."""
         out = {}
@@ -341,6 +353,9 @@ class Sampler:
                 if values is not None:
                     out[name] = values
         return out
+
+
+HELDOUT_ROUND = 2**31 - 1  # the round of the held-out draw (Sampler.heldout): one no run reaches
 
 
 def draw_seed(seed: int, round_: int, name: str) -> int:

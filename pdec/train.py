@@ -451,7 +451,9 @@ def finish(trainer: Trainer) -> Result:
         trainer.best.offer(key, trainer.step + 1, found["losses"], trainer.balancer.weights, trainer.params)
         if trainer.best.restore(trainer.params, trainer.step) is not None:
             found = metrics.final_metrics(trainer)
-    findings = diagnose(trainer.history.rows, trainer.terms, final=True)
+    heldout = metrics.heldout_losses(trainer)
+    found["heldout_losses"] = {t: held for t, (_, held, _) in heldout.items()}
+    findings = diagnose(trainer.history.rows, trainer.terms, final=True, heldout=heldout)
     found["warnings"] = [f.message for f in findings]
     if main_process():
         write_json(trainer.run_dir / METRICS, found)

@@ -5,11 +5,14 @@ import pytest
 from pdec.diagnostics import (
     CAUSAL_CLOSED,
     EXTREME,
+    OVERFIT,
+    OVERFIT_FLOOR,
     STALL_STEPS,
     causal_closed,
     diagnose,
     diverged,
     extreme_weights,
+    overfitted,
     stalled_terms,
     unlearned,
 )
@@ -85,3 +88,16 @@ def test_causal_weights_that_never_open_are_named():
     rows[-1]["causal:min_weight"] = 2 * CAUSAL_CLOSED  # they opened: the later times train
     assert causal_closed(rows) == []
     assert causal_closed(rows[:STALL_STEPS // 2]) == []  # too short a history to judge
+
+
+def test_an_equation_that_holds_only_at_its_points_is_named():
+    rows = _rows(10, ic=lambda i: 0.5, pde=2.0)  # the equation's first recorded loss: 2
+    (found,) = overfitted({"pde:burgers": (1e-9, 0.3, 35)}, rows)
+    assert found.kind == "overfitted" and found.subject == "pde:burgers"
+    assert "35 fresh points" in found.message and "resample" in found.message and "interior" in found.message
+    ratio_too_small = {"pde:burgers": (1e-4, 0.9 * OVERFIT * 1e-4, 35)}
+    both_tiny = {"pde:burgers": (1e-12, 0.9 * OVERFIT_FLOOR * 2.0, 35)}  # 1e9 times higher, still negligible
+    assert overfitted(ratio_too_small, rows) == [] and overfitted(both_tiny, rows) == []
+    kinds = [f.kind for f in diagnose(rows, TERMS, final=True, heldout={"pde:burgers": (1e-9, 0.3, 35)})]
+    assert kinds == ["overfitted"] and diagnose(rows, TERMS, heldout={"pde:burgers": (1e-9, 0.3, 35)}) == []
+

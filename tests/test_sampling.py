@@ -77,6 +77,20 @@ def test_sampler_rounds_reproducible_and_distinct():
     assert not np.array_equal(a.draw(0)["interior"], Sampler(c, Settings(seed=2)).draw(0)["interior"])
 
 
+@pytest.mark.parametrize("sampler", ["sobol", "grid"])
+def test_the_heldout_draw_is_fixed_and_no_training_round(sampler):
+    c = heat2d(**FAST)
+    s = Sampler(c, Settings(seed=1, interior=300, sampler=sampler))
+    held = s.heldout({"interior"})
+    assert list(held) == ["interior"] and held["interior"].shape == (300, 2)
+    again = Sampler(c, Settings(seed=1, interior=300, sampler=sampler)).heldout({"interior"})
+    np.testing.assert_array_equal(held["interior"], again["interior"])
+    for r in range(4):
+        assert not np.isin(held["interior"], s.draw(r)["interior"]).all(axis=1).any()  # no point shared
+    other = Sampler(c, Settings(seed=2, interior=300, sampler=sampler)).heldout({"interior"})
+    assert not np.array_equal(other["interior"], held["interior"])
+
+
 def test_data_point_sets_keep_their_points():
     c = poisson_inverse(**FAST)
     s = Sampler(c, Settings())

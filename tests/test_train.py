@@ -12,6 +12,7 @@ from trainer_problems import FAST, heat2d, poisson1d, poisson_inverse, small
 
 from pdec import checkpoint
 from pdec.cli import add_predict_arguments, cmd_predict
+from pdec.compiler import compile as compile_spec
 from pdec.errors import PdecRunError
 from pdec.results import History, load_result
 from pdec.settings import Settings, Stage
@@ -416,3 +417,28 @@ def test_an_adam_run_resumed_keeps_the_same_iterate(tmp_path):
     resumed = train(compiled, resume=tmp_path / "resumed", quiet=True, plots=False)
     assert resumed.metrics["kept_step"] == straight.metrics["kept_step"]
     assert resumed.metrics["loss"] == straight.metrics["loss"]
+
+
+RATE = """
+time t in [0, 10]
+field y(t)
+eq rate: y_t = cos(t)
+ic start: y = 0
+exact: y = sin(t)
+train:
+  layers = [32, 32]
+  adam = 1500
+  lr = 0.01
+  lbfgs = 0
+"""
+
+
+def test_an_equation_fitted_only_at_its_points_is_reported(tmp_path):
+    few = train(compile_spec(RATE + "  interior = 6\n"), out=tmp_path / "few", quiet=True, plots=False).metrics
+    assert few["losses"]["pde:rate"] < 1e-8 and few["heldout_losses"]["pde:rate"] > 1e-2  # residual 0 only at 6 points
+    assert few["errors"]["y"] > 0.5  # and the solution is wrong between them
+    assert any("pde:rate holds at its training points" in w for w in few["warnings"])
+    enough = train(compile_spec(RATE + "  interior = 200\n"), out=tmp_path / "enough", quiet=True, plots=False).metrics
+    assert enough["errors"]["y"] < 1e-2 and enough["warnings"] == []
+    assert enough["heldout_losses"]["pde:rate"] < 10 * enough["losses"]["pde:rate"]
+
