@@ -181,8 +181,8 @@ def overfitted(heldout: Mapping[str, tuple[float, float, int]], rows: Sequence[M
         if held > OVERFIT * train and held > OVERFIT_FLOOR * first:
             out.append(Finding("overfitted", term, (
                 f"{term} holds at its training points (loss {train:.2e}) but not at {n} fresh points "
-                f"(loss {held:.2e}): the network fits the points, not the equation between them, and the solution "
-                "may be wrong there. Raise `interior` (or `points.NAME`), or set `resample = N` to draw new points "
-                "every N steps"
+                f"(loss {held:.2e}): the equation is not resolved between its points (the network fitted them, or "
+                "the residual is concentrated where few points fall, such as a corner), and the solution may be wrong "
+                "there. Raise `interior` (or `points.NAME`), or set `resample = N` to draw new points every N steps"
             )))
     return out
