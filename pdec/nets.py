@@ -68,8 +68,8 @@ class MLP(nn.Module):
         self.register_buffer("scale", (1.0 + offset) / (hi - lo))
         self.register_buffer("offset", torch.full_like(lo, offset))
         self.embedding = embedding
-        inputs = len(self.variables) if embedding is None else embedding.width
-        self.body = self.build_body([inputs, *layers, len(self.fields)], activation_name, generator)
+        width = len(self.variables) if embedding is None else embedding.width
+        self.body = self.build_body([width, *layers, len(self.fields)], activation_name, generator)
         self.register_buffer("shift", torch.zeros(len(self.fields)))
         self.register_buffer("gain", torch.ones(len(self.fields)))
         self.output_scaled = False  # skip the identity affine map: no extra autograd nodes when unused
