@@ -20,7 +20,7 @@ EXTREME = 1e5  # the largest weight over the smallest above which the weights ar
 NOT_LEARNED = 0.5  # a relative L2 error at or above this at the end: the network has not learned the solution
 CAUSAL_CLOSED = 0.01  # causal weights whose smallest stays below this for STALL_STEPS: the later times never train
 OVERFIT = 100.0  # an equation's held-out loss this many times its training loss ...
-OVERFIT_FLOOR = 1e-3  # ... and above this fraction of its first recorded loss: it fits its points, not the equation
+OVERFIT_FLOOR = 1e-5  # ... and above this fraction of its first recorded loss: it fits its points, not the equation
 
 
 @dataclass(frozen=True)
