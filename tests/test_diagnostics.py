@@ -98,6 +98,11 @@ def test_an_equation_that_holds_only_at_its_points_is_named():
     ratio_too_small = {"pde:burgers": (1e-4, 0.9 * OVERFIT * 1e-4, 35)}
     both_tiny = {"pde:burgers": (1e-12, 0.9 * OVERFIT_FLOOR * 2.0, 35)}  # 1e9 times higher, still negligible
     assert overfitted(ratio_too_small, rows) == [] and overfitted(both_tiny, rows) == []
+    # examples/allen_cahn.pde seed 2 on 2,000 points: first loss 12.3, 4.9e-7 at its points, 3.9e-4 at fresh ones
+    # (800x, but only 3e-5 of the first loss); its error was 1.2e-2 against 1.2e-3 on 4,000 points
+    allen_cahn = _rows(10, ic=lambda i: 0.5, pde=12.3)
+    (found,) = overfitted({"pde:burgers": (4.9e-7, 3.9e-4, 2000)}, allen_cahn)
+    assert found.subject == "pde:burgers"
     kinds = [f.kind for f in diagnose(rows, TERMS, final=True, heldout={"pde:burgers": (1e-9, 0.3, 35)})]
     assert kinds == ["overfitted"] and diagnose(rows, TERMS, heldout={"pde:burgers": (1e-9, 0.3, 35)}) == []
 
