@@ -460,11 +460,11 @@ def volume(node: Node) -> tuple[float, bool]:
 
 
 def exact_volume(node: Node) -> float | None:
-    """The volume of a tree from its shapes' exact volumes, where every set operation in it is decided by nesting
-    or disjointness (``B`` inside ``A``: ``A - B`` has ``|A| - |B|``; apart: ``|A| + |B|`` for the union), or None.
+    """The volume of a tree from its shapes' volumes when nesting or disjointness decides each set operation.
 
-    The tests are sufficient, not necessary (:func:`inside`, :func:`apart`): parts that overlap partly, or whose
-    relation these tests cannot prove, give None and the caller estimates.
+    ``B`` inside ``A``: ``A - B`` has ``|A| - |B|``; ``A`` and ``B`` apart: ``A + B`` has ``|A| + |B|``; and so on.
+    None when some operation is not decided: the tests (:func:`inside`, :func:`apart`) are sufficient, not
+    necessary, so parts that overlap partly, or whose relation they cannot prove, give None and the caller estimates.
     """
     if isinstance(node, Shape):
         return node.volume()
@@ -481,8 +481,7 @@ def exact_volume(node: Node) -> float | None:
 
 def corners(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """The ``2^d`` corners of the box ``[lo, hi]``."""
-    return np.array([[h if bit else l for l, h, bit in zip(lo, hi, bits, strict=True)]
-                     for bits in np.ndindex(*([2] * len(lo)))], dtype=float)
+    return np.array([np.where(bits, hi, lo) for bits in np.ndindex(*([2] * len(lo)))], dtype=float)
 
 
 def hull_points(node: Node) -> np.ndarray:

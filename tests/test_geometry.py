@@ -178,8 +178,17 @@ TRI = Polygon("polygon", "t", (), vertices=((-1.0, -1.0), (1.0, -1.0), (0.0, 1.0
         (minus(CUBE, BALL), 8 - 4 / 3 * math.pi * 0.027),
         (minus(TRI, disk("inc", (0.0, -0.2), 0.3)), 2 - 0.09 * math.pi),  # a disk inside a triangle's edges
     ],
-    ids=["plate-holes", "channel-step", "apart", "nested-union", "nested-intersection", "apart-difference",
-         "hole-in-hole", "cube-ball", "triangle-disk"],
+    ids=[
+        "plate-holes",
+        "channel-step",
+        "apart",
+        "nested-union",
+        "nested-intersection",
+        "apart-difference",
+        "hole-in-hole",
+        "cube-ball",
+        "triangle-disk",
+    ],
 )
 def test_nested_or_disjoint_combinations_have_exact_volumes(node, expected):
     value, exact = geometry.volume(node)
@@ -193,8 +202,10 @@ def test_nested_or_disjoint_combinations_have_exact_volumes(node, expected):
         Combination("union", disk("a", (0.0, 0.0), 1.0), disk("b", (1.0, 0.0), 1.0)),  # overlapping
         Combination("difference", square(), disk("edge", (1.0, 0.0), 0.5)),  # a notch: half the disk is outside
         minus(TRI, disk("out", (0.0, -0.8), 0.3)),  # the disk crosses the triangle's base
-        minus(Polygon("polygon", "l", (), vertices=((0, 0), (2, 0), (2, 1), (1, 1), (1, 2), (0, 2))), square(
-            lo=(0.2, 0.2), hi=(0.6, 0.6))),  # inside, but the L is not convex: not proven, so estimated
+        minus(
+            Polygon("polygon", "l", (), vertices=((0, 0), (2, 0), (2, 1), (1, 1), (1, 2), (0, 2))),
+            square(lo=(0.2, 0.2), hi=(0.6, 0.6)),
+        ),  # inside, but the L is not convex: not proven, so estimated
     ],
     ids=["overlap", "notch", "crossing", "non-convex"],
 )
