@@ -325,12 +325,20 @@ class Sampler:
                 continue
             if plan.data is not None:
                 out[name] = data_arrays(plan.data)[0]
+            elif self.on_a_line(plan):
+                (lo, hi), unit = next(iter(self.bounds.values())), line_points(plan.count, round_, self.seed)
+                out[name] = lo + unit * (hi - lo)
             else:
                 seed = draw_seed(self.seed, round_, name)
                 out[name] = region_points(
                     plan.count, self.bounds, plan.region, self.sampler, seed, self.domain, plan.boundary
                 )
         return out
+
+    def on_a_line(self, plan: SetFill) -> bool:
+        """The interior of a problem in one variable under the default rule: evenly spaced (:func:`line_points`)."""
+        whole = not plan.region and plan.boundary is None and self.domain is None
+        return self.sampler == "sobol" and len(self.bounds) == 1 and whole
 
     def heldout(self, names: Any) -> dict[str, np.ndarray]:
         """A draw no training step sees, of the point sets ``names`` (data sets left out): the same counts and regions,
@@ -356,6 +364,19 @@ class Sampler:
 
 
 HELDOUT_ROUND = 2**31 - 1  # the round of the held-out draw (Sampler.heldout): one no run reaches
+
+
+def line_points(n: int, round_: int, seed: int) -> np.ndarray:
+    """``n`` evenly spaced points in [0, 1] (``[n, 1]``): the cell centres ``(i + 1/2) / n`` in round 0, the same
+    lattice moved by a seeded offset in each later resampling round.
+
+    The equations' points of a problem in one variable (an ODE, a 1-D boundary-value problem) come from here under
+    the default ``sobol`` rule. In one dimension evenly spaced points are the most uniform set there is; scrambled
+    Sobol points are stratified only when ``n`` is a power of two, and leave gaps up to twice the spacing otherwise
+    (benchmarks/results/ode_points.md measures what that cost).
+    """  # noqa: D205
+    shift = 0.5 if round_ == 0 else float(np.random.default_rng([seed, round_]).random())
+    return ((np.arange(n) + shift) / n)[:, None]
 
 
 def draw_seed(seed: int, round_: int, name: str) -> int:

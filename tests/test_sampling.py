@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 from scipy.stats import qmc
-from trainer_problems import FAST, heat2d, poisson_inverse
+from trainer_problems import FAST, heat2d, poisson1d, poisson_inverse
 
-from pdec.sampling import Sampler, box_points, eval_points, split_counts, unit_points
+from pdec.sampling import Sampler, box_points, eval_points, line_points, split_counts, unit_points
 from pdec.settings import SAMPLERS, Settings
 
 BOUNDS = {"x": (-1.0, 1.0), "t": (0.0, 2.0), "y": (3.0, 4.0)}
@@ -75,6 +75,21 @@ def test_sampler_rounds_reproducible_and_distinct():
     np.testing.assert_array_equal(a.draw(3)["interior"], b.draw(3)["interior"])
     assert not np.array_equal(a.draw(3)["interior"], a.draw(4)["interior"])
     assert not np.array_equal(a.draw(0)["interior"], Sampler(c, Settings(seed=2)).draw(0)["interior"])
+
+
+def test_a_problem_in_one_variable_gets_evenly_spaced_equation_points():
+    c = poisson1d(**FAST)  # x in [0, 1]
+    s = Sampler(c, Settings(seed=3, interior=35))
+    np.testing.assert_allclose(np.sort(s.draw(0)["interior"][:, 0]), (np.arange(35) + 0.5) / 35, atol=1e-15)
+    later = np.sort(s.draw(2)["interior"][:, 0])
+    gaps = np.diff(later)
+    np.testing.assert_allclose(gaps, 1 / 35, atol=1e-12)  # a later round: the same lattice, moved
+    assert 0 <= later[0] < 1 / 35 and not np.allclose(later, (np.arange(35) + 0.5) / 35)
+    np.testing.assert_array_equal(later, np.sort(Sampler(c, Settings(seed=3, interior=35)).draw(2)["interior"][:, 0]))
+    np.testing.assert_array_equal(line_points(35, 0, 9), line_points(35, 0, 3))  # round 0 needs no seed
+    lhs = np.sort(Sampler(c, Settings(seed=3, interior=35, sampler="lhs")).draw(0)["interior"][:, 0])
+    assert np.diff(lhs).max() > 1.2 / 35  # another rule keeps its own points (and their wider gaps)
+    assert len(Sampler(heat2d(**FAST), Settings(interior=35)).draw(0)["interior"]) == 35  # two variables: Sobol
 
 
 @pytest.mark.parametrize("sampler", ["sobol", "grid"])
