@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -45,11 +46,19 @@ def meta(trainer: Any) -> dict[str, Any]:
         "activation": trainer.settings.activation,
         "dtype": trainer.settings.dtype,
         "plain": type(trainer.net).__name__ == "MLP" and getattr(trainer.net, "embedding", None) is None,
-        "spec_path": str(c.spec.path),
+        "spec_path": spec_path(c.spec.path),
         "torch": str(torch.__version__),  # a plain str: loadable with weights_only=True
         "world_size": trainer.shards.world,  # the processes that trained it (a resume needs as many)
         "part_of": None if trainer.resume_dir == trainer.run_dir else str(trainer.resume_dir),  # a time window's run
     }
+
+
+def spec_path(path: str) -> str:
+    """The spec's path as the run saw it, absolute for a file (its relative data paths then resolve from anywhere).
+
+    A spec given as a string (``<string>``) keeps its name: its data paths are relative to the working directory.
+    """
+    return str(Path(path).resolve()) if Path(path).is_file() else path
 
 
 def state(trainer: Any, finished: bool = False) -> dict[str, Any]:

@@ -118,6 +118,27 @@ def test_a_constrained_run_resumes_and_reloads_from_its_directory(tmp_path):
     assert abs(loaded.predict(np.array([[0.0], [1.0]]))).max() < 1e-6  # the exact walls hold after the reload
 
 
+def test_a_run_reloads_from_another_working_directory(tmp_path, monkeypatch):
+    """The spec's relative data path resolves as it did for the run, wherever the run is loaded from."""
+    from pdec.results import load_result
+
+    folder = tmp_path / "specs"
+    (folder / "data").mkdir(parents=True)
+    x = np.linspace(0, 1, 11)
+    np.savetxt(folder / "data" / "ref.csv", np.c_[x, np.sin(np.pi * x)], delimiter=",", header="x,u", comments="")
+    (folder / "sine.pde").write_text(
+        "var x in [0, 1]\nfield u(x)\neq: u_xx = -pi^2*sin(pi*x)\nbc: u = 0 on boundary exact\n"
+        'reference: "data/ref.csv" x = x, u = u\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    result = pdec.compile("specs/sine.pde").train(adam=5, lbfgs=0, interior=16, out="run", quiet=True, plots=False)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    loaded = load_result(tmp_path / "run")  # rebuilt from the spec, whose data path is relative to specs/
+    assert np.array_equal(loaded.predict(x[:, None]), result.predict(x[:, None]))
+
+
 GLOBAL = """var x in [0, 1]
 var y in [0, 1]
 field u(x, y)
