@@ -135,6 +135,7 @@ def settings_from_dict(data: Mapping[str, Any]) -> Settings:
     known = {f.name for f in dataclasses.fields(Settings)}
     values = {k: v for k, v in data.items() if k in known}
     values["layers"] = tuple(values.get("layers", Settings.layers))
+    values.setdefault("inputs", "centred")  # runs from before the setting trained on [-1, 1]
     values["points"] = MappingProxyType(dict(values.get("points", {})))
     values["weights"] = MappingProxyType(dict(values.get("weights", {})))
     values["stages"] = tuple(Stage(tuple(s["terms"]), int(s["steps"])) for s in values.get("stages", ()))

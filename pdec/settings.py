@@ -24,7 +24,7 @@ WEIGHTINGS = registry.WEIGHTINGS.names
 NETWORKS = registry.NETWORKS.names
 DTYPES = ("float32", "float64")
 OUTPUT_SCALES = ("data", "none")
-INPUTS = ("centred", "unit")  # the box onto the first layer: [-1, 1] or [0, 1] (pdec.nets.MLP)
+INPUTS = ("auto", "centred", "unit")  # the box onto the first layer: [-1, 1] or [0, 1]; auto: pdec.nets.input_range
 LOWERINGS = ("forward", "autograd")  # how derivatives are computed (pdec.forward; nested autograd)
 
 
@@ -45,7 +45,7 @@ class Settings:
     layers: tuple[int, ...] = (20, 20, 20, 20)
     activation: str = "tanh"
     network: str = "mlp"
-    inputs: str = "centred"
+    inputs: str = "auto"
     fourier_features: int = 0
     fourier_scale: float = 1.0
     output_scale: str = "data"

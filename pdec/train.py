@@ -37,7 +37,7 @@ from pdec.console import Console, crossed, deferred_interrupt, main_process, say
 from pdec.diagnostics import diagnose
 from pdec.distributed import Shards, from_rank0
 from pdec.errors import PdecRunError
-from pdec.nets import make_net
+from pdec.nets import input_range, make_net
 from pdec.results import METRICS, SETTINGS, SPEC, History, Result, load_checkpoint, settings_from_dict, write_json
 from pdec.sampling import SamplingContext, make_sampler
 from pdec.schedule import schedule
@@ -89,6 +89,7 @@ def train(
             )
     if overrides:
         settings = settings.replace(**overrides)
+    settings = settings.replace(inputs=input_range(compiled, settings))  # settings.json records the range used
     if settings.causal > 0 and Shards.current().world > 1:  # its per-rank time bins are not all-reduced yet
         raise PdecRunError("causal weights run on one process only", hint="set causal = 0, or run without --nproc")
     if settings.windows > 1:  # time marching drives one Trainer per window: a later stage, looked up by name

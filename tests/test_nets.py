@@ -94,3 +94,44 @@ def test_the_spec_setting_reaches_the_network():
         net = make_net(compiled, compiled.settings, torch.device("cpu"), torch.float32)
         z = net.normalise(torch.tensor([[2.0], [4.0]]))
         torch.testing.assert_close(z, torch.tensor([ends]).T)
+
+
+SQUARE = "var x in [0, 1]\nvar y in [0, 1]\nfield u(x, y)\neq helmholtz: lap(u) + u = 1\n"
+
+
+@pytest.mark.parametrize(
+    "walls, train, expected",
+    [
+        ("bc walls: u = 0 on boundary exact\n", "  activation = sin\n", "unit"),  # sine, no condition in the loss
+        ("bc walls: u = 0 on boundary\n", "  activation = sin\n", "centred"),  # the walls a loss term
+        ("bc walls: u = 0 on boundary exact\n", "", "centred"),  # tanh
+        ("bc walls: u = 0 on boundary exact\n", "  activation = sin\n  fourier_features = 8\n", "centred"),
+        ("bc walls: u = 0 on boundary exact\n", "  activation = sin\n  inputs = centred\n", "centred"),  # as set
+        ("bc walls: u = 0 on boundary\n", "  activation = sin\n  inputs = unit\n", "unit"),
+    ],
+)
+def test_auto_input_range_follows_the_rule(walls, train, expected):
+    import pdec
+    from pdec.nets import input_range, make_net
+
+    compiled = pdec.compile(SQUARE + walls + "train:\n" + train)
+    assert input_range(compiled, compiled.settings) == expected
+    net = make_net(compiled, compiled.settings, torch.device("cpu"), torch.float32)
+    inner = getattr(net, "net", net)  # exact walls wrap the MLP
+    if inner.embedding is None:
+        ends = {"unit": [0.0, 1.0], "centred": [-1.0, 1.0]}[expected]
+        z = inner.normalise(torch.tensor([[0.0, 0.0], [1.0, 1.0]]))
+        torch.testing.assert_close(z[:, 0], torch.tensor(ends))
+
+
+def test_a_run_records_the_input_range_it_resolved(tmp_path):
+    import json
+
+    import pdec
+    from pdec.results import load_result
+
+    spec = SQUARE + "bc walls: u = 0 on boundary exact\ntrain:\n  activation = sin\n  layers = [8]\n"
+    result = pdec.fit(pdec.compile(spec), out=tmp_path / "run", adam=2, lbfgs=0, interior=16, quiet=True, plots=False)
+    assert json.loads((tmp_path / "run" / "settings.json").read_text())["inputs"] == "unit"
+    points = np.array([[0.25, 0.5], [0.7, 0.1]])
+    np.testing.assert_allclose(load_result(tmp_path / "run").predict(points), result.predict(points), rtol=1e-6)
