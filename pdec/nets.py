@@ -259,7 +259,7 @@ def input_range(compiled: Any, settings: Any) -> str:
     inputs = getattr(settings, "inputs", "centred")
     if inputs != "auto":
         return inputs
-    conditions = [t for t in getattr(compiled, "terms", {}).values() if t.kind in ("ic", "bc", "periodic")]
+    conditions = any(t.kind not in ("pde", "data") for t in getattr(compiled, "terms", {}).values())  # as loss terms
     sine = settings.activation == "sin" and not getattr(settings, "fourier_features", 0)
     return "unit" if sine and not conditions else "centred"
 
