@@ -251,8 +251,9 @@ def _network(cls: type[MLP], compiled: Any, settings: Any, generator: torch.Gene
 def input_range(compiled: Any, settings: Any) -> str:
     """The box's map onto the first layer: ``settings.inputs``, with ``auto`` resolved for this problem.
 
-    ``auto`` is ``unit`` (the box onto [0, 1]) for a sine network without Fourier features whose every condition
-    is exact (no condition is a loss term), and ``centred`` (onto [-1, 1]) otherwise. Measured on three Helmholtz
+    ``auto`` is ``unit`` (the box onto [0, 1]) for a sine network whose every condition is exact (no condition is
+    a loss term) and whose first layer sees the box (no Fourier features, no exactly periodic variable: an input
+    map replaces the box scaling), and ``centred`` (onto [-1, 1]) otherwise. Measured on three Helmholtz
     problems (benchmarks/results/sine_inputs.md): with exact walls the smaller range gave 5x and 6.5x lower errors on
     the unit square and 1.2x on [-1, 1]^2; with the walls as a loss term it left the network at u = 0.
     """
@@ -260,8 +261,9 @@ def input_range(compiled: Any, settings: Any) -> str:
     if inputs != "auto":
         return inputs
     conditions = any(t.kind not in ("pde", "data") for t in getattr(compiled, "terms", {}).values())  # as loss terms
-    sine = settings.activation == "sin" and not getattr(settings, "fourier_features", 0)
-    return "unit" if sine and not conditions else "centred"
+    constraints = getattr(compiled, "constraints", None)
+    embedded = getattr(settings, "fourier_features", 0) or (constraints is not None and constraints.periodic)
+    return "unit" if settings.activation == "sin" and not embedded and not conditions else "centred"
 
 
 def build_net(

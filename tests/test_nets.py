@@ -124,6 +124,19 @@ def test_auto_input_range_follows_the_rule(walls, train, expected):
         torch.testing.assert_close(z[:, 0], torch.tensor(ends))
 
 
+def test_auto_leaves_an_embedded_network_centred():
+    import pdec
+    from pdec.nets import input_range
+
+    spec = (
+        "var x in [0, 1]\ntime t in [0, 1]\nfield u(x, t)\neq heat: u_t = u_xx\nic: u = sin(2*pi*x) exact\n"
+        "periodic: u in x exact\ntrain:\n  activation = sin\n"
+    )
+    compiled = pdec.compile(spec)
+    assert not any(t.kind != "pde" for t in compiled.terms.values())  # every condition exact ...
+    assert input_range(compiled, compiled.settings) == "centred"  # ... but the periodic embedding replaces the box
+
+
 def test_a_run_records_the_input_range_it_resolved(tmp_path):
     import json
 
