@@ -9,6 +9,16 @@ t_M``); with ``L_i`` the mean squared residual of bin ``i``, an equation's loss 
 with no gradient through the ``w_i``. A later time only trains once every earlier one is resolved (its weight rises
 to 1 as the earlier residuals fall). ``causal`` is the tolerance ``epsilon``: 0 switches it off (the plain mean).
 
+A system shares one set of weights, as jaxpi does (Wang et al. 2023, "An expert's guide to training PINNs"; its
+Grey-Scott and Navier-Stokes models): each equation ``e`` gives its own ``w_i^e`` from its own bin losses, and every
+equation is weighted by their minimum ``w_i = min_e w_i^e``. A time is trained only once every equation is resolved
+before it, so no equation trains a later time on top of another equation's unresolved earlier one. A single
+equation is unchanged. Each evaluation records the smallest shared weight (``min_weight``), each equation's own
+smallest weight (``min_weights``; the equation whose weights are the lowest is the one holding the later times back)
+and each equation's plain mean square ``mean(r^2)`` (``plain``), the loss the causal weights replace: the causal
+loss is not monotone in the residuals (an iterate worse at every time can score lower, because its larger early
+residuals close the later weights), so the kept iterate (pdec.checkpoint.BestIterate) is chosen on the plain ones.
+
 With a balancing weighting (inverse Dirichlet, the default) the two act on different axes: the balancer still sets
 one weight per term from the gradients of each term's loss, and the causal weights only weight the points within
 each equation's term.
@@ -42,7 +52,9 @@ class Causal:
     ) -> None:
         self.column, self.lo, self.hi = column, float(bounds[0]), float(bounds[1])
         self.epsilon, self.bins, self.terms = epsilon, bins, terms
-        self.min_weight = 1.0  # the smallest weight of the last evaluation (shown in the history)
+        self.min_weight = 1.0  # the smallest (shared) weight of the last evaluation (shown in the history)
+        self.min_weights: dict[str, torch.Tensor] = {}  # each equation's own smallest weight, last evaluation
+        self.plain: dict[str, torch.Tensor] = {}  # each equation's plain mean(r^2), detached, last evaluation
 
     def bin_losses(self, residual: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
         """The mean squared residual ``[bins]`` per time bin (0 for an empty bin)."""
@@ -68,9 +80,32 @@ class Causal:
     def losses(
         self, residuals: Mapping[str, torch.Tensor], points: Mapping[str, torch.Tensor], active: tuple[str, ...]
     ) -> dict[str, torch.Tensor]:
-        """The causal losses of the active equations (``points[INTERIOR]`` are their rows)."""
+        """The causal losses of the active equations (``points[INTERIOR]`` are their rows), with shared weights.
+
+        Each equation's own weights come from its bin losses; every equation is weighted by their minimum over the
+        equations (bin by bin). Records ``min_weight``, ``min_weights`` and ``plain`` (see the module docstring).
+        """
         times = points[INTERIOR][:, self.column : self.column + 1]
-        return {t: self.loss(residuals[t], times) for t in self.terms if t in active}
+        terms = [t for t in self.terms if t in active]
+        self.min_weights, self.plain = {}, {}
+        if not terms:
+            return {}
+        per_bin = {t: self.bin_losses(residuals[t], times) for t in terms}
+        own = {t: self.weights(v) for t, v in per_bin.items()}
+        shared = torch.stack(list(own.values())).amin(dim=0)
+        self.min_weights = {t: w.min() for t, w in own.items()}
+        self.min_weight = float(shared.min())
+        self.plain = {t: residuals[t].detach().pow(2).mean() for t in terms}
+        return {t: (shared * per_bin[t]).mean() for t in terms}
+
+    def history(self) -> dict[str, float]:
+        """The history columns of the last evaluation: the smallest shared weight and each equation's own smallest.
+
+        Keys ``causal:min_weight`` (shared: the one the diagnostics watch) and ``causal:min_weight:<equation>``.
+        """
+        row = {"causal:min_weight": self.min_weight}
+        row.update({f"causal:min_weight:{t}": float(w) for t, w in self.min_weights.items()})
+        return row
 
 
 def make_causal(compiled: Any, settings: Any) -> Causal | None:

@@ -187,10 +187,20 @@ class BestIterate:
     below the kept one's, both weighted by the current weights (inverse Dirichlet moves them). Losses on other
     points or other terms do not compare: a new resampling round or stage starts afresh (``key``). After L-BFGS
     nothing is kept: its line search accepts no step that raises the loss. Off with ``keep_best = false``.
+
+    Under causal weights (``causal``, pdec.causal) an equation's training loss is the causal one, which can score an
+    iterate that is worse at every time below a better one (larger early residuals close the later weights). The
+    offers are then scored on the plain ``sum_k lambda_k mean(r_k^2)``: the equations' plain mean squares, which the
+    :class:`~pdec.causal.Causal` records at each evaluation, replace their causal losses.
+
+    Args:
+        settings: the run's settings (``keep_best``, ``adam`` and the steps after Adam).
+        causal: the run's causal weighting (None without one): the source of the equations' plain losses.
     """
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: Any, causal: Any = None) -> None:
         self.on = settings.keep_best and settings.lbfgs == 0 and settings.adam > 0  # Adam ends the run
+        self.causal = causal
         self.returned: int | None = None  # the step restored at the end, when not the last one
         self.key: tuple | None = None
         self.losses: dict[str, float] | None = None
@@ -198,9 +208,16 @@ class BestIterate:
         self.params: list[torch.Tensor] = []
 
     def offer(self, key: tuple, step: int, losses: Mapping[str, float], weights: Mapping[str, float], params) -> None:
-        """Keep ``params`` (before update ``step``) when their loss is the lowest on this ``key``'s points and terms."""
+        """Keep ``params`` (before update ``step``) when their loss is the lowest on this ``key``'s points and terms.
+
+        ``losses`` are the ones the trainer just evaluated; under causal weights their equations' causal losses are
+        replaced by the plain mean squares of the same evaluation (``causal.plain``).
+        """
         if not self.on:
             return
+        if self.causal is not None:
+            plain = self.causal.plain
+            losses = {k: float(plain[k]) if k in plain else v for k, v in losses.items()}
         if key != self.key:
             self.key, self.losses = key, None
         if self.losses is not None:

@@ -9,6 +9,7 @@ import copy
 import csv
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,9 @@ from pdec.problem import Kind
 from pdec.results import UNKNOWNS, write_json
 from pdec.sampling import region_points
 
-WEAK = 1e-6  # relative sensitivity below which an unknown is reported as barely moving the residuals
+WEAK = 1e-6  # sensitivity, relative to the strongest unknown's (or the residual), below which an unknown is weak
 TIED = 1e-6  # singular value (relative to the largest) of the unit-normalised sensitivities below which unknowns tie
+ILL_CONDITIONED = 1e3  # condition number of the unit-normalised sensitivities above which the unknowns are reported
 
 
 def sample_exact(
@@ -77,8 +79,8 @@ def sensitivities(
     """Return each unknown's sensitivity vector: d(physics residuals)/d(unknown), scaled by the unknown's size.
 
     Central differences in the (constrained) value of each unknown, in float64 (on a float64 copy of ``net``); only
-    the terms on ``points`` that are not data terms count. The scale is ``max(|value|, 1e-3)``, so each vector is
-    the change of the residuals under a 100% change of the unknown.
+    the terms on ``points`` that are not data terms count. The scale is ``|value|`` (1 for an unknown at 0), so each
+    vector is the change of the residuals under a 100% change of the unknown, whatever the unknown's units.
     """
     net = copy.deepcopy(net).double() if isinstance(net, torch.nn.Module) else net
     points = {k: v.detach().double() for k, v in points.items()}
@@ -92,7 +94,7 @@ def sensitivities(
 
     out = {}
     for name, value in theta.items():
-        scale = max(abs(float(value)), 1e-3)
+        scale = abs(float(value)) or 1.0
         step = 1e-3 * scale
         up = residual({**theta, name: value + step})
         down = residual({**theta, name: value - step})
@@ -101,50 +103,101 @@ def sensitivities(
     return out
 
 
+@dataclass
+class Conditioning:
+    """How well the data determine the unknowns: the SVD of their unit-normalised sensitivity columns.
+
+    Attributes:
+        names: the unknowns in the matrix (those that are not weak).
+        condition_number: ``sigma_max / sigma_min`` (1 for a single unknown; inf for an exact tie).
+        directions: the poorly determined directions, ``(sigma_i / sigma_max, {name: relative change})`` for each
+            singular value below ``sigma_max / ILL_CONDITIONED``, the largest change +1.
+    """
+
+    names: tuple[str, ...]
+    condition_number: float
+    directions: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+
+
+def conditioning(vectors: Mapping[str, np.ndarray], threshold: float = ILL_CONDITIONED) -> Conditioning:
+    """The condition number of the unknowns' sensitivities and the directions determined ``threshold`` times worse.
+
+    The columns are the sensitivity vectors normalised to unit length (column scaling: the number does not depend on
+    the units of the unknowns or of the residual, nor on the size of the residual). A direction whose singular value
+    is ``sigma_i`` changes the residuals ``sigma_max / sigma_i`` times less than the best-determined one, so noise in
+    the data moves the unknowns along it that many times more; each is mapped back to relative changes of the
+    unknowns (the largest +1).
+    """
+    names = tuple(vectors)
+    if len(names) < 2:
+        return Conditioning(names, 1.0)
+    norms = np.array([np.linalg.norm(vectors[k]) for k in names])
+    matrix = np.column_stack([vectors[k] / n for k, n in zip(names, norms, strict=True)])
+    _, singular, vt = np.linalg.svd(matrix, full_matrices=False)
+    found = Conditioning(names, float(singular[0] / singular[-1]) if singular[-1] > 0 else math.inf)
+    for value, v in zip(singular, vt, strict=True):
+        if value < singular[0] / threshold:
+            change = v / norms  # back from unit columns to relative changes of each unknown
+            change = change / change[np.abs(change).argmax()]  # the largest change is +100%
+            moves = {k: float(c) for k, c in zip(names, change, strict=True) if abs(c) > 1e-3}
+            found.directions.append((float(value / singular[0]), moves))
+    return found
+
+
+def weak_unknowns(sensitivity: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """The unknowns whose 100% change barely moves the residuals: ``{name: relative sensitivity}`` below ``WEAK``.
+
+    Each sensitivity vector (the residuals' change under a 100% change of the unknown, :func:`sensitivities`) is
+    compared with the strongest unknown's, or with the residual itself when that is larger (a single unknown, or a
+    network far from fitting): the test depends neither on the units of the unknowns nor, with several unknowns, on
+    how small the residual has become.
+    """
+    rms = {k: math.sqrt(float(np.mean(np.asarray(v, dtype=np.float64) ** 2))) for k, v in sensitivity.items()}
+    reference = max(rms.values()) + 1e-300
+    return {k: v / reference for k, v in rms.items() if k != "<residual>" and v < WEAK * reference}
+
+
 def identifiability(sensitivity: Mapping[str, np.ndarray]) -> list[str]:
+    """The warnings of :func:`assess`: weak unknowns, ties and poorly determined combinations."""
+    return assess(sensitivity)[0]
+
+
+def assess(sensitivity: Mapping[str, np.ndarray]) -> tuple[list[str], Conditioning]:
     """Warnings for unknowns that barely move the residuals, and for combinations of unknowns the data do not fix.
 
-    Each unknown's sensitivity vector is normalised to unit length; the singular value decomposition of the matrix
-    of these columns shows the directions in which the unknowns can move together without changing the residuals.
-    A singular value below ``TIED`` (relative to the largest) is such a direction, reported as relative changes of
-    the unknowns (``a +1%, b -1%``). Pairwise comparisons miss ties of three or more (``a u_xx + b u_x + c (u_xx +
-    u_x)``), the SVD does not. Give it float64 sensitivities: float32 finite differences do not resolve 1e-6.
+    Weak unknowns: :func:`weak_unknowns`. The others' sensitivity vectors are normalised to unit length; the
+    singular value decomposition of the matrix of these columns (:func:`conditioning`) shows the directions in which
+    the unknowns can move together while changing the residuals little. A singular value below ``TIED`` (relative
+    to the largest) is a tie: a direction that leaves the residuals unchanged. One below ``1 / ILL_CONDITIONED`` is
+    poorly determined: the warning gives the condition number. Each is reported as relative changes of the unknowns
+    (``a +100%, b -50%``). Pairwise comparisons miss ties of three or more (``a u_xx + b u_x + c (u_xx + u_x)``),
+    the SVD does not. Give it float64 sensitivities: float32 finite differences do not resolve 1e-6.
+
+    Returns:
+        the warnings, and the :class:`Conditioning` of the unknowns that are not weak.
     """
-    r = sensitivity["<residual>"]
-    base = math.sqrt(float(np.mean(r**2))) + 1e-30
-    vectors = {k: np.asarray(v, dtype=np.float64) for k, v in sensitivity.items() if k != "<residual>"}
-    warnings, strong = [], {}
-    for name, v in vectors.items():
-        rel = math.sqrt(float(np.mean(v**2))) / base
-        if rel < WEAK:
-            warnings.append(
-                f"unknown '{name}' barely changes the residuals (relative sensitivity {rel:.1e}): "
-                "it is likely not identifiable from this data"
-            )
+    weak = weak_unknowns(sensitivity)
+    warnings = [
+        f"unknown '{name}' barely changes the residuals (relative sensitivity {rel:.1e}): "
+        "it is likely not identifiable from this data"
+        for name, rel in weak.items()
+    ]
+    strong = {k: np.asarray(v, dtype=np.float64) for k, v in sensitivity.items() if k != "<residual>" and k not in weak}
+    found = conditioning(strong)
+    for ratio, direction in found.directions:
+        if ratio < TIED:
+            warnings.append(_tie_warning(direction))
         else:
-            strong[name] = v
-    return warnings + [_tie_warning(direction) for direction in tied_directions(strong)]
+            warnings.append(_poorly_determined_warning(direction, ratio, found.condition_number))
+    return warnings, found
 
 
 def tied_directions(vectors: Mapping[str, np.ndarray]) -> list[dict[str, float]]:
     """Directions of (relative) change of the unknowns that leave the residuals unchanged: ``[{name: change}]``.
 
-    The columns are the unit-normalised sensitivity vectors; each right singular vector whose singular value is
-    below ``TIED`` times the largest is mapped back to relative changes of the unknowns (the largest change +1).
+    The directions of :func:`conditioning` whose singular value is below ``TIED`` times the largest.
     """
-    names = list(vectors)
-    if len(names) < 2:
-        return []
-    norms = np.array([np.linalg.norm(vectors[k]) for k in names])
-    matrix = np.column_stack([vectors[k] / n for k, n in zip(names, norms, strict=True)])
-    _, singular, vt = np.linalg.svd(matrix, full_matrices=False)
-    out = []
-    for value, v in zip(singular, vt, strict=True):
-        if value < TIED * singular[0]:
-            change = v / norms  # back from unit columns to relative changes of each unknown
-            change = change / change[np.abs(change).argmax()]  # the largest change is +100%
-            out.append({k: float(c) for k, c in zip(names, change, strict=True) if abs(c) > 1e-3})
-    return out
+    return [direction for ratio, direction in conditioning(vectors, 1 / TIED).directions if ratio < TIED]
 
 
 def _tie_warning(direction: Mapping[str, float]) -> str:
@@ -153,6 +206,17 @@ def _tie_warning(direction: Mapping[str, float]) -> str:
     return (
         f"unknowns {', '.join(repr(k) for k in direction)} are not determined separately: changing them together "
         f"({moves}) leaves the residuals unchanged; only other combinations of them are identifiable from this data"
+    )
+
+
+def _poorly_determined_warning(direction: Mapping[str, float], ratio: float, condition_number: float) -> str:
+    """The message for one poorly determined direction (``ratio``: its singular value over the largest)."""
+    moves = ", ".join(f"{k} {100 * c:+.3g}%" for k, c in direction.items())
+    return (
+        f"unknowns {', '.join(repr(k) for k in direction)} are poorly determined separately: the condition number "
+        f"of their sensitivities is {condition_number:.1e} (above {ILL_CONDITIONED:g}); changing them together "
+        f"({moves}) changes the residuals {1 / ratio:.1e} times less than the best-determined combination, so noise "
+        "in the data moves them that much more along it"
     )
 
 
@@ -271,11 +335,12 @@ def _summed_loss(trainer: Any, points: Mapping[str, torch.Tensor], terms: tuple[
 def check_identifiability(
     trainer: Any, points: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor] | None = None
 ) -> None:
-    """Warn about unknowns the residuals barely depend on, or depend on only in a fixed combination.
+    """Warn about unknowns the residuals barely depend on, or depend on only in a fixed or ill-conditioned combination.
 
     Runs on the trained network at the end of the run (a barely trained network gives false alarms both ways),
-    in float64, with the SVD of the normalised sensitivities (see :func:`identifiability`). ``targets`` are the
-    observations at ``points`` (default: the trainer's).
+    in float64, with the SVD of the normalised sensitivities (see :func:`assess`). ``targets`` are the
+    observations at ``points`` (default: the trainer's). Sets ``trainer.identifiability`` (the warnings) and
+    ``trainer.conditioning`` (a :class:`Conditioning`, reported by :func:`report_unknowns`).
     """
     compiled = copy.copy(trainer.compiled)
     compiled.unknowns = trainer.unknowns
@@ -283,7 +348,7 @@ def check_identifiability(
         found = sensitivities(
             compiled, trainer.net, points, trainer.targets_for(points) if targets is None else targets
         )
-    trainer.identifiability = identifiability(found)
+    trainer.identifiability, trainer.conditioning = assess(found)  # the condition number goes to unknowns.json
     for warning in trainer.identifiability:
         say(f"warning: {warning}")
 
@@ -292,6 +357,16 @@ def report_unknowns(trainer: Any, metrics: Mapping[str, Any]) -> None:
     """Print the discovered unknowns against their initial and true values; save them as unknowns.json."""
     declared = tuple(trainer.unknowns.specs.values())
     rows = unknowns_table(declared, {u.name: u.init for u in declared}, metrics["unknowns"])
+    report = {"unknowns": rows, "warnings": trainer.identifiability or []}
+    found = getattr(trainer, "conditioning", None)  # set by check_identifiability, when it ran
+    if found is not None:
+        report["condition_number"] = found.condition_number  # of the sensitivities; JSON null for an exact tie
     if main_process():
-        write_json(trainer.run_dir / UNKNOWNS, {"unknowns": rows, "warnings": trainer.identifiability or []})
+        write_json(trainer.run_dir / UNKNOWNS, report)
     say(format_table(rows), trainer.quiet)
+    if found is not None and len(found.names) > 1:
+        say(
+            f"condition number of the unknowns' sensitivities ({', '.join(found.names)}): "
+            f"{found.condition_number:.3g} (warned above {ILL_CONDITIONED:g})",
+            trainer.quiet,
+        )

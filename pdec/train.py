@@ -175,7 +175,7 @@ class Trainer:
         self.history = History()
         self.active: tuple[str, ...] | None = None
         self.last_snapshot: dict[str, Any] | None = None
-        self.best = checkpoint.BestIterate(settings)  # the lowest-loss iterate, returned when Adam ends the run
+        self.best = checkpoint.BestIterate(settings, self.causal)  # the lowest-loss iterate, when Adam ends the run
         self.errors: dict[str, float] = {}  # the latest evaluation
         self.identifiability: list[str] | None = None  # warnings about the unknowns, from the trained network
         self._cache: tuple[Any, dict[str, torch.Tensor]] | None = None
@@ -347,7 +347,7 @@ class Trainer:
         row.update({f"weight:{k}": w[k] for k in self.terms})
         row.update({f"unknown:{k}": v for k, v in self.unknowns.floats().items()})
         if self.causal is not None:
-            row["causal:min_weight"] = self.causal.min_weight
+            row.update(self.causal.history())  # causal:min_weight, and causal:min_weight:<equation> for each
         return row
 
     def predict(self, points: np.ndarray) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 import json
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -9,7 +10,17 @@ import torch
 
 from pdec.cli import main
 from pdec.compiler import compile as compile_spec
-from pdec.inverse import format_table, identifiability, sample_exact, sensitivities, tied_directions, unknowns_table
+from pdec.inverse import (
+    assess,
+    format_table,
+    identifiability,
+    report_unknowns,
+    sample_exact,
+    sensitivities,
+    tied_directions,
+    unknowns_table,
+    weak_unknowns,
+)
 from pdec.train import train
 
 HEAT = """
@@ -250,3 +261,100 @@ bc: u = 0 on boundary
     # a + b fixed: a relative change da*0.3 + db*0.6 = 0, so (da, db) = (1, -1/2)
     assert direction == pytest.approx({"a": 1.0, "b": -0.5}, rel=1e-6)
     assert "'a', 'b'" in warning
+
+
+ANISOTROPIC = """
+var x in [0, 1]
+var y in [0, 1]
+time t in [0, 1]
+field u(x, y, t)
+unknown a = 0.3
+unknown b = 0.6
+eq heat: u_t = a*u_xx + b*u_yy
+ic: u = 0
+bc: u = 0 on boundary
+"""
+
+
+class _NearlyDiagonal(torch.nn.Module):
+    """u = (tanh(x + y) + delta x^3) exp(-t): u_xx = u_yy + 6 delta x exp(-t), nearly equal for a small delta."""
+
+    def __init__(self, delta: float) -> None:
+        super().__init__()
+        self.delta = delta
+
+    def forward(self, p):
+        x, y, t = p[:, :1], p[:, 1:2], p[:, 2:3]
+        return (torch.tanh(x + y) + self.delta * x**3) * torch.exp(-t)
+
+
+class _Separable(torch.nn.Module):
+    """u = sin(pi x) y^3 exp(-t): u_xx and u_yy have different shapes, so a and b are both determined."""
+
+    def forward(self, p):
+        x, y, t = p[:, :1], p[:, 1:2], p[:, 2:3]
+        return torch.sin(math.pi * x) * y**3 * torch.exp(-t)
+
+
+def test_identifiability_reports_an_ill_conditioned_pair_and_passes_a_well_posed_one():
+    """u_xx = u_yy up to 2.5e-5: only a + b is well determined. Not a tie (the old check was silent), but the
+    condition number of the scaled sensitivities is about 2e4, above the threshold 1e3: a warning naming it.
+    """  # noqa: D205
+    compiled = compile_spec(ANISOTROPIC)
+    torch.manual_seed(0)
+    points = {"interior": torch.rand(300, 3)}
+    found = sensitivities(compiled, _NearlyDiagonal(2.5e-5), points)
+    warnings, conditioning = assess(found)
+    assert 1e4 < conditioning.condition_number < 4e4
+    (warning,) = warnings
+    assert "'a', 'b' are poorly determined separately" in warning and "condition number" in warning
+    ((ratio, direction),) = conditioning.directions
+    assert ratio == pytest.approx(1 / conditioning.condition_number)
+    assert direction == pytest.approx({"a": 1.0, "b": -0.5}, rel=1e-3)  # a + b fixed: 0.3 da + 0.6 db = 0
+    assert tied_directions({k: found[k] for k in "ab"}) == []  # not an exact tie
+    well = sensitivities(compiled, _Separable(), points)
+    warnings, conditioning = assess(well)
+    assert warnings == [] and conditioning.condition_number < 10
+
+
+DIFFUSE = """
+var x in [0, 1]
+time t in [0, 1]
+field u(x, t)
+unknown a = 0.4
+unknown c = 1
+eq heat: u_t = a*u_xx + 1e-9*c
+ic: u = sin(pi*x)
+bc ends: u = 0 on boundary(x)
+"""
+
+
+class _HeatSolution(torch.nn.Module):
+    """The exact solution for a = 0.4: the residual is only the 1e-9 c term."""
+
+    def forward(self, p):
+        return torch.exp(-0.4 * math.pi**2 * p[:, 1:2]) * torch.sin(math.pi * p[:, :1])
+
+
+def test_a_weak_unknown_is_found_however_small_the_residual():
+    """With the residual at 1e-9, c's 1e-9 sensitivity looked as large as the residual; a's is 1e9 times larger."""
+    compiled = compile_spec(DIFFUSE, dtype="float64")
+    torch.manual_seed(0)
+    found = sensitivities(compiled, _HeatSolution(), {"interior": torch.rand(256, 2, dtype=torch.float64)})
+    assert np.sqrt(np.mean(found["<residual>"] ** 2)) == pytest.approx(1e-9, rel=1e-3)
+    weak = weak_unknowns(found)
+    assert list(weak) == ["c"] and weak["c"] < 1e-8
+    (warning,) = identifiability(found)
+    assert "unknown 'c' barely changes" in warning
+
+
+def test_the_unknowns_report_records_the_condition_number(tmp_path):
+    compiled = compile_spec(ANISOTROPIC)
+    torch.manual_seed(0)
+    found = sensitivities(compiled, _NearlyDiagonal(2.5e-5), {"interior": torch.rand(300, 3)})
+    trainer = SimpleNamespace(unknowns=compiled.unknowns, run_dir=tmp_path, quiet=True)
+    trainer.identifiability, trainer.conditioning = assess(found)
+    report_unknowns(trainer, {"unknowns": {"a": 0.3, "b": 0.6}})
+    saved = json.loads((tmp_path / "unknowns.json").read_text())
+    assert saved["condition_number"] == pytest.approx(trainer.conditioning.condition_number)
+    assert len(saved["warnings"]) == 1
