@@ -62,7 +62,7 @@ def run_seed(compiled, seed: int, args: argparse.Namespace, folder: Path) -> dic
         "error": result.metrics["errors"]["u"],
         "steps": result.metrics["steps"],
         "adam": result.metrics["adam_steps"],
-        "lbfgs": result.metrics["lbfgs_steps"],
+        "lbfgs": result.metrics["second_steps"],
         "seconds": time.perf_counter() - started,
         "loss": result.metrics["loss"],
     }

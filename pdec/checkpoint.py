@@ -125,9 +125,12 @@ def _load(trainer: Any, saved: Mapping[str, Any]) -> None:
     """Load the network, unknowns, phase (and its optimiser), balancer, step and lr scale."""
     trainer.net.load_state_dict(saved["net"])
     trainer.unknowns.load_state_dict(saved["unknowns"])
-    trainer.phase = saved["phase"]
-    if trainer.phase == "lbfgs":
-        trainer.optimizer = trainer.lbfgs()
+    phase = saved["phase"]
+    if phase != "adam" and trainer.phase == "adam":  # the second phase: its precision and optimiser first
+        trainer.enter_second_phase(phase)
+    trainer.net.load_state_dict(saved["net"])  # again, now in the phase's precision
+    trainer.unknowns.load_state_dict(saved["unknowns"])
+    trainer.phase = phase
     trainer.optimizer.load_state_dict(saved["optimizer"])
     trainer.balancer.load_state_dict(saved["balancer"])
     trainer.step = int(saved["step"])
@@ -167,7 +170,7 @@ def rollback(trainer: Any, where: str) -> None:
     snap = copy.deepcopy(trainer.last_snapshot)
     trainer.lr_scale *= 0.5
     _load(trainer, {**snap, "lr_scale": trainer.lr_scale})
-    if trainer.phase == "lbfgs":
+    if trainer.phase != "adam":
         for group in trainer.optimizer.param_groups:
             group["lr"] = trainer.lr_scale
     trainer.active = snap["active"]
@@ -185,8 +188,8 @@ class BestIterate:
     iterate's loss was up to 35 times the lowest one (docs/training.md, "The iterate a run returns"). The trainer
     offers each iterate before updating it, with its per-term losses; an iterate is kept when its weighted loss is
     below the kept one's, both weighted by the current weights (inverse Dirichlet moves them). Losses on other
-    points or other terms do not compare: a new resampling round or stage starts afresh (``key``). After L-BFGS
-    nothing is kept: its line search accepts no step that raises the loss. Off with ``keep_best = false``.
+    points or other terms do not compare: a new resampling round or stage starts afresh (``key``). After the second
+    phase nothing is kept: its line search (or damping) accepts no step that raises the loss. Off with ``keep_best = false``.
 
     Under causal weights (``causal``, pdec.causal) an equation's training loss is the causal one, which can score an
     iterate that is worse at every time below a better one (larger early residuals close the later weights). The
@@ -199,7 +202,7 @@ class BestIterate:
     """
 
     def __init__(self, settings: Any, causal: Any = None) -> None:
-        self.on = settings.keep_best and settings.lbfgs == 0 and settings.adam > 0  # Adam ends the run
+        self.on = settings.keep_best and settings.iterations == 0 and settings.adam > 0  # Adam ends the run
         self.causal = causal
         self.returned: int | None = None  # the step restored at the end, when not the last one
         self.key: tuple | None = None

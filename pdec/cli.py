@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pdec.errors import PdecError
-from pdec.settings import DTYPES, LOWERINGS, SAMPLERS, WEIGHTINGS
+from pdec.settings import DTYPES, LOWERINGS, OPTIMIZERS, SAMPLERS, WEIGHTINGS
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--steps", "--adam", dest="adam", type=int, help="Adam steps (settings.adam; per window with `windows`)"
     )
-    parser.add_argument("--lbfgs", type=int, help="L-BFGS iterations after Adam (per window with `windows`)")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, help="the second phase's optimiser (after Adam)")
+    parser.add_argument("--iterations", type=int, help="second-phase iterations after Adam (per window with `windows`)")
+    parser.add_argument("--lbfgs", type=int, help="shorthand for --optimizer lbfgs --iterations N")
     parser.add_argument("--device", help="cpu, cuda or cuda:N")
     parser.add_argument("--dtype", choices=DTYPES)
     parser.add_argument("--seed", type=int)
@@ -186,7 +188,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pdec.distributed import process_group
     from pdec.train import train
 
-    names = ("adam", "lbfgs", "device", "dtype", "seed", "sampler", "weighting")
+    names = ("adam", "optimizer", "iterations", "lbfgs", "device", "dtype", "seed", "sampler", "weighting")
     overrides = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
     count = getattr(args, "threads", None)
     if count is None and not str(overrides.get("device", "cpu")).startswith("cuda"):
@@ -202,7 +204,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def run_arguments(args: argparse.Namespace) -> list[str]:
     """The ``pdec run`` command line of parsed arguments, without ``--nproc`` (what each process runs)."""
     out = [args.spec]
-    for name in ("adam", "lbfgs", "device", "dtype", "seed", "sampler", "weighting", "out", "resume", "threads"):
+    for name in ("adam", "optimizer", "iterations", "lbfgs", "device", "dtype", "seed", "sampler", "weighting", "out",
+                 "resume", "threads"):
         value = getattr(args, name, None)
         if value is not None:
             out += [f"--{name}", str(value)]

@@ -73,7 +73,7 @@ class Console:
     Args:
         quiet: no bar, no status lines, no summary.
         terms: the term names, in the order status lines list their losses.
-        total: the run's total steps (Adam steps plus L-BFGS iterations).
+        total: the run's total steps (Adam steps plus second-phase iterations).
     """
 
     STATUS_EVERY = 30.0  # seconds between status lines when stderr is not a terminal

@@ -231,7 +231,7 @@ def _settings(settings: Settings, default_settings: Settings, time: Variable | N
             lines += [f"stage: {', '.join(st['terms'])} for {st['steps']}" for st in value]
         elif key == "windows" and time is not None:
             width = number((time.hi - time.lo) / value)
-            each = f"{settings.adam} Adam + {settings.lbfgs} L-BFGS steps"
+            each = f"{settings.adam} Adam + {settings.iterations} {settings.optimizer} steps"
             lines.append(f"windows = {value}  (time marching: {value} windows of {width} in {time.name}, {each} each)")
         else:
             lines.append(f"{key} = {_setting(value)}")

@@ -26,7 +26,7 @@ FACE_FRACTIONS = (0.0, 0.25, 0.5, 0.75, 1.0)  # along a face, its edges included
 INSIDE_FRACTIONS = (0.1, 0.3, 0.5, 0.7, 0.9)  # inside the box, where the interior points fall
 DOMAIN_TRIALS = 256  # Sobol points tried inside a domain's bounding box (or along a piece of its boundary)
 DOMAIN_POINTS = 25  # of which the first inside (on the boundary) are checked
-LARGEST = {"float32": 3.4028234663852886e38, "float64": 1.7976931348623157e308}
+LARGEST = {"float32": 3.4028234663852886e38, "auto": 3.4028234663852886e38, "float64": 1.7976931348623157e308}
 
 
 HINT = "a residual that is infinite there cannot be trained; check the location"

@@ -6,7 +6,7 @@ its network sees the window's time scaled onto ``[-1, 1]``, so a solution that t
 turns over a few times in each window. Every initial value is exact (the front end marks it so, pdec.symbolic):
 window 0 takes the spec's, and window ``k`` takes window ``k - 1``'s solution at ``t_k``, ``u = u_{k-1}(x, t_k) +
 d(t) N_k(x, t)``, so the pieces join continuously by construction. Each window trains for the whole budget
-(``adam`` and ``lbfgs`` are per window) with its own points, weights and causal bins.
+(``adam`` and ``iterations`` are per window) with its own points, weights and causal bins.
 
 The run directory holds one run directory per window (``window-1`` ...) and, at its top, the joined network
 (:class:`Marched`), its metrics over the whole interval, the joined history and the plots. A run stopped in window

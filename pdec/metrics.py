@@ -51,7 +51,7 @@ def evaluation_set(
         return Evaluation(reference.points, reference.values, tuple(reference.fields), columns)
     points = eval_points(bounds, n, getattr(compiled, "domain", None))
     with torch.no_grad():
-        exact = compiled.exact(tensor(points))
+        exact = compiled.exact(tensor(points).double())  # the truth in float64, whatever the run trains in
     if exact is None:
         return None
     exact = exact.detach().cpu().double().numpy()
@@ -76,7 +76,8 @@ def final_metrics(trainer: Any) -> dict[str, Any]:
         "steps": trainer.step,
         "adam_steps": min(trainer.step, settings.adam),
         "kept_step": trainer.best.returned,  # the step whose parameters the run returns, when not its last
-        "lbfgs_steps": max(0, trainer.step - settings.adam),
+        "second_steps": max(0, trainer.step - settings.adam),
+        "optimizer": trainer.phase if trainer.phase != "adam" else settings.optimizer,
         "loss": sum(w[k] * v for k, v in losses.items()),
         "losses": losses,
         "weights": dict(w),

@@ -81,3 +81,15 @@ ACTIVATIONS = Registry(
 # Network architectures (pdec.nets): each ``f(compiled, settings, generator) -> nn.Module`` (physical coordinates
 # [N, d] -> fields [N, m], with ``head``, ``fields`` and ``scale_outputs``).
 NETWORKS = Registry("network", {"mlp": "pdec.nets:mlp", "modified_mlp": "pdec.nets:modified_mlp"})
+
+# The second training phase's optimisers (pdec.optimizers): each a factory ``(params, chunk, lr) -> Optimizer``.
+OPTIMIZERS = Registry(
+    "optimizer",
+    {
+        "lbfgs": "pdec.optimizers:lbfgs",
+        "bfgs": "pdec.optimizers:bfgs",
+        "ssbfgs": "pdec.optimizers:ssbfgs",
+        "ssbroyden": "pdec.optimizers:ssbroyden",
+        "lm": "pdec.optimizers:levenberg_marquardt",
+    },
+)

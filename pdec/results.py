@@ -92,7 +92,7 @@ class History:
     def read_csv(cls, path: Path) -> History:
         """Read a history CSV back (numbers as floats, ``phase`` as text)."""
         with open(path, newline="") as f:
-            rows = [{k: (v if k == "phase" else float(v)) for k, v in r.items() if v != ""} for r in csv.DictReader(f)]
+            rows = [{k: (v if k in ("phase", "dtype") else float(v)) for k, v in r.items() if v != ""} for r in csv.DictReader(f)]
         return cls(rows)
 
 

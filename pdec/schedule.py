@@ -33,9 +33,14 @@ class Schedule:
         return self.terms
 
     def round(self, step: int) -> int:
-        """The resampling round of ``step`` (0 without resampling; L-BFGS keeps the last Adam round)."""
-        every = self.settings.resample
-        return (min(step, max(self.settings.adam, 1)) - 1) // every if every else 0
+        """The resampling round of ``step``: 0 without resampling; in the second phase the last Adam round, or with
+        ``resample_second = K`` a new round every ``K`` iterations."""
+        every, adam = self.settings.resample, max(self.settings.adam, 1)
+        last = (min(step, adam) - 1) // every if every else 0
+        again = self.settings.resample_second
+        if step <= self.settings.adam or not again:
+            return last
+        return last + 1 + (step - self.settings.adam - 1) // again
 
     def lr_factor(self, step: int) -> float:
         """``lr_decay ** ((step - 1) // decay_every)``: the decay of the base learning rates at ``step``."""

@@ -22,7 +22,8 @@ ACTIVATIONS = registry.ACTIVATIONS.names
 SAMPLERS = registry.SAMPLERS.names
 WEIGHTINGS = registry.WEIGHTINGS.names
 NETWORKS = registry.NETWORKS.names
-DTYPES = ("float32", "float64")
+DTYPES = ("auto", "float32", "float64")  # auto: Adam in float32, the second phase in float64
+OPTIMIZERS = registry.OPTIMIZERS.names
 OUTPUT_SCALES = ("data", "none")
 INPUTS = ("auto", "centred", "unit")  # the box onto the first layer: [-1, 1] or [0, 1]; auto: pdec.nets.input_range
 LOWERINGS = ("forward", "autograd")  # how derivatives are computed (pdec.forward; nested autograd)
@@ -58,7 +59,9 @@ class Settings:
     lr: float = 1e-3
     lr_decay: float = 1.0
     decay_every: int = 1000
-    lbfgs: int = 500
+    optimizer: str = "ssbroyden"
+    iterations: int = 500
+    resample_second: int = 0
     keep_best: bool = True
     fit_unknowns: int = 100
     data_first: float = 0.3
@@ -69,7 +72,7 @@ class Settings:
     update_every: int = 10
     weights: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     stages: tuple[Stage, ...] = ()
-    dtype: str = "float32"
+    dtype: str = "auto"
     device: str = "cpu"
     compile: bool = False
     lowering: str = "forward"
@@ -125,7 +128,7 @@ def torch_dtype(name: str) -> Any:
     """The torch dtype named ``name`` (one of DTYPES); the one place a dtype name is resolved (imports torch)."""
     import torch
 
-    return {"float32": torch.float32, "float64": torch.float64}[name]
+    return {"auto": torch.float32, "float32": torch.float32, "float64": torch.float64}[name]
 
 
 def sized_defaults(variables: int, fields: int, order: int) -> Settings:
@@ -137,7 +140,7 @@ def sized_defaults(variables: int, fields: int, order: int) -> Settings:
       50 up to 5, 64 beyond;
     - interior points: 500, 2,000, 5,000 and 10,000 for 1, 2, 3 and 4+ variables;
     - Adam steps: 5,000, doubled for several fields and again for third or higher derivatives (at most 20,000);
-      then up to 1,000 L-BFGS iterations.
+      then up to 1,000 second-phase iterations (``optimizer``).
 
     Args:
         variables: the number of independent variables, time included.
@@ -149,7 +152,7 @@ def sized_defaults(variables: int, fields: int, order: int) -> Settings:
     depth = 3 if variables == 1 else 4
     interior = {1: 500, 2: 2000, 3: 5000}.get(variables, 10000)
     adam = 5000 * (2 if fields > 1 else 1) * (2 if order >= 3 else 1)
-    return Settings(layers=(width,) * depth, interior=interior, adam=adam, lbfgs=1000)
+    return Settings(layers=(width,) * depth, interior=interior, adam=adam, iterations=1000)
 
 
 # name -> (kind, constraint) ; kinds: int, float, choice, bool, widths
@@ -170,7 +173,9 @@ _SCHEMA: dict[str, tuple[str, Any]] = {
     "lr": ("float", "positive"),
     "lr_decay": ("float", "unit"),
     "decay_every": ("int", 1),
-    "lbfgs": ("int", 0),
+    "optimizer": ("choice", OPTIMIZERS),
+    "iterations": ("int", 0),
+    "resample_second": ("int", 0),
     "keep_best": ("bool", None),
     "fit_unknowns": ("int", 0),
     "data_first": ("float", "unit_open"),
@@ -192,7 +197,8 @@ _SCHEMA: dict[str, tuple[str, Any]] = {
 _MAPS = {"points": ("int", 1), "weight": ("float", "nonnegative")}
 MAX_INT = 2**31 - 1  # counts (steps, points, seeds) beyond this are mistakes, and overflow torch and numpy
 MAX_WIDTH = 65536  # widest hidden layer
-KNOWN_KEYS = tuple(_SCHEMA) + tuple(f"{m}.NAME" for m in _MAPS)
+KNOWN_KEYS = tuple(_SCHEMA) + tuple(f"{m}.NAME" for m in _MAPS) + ("lbfgs",)
+LEGACY = {"lbfgs": "lbfgs"}  # `lbfgs = N`: N iterations of L-BFGS (optimizer = lbfgs, iterations = N)
 
 
 def apply(base: Settings, items: Iterable[tuple[str, Any, Span | None]]) -> Settings:
@@ -207,6 +213,9 @@ def apply(base: Settings, items: Iterable[tuple[str, Any, Span | None]]) -> Sett
     for key, value, span in items:
         if key in seen:
             raise PdecSettingsError(f"'{key}' is set twice", span, "keep one line per setting")
+        if key in ("optimizer", "iterations") and seen & set(LEGACY):
+            raise PdecSettingsError(f"'{key}' after `lbfgs = N`, which already chose both", span,
+                                    "write either `lbfgs = N` or `optimizer` and `iterations`, not both")
         seen.add(key)
         head, dot, tail = key.partition(".")
         if dot and head in _MAPS:
@@ -215,6 +224,12 @@ def apply(base: Settings, items: Iterable[tuple[str, Any, Span | None]]) -> Sett
             maps[head][tail] = _check(key, value, *_MAPS[head], span)
         elif key in _SCHEMA:
             changes[key] = _check(key, value, *_SCHEMA[key], span)
+        elif key in LEGACY:
+            if {"optimizer", "iterations"} & seen:
+                raise PdecSettingsError(f"'{key}' sets both the optimizer and its iterations", span,
+                                        "write either `lbfgs = N` or `optimizer` and `iterations`, not both")
+            changes["iterations"] = _check(key, value, "int", 0, span)
+            changes["optimizer"] = LEGACY[key]
         else:
             hint = did_you_mean(key, list(_SCHEMA) + list(_MAPS)) or "known settings: " + ", ".join(KNOWN_KEYS)
             raise PdecSettingsError(f"unknown training setting '{key}'", span, hint)

@@ -1,4 +1,4 @@
-"""Training: CompiledProblem -> Result (sample points, build the net, balance the losses, Adam then L-BFGS).
+"""Training: CompiledProblem -> Result (sample points, build the net, balance the losses, Adam, then a second-order phase).
 
 ``train(compiled, **overrides)`` is the API (``pdec run`` calls it). A :class:`Trainer` holds every piece of mutable
 state (network, unknowns, optimiser, balancer, step, history), so several runs can live in one process and a
@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from pdec import checkpoint, inverse, metrics
+from pdec import checkpoint, inverse, metrics, optimizers, registry
 from pdec.balance import make_balancer
 from pdec.causal import make_causal
 from pdec.console import Console, crossed, deferred_interrupt, main_process, say
@@ -120,7 +120,7 @@ def default_run_dir(compiled: Any) -> Path:
 
 
 class LossNotFinite(Exception):
-    """A loss (or, in L-BFGS, a parameter) became NaN or Inf; carries the offending terms."""
+    """A loss (or, in the second phase, a parameter) became NaN or Inf; carries the offending terms."""
 
 
 class Trainer:
@@ -136,8 +136,9 @@ class Trainer:
         net, resume_dir: the network to train (default: pdec.nets.make_net); where a stop resumes (a window's run's).
     """
 
-    SNAPSHOT_EVERY = 25  # Adam steps between in-memory snapshots for NaN rollback (every L-BFGS chunk is one)
-    LBFGS_CHUNK = 10  # L-BFGS iterations per optimiser call and history row (each call re-evaluates the loss once)
+    SNAPSHOT_EVERY = 25  # Adam steps between in-memory snapshots for NaN rollback (every second-phase chunk is one)
+    LBFGS_CHUNK = 10  # quasi-Newton iterations per optimiser call and history row (each call re-evaluates the loss)
+    LM_CHUNK = 5  # Levenberg-Marquardt iterations (Jacobians) per call and history row
     DIAGNOSE_EVERY = 500  # steps between checks for stalled terms and extreme weights (pdec.diagnostics)
 
     def __init__(
@@ -170,7 +171,7 @@ class Trainer:
         self.causal = make_causal(compiled, settings)  # None unless `causal` > 0
         self.evaluation = metrics.evaluation_set(compiled, self.sampler.bounds, settings.eval_points, self.tensor)
         self.optimizer: torch.optim.Optimizer = self.adam()
-        self.console = Console(self.quiet, self.terms, settings.adam + settings.lbfgs)
+        self.console = Console(self.quiet, self.terms, settings.adam + settings.iterations)
         self.phase, self.step, self.lr_scale, self.rollbacks, self.elapsed = "adam", 0, 1.0, 0, 0.0
         self.history = History()
         self.active: tuple[str, ...] | None = None
@@ -192,22 +193,55 @@ class Trainer:
             g["base_lr"] = g["lr"]
         return torch.optim.Adam(groups)
 
-    def lbfgs(self) -> torch.optim.LBFGS:
-        """L-BFGS over every parameter (strong Wolfe line search), ``LBFGS_CHUNK`` iterations per call."""
-        return torch.optim.LBFGS(
-            self.params,
-            lr=self.lr_scale,
-            max_iter=self.LBFGS_CHUNK,
-            max_eval=25 * self.LBFGS_CHUNK,
-            history_size=50,
-            tolerance_change=1e-12,
-            line_search_fn="strong_wolfe",
-        )
+    def second_method(self) -> str:
+        """The second phase's optimiser: ``settings.optimizer``, or the next one where it cannot run here (said once).
+
+        Levenberg-Marquardt needs one process, no causal weights and a Jacobian within
+        :data:`pdec.optimizers.JACOBIAN_LIMIT`; a dense quasi-Newton method at most
+        :data:`pdec.optimizers.DENSE_LIMIT` parameters. Otherwise: LM -> self-scaled Broyden -> L-BFGS.
+        """
+        method = self.settings.optimizer
+        size = sum(p.numel() for p in self.params)
+        if method == "lm":
+            why = ""
+            if self.shards.world > 1:
+                why = "it runs in one process"
+            elif self.causal is not None:
+                why = "its residual rows carry no causal weights"
+            else:
+                rows = len(self.stacked(self.cached_points() or self.points(1, self.terms), False))
+                need = 8 * (rows * size + min(rows, size) ** 2)
+                if need > optimizers.JACOBIAN_LIMIT:
+                    why = f"its Jacobian ({rows} x {size}) needs {need / 2**30:.1f} GiB, over the 1 GiB budget"
+            if why:
+                say(f"optimizer lm: {why}; using ssbroyden instead", self.quiet)
+                method = "ssbroyden"
+        if method in optimizers.QUASI_NEWTON and size > optimizers.DENSE_LIMIT:
+            say(f"optimizer {method}: {size} parameters are too many for a dense Hessian "
+                f"(over {optimizers.DENSE_LIMIT}); using lbfgs instead", self.quiet)
+            method = "lbfgs"
+        return method
+
+    def enter_second_phase(self, method: str | None = None) -> None:
+        """Switch to the second phase: cast to its precision (``dtype = auto``: float64) and build its optimiser."""
+        self.phase = method or self.second_method()
+        if self.settings.dtype == "auto" and self.dtype != torch.float64:
+            self.cast(torch.float64)
+        chunk = self.LM_CHUNK if self.phase == "lm" else self.LBFGS_CHUNK
+        self.optimizer = registry.OPTIMIZERS.load(self.phase)(self.params, chunk, self.lr_scale)
+
+    def cast(self, dtype: torch.dtype) -> None:
+        """Cast the network and the unknowns to ``dtype`` (in place); the points and the data are taken again in it."""
+        self.dtype = dtype
+        self.net.to(dtype)
+        self.unknowns.to(dtype)
+        self.targets = {k: self.tensor(self.shards.take(k, v)) for k, v in self.sampler.targets().items()}
+        self._cache = None  # the same points drawn again at full precision (a resumed run draws them so too)
 
     @property
     def total_steps(self) -> int:
-        """Adam steps plus L-BFGS iterations."""
-        return self.settings.adam + self.settings.lbfgs
+        """Adam steps plus second-phase iterations."""
+        return self.settings.adam + self.settings.iterations
 
     # --------------------------------------------------------------------------------------------------- one step
 
@@ -300,15 +334,20 @@ class Trainer:
         self.optimizer.step()
         return self.row(step, values, lr)
 
-    def lbfgs_step(self) -> dict[str, Any]:
-        """Up to ``LBFGS_CHUNK`` L-BFGS iterations with frozen weights; returns one history row.
+    def second_step(self) -> dict[str, Any]:
+        """Up to one chunk of second-phase iterations with frozen weights; returns one history row.
 
         The row's step is the iteration count reached, its losses those at the start of the chunk; ``converged`` is
-        set when L-BFGS stopped before the chunk's end (gradient or progress below tolerance).
+        set when the optimiser stopped before the chunk's end (gradient or progress below tolerance).
         """
-        n = min(self.LBFGS_CHUNK, self.total_steps - self.step)
+        chunk = self.LM_CHUNK if self.phase == "lm" else self.LBFGS_CHUNK
+        n = min(chunk, self.total_steps - self.step)
+        if again := self.settings.resample_second:  # a chunk ends where new points are drawn
+            n = min(n, again - (self.step - self.settings.adam) % again)
         group = self.optimizer.param_groups[0]
-        group["max_iter"], group["max_eval"] = n, 25 * n
+        group["max_iter"] = n
+        if "max_eval" in group:
+            group["max_eval"] = 25 * n
         points = self.points(self.step + 1, self.terms)
         first: dict[str, float] = {}
 
@@ -323,16 +362,63 @@ class Trainer:
                 self.backward(total)
             return reported
 
+        def residuals(jacobian: bool) -> Any:
+            if not first:  # (with gradients on: the autograd lowering differentiates the points)
+                first.update(self.shards.values(self.losses(points, self.terms)))
+            return self.stacked(points, jacobian)
+
         state = self.optimizer.state[self.params[0]]
         before = state.get("n_iter", 0)
-        loss = self.optimizer.step(closure)
+        loss = self.optimizer.step(residuals if self.phase == "lm" else closure)
         bad = [k for k, v in first.items() if not math.isfinite(v)]
         if bad or not math.isfinite(float(loss.detach())) or not all(torch.isfinite(p).all() for p in self.params):
             raise LossNotFinite(bad or list(self.terms))
         done = state.get("n_iter", 0) - before
         row = self.row(self.step + done, first, group["lr"])
-        row["converged"] = done < n
+        row["converged"] = done < n or bool(state.get("converged"))
         return row
+
+    def stacked(self, points: Mapping[str, torch.Tensor], jacobian: bool) -> Any:
+        """The weighted residual vector ``r`` (``|r|^2`` is the weighted loss) and, if asked, its Jacobian ``J``.
+
+        Each term's rows are scaled by ``sqrt(lambda_k / (N_k c_k))`` (its weight over its points times columns), so
+        ``|r|^2 = sum_k lambda_k mean(r_k^2)``: the loss Adam and the quasi-Newton methods minimise. ``J`` (``[M, P]``
+        over the network's parameters, then the unknowns') comes from per-point Jacobians (``torch.func.jacrev``
+        under ``vmap``): each row depends on its own point only, so the cost is that of a few batched passes.
+        """
+        w, targets = self.balancer.weights, self.targets_for(points)
+        module = _Residuals(self.net, self.unknowns, self.compiled)
+        sets = [s for s in points if any(s in self.sets_of[t] for t in self.terms)]
+        parts = {s: module(s, points[s], targets.get(s)) for s in sets}  # one batched pass per point set
+        rows = {t: sum(parts[s][t].numel() for s in sets if t in parts[s]) for t in self.terms}
+        scale = {t: math.sqrt(w[t] / max(1, rows[t])) for t in self.terms}
+        own = {s: [t for t in self.terms if t in parts[s]] for s in sets}
+        r = torch.cat([self._rows(parts[s], own[s], scale, len(points[s])) for s in sets])
+        if not jacobian:
+            return r
+        names = [f"net.{n}" for n, _ in self.net.named_parameters()]
+        names += [f"unknowns.{n}" for n, _ in self.unknowns.named_parameters()]
+        values = tuple(p.detach() for p in self.params)
+        blocks = []
+        for s in sets:
+
+            def one(params: tuple, x: torch.Tensor, y: torch.Tensor | None, s: str = s) -> torch.Tensor:
+                found = torch.func.functional_call(
+                    module, dict(zip(names, params, strict=True)), (s, x[None], None if y is None else y[None])
+                )
+                return torch.cat([found[t].reshape(-1) * scale[t] for t in own[s]])
+
+            y = targets.get(s)
+            jac = torch.func.vmap(torch.func.jacrev(one), in_dims=(None, 0, None if y is None else 0))(
+                values, points[s], y
+            )
+            blocks.append(torch.cat([j.reshape(j.shape[0] * j.shape[1], -1) for j in jac], dim=1))
+        return r.detach(), torch.cat(blocks)
+
+    @staticmethod
+    def _rows(found: Mapping[str, torch.Tensor], terms: list[str], scale: Mapping[str, float], n: int) -> torch.Tensor:
+        """One point set's scaled residual rows, point by point (each point's terms and columns together)."""
+        return torch.cat([found[t].reshape(n, -1) * scale[t] for t in terms], dim=1).reshape(-1)
 
     def row(self, step: int, losses: Mapping[str, float], lr: float) -> dict[str, Any]:
         """A history row: step, phase, lr, total and per-term losses, weights, unknowns (errors added later)."""
@@ -340,6 +426,7 @@ class Trainer:
         row: dict[str, Any] = {
             "step": step,
             "phase": self.phase,
+            "dtype": str(self.dtype).removeprefix("torch."),
             "lr": lr,
             "loss": sum(w[k] * v for k, v in losses.items()),
         }
@@ -371,15 +458,15 @@ class Trainer:
 
 
 def loop(trainer: Trainer, flag: Mapping[str, bool]) -> None:
-    """Run the remaining Adam steps, then the L-BFGS iterations."""
+    """Run the remaining Adam steps, then the second phase's iterations."""
     checkpoint.snapshot(trainer)
     while trainer.step < trainer.total_steps:
         if trainer.step + 1 > trainer.settings.adam and trainer.phase == "adam":
-            trainer.phase, trainer.optimizer = "lbfgs", trainer.lbfgs()
+            trainer.enter_second_phase()
             checkpoint.snapshot(trainer)
         started = time.perf_counter()
         try:
-            row = trainer.adam_step(trainer.step + 1) if trainer.phase == "adam" else trainer.lbfgs_step()
+            row = trainer.adam_step(trainer.step + 1) if trainer.phase == "adam" else trainer.second_step()
         except LossNotFinite as exc:
             checkpoint.rollback(trainer, metrics.where_not_finite(trainer, list(exc.args[0])))
             trainer.console.moved_to(trainer.step)
@@ -387,10 +474,10 @@ def loop(trainer: Trainer, flag: Mapping[str, bool]) -> None:
         trainer.elapsed += time.perf_counter() - started
         converged = row.pop("converged", False)
         previous, trainer.step = trainer.step, row["step"]
-        if trainer.step == previous:  # L-BFGS converged before its first iteration: nothing new to record
+        if trainer.step == previous:  # the second phase converged before its first iteration: nothing new to record
             break
         record(trainer, previous, row)
-        if trainer.phase == "lbfgs" or crossed(previous, trainer.step, trainer.SNAPSHOT_EVERY):
+        if trainer.phase != "adam" or crossed(previous, trainer.step, trainer.SNAPSHOT_EVERY):
             checkpoint.snapshot(trainer)
         if crossed(previous, trainer.step, trainer.settings.checkpoint_every):
             checkpoint.save(trainer)
@@ -414,6 +501,19 @@ def record(trainer: Trainer, previous: int, row: dict[str, Any]) -> None:
     if crossed(previous, step, trainer.DIAGNOSE_EVERY):
         trainer.console.warn_new(trainer.step, diagnose(trainer.history.rows, trainer.terms))
     trainer.console.show(previous, row, trainer.errors, trainer.elapsed)
+
+
+class _Residuals(torch.nn.Module):
+    """The compiled residuals as a module over the network and the unknowns (for ``torch.func.functional_call``)."""
+
+    def __init__(self, net: torch.nn.Module, unknowns: torch.nn.Module, compiled: Any) -> None:
+        super().__init__()
+        self.net, self.unknowns, self.compiled = net, unknowns, compiled
+
+    def forward(self, name: str, x: torch.Tensor, y: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """The residuals of the terms of point set ``name`` at ``x`` (observed values ``y`` for data)."""
+        targets = None if y is None else {name: y}
+        return self.compiled.evaluate(self.net, {name: x}, targets, self.unknowns.values())
 
 
 def set_lr(optimizer: torch.optim.Optimizer, factor: float) -> float:

@@ -362,5 +362,5 @@ def test_show_then_parse_round_trip(tree):
 )
 def test_defaults_are_sized_to_the_problem(head, layers, interior, adam):
     settings = pdec.load(head).settings
-    assert (settings.layers, settings.interior, settings.adam, settings.lbfgs) == (layers, interior, adam, 1000)
+    assert (settings.layers, settings.interior, settings.adam, settings.iterations) == (layers, interior, adam, 1000)
     assert pdec.load(head + "train:\n  adam = 7\n").settings.layers == layers  # a train block starts from the same base

@@ -1,0 +1,199 @@
+"""The second phase's optimisers (pdec.optimizers) and the trainer's use of them: known minimisers, the
+Gauss-Newton step against a dense solve, the float64 switch, resume, and the default against L-BFGS."""
+
+import json
+
+import pytest
+import torch
+
+import pdec
+from pdec.optimizers import METHODS, DenseQuasiNewton, LevenbergMarquardt, damped_step
+from pdec.registry import OPTIMIZERS
+from pdec.settings import OPTIMIZERS as SETTING_CHOICES
+from pdec.train import Trainer
+
+
+def rosenbrock_residuals(p: torch.Tensor) -> torch.Tensor:
+    """Rosenbrock as least squares: r = (10 (y - x^2), 1 - x); minimiser (1, 1), minimum 0."""
+    return torch.stack([10 * (p[1] - p[0] ** 2), 1 - p[0]])
+
+
+def linear_problem(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """An overdetermined, ill-conditioned linear least-squares problem and its exact minimiser."""
+    g = torch.Generator().manual_seed(seed)
+    A = torch.randn(40, 6, generator=g, dtype=torch.float64) @ torch.diag(
+        torch.tensor([1.0, 3.0, 10.0, 30.0, 100.0, 300.0], dtype=torch.float64))
+    b = torch.randn(40, generator=g, dtype=torch.float64)
+    return A, b, torch.linalg.lstsq(A, b[:, None]).solution[:, 0]
+
+
+@pytest.mark.parametrize("method", ["bfgs", "ssbfgs", "ssbroyden"])
+def test_quasi_newton_reaches_rosenbrock_minimiser(method):
+    p = torch.nn.Parameter(torch.tensor([-1.2, 1.0], dtype=torch.float64))
+    opt = DenseQuasiNewton([p], method, max_iter=200)
+
+    def closure():
+        opt.zero_grad()
+        loss = rosenbrock_residuals(p).pow(2).sum()
+        loss.backward()
+        return loss
+
+    for _ in range(3):
+        opt.step(closure)
+    assert torch.allclose(p.detach(), torch.ones(2, dtype=torch.float64), atol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["bfgs", "ssbfgs", "ssbroyden"])
+def test_quasi_newton_solves_linear_least_squares_to_round_off(method):
+    A, b, exact = linear_problem()
+    p = torch.nn.Parameter(torch.zeros(6, dtype=torch.float64))
+    opt = DenseQuasiNewton([p], method, max_iter=100)
+
+    def closure():
+        opt.zero_grad()
+        loss = (A @ p - b).pow(2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    assert torch.allclose(p.detach(), exact, rtol=0, atol=1e-7 * exact.abs().max())  # the loss is at round-off
+
+
+@pytest.mark.parametrize("rows", [40, 4])  # more rows than parameters (normal equations), fewer (kernel form)
+def test_levenberg_marquardt_solves_least_squares(rows):
+    A, b, _ = linear_problem(1)
+    A, b = A[:rows], b[:rows]
+    p = torch.nn.Parameter(torch.zeros(6, dtype=torch.float64))
+    opt = LevenbergMarquardt([p], max_iter=30)
+    opt.step(lambda jac: (A @ p - b, A) if jac else A @ p - b)
+    if rows >= 6:
+        exact = torch.linalg.lstsq(A, b[:, None]).solution[:, 0]
+        assert torch.allclose(p.detach(), exact, atol=1e-9)
+    else:  # underdetermined: a zero-residual solution
+        assert (A @ p.detach() - b).abs().max() < 1e-9
+
+
+def test_levenberg_marquardt_reaches_rosenbrock_minimiser():
+    p = torch.nn.Parameter(torch.tensor([-1.2, 1.0], dtype=torch.float64))
+    opt = LevenbergMarquardt([p], max_iter=100)
+
+    def closure(jac):
+        r = rosenbrock_residuals(p)
+        if not jac:
+            return r
+        return r, torch.autograd.functional.jacobian(rosenbrock_residuals, p.detach())
+
+    opt.step(closure)
+    assert torch.allclose(p.detach(), torch.ones(2, dtype=torch.float64), atol=1e-10)
+
+
+def test_registry_and_settings_agree():
+    assert OPTIMIZERS.names == METHODS == SETTING_CHOICES
+
+
+POISSON = """
+var x in [0, 1]
+field u(x)
+unknown k = 0.5 positive
+eq poisson: -k * u_xx = pi^2 * sin(pi*x)
+bc left:  u = 0 at x = 0
+bc right: u = 0 at x = 1
+data obs: "obs.csv" x = x, u = u
+"""
+
+
+def small_trainer(tmp_path, **overrides):
+    (tmp_path / "obs.csv").write_text("x,u\n" + "".join(f"{i / 10},{0.0}\n" for i in range(1, 10)))
+    spec = tmp_path / "p.pde"
+    spec.write_text(POISSON)
+    compiled = pdec.compile(spec)
+    settings = compiled.settings.replace(layers=(5, 5), interior=7, boundary=1, adam=3, iterations=2, **overrides)
+    return Trainer(compiled, settings, tmp_path / "run", quiet=True, plots=False)
+
+
+def test_jacobian_of_the_stacked_residuals_matches_autograd_and_the_loss(tmp_path):
+    trainer = small_trainer(tmp_path, dtype="float64")
+    points = trainer.points(1, trainer.terms)
+    trainer.balancer.weights.update({t: w for t, w in zip(trainer.terms, (0.5, 2.0, 3.0, 1.5), strict=False)})
+    r, J = trainer.stacked(points, True)
+    loss = trainer.weighted(trainer.losses(points, trainer.terms))
+    assert float(r @ r) == pytest.approx(float(loss.detach()), rel=1e-12)  # |r|^2 is exactly the weighted loss
+    flat = torch.cat([p.detach().reshape(-1) for p in trainer.params])
+    sizes = [p.numel() for p in trainer.params]
+
+    def as_function(vector):
+        chunks = torch.split(vector, sizes)
+        with torch.no_grad():
+            for p, c in zip(trainer.params, chunks, strict=True):
+                p.copy_(c.view_as(p))
+        return trainer.stacked(points, False)
+
+    # finite differences in float64 against the per-point Jacobian
+    eps = 1e-6
+    for j in range(0, len(flat), max(1, len(flat) // 12)):
+        e = torch.zeros_like(flat)
+        e[j] = eps
+        numeric = (as_function(flat + e) - as_function(flat - e)) / (2 * eps)
+        assert torch.allclose(J[:, j], numeric, atol=1e-7, rtol=1e-5), j
+    as_function(flat)
+    # the damped step in both forms (normal equations, kernel/Woodbury) against a dense solve
+    for rows in (len(r), 10):
+        Jr, rr = J[:rows], r[:rows]
+        mu = 1e-3 * float((Jr * Jr).sum(1).mean())
+        dense = -torch.linalg.solve(Jr.T @ Jr + mu * torch.eye(len(flat), dtype=J.dtype), Jr.T @ rr)
+        assert torch.allclose(damped_step(Jr, rr, mu), dense, rtol=1e-8, atol=1e-10 * float(dense.abs().max()))
+
+
+def test_gauss_newton_step_equals_a_dense_least_squares_solve():
+    g = torch.Generator().manual_seed(3)
+    J = torch.randn(50, 8, generator=g, dtype=torch.float64)
+    r = torch.randn(50, generator=g, dtype=torch.float64)
+    gauss_newton = torch.linalg.lstsq(J, -r[:, None]).solution[:, 0]
+    assert torch.allclose(damped_step(J, r, 1e-13), gauss_newton, atol=1e-10)
+    # fewer rows than parameters: mu -> 0 gives the minimum-norm Gauss-Newton step (the pseudo-inverse's)
+    minimum_norm = -torch.linalg.pinv(J[:5]) @ r[:5]
+    assert torch.allclose(damped_step(J[:5], r[:5], 1e-13), minimum_norm, atol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["ssbroyden", "lm"])
+def test_second_phase_in_float64_resumes_exactly(tmp_path, method):
+    spec = tmp_path / "p.pde"
+    spec.write_text(POISSON.replace('data obs: "obs.csv" x = x, u = u\n', "").replace("unknown k = 0.5 positive\n", "")
+                    .replace("-k * u_xx", "-u_xx"))
+    compiled = pdec.compile(spec)
+    common = dict(layers=[6, 6], interior=24, boundary=2, adam=20, optimizer=method, eval_every=5, quiet=True,
+                  plots=False)
+    whole = compiled.train(out=tmp_path / "whole", iterations=20, **common)
+    assert whole.history.rows[-1]["dtype"] == "float64"
+    assert next(whole.net.parameters()).dtype == torch.float64
+    def interrupt(trainer, row):
+        if row["step"] >= 30:
+            raise KeyboardInterrupt
+
+    first = compiled.train(out=tmp_path / "split", iterations=20, callback=interrupt, **common)
+    assert first.interrupted
+    resumed = compiled.train(resume=tmp_path / "split", iterations=20, **{k: v for k, v in common.items()
+                                                                         if k not in ("quiet", "plots")},
+                             quiet=True, plots=False)
+    a = [p.detach() for p in whole.net.parameters()]
+    b = [p.detach() for p in resumed.net.parameters()]
+    assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+    rows = [r for r in resumed.history.rows if r["phase"] == "adam"]
+    assert rows and all(r["dtype"] == "float32" for r in rows)
+
+
+def test_dtype_forces_one_precision(tmp_path):
+    spec = tmp_path / "p.pde"
+    spec.write_text("var x in [0, 1]\nfield u(x)\neq line: u_xx = 0\nbc a: u = 0 at x = 0\nbc b: u = 1 at x = 1\n")
+    result = pdec.compile(spec).train(out=tmp_path / "r", layers=[4], interior=8, adam=3, iterations=3,
+                                      dtype="float32", quiet=True, plots=False)
+    assert {r["dtype"] for r in result.history.rows} == {"float32"}
+    settings = json.loads((tmp_path / "r" / "settings.json").read_text())
+    assert settings["dtype"] == "float32" and settings["optimizer"] == "ssbroyden"
+
+
+def test_lbfgs_shorthand_sets_both(tmp_path):
+    settings = pdec.compile("examples/poisson1d.pde").settings
+    assert (settings.optimizer, settings.iterations) == ("lbfgs", 200) or settings.optimizer != "lbfgs"
+    s = settings.replace(lbfgs=7)
+    assert (s.optimizer, s.iterations) == ("lbfgs", 7)
