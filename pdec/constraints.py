@@ -2,9 +2,19 @@
 
 A Dirichlet condition or initial value ``u = g`` marked ``exact`` leaves the loss: the network's output for ``u``
 becomes ``u = G + D * N``, where ``N`` is the network's raw output, ``D`` a distance function vanishing exactly on the
-condition's faces, and ``G`` the condition values blended between the faces (transfinite interpolation, Sukumar &
-Srivastava 2022). A periodic condition marked ``exact`` is imposed by the network's input map instead (a Fourier
-embedding of the variable, pdec.embeddings), so it only records the variable here.
+condition's faces, and ``G`` a function equal to each condition's value on its face. A periodic condition marked
+``exact`` is imposed by the network's input map instead (a Fourier embedding of the variable, pdec.embeddings), so
+it only records the variable here.
+
+``G`` on the faces of the box is the transfinite (Gordon-Coons) interpolant of the faces' values, the Boolean sum
+``P_1 + P_2 - P_1 P_2 ...`` (:func:`boolean_sum`) of one projector per variable: the linear interpolant between two
+opposite faces, the value on the face for one face alone (an initial value). Each face's value is evaluated on the
+face (its variable set to the face's), so ``u - G`` vanishes on every face and, where faces meet, to the order of the
+product of their distances: ``N = (u - G) / D`` stays bounded for a smooth solution whose conditions agree at the
+corners. Where two conditions disagree at a corner (pdec.corners; ``pdec check`` warns), the corner's value seen from
+each face is the other face's, so each condition still holds on its face; at the corner itself ``G`` is their mean.
+A field whose pieces all share one value expression takes it everywhere (``G = g``), and a field with pieces of a
+domain's boundary keeps the inverse-distance blend (:func:`blend`, Sukumar & Srivastava 2022).
 
 Distances are built from one normalised distance per face (``(x - lo) / (hi - lo)`` at a ``lo`` face) joined by a
 combination rule (:data:`JOINS`): the product (smooth, exact for boxes, the default) or the R-function conjunction
@@ -18,8 +28,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +39,7 @@ import torch
 from torch import nn
 
 from pdec.codegen import load_source
+from pdec.corners import agree, edge_points
 from pdec.geometry import Distance, distance_of
 from pdec.interpolation import binding_lines, substitute, tables_source
 from pdec.lower import identifier, lower
@@ -105,6 +117,10 @@ class Constraints:
         values: the generated ``values(X) -> [N, len(pieces)]``: each piece's condition value ``g`` at ``X``.
         source: that function's source.
         join: the distance combination rule (a key of :data:`JOINS`).
+        keys: per piece, a key of its value function: pieces with equal keys have the same values (one expression);
+            empty: each piece its own.
+        disagree: the pairs of pieces ``(i, j)``, ``i < j``, whose values differ where their faces meet
+            (pdec.corners): the Boolean sum gives such a corner each face's value on the other face.
     """
 
     pieces: tuple[ExactPiece | CurvedPiece, ...] = ()
@@ -112,6 +128,8 @@ class Constraints:
     values: Callable[[torch.Tensor], torch.Tensor] | None = dataclasses.field(default=None, repr=False)
     source: str = dataclasses.field(default="", repr=False)
     join: str = "product"
+    keys: tuple[Hashable, ...] = ()
+    disagree: frozenset[tuple[int, int]] = frozenset()
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -121,20 +139,61 @@ class Constraints:
     def __bool__(self) -> bool:
         return bool(self.pieces or self.periodic)
 
+    def fields(self) -> dict[int, list[int]]:
+        """Each constrained field's column -> the indices of its pieces (spec order)."""
+        out: dict[int, list[int]] = {}
+        for i, p in enumerate(self.pieces):
+            out.setdefault(p.field, []).append(i)
+        return out
+
+    def construction(self, index: Sequence[int]) -> str:
+        """How a field with pieces ``index`` builds ``G``: "same", "sum" or "blend".
+
+        "same": every piece has one value expression, which ``G`` takes everywhere. "sum": faces of the box, the
+        Boolean sum of their values (:func:`boolean_sum`). "blend": pieces of a domain's boundary, or two pieces on one
+        face: the inverse-distance blend (:func:`blend`).
+        """
+        keys = self.keys or tuple(range(len(self.pieces)))
+        if len({keys[i] for i in index}) == 1:
+            return "same"
+        faces = [(p.column, p.side) for p in (self.pieces[i] for i in index) if isinstance(p, ExactPiece)]
+        return "sum" if len(faces) == len(index) == len(set(faces)) else "blend"
+
     def factors(self, x: torch.Tensor, width: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """``g`` and ``d`` ``[N, 1]`` per output column, so that the constrained outputs are ``g + d * y``.
 
-        A constrained field's ``g`` blends its pieces' values and ``d`` joins their distances; the other columns get
-        ``0`` and ``1`` (``0 + 1 * y`` is ``y`` exactly). The forward mode differentiates these (pdec/forward.py).
+        A constrained field's ``g`` interpolates its pieces' values (:meth:`construction`) and ``d`` joins their
+        distances; the other columns get ``0`` and ``1`` (``0 + 1 * y`` is ``y`` exactly). The values are evaluated
+        in one call of ``values`` on the points and their projections onto the faces, stacked. The forward mode
+        differentiates these (pdec/forward.py).
         """
-        g = self.values(x)
         gs, ds = [torch.zeros_like(x[:, :1])] * width, [torch.ones_like(x[:, :1])] * width
-        for field in sorted({p.field for p in self.pieces}):
-            index = [i for i, p in enumerate(self.pieces) if p.field == field]
+        fields = self.fields()
+        how = {field: self.construction(index) for field, index in fields.items()}
+        keys: list[tuple[tuple[int, float], ...]] = []
+        for field, index in fields.items():
+            keys += [()] if how[field] != "sum" else [key for _, key in face_sets(self.pieces, index)]
+        keys = list(dict.fromkeys(keys))
+        at = dict(zip(keys, self.values_at(x, keys), strict=True))
+        for field, index in fields.items():
             distances = [self.pieces[i].distance(x) for i in index]
-            gs[field] = blend(distances, [g[:, i : i + 1] for i in index])
             ds[field] = join_all(distances, JOINS[self.join])
+            if how[field] == "same":
+                gs[field] = at[()][:, index[0] : index[0] + 1]
+            elif how[field] == "sum":
+                gs[field] = boolean_sum(x, self.pieces, index, at, self.disagree)
+            else:
+                gs[field] = blend(distances, [at[()][:, i : i + 1] for i in index])
         return gs, ds
+
+    def values_at(self, x: torch.Tensor, keys: Sequence[tuple[tuple[int, float], ...]]) -> list[torch.Tensor]:
+        """The values ``[N, pieces]`` at ``x`` projected onto the faces of each key (:func:`project`), in one call.
+
+        A key that fixes every column (a corner) has one point: it is evaluated once and broadcast.
+        """
+        rows = [project(x[:1] if len(key) == x.shape[1] else x, key) for key in keys]
+        out = self.values(torch.cat(rows) if len(rows) > 1 else rows[0]).split([len(r) for r in rows])
+        return [v.expand(len(x), -1) if len(r) != len(x) else v for v, r in zip(out, rows, strict=True)]
 
     def apply(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """``y`` with each constrained field's column replaced by ``G + D * y`` (``x`` the points ``[N, d]``)."""
@@ -142,6 +201,97 @@ class Constraints:
             return y
         gs, ds = self.factors(x, y.shape[1])
         return torch.cat([g + d * n for g, d, n in zip(gs, ds, y.split(1, dim=1), strict=True)], dim=1)
+
+
+def project(x: torch.Tensor, key: tuple[tuple[int, float], ...]) -> torch.Tensor:
+    """The points ``x`` with each ``(column, value)`` of ``key`` set: their projection onto those faces."""
+    if not key:
+        return x
+    mask = torch.zeros(1, x.shape[1], dtype=torch.bool, device=x.device)
+    fill = torch.zeros(1, x.shape[1], dtype=x.dtype, device=x.device)
+    for column, value in key:
+        mask[0, column], fill[0, column] = True, value
+    return torch.where(mask, fill, x)
+
+
+def face_sets(
+    pieces: Sequence[ExactPiece | CurvedPiece], index: Sequence[int]
+) -> list[tuple[tuple[int, ...], tuple[tuple[int, float], ...]]]:
+    """Every nonempty set of the faces ``index``, at most one per variable, smallest first, with its projection.
+
+    A set is ``(pieces, key)``: the pieces' indices and ``key`` the ``(column, value)`` of their faces (sorted).
+    """
+    columns: dict[int, list[int]] = {}
+    for i in index:
+        columns.setdefault(pieces[i].column, []).append(i)
+    found = []
+    for choice in itertools.product(*([None, *faces] for faces in columns.values())):
+        chosen = tuple(i for i in choice if i is not None)
+        if chosen:
+            found.append((chosen, tuple(sorted((pieces[i].column, pieces[i].value) for i in chosen))))
+    return sorted(found, key=lambda item: len(item[0]))
+
+
+def boolean_sum(
+    x: torch.Tensor,
+    pieces: Sequence[ExactPiece | CurvedPiece],
+    index: Sequence[int],
+    at: Mapping[tuple[tuple[int, float], ...], torch.Tensor],
+    disagree: frozenset[tuple[int, int]] = frozenset(),
+) -> torch.Tensor:
+    """The transfinite (Gordon-Coons) interpolant ``[N, 1]`` of the faces ``index``' values: a Boolean sum.
+
+    One projector per variable with faces: ``P g = ((b - x) g(a) + (x - a) g(b)) / (b - a)`` between two opposite
+    faces ``x = a`` and ``x = b``, ``P g = g(c)`` for one face ``x = c``; their Boolean sum
+    ``P_1 + P_2 - P_1 P_2 + ...`` (``I - prod (I - P_j)``) sums, over every set ``F`` of faces (at most one per
+    variable), ``(-1)^(|F| + 1)`` times the product of the faces' weights and the value at the faces' intersection:
+    the values ``at`` the points projected onto all of them (``at[key]`` ``[N, pieces]``, :func:`face_sets`).
+
+    At an intersection the faces' values agree (one is taken: the first piece's), unless a pair there is in
+    ``disagree``: then the value is ``sum_f d_f g_f / sum_f d_f`` (``d_f`` the faces' distances), the other faces'
+    values on each face, so each face still gets its own; their mean on the intersection itself.
+    """
+    columns: dict[int, list[int]] = {}
+    for i in index:
+        columns.setdefault(pieces[i].column, []).append(i)
+    weights = {}
+    for column, faces in columns.items():
+        if len(faces) == 2:
+            lo, hi = sorted(faces, key=lambda i: pieces[i].side != "lo")
+            a, b, xs = pieces[lo].value, pieces[hi].value, x[:, column : column + 1]
+            weights[lo], weights[hi] = (b - xs) / (b - a), (xs - a) / (b - a)
+    total = None
+    for chosen, key in face_sets(pieces, index):
+        term = corner_value(x, pieces, chosen, at[key], disagree)
+        for i in chosen:
+            if i in weights:
+                term = term * weights[i]
+        total = term if total is None else total + term if len(chosen) % 2 else total - term
+    return total
+
+
+def corner_value(
+    x: torch.Tensor,
+    pieces: Sequence[ExactPiece | CurvedPiece],
+    chosen: Sequence[int],
+    values: torch.Tensor,
+    disagree: frozenset[tuple[int, int]],
+) -> torch.Tensor:
+    """The value ``[N, 1]`` at the intersection of the faces ``chosen`` (``values``: all pieces' there).
+
+    The first piece's where the faces' values agree; where a pair disagrees, ``sum_f d_f g_f / sum_f d_f`` with the
+    distances ``d_f`` at ``x`` (on face ``f`` the others' values, as the Boolean sum needs there), and their mean
+    where every distance vanishes (the intersection itself).
+    """
+    if not any(pair in disagree for pair in itertools.combinations(sorted(chosen), 2)):
+        first = min(chosen)
+        return values[:, first : first + 1]
+    distances = [pieces[i].distance(x) for i in chosen]
+    data = [values[:, i : i + 1] for i in chosen]
+    total = sum(distances)
+    at_corner = total.abs() < torch.finfo(total.dtype).tiny
+    smooth = sum(d * g for d, g in zip(distances, data, strict=True)) / torch.where(at_corner, 1.0, total)
+    return torch.where(at_corner, sum(data) / len(data), smooth)
 
 
 def join_all(distances: list[torch.Tensor], join: Callable) -> torch.Tensor:
@@ -153,7 +303,11 @@ def join_all(distances: list[torch.Tensor], join: Callable) -> torch.Tensor:
 
 
 def blend(distances: list[torch.Tensor], values: list[torch.Tensor]) -> torch.Tensor:
-    """Transfinite interpolation ``sum_i w_i g_i`` with ``w_i = prod_{k != i} d_k / sum_m prod_{k != m} d_k``.
+    """Inverse-distance interpolation ``sum_i w_i g_i`` with ``w_i = prod_{k != i} d_k / sum_m prod_{k != m} d_k``.
+
+    For pieces of a domain's boundary (:meth:`Constraints.construction`). Where two pieces with different values
+    meet, ``u - G`` vanishes only to the first order in the distance, so ``N = (u - G) / D`` grows like the inverse
+    distance to the corner; the Boolean sum (:func:`boolean_sum`) avoids that on the faces of the box.
 
     On piece ``i`` (``d_i = 0``) every other weight vanishes and ``w_i = 1``: the blend equals ``g_i`` there exactly.
     Where two pieces meet (a corner: two distances zero, or the products underflow) every weight vanishes; there the
@@ -245,7 +399,35 @@ def constraints_of(problem: Problem, join: str = "product") -> Constraints:
         return Constraints(periodic=tuple(dict.fromkeys(periodic)), join=join)
     source = values_source(problem, exprs)
     function = load_source(source, problem.source.path + " (exact constraints)")["values"]
-    return Constraints(tuple(pieces), tuple(dict.fromkeys(periodic)), function, source, join)
+    exprs = [sympy.sympify(e) for e in exprs]
+    keys = tuple(exprs.index(e) for e in exprs)  # the first piece with the same value expression
+    bounds = [(float(v.lo), float(v.hi)) for v in problem.variables]
+    disagree = disagreements(function, pieces, keys, bounds)
+    return Constraints(tuple(pieces), tuple(dict.fromkeys(periodic)), function, source, join, keys, disagree)
+
+
+def disagreements(
+    values: Callable[[torch.Tensor], torch.Tensor],
+    pieces: Sequence[ExactPiece | CurvedPiece],
+    keys: Sequence[Hashable],
+    bounds: Sequence[tuple[float, float]],
+) -> frozenset[tuple[int, int]]:
+    """The pairs of faces ``(i, j)`` of one field whose ``values`` differ where they meet (pdec.corners, float64).
+
+    Faces of one variable never meet; pieces with the same value expression (``keys``) agree everywhere.
+    """
+    found = set()
+    for (i, a), (j, b) in itertools.combinations(enumerate(pieces), 2):
+        if not (isinstance(a, ExactPiece) and isinstance(b, ExactPiece)):
+            continue
+        if a.field != b.field or a.column == b.column or keys[i] == keys[j]:
+            continue
+        points = torch.tensor(edge_points(bounds, {a.column: a.value, b.column: b.value}), dtype=torch.float64)
+        with torch.no_grad():
+            g = values(points).double()
+        if not all(agree(float(u), float(v)) for u, v in zip(g[:, i], g[:, j], strict=True)):
+            found.add((i, j))
+    return frozenset(found)
 
 
 def values_source(problem: Problem, exprs: list[sympy.Expr]) -> str:

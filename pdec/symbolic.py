@@ -16,6 +16,7 @@ import sympy
 from pdec import geometry
 from pdec import syntax as ast
 from pdec.coefficients import coefficient
+from pdec.corners import with_corner_warnings
 from pdec.data import read_statement
 from pdec.declarations import (
     constant,
@@ -57,7 +58,7 @@ def check(spec: ast.Spec) -> Problem:
     """Check a parsed spec and return its symbolic Problem; raise a PdecError for the first mistake found."""
     scope = Scope(spec)
     try:
-        return with_finiteness_warnings(_problem(scope, Expressions(scope)))
+        return with_corner_warnings(with_finiteness_warnings(_problem(scope, Expressions(scope))))
     except RecursionError:
         raise PdecSemanticError(
             "expression nested too deeply", scope.current, "split it with `let` definitions"

@@ -151,12 +151,19 @@ def multi_indices(dims: int, order: int) -> list[tuple[int, ...]]:
 def carried(constraints: Constraints, previous: nn.Module, column: int, t0: float, order: int) -> Constraints:
     """``constraints`` with every initial-value piece (the face of the time column) reading ``previous`` at ``t0``.
 
-    ``order``: the highest spatial partial the residuals take (the cache's Taylor order, :class:`Carried`).
+    ``order``: the highest spatial partial the residuals take (the cache's Taylor order, :class:`Carried`). A carried
+    piece's values are a function of their own (``keys``) and agree with the walls at ``t0``, where ``previous``
+    meets them exactly: no pair with a carried piece disagrees (pdec.constraints.boolean_sum).
     """
     found = [(i, p.field) for i, p in enumerate(constraints.pieces)
              if isinstance(p, ExactPiece) and p.column == column and p.side == "lo"]
     values = Carried(constraints.values, previous, found, len(constraints.pieces), column, t0, order)
-    return dataclasses.replace(constraints, values=values, source=constraints.source + "\n# initial values: carried\n")
+    now = {i for i, _ in found}
+    keys = tuple(("carried", i) if i in now else key
+                 for i, key in enumerate(constraints.keys or range(len(constraints.pieces))))
+    disagree = frozenset(pair for pair in constraints.disagree if not now & set(pair))
+    return dataclasses.replace(constraints, values=values, source=constraints.source + "\n# initial values: carried\n",
+                               keys=keys, disagree=disagree)
 
 
 class Marched(nn.Module):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -41,9 +42,7 @@ def test_exact_conditions_hold_to_round_off_on_their_pieces(name, spec, join):
     compiled = pdec.compile(spec, dtype="float64", layers=[16, 16])
     constraints = compiled.constraints
     if join != constraints.join:
-        constraints = type(constraints)(
-            constraints.pieces, constraints.periodic, constraints.values, constraints.source, join
-        )
+        constraints = dataclasses.replace(constraints, join=join)
         object.__setattr__(compiled, "constraints", constraints)
     net = make_net(compiled, compiled.settings, torch.device("cpu"), torch.float64)
     bounds = dict(compiled.bounds)

@@ -268,6 +268,25 @@ bc side: v = cos(y) at x = 0 exact
 bc other: v_x = 0 at x = 1
 """
 
+# Exact conditions face by face: u's faces differ (the Boolean sum of their values, in space and time); v's lid and
+# side disagree at their corner (each face's value on the other face, pdec.constraints.corner_value).
+FACES = """
+var x in [0, 1]
+var y in [-1, 1]
+time t in [0, 1]
+field u(x, y, t), v(x, y, t)
+eq a: u_t = u_xx + u_yy + u*v_x
+eq b: v_t = v_xxy + u*v_y
+ic: u = exp(x)*sin(y) + x*y + 1 exact
+bc left: u = exp(-t)*sin(y) + 1 at x = 0 exact
+bc right: u = exp(1 - t)*sin(y) + y + 1 at x = 1 exact
+bc ends: u = exp(x - t)*sin(y) + x*y + 1 on boundary(y) exact
+ic: v = 0
+bc side: v = cos(y) at x = 0 exact
+bc lid: v = 2 + x at y = 1 exact
+bc other: v_x = 0 at x = 1
+"""
+
 # (spec, settings): every network pdec builds, alone and combined.
 NETWORKS = {
     "periodic_embedding": (PERIODIC.format(exact_ic="", exact_periodic=" exact"), {}),
@@ -277,6 +296,7 @@ NETWORKS = {
     "exact_ic": (PERIODIC.format(exact_ic=" exact", exact_periodic=""), {}),
     "exact_walls": (WALLS, {}),
     "exact_walls_modified_fourier": (WALLS, {"network": "modified_mlp", "fourier_features": 5}),
+    "exact_faces": (FACES, {}),
     "all": (
         PERIODIC.format(exact_ic=" exact", exact_periodic=" exact"),
         {"network": "modified_mlp", "fourier_features": 6},

@@ -22,6 +22,7 @@ ORDER = (
     "display",
     "problem",
     "finiteness",
+    "corners",
     "scope",
     "data",
     "coefficients",
