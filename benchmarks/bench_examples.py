@@ -40,6 +40,9 @@ LOG = RESULTS / "examples.jsonl"
 # Rows measured before the forward mode became the default lowering (2026-11-30): the same specs and seeds, nested
 # autograd for the derivatives; kept as a second table (the two lowerings agree to round-off, not bitwise).
 AUTOGRAD_LOG = RESULTS / "examples_autograd.jsonl"
+# Rows measured before the second phase became self-scaled Broyden in float64 (2026-12-06): the examples' specs then
+# ran float32 L-BFGS (`lbfgs = N`; burgers: 8x20, 5,000 Adam steps, 6,000 L-BFGS); kept beside the new rows.
+LBFGS_LOG = RESULTS / "examples_2026-12-01.jsonl"
 TARGETS = {"burgers": 1e-3}
 # The README's first command first, then the cheapest examples, so that a table cut short covers the most rows.
 ORDER = (
@@ -133,6 +136,13 @@ def read_log(path: Path = LOG) -> list[dict]:
 def report(header: str) -> str:
     """The table of the runs under the default lowering, then the earlier autograd-lowering table."""
     text = header + table(read_log(), list(ORDER))
+    if LBFGS_LOG.is_file():
+        text += (
+            "\n\n## Earlier rows: float32 L-BFGS as the second phase (2026-12-01)\n\n"
+            "The same examples before the second phase became self-scaled Broyden in float64 (`lbfgs = N` in every "
+            "spec; burgers 8x20 with 5,000 Adam steps and 6,000 L-BFGS iterations).\n\n"
+            + table(read_log(LBFGS_LOG), list(ORDER))
+        )
     if AUTOGRAD_LOG.is_file():
         text += (
             "\n\n## Earlier rows: the same runs with `lowering = autograd`\n\n"

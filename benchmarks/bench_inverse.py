@@ -73,7 +73,8 @@ def unknown_rows(label: str, seed: int, result, seconds: float) -> str:
     """A markdown row: label, seed, each unknown's value and relative error, steps, seconds."""
     m = result.metrics
     cells = [f"{k} = {v:.6g} ({100 * m['unknown_errors'][k]:.3g}%)" for k, v in m["unknowns"].items()]
-    return f"| {label} | {seed} | " + " | ".join(cells) + f" | {m['adam_steps']} + {m['second_steps']} | {seconds:.0f} |"
+    steps = f"{m['adam_steps']} + {m['second_steps']}"
+    return f"| {label} | {seed} | " + " | ".join(cells) + f" | {steps} | {seconds:.0f} |"
 
 
 def case_unknowns(args, specs, overrides) -> list[str]:

@@ -2,7 +2,7 @@
 # A plain PINN fails at this speed: the profile turns over almost five times in [0, 1]. The exact solution is the
 # initial profile carried along: u = sin(x - 30 t).
 # Time marching (`windows = 10`, docs/training.md): ten windows of 0.1 trained in turn, each starting exactly from
-# the last one's solution, so each network sees half a turn. adam and lbfgs are per window.
+# the last one's solution, so each network sees half a turn. adam and iterations are per window.
 
 var x in [0, 2*pi]
 time t in [0, 1]
@@ -22,4 +22,4 @@ train:
   windows = 10
   interior = 2000
   adam = 2000
-  lbfgs = 500
+  iterations = 500

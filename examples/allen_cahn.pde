@@ -26,4 +26,4 @@ train:
   fourier_scale = 2
   interior = 4000
   adam = 10000
-  lbfgs = 10000
+  iterations = 10000

@@ -35,4 +35,4 @@ train:
   interior = 4000
   boundary = 400
   adam = 5000
-  lbfgs = 2000
+  iterations = 2000

@@ -15,10 +15,10 @@ bc right:   u = 0 at x = 1
 reference: "data/burgers_shock.mat" x = x, t = t, u = usol
 
 train:
-  layers = [20, 20, 20, 20, 20, 20, 20, 20]
+  layers = [20, 20, 20, 20]
   interior = 10000
   points.initial = 100
   points.left = 50
   points.right = 50
-  adam = 5000
-  lbfgs = 6000
+  adam = 1000
+  iterations = 3000

@@ -16,4 +16,4 @@ train:
   layers = [20, 20, 20, 20, 20, 20, 20, 20]
   interior = 2000
   adam = 5000
-  lbfgs = 2000
+  iterations = 2000

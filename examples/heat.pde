@@ -17,4 +17,4 @@ train:
   interior = 2000
   boundary = 200
   adam = 3000
-  lbfgs = 300
+  iterations = 300

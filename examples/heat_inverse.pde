@@ -20,4 +20,4 @@ train:
   interior = 1000
   boundary = 100
   adam = 3000
-  lbfgs = 300
+  iterations = 300

@@ -19,4 +19,4 @@ train:
   interior = 4000
   boundary = 800
   adam = 5000
-  lbfgs = 3000
+  iterations = 3000

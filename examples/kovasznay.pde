@@ -24,4 +24,4 @@ train:
   interior = 2600
   boundary = 400
   adam = 5000
-  lbfgs = 1000
+  iterations = 1000

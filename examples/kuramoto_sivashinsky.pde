@@ -29,4 +29,4 @@ train:
   adam = 10000
   lr_decay = 0.9
   decay_every = 1000
-  lbfgs = 0
+  iterations = 0

@@ -33,4 +33,4 @@ train:
   layers = [50, 50, 50, 50]
   interior = 8000
   adam = 5000
-  lbfgs = 2000
+  iterations = 2000

@@ -16,4 +16,4 @@ train:
   interior = 256
   boundary = 16
   adam = 2000
-  lbfgs = 200
+  iterations = 200

@@ -15,4 +15,4 @@ train:
   interior = 2000
   boundary = 400
   adam = 3000
-  lbfgs = 300
+  iterations = 300

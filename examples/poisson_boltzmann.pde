@@ -33,4 +33,4 @@ train:
   layers = [50, 50, 50, 50]
   interior = 4000
   adam = 2000
-  lbfgs = 2000
+  iterations = 2000

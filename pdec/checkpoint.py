@@ -189,7 +189,8 @@ class BestIterate:
     offers each iterate before updating it, with its per-term losses; an iterate is kept when its weighted loss is
     below the kept one's, both weighted by the current weights (inverse Dirichlet moves them). Losses on other
     points or other terms do not compare: a new resampling round or stage starts afresh (``key``). After the second
-    phase nothing is kept: its line search (or damping) accepts no step that raises the loss. Off with ``keep_best = false``.
+    phase nothing is kept: its line search (or damping) accepts no step that raises the loss. Off with
+    ``keep_best = false``.
 
     Under causal weights (``causal``, pdec.causal) an equation's training loss is the causal one, which can score an
     iterate that is worse at every time below a better one (larger early residuals close the later weights). The

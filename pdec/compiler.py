@@ -196,20 +196,20 @@ def compile(spec: Any, **overrides: Any) -> CompiledProblem:  # shadows the buil
 def check_range(problem: Problem) -> None:
     """Refuse intervals and unknowns the problem's floating-point type cannot hold (``[0, 1e39]``, ``[0, 1e-320]``)."""
     dtype = problem.settings.compile_settings.torch_dtype
-    info = torch.finfo(dtype)
+    info, name = torch.finfo(dtype), str(dtype).removeprefix("torch.")  # dtype auto: Adam's float32 first
     for v in problem.variables:
         lo, hi = (float(torch.tensor(end, dtype=torch.float64).to(dtype)) for end in (v.lo, v.hi))
         if max(abs(v.lo), abs(v.hi)) > info.max or not hi - lo >= info.tiny:
             what = f"largest {info.max:.3g}" if max(abs(v.lo), abs(v.hi)) > info.max else "its ends round together"
             raise PdecCompileError(
-                f"the interval of '{v.name}' does not fit in {problem.settings.dtype} ({what})",
+                f"the interval of '{v.name}' does not fit in {name} ({what})",
                 v.span,
                 "rescale the variable, or train in float64",
             )
     for u in problem.unknowns:
         if any(abs(value) > info.max for value in (u.init, u.lower, u.upper) if value is not None):
             raise PdecCompileError(
-                f"the initial value or bounds of unknown '{u.name}' do not fit in {problem.settings.dtype}",
+                f"the initial value or bounds of unknown '{u.name}' do not fit in {name}",
                 u.span,
                 "rescale the unknown, or train in float64",
             )

@@ -1,5 +1,7 @@
-"""The second training phase's optimisers: L-BFGS, dense quasi-Newton (BFGS, self-scaled BFGS and Broyden), and
-Levenberg-Marquardt on the stacked residual vector.
+"""The second training phase's optimisers: L-BFGS, dense quasi-Newton methods, Levenberg-Marquardt.
+
+The quasi-Newton methods are BFGS, self-scaled BFGS and self-scaled Broyden; Levenberg-Marquardt works on the
+stacked residual vector (pdec.jacobian).
 
 Each is a ``torch.optim.Optimizer`` whose ``step(closure)`` runs up to ``max_iter`` iterations, so the trainer
 drives them all alike (a chunk of iterations per call, one history row per chunk):
@@ -31,9 +33,65 @@ import torch
 from torch.optim.lbfgs import _strong_wolfe  # torch's own strong-Wolfe line search (the one its L-BFGS uses)
 
 METHODS = ("lbfgs", "bfgs", "ssbfgs", "ssbroyden", "lm")
+AUTO_DENSE = 5_000  # parameters: up to this the default (``auto``) is self-scaled Broyden, beyond it L-BFGS
 QUASI_NEWTON = ("bfgs", "ssbfgs", "ssbroyden")
 DENSE_LIMIT = 12_000  # parameters: beyond this a dense H (1.15 GB in float64) is not worth it; L-BFGS instead
 JACOBIAN_LIMIT = 2**30  # bytes of Jacobian (plus its Gram matrix) LM may hold; beyond, the next method
+
+
+def runnable(method: str, size: int, rows: Callable[[], int], world: int, causal: bool) -> tuple[str, str]:
+    """``method``, or the next one that can run here, and a one-line reason when it changed ("" otherwise).
+
+    ``auto`` (the default) is ``ssbroyden`` up to :data:`AUTO_DENSE` parameters and ``lbfgs`` beyond, where the
+    dense matrix's ``O(P^2)`` work per iteration outweighs its better steps (benchmarks/README.md, "Optimisers").
+    Levenberg-Marquardt needs one process, no causal weights and a Jacobian plus Gram matrix within
+    :data:`JACOBIAN_LIMIT` bytes; a dense quasi-Newton method at most :data:`DENSE_LIMIT` parameters. The chain is
+    LM -> self-scaled Broyden -> L-BFGS (L-BFGS runs anywhere, in bounded memory).
+
+    Args:
+        method: the method asked for (``settings.optimizer``).
+        size: the number of parameters (network and unknowns).
+        rows: the number of residual rows (called only for LM).
+        world: the number of processes.
+        causal: whether causal weights are on.
+    """
+    why = ""
+    if method == "auto":
+        return ("ssbroyden" if size <= AUTO_DENSE else "lbfgs"), ""
+    if method == "lm":
+        if world > 1:
+            why = "it runs in one process"
+        elif causal:
+            why = "its residual rows carry no causal weights"
+        else:
+            m = rows()
+            need = 8 * (m * size + min(m, size) ** 2)
+            if need > JACOBIAN_LIMIT:
+                budget = JACOBIAN_LIMIT / 2**30
+                why = f"its Jacobian ({m} x {size}) needs {need / 2**30:.1f} GiB, over the {budget:g} GiB budget"
+        if why:
+            return "ssbroyden", f"optimizer lm: {why}; using ssbroyden instead"
+    if method in QUASI_NEWTON and size > DENSE_LIMIT:
+        return "lbfgs", (f"optimizer {method}: {size} parameters are too many for a dense Hessian "
+                         f"(over {DENSE_LIMIT}); using lbfgs instead")
+    return method, why
+
+
+def chunk(optimizer: torch.optim.Optimizer, n: int, objective: Callable[..., Any]) -> tuple[float, int, bool]:
+    """Run up to ``n`` iterations of ``optimizer`` on ``objective``: the loss at the start, iterations done, converged.
+
+    ``converged`` is true when the optimiser stopped before ``n`` (gradient or progress below its tolerance, or no
+    step that lowers the loss).
+    """
+    group = optimizer.param_groups[0]
+    group["max_iter"] = n
+    if "max_eval" in group:  # L-BFGS: at most 25 evaluations an iteration
+        group["max_eval"] = 25 * n
+    state = optimizer.state[group["params"][0]]
+    before = state.get("n_iter", 0)
+    loss = float(optimizer.step(objective).detach())
+    done = state.get("n_iter", 0) - before
+    return loss, done, done < n or bool(state.get("converged"))
 
 
 def flat(tensors: Iterable[torch.Tensor]) -> torch.Tensor:
@@ -277,7 +335,7 @@ class LevenbergMarquardt(torch.optim.Optimizer):
 
 
 def lbfgs(params: Iterable[torch.Tensor], chunk: int, lr: float = 1.0) -> torch.optim.LBFGS:
-    """torch's L-BFGS (strong Wolfe, 50 pairs), ``chunk`` iterations per call."""
+    """Torch's L-BFGS (strong Wolfe, 50 pairs), ``chunk`` iterations per call."""
     return torch.optim.LBFGS(params, lr=lr, max_iter=chunk, max_eval=25 * chunk, history_size=50,
                              tolerance_change=1e-12, line_search_fn="strong_wolfe")
 
@@ -302,4 +360,14 @@ def levenberg_marquardt(params: Iterable[torch.Tensor], chunk: int, lr: float = 
     return LevenbergMarquardt(params, max_iter=chunk)
 
 
-__all__ = ["damped_step", "DENSE_LIMIT", "JACOBIAN_LIMIT", "METHODS", "DenseQuasiNewton", "LevenbergMarquardt", "flat"]
+__all__ = [
+    "DENSE_LIMIT",
+    "JACOBIAN_LIMIT",
+    "METHODS",
+    "DenseQuasiNewton",
+    "LevenbergMarquardt",
+    "chunk",
+    "damped_step",
+    "flat",
+    "runnable",
+]

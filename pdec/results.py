@@ -92,7 +92,8 @@ class History:
     def read_csv(cls, path: Path) -> History:
         """Read a history CSV back (numbers as floats, ``phase`` as text)."""
         with open(path, newline="") as f:
-            rows = [{k: (v if k in ("phase", "dtype") else float(v)) for k, v in r.items() if v != ""} for r in csv.DictReader(f)]
+            text = ("phase", "dtype")
+            rows = [{k: (v if k in text else float(v)) for k, v in r.items() if v != ""} for r in csv.DictReader(f)]
         return cls(rows)
 
 

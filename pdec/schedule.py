@@ -33,8 +33,11 @@ class Schedule:
         return self.terms
 
     def round(self, step: int) -> int:
-        """The resampling round of ``step``: 0 without resampling; in the second phase the last Adam round, or with
-        ``resample_second = K`` a new round every ``K`` iterations."""
+        """The resampling round of ``step``.
+
+        0 without resampling; in the second phase the last Adam round, or with ``resample_second = K`` a new round
+        every ``K`` iterations.
+        """
         every, adam = self.settings.resample, max(self.settings.adam, 1)
         last = (min(step, adam) - 1) // every if every else 0
         again = self.settings.resample_second

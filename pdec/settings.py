@@ -23,7 +23,7 @@ SAMPLERS = registry.SAMPLERS.names
 WEIGHTINGS = registry.WEIGHTINGS.names
 NETWORKS = registry.NETWORKS.names
 DTYPES = ("auto", "float32", "float64")  # auto: Adam in float32, the second phase in float64
-OPTIMIZERS = registry.OPTIMIZERS.names
+OPTIMIZERS = ("auto", *registry.OPTIMIZERS.names)  # auto: pdec.optimizers.runnable
 OUTPUT_SCALES = ("data", "none")
 INPUTS = ("auto", "centred", "unit")  # the box onto the first layer: [-1, 1] or [0, 1]; auto: pdec.nets.input_range
 LOWERINGS = ("forward", "autograd")  # how derivatives are computed (pdec.forward; nested autograd)
@@ -59,7 +59,7 @@ class Settings:
     lr: float = 1e-3
     lr_decay: float = 1.0
     decay_every: int = 1000
-    optimizer: str = "ssbroyden"
+    optimizer: str = "auto"
     iterations: int = 500
     resample_second: int = 0
     keep_best: bool = True

@@ -1,4 +1,4 @@
-"""Training: CompiledProblem -> Result (sample points, build the net, balance the losses, Adam, then a second-order phase).
+"""Training: CompiledProblem -> Result (sample points, build the net, balance the losses, Adam, then a 2nd phase).
 
 ``train(compiled, **overrides)`` is the API (``pdec run`` calls it). A :class:`Trainer` holds every piece of mutable
 state (network, unknowns, optimiser, balancer, step, history), so several runs can live in one process and a
@@ -25,6 +25,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ from pdec.console import Console, crossed, deferred_interrupt, main_process, say
 from pdec.diagnostics import diagnose
 from pdec.distributed import Shards, from_rank0
 from pdec.errors import PdecRunError
+from pdec.jacobian import ResidualProblem, residual_vector
 from pdec.nets import input_range, make_net
 from pdec.results import METRICS, SETTINGS, SPEC, History, Result, load_checkpoint, settings_from_dict, write_json
 from pdec.sampling import SamplingContext, make_sampler
@@ -137,21 +139,13 @@ class Trainer:
     """
 
     SNAPSHOT_EVERY = 25  # Adam steps between in-memory snapshots for NaN rollback (every second-phase chunk is one)
-    LBFGS_CHUNK = 10  # quasi-Newton iterations per optimiser call and history row (each call re-evaluates the loss)
-    LM_CHUNK = 5  # Levenberg-Marquardt iterations (Jacobians) per call and history row
+    # second-phase iterations per optimiser call and history row (a call re-evaluates the loss once); LM: Jacobians
+    CHUNK = MappingProxyType({"lbfgs": 10, "bfgs": 10, "ssbfgs": 10, "ssbroyden": 10, "lm": 5})
     DIAGNOSE_EVERY = 500  # steps between checks for stalled terms and extreme weights (pdec.diagnostics)
 
-    def __init__(
-        self,
-        compiled: Any,
-        settings: Settings,
-        run_dir: Path,
-        quiet: bool | None = None,
-        callback: Callback | None = None,
-        plots: bool = True,
-        net: Any = None,
-        resume_dir: Path | None = None,
-    ) -> None:
+    def __init__(self, compiled: Any, settings: Settings, run_dir: Path, quiet: bool | None = None,
+                 callback: Callback | None = None, plots: bool = True, net: Any = None,
+                 resume_dir: Path | None = None) -> None:
         self.compiled, self.settings, self.run_dir = compiled, settings, Path(run_dir)
         self.resume_dir = self.run_dir if resume_dir is None else Path(resume_dir)
         self.quiet, self.callback, self.plots = bool(quiet), callback, plots
@@ -193,50 +187,24 @@ class Trainer:
             g["base_lr"] = g["lr"]
         return torch.optim.Adam(groups)
 
-    def second_method(self) -> str:
-        """The second phase's optimiser: ``settings.optimizer``, or the next one where it cannot run here (said once).
-
-        Levenberg-Marquardt needs one process, no causal weights and a Jacobian within
-        :data:`pdec.optimizers.JACOBIAN_LIMIT`; a dense quasi-Newton method at most
-        :data:`pdec.optimizers.DENSE_LIMIT` parameters. Otherwise: LM -> self-scaled Broyden -> L-BFGS.
-        """
-        method = self.settings.optimizer
-        size = sum(p.numel() for p in self.params)
-        if method == "lm":
-            why = ""
-            if self.shards.world > 1:
-                why = "it runs in one process"
-            elif self.causal is not None:
-                why = "its residual rows carry no causal weights"
-            else:
-                rows = len(self.stacked(self.cached_points() or self.points(1, self.terms), False))
-                need = 8 * (rows * size + min(rows, size) ** 2)
-                if need > optimizers.JACOBIAN_LIMIT:
-                    why = f"its Jacobian ({rows} x {size}) needs {need / 2**30:.1f} GiB, over the 1 GiB budget"
-            if why:
-                say(f"optimizer lm: {why}; using ssbroyden instead", self.quiet)
-                method = "ssbroyden"
-        if method in optimizers.QUASI_NEWTON and size > optimizers.DENSE_LIMIT:
-            say(f"optimizer {method}: {size} parameters are too many for a dense Hessian "
-                f"(over {optimizers.DENSE_LIMIT}); using lbfgs instead", self.quiet)
-            method = "lbfgs"
-        return method
-
     def enter_second_phase(self, method: str | None = None) -> None:
-        """Switch to the second phase: cast to its precision (``dtype = auto``: float64) and build its optimiser."""
-        self.phase = method or self.second_method()
-        if self.settings.dtype == "auto" and self.dtype != torch.float64:
-            self.cast(torch.float64)
-        chunk = self.LM_CHUNK if self.phase == "lm" else self.LBFGS_CHUNK
-        self.optimizer = registry.OPTIMIZERS.load(self.phase)(self.params, chunk, self.lr_scale)
+        """Switch to the second phase (``method``: the setting's, or the next that can run here, said once).
 
-    def cast(self, dtype: torch.dtype) -> None:
-        """Cast the network and the unknowns to ``dtype`` (in place); the points and the data are taken again in it."""
-        self.dtype = dtype
-        self.net.to(dtype)
-        self.unknowns.to(dtype)
-        self.targets = {k: self.tensor(self.shards.take(k, v)) for k, v in self.sampler.targets().items()}
-        self._cache = None  # the same points drawn again at full precision (a resumed run draws them so too)
+        The run is cast to the phase's precision (``dtype = auto``: float64) and the phase's optimiser built.
+        """
+        if method is None:
+            size, world = sum(p.numel() for p in self.params), self.shards.world
+            rows = lambda: len(self.stacked(self.cached_points() or self.points(1, self.terms), False))  # noqa: E731
+            method, why = optimizers.runnable(self.settings.optimizer, size, rows, world, self.causal is not None)
+            say(why, self.quiet or not why)
+        self.phase = method
+        if self.settings.dtype == "auto" and self.dtype != torch.float64:  # cast in place; points and data anew
+            self.dtype = torch.float64
+            self.net.to(self.dtype)
+            self.unknowns.to(self.dtype)
+            self.targets = {k: self.tensor(self.shards.take(k, v)) for k, v in self.sampler.targets().items()}
+            self._cache = None  # the same points drawn again at full precision (as a resumed run draws them)
+        self.optimizer = registry.OPTIMIZERS.load(self.phase)(self.params, self.CHUNK[self.phase], self.lr_scale)
 
     @property
     def total_steps(self) -> int:
@@ -335,19 +303,10 @@ class Trainer:
         return self.row(step, values, lr)
 
     def second_step(self) -> dict[str, Any]:
-        """Up to one chunk of second-phase iterations with frozen weights; returns one history row.
-
-        The row's step is the iteration count reached, its losses those at the start of the chunk; ``converged`` is
-        set when the optimiser stopped before the chunk's end (gradient or progress below tolerance).
-        """
-        chunk = self.LM_CHUNK if self.phase == "lm" else self.LBFGS_CHUNK
-        n = min(chunk, self.total_steps - self.step)
+        """One chunk of second-phase iterations, weights frozen: a history row (losses at its start, ``converged``)."""
+        n = min(self.CHUNK[self.phase], self.total_steps - self.step)
         if again := self.settings.resample_second:  # a chunk ends where new points are drawn
             n = min(n, again - (self.step - self.settings.adam) % again)
-        group = self.optimizer.param_groups[0]
-        group["max_iter"] = n
-        if "max_eval" in group:
-            group["max_eval"] = 25 * n
         points = self.points(self.step + 1, self.terms)
         first: dict[str, float] = {}
 
@@ -367,58 +326,18 @@ class Trainer:
                 first.update(self.shards.values(self.losses(points, self.terms)))
             return self.stacked(points, jacobian)
 
-        state = self.optimizer.state[self.params[0]]
-        before = state.get("n_iter", 0)
-        loss = self.optimizer.step(residuals if self.phase == "lm" else closure)
+        loss, done, converged = optimizers.chunk(self.optimizer, n, residuals if self.phase == "lm" else closure)
         bad = [k for k, v in first.items() if not math.isfinite(v)]
-        if bad or not math.isfinite(float(loss.detach())) or not all(torch.isfinite(p).all() for p in self.params):
+        if bad or not math.isfinite(loss) or not all(torch.isfinite(p).all() for p in self.params):
             raise LossNotFinite(bad or list(self.terms))
-        done = state.get("n_iter", 0) - before
-        row = self.row(self.step + done, first, group["lr"])
-        row["converged"] = done < n or bool(state.get("converged"))
+        row = self.row(self.step + done, first, self.optimizer.param_groups[0]["lr"])
+        row["converged"] = converged
         return row
 
     def stacked(self, points: Mapping[str, torch.Tensor], jacobian: bool) -> Any:
-        """The weighted residual vector ``r`` (``|r|^2`` is the weighted loss) and, if asked, its Jacobian ``J``.
-
-        Each term's rows are scaled by ``sqrt(lambda_k / (N_k c_k))`` (its weight over its points times columns), so
-        ``|r|^2 = sum_k lambda_k mean(r_k^2)``: the loss Adam and the quasi-Newton methods minimise. ``J`` (``[M, P]``
-        over the network's parameters, then the unknowns') comes from per-point Jacobians (``torch.func.jacrev``
-        under ``vmap``): each row depends on its own point only, so the cost is that of a few batched passes.
-        """
-        w, targets = self.balancer.weights, self.targets_for(points)
-        module = _Residuals(self.net, self.unknowns, self.compiled)
-        sets = [s for s in points if any(s in self.sets_of[t] for t in self.terms)]
-        parts = {s: module(s, points[s], targets.get(s)) for s in sets}  # one batched pass per point set
-        rows = {t: sum(parts[s][t].numel() for s in sets if t in parts[s]) for t in self.terms}
-        scale = {t: math.sqrt(w[t] / max(1, rows[t])) for t in self.terms}
-        own = {s: [t for t in self.terms if t in parts[s]] for s in sets}
-        r = torch.cat([self._rows(parts[s], own[s], scale, len(points[s])) for s in sets])
-        if not jacobian:
-            return r
-        names = [f"net.{n}" for n, _ in self.net.named_parameters()]
-        names += [f"unknowns.{n}" for n, _ in self.unknowns.named_parameters()]
-        values = tuple(p.detach() for p in self.params)
-        blocks = []
-        for s in sets:
-
-            def one(params: tuple, x: torch.Tensor, y: torch.Tensor | None, s: str = s) -> torch.Tensor:
-                found = torch.func.functional_call(
-                    module, dict(zip(names, params, strict=True)), (s, x[None], None if y is None else y[None])
-                )
-                return torch.cat([found[t].reshape(-1) * scale[t] for t in own[s]])
-
-            y = targets.get(s)
-            jac = torch.func.vmap(torch.func.jacrev(one), in_dims=(None, 0, None if y is None else 0))(
-                values, points[s], y
-            )
-            blocks.append(torch.cat([j.reshape(j.shape[0] * j.shape[1], -1) for j in jac], dim=1))
-        return r.detach(), torch.cat(blocks)
-
-    @staticmethod
-    def _rows(found: Mapping[str, torch.Tensor], terms: list[str], scale: Mapping[str, float], n: int) -> torch.Tensor:
-        """One point set's scaled residual rows, point by point (each point's terms and columns together)."""
-        return torch.cat([found[t].reshape(n, -1) * scale[t] for t in terms], dim=1).reshape(-1)
+        """The weighted residual vector at ``points`` and, if asked, its Jacobian (pdec.jacobian)."""
+        problem = ResidualProblem(self.compiled, self.net, self.unknowns, self.terms, self.sets_of)
+        return residual_vector(problem, points, self.targets_for(points), self.balancer.weights, jacobian)
 
     def row(self, step: int, losses: Mapping[str, float], lr: float) -> dict[str, Any]:
         """A history row: step, phase, lr, total and per-term losses, weights, unknowns (errors added later)."""
@@ -501,19 +420,6 @@ def record(trainer: Trainer, previous: int, row: dict[str, Any]) -> None:
     if crossed(previous, step, trainer.DIAGNOSE_EVERY):
         trainer.console.warn_new(trainer.step, diagnose(trainer.history.rows, trainer.terms))
     trainer.console.show(previous, row, trainer.errors, trainer.elapsed)
-
-
-class _Residuals(torch.nn.Module):
-    """The compiled residuals as a module over the network and the unknowns (for ``torch.func.functional_call``)."""
-
-    def __init__(self, net: torch.nn.Module, unknowns: torch.nn.Module, compiled: Any) -> None:
-        super().__init__()
-        self.net, self.unknowns, self.compiled = net, unknowns, compiled
-
-    def forward(self, name: str, x: torch.Tensor, y: torch.Tensor | None) -> dict[str, torch.Tensor]:
-        """The residuals of the terms of point set ``name`` at ``x`` (observed values ``y`` for data)."""
-        targets = None if y is None else {name: y}
-        return self.compiled.evaluate(self.net, {name: x}, targets, self.unknowns.values())
 
 
 def set_lr(optimizer: torch.optim.Optimizer, factor: float) -> float:

@@ -1,4 +1,7 @@
-"""Golden training trajectories: every loss, weight, unknown and error of 50-step runs, to 1e-12 (relative).
+"""Golden training trajectories: every loss, weight, unknown and error of 50-step runs, to 1e-9 (relative).
+
+The runs are float64; 1e-9 leaves room for the last bits that differ between CPUs (summation order) and still catches
+any change to the method, which moves these numbers by far more.
 
 Regenerate with ``OMP_NUM_THREADS=1 python tests/golden/make_goldens.py`` (see that file).
 """
@@ -18,7 +21,7 @@ def _close(a, b):
     if isinstance(a, float) and isinstance(b, float):
         if math.isnan(a) or math.isnan(b):
             return math.isnan(a) and math.isnan(b)
-        return a == b or abs(a - b) <= 1e-12 * max(abs(a), abs(b))
+        return a == b or abs(a - b) <= 1e-9 * max(abs(a), abs(b))
     return a == b
 
 

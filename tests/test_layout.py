@@ -49,6 +49,8 @@ ORDER = (
     "balance",
     "causal",
     "diagnostics",
+    "jacobian",
+    "optimizers",
     "console",
     "distributed",
     "adaptive",

@@ -45,7 +45,7 @@ def poisson1d(**settings):
             Condition("right", "bc", (Piece(Face("x", 1.0, "hi"), u),), u, sympy.Integer(0)),
         ),
         exact={"u": sympy.sin(sympy.pi * x)},
-        settings=Settings(**settings),
+        settings=Settings().replace(**settings),
     )
     return compile_problem(problem)
 
@@ -70,7 +70,7 @@ def poisson_inverse(**settings):
         ),
         data=(data,),
         exact={"u": sympy.sin(sympy.pi * x)},
-        settings=Settings(**settings),
+        settings=Settings().replace(**settings),
     )
     return compile_problem(problem)
 
@@ -97,6 +97,6 @@ def heat2d(**settings):
             ),
         ),
         exact={"u": -sympy.exp(-(sympy.pi**2) * t) * sympy.sin(sympy.pi * x)},
-        settings=Settings(**settings),
+        settings=Settings().replace(**settings),
     )
     return compile_problem(problem)
