@@ -33,6 +33,8 @@ train:
 COMMON = dict(layers=[8, 8], dtype="float64", interior=61, boundary=11, eval_points=64, eval_every=10)
 CASES = {
     "burgers": (BURGERS, dict(COMMON, adam=40, lbfgs=10, update_every=5, resample=20)),
+    # the default second phase (self-scaled Broyden, a dense matrix per rank) on the all-reduced loss and gradient
+    "burgers_ssbroyden": (BURGERS, dict(COMMON, adam=30, optimizer="ssbroyden", iterations=20)),
     "heat_inverse": (None, dict(COMMON, adam=50, lbfgs=10, weighting="max_avg", update_every=3, fit_unknowns=10)),
     "burgers_windows": (BURGERS + "train:\n  windows = 2\n", dict(COMMON, adam=20, lbfgs=5, update_every=5)),
     "poisson_points": (ROOT / "examples/poisson1d.pde", dict(COMMON, adam=50, lbfgs=0, weighting="relobralo")),
