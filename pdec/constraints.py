@@ -40,7 +40,7 @@ from torch import nn
 
 from pdec.codegen import load_source
 from pdec.corners import agree, edge_points
-from pdec.geometry import Distance, distance_of
+from pdec.geometry import Distance, distance_of, ellipse_factor
 from pdec.interpolation import binding_lines, substitute, tables_source
 from pdec.lower import identifier, lower
 from pdec.problem import Condition, Kind, Periodic, Problem, symbol, term_name
@@ -103,8 +103,11 @@ class CurvedPiece:
             return ((d.offset - p @ normal) / d.length)[:, None]
         centre = torch.as_tensor(d.centre, dtype=x.dtype, device=x.device)
         scale = torch.as_tensor(d.scale, dtype=x.dtype, device=x.device)
-        factor = d.scale[0] / 2 if d.kind == "ball" else min(d.scale) / 2
-        return d.sign * factor * (1 - (((p - centre) / scale) ** 2).sum(dim=1, keepdim=True))
+        squares = ((p - centre) / scale) ** 2
+        phi = 1 - squares.sum(dim=1, keepdim=True)
+        if d.kind == "ball":
+            return d.sign * d.scale[0] / 2 * phi
+        return d.sign * phi / torch.sqrt(ellipse_factor(squares[:, :1], squares[:, 1:2], d.scale))
 
 
 @dataclass(frozen=True)

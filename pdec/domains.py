@@ -373,6 +373,8 @@ def _named_pieces(scope: Scope, ident: ast.Ident) -> list[BoundaryPiece]:
     """``on boundary(NAME)``: a domain's pieces, or a spatial variable's flat pieces at both ends of its interval."""
     domain = scope.domain
     name = ident.name
+    if ":" in name:
+        return _edge_pieces(domain, ident)
     variable = scope.variables.get(name)
     if variable is not None:
         if variable.is_time:
@@ -409,6 +411,47 @@ def _named_pieces(scope: Scope, ident: ast.Ident) -> list[BoundaryPiece]:
     candidates = sorted(in_tree | set(domain.variables))
     hint = did_you_mean(name, candidates) or f"the boundary's pieces: {_labels(domain)}"
     raise PdecNameError(f"unknown piece '{short(name)}': not a domain, a shape or a variable", ident.span, hint)
+
+
+def _edge_pieces(domain: Domain, ident: ast.Ident) -> list[BoundaryPiece]:
+    """``on boundary(hull:3)``: the piece of a polygon's edge ``k`` (numbered from 1) on the domain's boundary."""
+    name, _, index = ident.name.partition(":")
+    shapes = {shape.label: shape for shape, _, _ in geometry.leaves(domain.root)}
+    polygons = [label for label, shape in shapes.items() if isinstance(shape, geometry.Polygon)]
+    shape = shapes.get(name)
+    if not isinstance(shape, geometry.Polygon):
+        named = f"polygons of the domain: {', '.join(polygons)}" if polygons else "the domain has no polygon"
+        if shape is not None:
+            how = "name its plane: `at x = v`" if isinstance(shape, geometry.Box) else f"name it whole: `{name}`"
+            message = f"'{name}' is a {shape.kind}: only a polygon's edges are numbered"
+            raise PdecSemanticError(message, ident.span, f"{how} ({named})")
+        in_tree = {n for _, _, names in geometry.leaves(domain.root) for n in names}
+        if name in in_tree:
+            raise PdecSemanticError(
+                f"'{name}' is not a polygon: only a polygon's edges are numbered",
+                ident.span,
+                f"name it whole: `{name}` ({named})",
+            )
+        hint = did_you_mean(name, polygons) or named
+        raise PdecNameError(f"unknown polygon '{short(name)}' in '{short(ident.name)}'", ident.span, hint)
+    count = len(shape.vertices)
+    on_boundary = [p for p in domain.pieces if p.shape.label == name]
+    edges = ", ".join(dict.fromkeys(f"{name}:{p.segment + 1}" for p in on_boundary)) or "none"
+    if not index.isdigit() or not 1 <= int(index) <= count:
+        span = Span(ident.span.source, ident.span.end - len(index), ident.span.end) if ident.span else None
+        raise PdecSemanticError(
+            f"the polygon '{name}' has {count} edges, numbered 1 to {count}: there is no edge {short(index)}",
+            span,
+            f"its edges on the boundary: {edges}",
+        )
+    pieces = [p for p in on_boundary if p.segment == int(index) - 1]
+    if not pieces:
+        raise PdecSemanticError(
+            f"no part of edge {int(index)} of '{name}' lies on the boundary of the domain '{domain.name}'",
+            ident.span,
+            f"other parts of the domain cover it; its edges on the boundary: {edges}",
+        )
+    return pieces
 
 
 def _labels(domain: Domain) -> str:

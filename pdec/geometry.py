@@ -22,6 +22,7 @@ import math
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import sympy
@@ -731,9 +732,12 @@ def accepted(
 class Distance:
     """A function vanishing on a boundary piece and positive inside the domain (for conditions imposed exactly).
 
-    ``kind`` is ``ball`` (``sign (r^2 - |p - c|^2) / (2 r)``), ``ellipse`` (``sign (1 - |(p - c) / axes|^2)
-    min(axes) / 2``) or ``plane`` (``(offset - n . p) / length``, ``n`` the domain's outward normal there); each is
-    normalised to first order on its piece. ``centre`` and ``scale`` hold the centre and radius (axes), or the normal.
+    ``kind`` is ``ball`` (``sign (r^2 - |p - c|^2) / (2 r)``), ``ellipse`` (:func:`ellipse_factor`: the implicit
+    form ``phi = 1 - X^2 - Y^2``, ``X = (x - cx) / a``, ``Y = (y - cy) / b``, over ``sqrt(|grad phi|^2 + 4 phi /
+    m^2)``, ``m = max(a, b)``) or ``plane`` (``(offset - n . p) / length``, ``n`` the domain's outward normal there).
+    The ball's and the ellipse's are normalised to first order on their piece (``|grad d| = 1`` there; the ellipse's
+    is the ball's when ``a = b``); the plane's is scaled by the domain's extent along ``n``. ``centre`` and ``scale``
+    hold the centre and radius (axes), or the normal.
     """
 
     kind: str
@@ -748,8 +752,24 @@ class Distance:
         if self.kind == "plane":
             return (self.offset - p @ np.array(self.scale)) / self.length
         scaled = (p - np.array(self.centre)) / np.array(self.scale)
-        factor = self.scale[0] / 2 if self.kind == "ball" else min(self.scale) / 2
-        return self.sign * (1 - np.sum(scaled**2, axis=1)) * factor
+        phi = 1 - np.sum(scaled**2, axis=1)
+        if self.kind == "ball":
+            return self.sign * phi * self.scale[0] / 2
+        return self.sign * phi / np.sqrt(ellipse_factor(scaled[:, 0] ** 2, scaled[:, 1] ** 2, self.scale))
+
+
+def ellipse_factor(xx: Any, yy: Any, axes: Sequence[float]) -> Any:
+    """The square of the ellipse distance's denominator, ``|grad phi|^2 + 4 phi / m^2``, ``m = max(a, b)``.
+
+    ``phi = 1 - X^2 - Y^2`` is the implicit form (``xx = X^2``, ``yy = Y^2``: numpy arrays or torch tensors); the
+    factor is ``4 (1 / m^2 + X^2 (1/a^2 - 1/m^2) + Y^2 (1/b^2 - 1/m^2))``. It is at least ``4 / m^2`` everywhere (so
+    ``phi / sqrt(...)`` is smooth, inside and outside the ellipse), equals ``|grad phi|^2`` on the ellipse (so the
+    distance's gradient there is the unit normal), and is the constant ``4 / r^2`` for a circle (the distance is then
+    the ball's ``(r^2 - |p - c|^2) / (2 r)``).
+    """
+    a, b = (float(v) for v in axes)
+    m2 = max(a, b) ** 2
+    return 4 * (1 / m2 + xx * (1 / a**2 - 1 / m2) + yy * (1 / b**2 - 1 / m2))
 
 
 def distance_of(domain: Domain, piece: BoundaryPiece) -> Distance:

@@ -11,7 +11,7 @@ from torch import nn
 
 from pdec.constraints import Constrained
 from pdec.embeddings import InputMap, input_map
-from pdec.errors import PdecRunError
+from pdec.errors import PdecRunError, PdecSettingsError
 from pdec.registry import ACTIVATIONS, NETWORKS
 
 
@@ -256,13 +256,23 @@ def input_range(compiled: Any, settings: Any) -> str:
     map replaces the box scaling), and ``centred`` (onto [-1, 1]) otherwise. Measured on three Helmholtz
     problems (benchmarks/results/sine_inputs.md): with exact walls the smaller range gave 5x and 6.5x lower errors on
     the unit square and 1.2x on [-1, 1]^2; with the walls as a loss term it left the network at u = 0.
+
+    An explicit ``unit`` with such an input map would be ignored: a PdecSettingsError (pdec.symbolic.check_inputs
+    locates it in the spec; this catches the trainer's overrides).
     """
+    from pdec.symbolic import inputs_ignored  # torch-free; the message pdec check gives
+
     inputs = getattr(settings, "inputs", "centred")
+    constraints = getattr(compiled, "constraints", None)
+    features = getattr(settings, "fourier_features", 0)
+    periodic = [compiled.variables[c] for c, _, _ in constraints.periodic] if constraints is not None else []
+    ignored = inputs_ignored(inputs, features, periodic)
+    if ignored is not None:
+        raise PdecSettingsError(ignored[0], hint=ignored[1])
     if inputs != "auto":
         return inputs
     conditions = any(t.kind not in ("pde", "data") for t in getattr(compiled, "terms", {}).values())  # as loss terms
-    constraints = getattr(compiled, "constraints", None)
-    embedded = getattr(settings, "fourier_features", 0) or (constraints is not None and constraints.periodic)
+    embedded = features or periodic
     return "unit" if settings.activation == "sin" and not embedded and not conditions else "centred"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 import sympy
 
@@ -29,7 +29,15 @@ from pdec.declarations import (
 )
 from pdec.display import show
 from pdec.domains import check_point, declare_domains, domain_pieces
-from pdec.errors import PdecNameError, PdecSemanticError, PdecWarning, did_you_mean, number, short
+from pdec.errors import (
+    PdecNameError,
+    PdecSemanticError,
+    PdecSettingsError,
+    PdecWarning,
+    did_you_mean,
+    number,
+    short,
+)
 from pdec.expressions import Expressions
 from pdec.finiteness import with_finiteness_warnings
 from pdec.problem import (
@@ -105,13 +113,52 @@ def _problem(scope: Scope, ex: Expressions) -> Problem:
         warnings=tuple(scope.warnings),
         domain=scope.domain,
     )
-    return settle(problem)
+    return settle(problem, _setting_spans(scope))
 
 
-def settle(problem: Problem) -> Problem:
+def settle(problem: Problem, spans: Mapping[str, Span | None] | None = None) -> Problem:
     """The settings that change the problem: ``exact_conditions`` (each condition that can be exact is marked so),
-    then ``windows`` (every initial value exact, checked). The compiler calls it again after its overrides."""  # noqa: D205, D209
-    return windowed(exact_everywhere(problem))
+    then ``windows`` (every initial value exact, checked), then ``inputs`` against the input map
+    (:func:`check_inputs`). The compiler calls it again after its overrides. ``spans``: the train block's settings
+    (key -> span), where the errors point."""  # noqa: D205, D209
+    settled = windowed(exact_everywhere(problem))
+    check_inputs(settled, (spans or {}).get("inputs"))
+    return settled
+
+
+def _setting_spans(scope: Scope) -> dict[str, Span | None]:
+    """The spans of the train block's settings by key (empty without a train block)."""
+    blocks = scope.statements(ast.TrainBlock)
+    return {s.key: s.span for s in blocks[0].settings} if blocks else {}
+
+
+def check_inputs(problem: Problem, span: Span | None = None) -> None:
+    """``inputs = unit`` where an input map replaces the box scaling: a PdecSettingsError at the setting.
+
+    Fourier features and exactly periodic variables enter the network through pdec.embeddings' map (periodic
+    variables as cos and sin, the others on [-1, 1]), so the setting would be silently ignored.
+    """
+    periodic = [c.variable for c in problem.conditions if isinstance(c, Periodic) and c.exact]
+    found = inputs_ignored(problem.settings.inputs, problem.settings.fourier_features, periodic)
+    if found is not None:
+        message, hint = found
+        raise PdecSettingsError(message, span, hint)
+
+
+def inputs_ignored(inputs: str, features: int, periodic: Sequence[str]) -> tuple[str, str] | None:
+    """``(message, hint)`` when ``inputs = unit`` would be ignored (Fourier features or exactly periodic variables
+    replace the box scaling with their input map, pdec.embeddings), else None. pdec.nets.input_range asks too."""  # noqa: D205, D209
+    if inputs != "unit" or not (features or periodic):
+        return None
+    reasons = [f"Fourier features (fourier_features = {features})"] if features else []
+    if periodic:
+        names = ", ".join(dict.fromkeys(periodic))
+        reasons.append(f"an exactly periodic variable ({names}, which enters as cos and sin)")
+    message = f"`inputs = unit` has no effect with {' and '.join(reasons)}: the input map replaces the box scaling"
+    fixes = ["remove `inputs` (the input map scales the variables itself)"]
+    fixes += ["set fourier_features = 0"] if features else []
+    fixes += ["impose the periodic condition as a loss term (without `exact`)"] if periodic else []
+    return message, ", or ".join(fixes)
 
 
 def _dataset(scope: Scope, stmt: ast.DataStmt) -> DataSet:
@@ -392,6 +439,12 @@ def boundary_faces(scope: Scope, location: ast.OnBoundary) -> list[Face]:
     else:
         names = []
         for ident in location.variables:
+            if ":" in ident.name:
+                raise PdecSemanticError(
+                    f"'{ident.name}' names a polygon's edge, and this spec has no `domain`",
+                    ident.span,
+                    "declare the polygon with `domain NAME = polygon(...)`, or name variables: `on boundary(x)`",
+                )
             if ident.name not in scope.variables:
                 raise scope.not_a_variable(ident.name, ident.span, "`on boundary(...)`")
             if scope.variables[ident.name].is_time:

@@ -202,7 +202,11 @@ class AtPoint:
 
 @dataclass(frozen=True)
 class OnBoundary:
-    """``on boundary`` (every face of every non-time variable) or ``on boundary(x, ...)`` (both ends of each)."""
+    """``on boundary`` (every face of every non-time variable) or ``on boundary(x, ...)`` (both ends of each).
+
+    On a domain the names may also be domains, shapes and polygon edges (``hull:3``: an :class:`Ident` whose name
+    holds the colon, its span covering both parts; pdec/domains.py resolves it).
+    """
 
     variables: tuple[Ident, ...] | None
     span: Span | None = _span()
@@ -586,6 +590,10 @@ class _Builder(_DomainBuilder):
 
     def boundary_vars(self, meta, children):
         return tuple(children)
+
+    def edge_ref(self, meta, children):
+        shape, index = children
+        return Ident(f"{shape}:{index}", self._span(meta))
 
     def periodic(self, meta, children):
         name, *exprs, variable, mark = children

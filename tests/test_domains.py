@@ -134,6 +134,62 @@ def test_a_point_condition_inside_the_domain():
     assert piece.region == {"x": 0.0, "y": 0.0}
 
 
+HULL = """\
+var x in [0, 1]
+var y in [0, 1]
+field u(x, y)
+eq: lap(u) = 0
+domain hull = polygon((0, 0), (1, 0), (1, 0.4), (0.5, 0.6), (0, 0.4))
+bc bottom: u = 1 on boundary(hull:1)
+bc roof: dn(u) = 0 on boundary(hull:3, hull:4)
+bc sides: u = 0 on boundary(hull:2, hull:5)
+train:
+  boundary = 400
+"""
+
+
+def test_polygon_edges_are_named_as_check_labels_them():
+    parsed = spec(HULL)
+    assert unparse(parsed.statements[5]) == "bc bottom: u = 1 on boundary(hull:1)"
+    assert unparse(spec(unparse(parsed))) == unparse(parsed)
+    problem = load(HULL)
+    pieces = {c.name: [p.boundary for p in c.pieces] for c in problem.conditions}
+    assert pieces == {"bottom": ["hull:1"], "roof": ["hull:3", "hull:4"], "sides": ["hull:2", "hull:5"]}
+    assert not problem.warnings  # every piece has its condition
+    shown = describe(problem)
+    assert "hull:3: edge" in shown and "on hull:3, hull:4" in shown  # the labels check prints are the names
+    roof = next(c for c in problem.conditions if c.name == "roof")
+    assert [str(p.residual) for p in roof.pieces] == [
+        "2*sqrt(29)*Derivative(u(x, y), x)/29 + 5*sqrt(29)*Derivative(u(x, y), y)/29",
+        "-2*sqrt(29)*Derivative(u(x, y), x)/29 + 5*sqrt(29)*Derivative(u(x, y), y)/29",
+    ]
+
+
+def test_a_polygon_edge_condition_samples_that_edge_only():
+    compiled = compile(HULL)
+    points = Sampler(compiled, compiled.settings).draw(0)
+    bottom = [name for name in points if name.startswith("bc:bottom")]
+    assert len(bottom) == 1
+    edge = points[bottom[0]]
+    assert len(edge) > 0 and np.all(edge[:, 1] == 0) and np.all((edge[:, 0] >= 0) & (edge[:, 0] <= 1))
+    for name in ("roof", "sides"):
+        for key in (k for k in points if k.startswith(f"bc:{name}")):
+            assert not np.any(points[key][:, 1] == 0), key  # none of the others' points on the bottom edge
+    sides = np.concatenate([p for k, p in points.items() if k.startswith("bc:sides")])
+    assert np.all((sides[:, 0] == 0) | (sides[:, 0] == 1)) and np.all(sides[:, 1] <= 0.4 + 1e-12)
+    roof = np.concatenate([p for k, p in points.items() if k.startswith("bc:roof")])
+    np.testing.assert_allclose(roof[:, 1], 0.6 - 0.4 * np.abs(roof[:, 0] - 0.5), atol=1e-12)  # the two roof edges
+
+
+def test_an_edge_of_a_hole_polygon_is_named_by_its_automatic_label():
+    text = ("var x in [0, 1]\nvar y in [0, 1]\nfield u(x, y)\neq: lap(u) = 0\n"
+            "domain plate = rectangle - polygon((0.5, 0), (1, 0), (1, 0.5))\n"
+            "bc walls: u = 0 on boundary(rectangle)\nbc cut: u = 1 on boundary(polygon1:3)\n")
+    problem = load(text)
+    cut = next(c for c in problem.conditions if c.name == "cut")
+    assert [p.boundary for p in cut.pieces] == ["polygon1:3"]  # edges 1 and 2 lie on the rectangle's: covered
+
+
 # ---------------------------------------------------------------------------------------------------- sampling
 
 

@@ -148,6 +148,11 @@ BAD_SPECS: dict[str, tuple[str, type[PdecError]]] = {
     "setting_weight_infinite": (HEAT + "train:\n  weight.ends = 1e999\n", pdec.PdecSettingsError),
     "setting_bad_device_index": (HEAT + "train:\n  device = cuda:1e400\n", pdec.PdecSettingsError),
     "setting_given_twice": (HEAT + "train:\n  adam = 10\n  adam = 20\n", pdec.PdecSettingsError),
+    "setting_inputs_with_fourier_features": (HEAT + "train:\n  fourier_features = 8\n  inputs = unit\n",
+                                             pdec.PdecSettingsError),
+    "setting_inputs_with_exact_periodic": (HEAD + "eq heat: u_t = u_xx\nic: u = sin(2*pi*x) exact\n"
+                                           "periodic: u in x exact\ntrain:\n  inputs = unit\n",
+                                           pdec.PdecSettingsError),
     "train_block_twice": (HEAT + "train:\n  adam = 10\ntrain:\n  lbfgs = 0\n", pdec.PdecSyntaxError),
     "constant_applies_field": (HEAD + "field v(x)\nconst a = v(1)\neq: u_t = a\n", pdec.PdecSemanticError),
     # domains
@@ -180,6 +185,19 @@ BAD_SPECS: dict[str, tuple[str, type[PdecError]]] = {
     "domain_named_like_a_shape": (PLATE + "domain disk = rectangle - hole\n", pdec.PdecNameError),
     "domain_used_before_declared": (PLATE + "domain plate = rectangle - holes\ndomain holes = hole\n",
                                     pdec.PdecSemanticError),
+    "domain_polygon_edge_out_of_range": (PLATE + "domain plate = rectangle - polygon((-0.2, -0.2), (0.2, -0.2), "
+                                         "(0, 0.2))\nbc edges: u = 1 on boundary(rectangle)\n"
+                                         "bc tri: u = 0 on boundary(polygon1:4)\n", pdec.PdecSemanticError),
+    "domain_polygon_edge_not_on_boundary": (PLATE + "domain plate = rectangle - polygon((0.1, -0.5), (0.5, -0.5), "
+                                            "(0.5, 0))\nbc cut: u = 0 on boundary(polygon1:1)\n",
+                                            pdec.PdecSemanticError),
+    "domain_polygon_edge_of_a_disk": (PLATE + "domain plate = rectangle - hole\nbc: u = 0 on boundary(hole:1)\n",
+                                      pdec.PdecSemanticError),
+    "domain_polygon_edge_unknown": (PLATE + "domain tri = polygon((-0.2, -0.2), (0.2, -0.2), (0, 0.2))\n"
+                                    "domain plate = rectangle - tri\nbc: u = 0 on boundary(tir:1)\n",
+                                    pdec.PdecNameError),
+    "domain_polygon_edge_without_domain": (NEUMANN2 + "bc pin: u = 0 on boundary(hull:1)\n",
+                                           pdec.PdecSemanticError),
     # time marching
     "windows_without_time": (POISSON + "train:\n  windows = 4\n", pdec.PdecSemanticError),
     "windows_with_unknowns": (HEAD + "unknown k = 1 positive\neq: u_t = k*u_xx\nic: u = sin(pi*x)\n"

@@ -225,3 +225,35 @@ def test_accepted_draws_a_longer_sequence_until_enough_pass():
     assert len(rows) >= 100 and np.all(unit[rows, 0] < 0.01)
     assert calls[0] == 256 and all(b == 2 * a for a, b in zip(calls, calls[1:], strict=False))
     assert geometry.accepted(100, draw, lambda u: u[:, 0] < 0, 0.5, 1024) is None
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0], ids=["outer", "hole"])
+@pytest.mark.parametrize("axes", [(0.5, 0.25), (0.2, 0.6), (0.4, 0.4)], ids=["wide", "tall", "circle"])
+def test_the_ellipse_distance_is_normalised_to_first_order_at_every_angle(axes, sign):
+    """``|grad d| = 1`` on the ellipse, ``grad d`` the inward (for a hole: outward) normal; smooth at the centre."""
+    import torch
+
+    from pdec.constraints import CurvedPiece
+
+    centre = (0.1, -0.2)
+    distance = geometry.Distance("ellipse", centre, axes, sign)
+    angles = np.linspace(0, 2 * math.pi, 13)[:-1]  # every 30 degrees: the axes' ends and between them
+    p = np.array(centre) + np.stack([axes[0] * np.cos(angles), axes[1] * np.sin(angles)], axis=1)
+    np.testing.assert_allclose(distance(p), 0, atol=1e-15)
+    h = 1e-6
+    grad = np.stack([(distance(p + h * e) - distance(p - h * e)) / (2 * h) for e in np.eye(2)], axis=1)
+    np.testing.assert_allclose(np.linalg.norm(grad, axis=1), 1, rtol=1e-6)
+    normal = (p - np.array(centre)) / np.array(axes) ** 2
+    normal /= np.linalg.norm(normal, axis=1, keepdims=True)
+    np.testing.assert_allclose(grad, -sign * normal, atol=1e-6)
+    assert distance(np.array([centre])) == pytest.approx(sign * max(axes) / 2)  # finite at the centre
+    inside = np.array(centre) + 0.9 * (p - np.array(centre))
+    assert np.all(sign * distance(inside) > 0)
+    far = np.array(centre) + 50 * (p - np.array(centre))  # outside: finite, of the other sign
+    assert np.all(np.isfinite(distance(far))) and np.all(sign * distance(far) < 0)
+    piece = CurvedPiece("bc:b", 0, (0, 1), distance)  # the torch distance is the same function
+    x = torch.as_tensor(np.vstack([p, inside, far]), dtype=torch.float64)
+    np.testing.assert_allclose(piece.distance(x)[:, 0].numpy(), distance(x.numpy()), rtol=1e-12, atol=1e-15)
+    if axes[0] == axes[1]:  # a circle: the ball's distance
+        ball = geometry.Distance("ball", centre, axes, sign)
+        np.testing.assert_allclose(distance(x.numpy()), ball(x.numpy()), rtol=1e-12, atol=1e-15)

@@ -137,6 +137,49 @@ def test_auto_leaves_an_embedded_network_centred():
     assert input_range(compiled, compiled.settings) == "centred"  # ... but the periodic embedding replaces the box
 
 
+PERIODIC_HEAT = "var x in [0, 1]\ntime t in [0, 1]\nfield u(x, t)\neq heat: u_t = u_xx\nic: u = sin(2*pi*x)\n"
+
+
+@pytest.mark.parametrize(
+    "extra, overrides, reason",
+    [
+        ("periodic: u in x\ntrain:\n  fourier_features = 8\n  inputs = unit\n", {}, "Fourier features"),
+        ("periodic: u in x exact\ntrain:\n  inputs = unit\n", {}, "exactly periodic variable (x"),
+        ("periodic: u in x\ntrain:\n  exact_conditions = true\n  inputs = unit\n", {}, "exactly periodic"),
+        ("periodic: u in x exact\n", {"inputs": "unit"}, "exactly periodic"),  # the compiler's overrides
+        ("periodic: u in x\ntrain:\n  inputs = unit\n", {"fourier_features": 4}, "Fourier features"),
+    ],
+    ids=["features", "periodic", "exact_conditions", "override_inputs", "override_features"],
+)
+def test_unit_inputs_under_an_input_map_are_an_error_at_the_setting(extra, overrides, reason):
+    """An input map (Fourier features, an exactly periodic variable) replaces the box scaling: `unit` is refused."""
+    import pdec
+
+    with pytest.raises(pdec.PdecSettingsError, match="has no effect") as caught:
+        pdec.compile(PERIODIC_HEAT + extra, **overrides)
+    assert reason in caught.value.message and "replaces the box scaling" in caught.value.message
+    written = "inputs = unit" in extra and not overrides  # overrides have no place in the text
+    assert (caught.value.span is not None) == written  # located at the setting where the spec writes it
+    if written:
+        assert caught.value.span.text == "inputs = unit"
+
+
+def test_unit_inputs_with_features_given_to_the_trainer_are_an_error(tmp_path):
+    import pdec
+    from pdec.nets import input_range
+    from pdec.train import train
+
+    compiled = pdec.compile(PERIODIC_HEAT + "periodic: u in x\n")
+    assert input_range(compiled, compiled.settings.replace(inputs="unit")) == "unit"  # the box scaling: honoured
+    with pytest.raises(pdec.PdecSettingsError, match="Fourier features"):
+        input_range(compiled, compiled.settings.replace(inputs="unit", fourier_features=4))
+    with pytest.raises(pdec.PdecSettingsError, match="Fourier features"):
+        train(compiled, out=tmp_path / "run", quiet=True, plots=False, inputs="unit", fourier_features=4, adam=1)
+    for inputs in ("centred", "auto"):  # the input map's own range: no error
+        settings = compiled.settings.replace(inputs=inputs, fourier_features=4)
+        assert input_range(compiled, settings) == "centred"
+
+
 def test_a_run_records_the_input_range_it_resolved(tmp_path):
     import json
 

@@ -71,6 +71,9 @@ def test_statements():
     assert cond.kind == "bc" and cond.name == ast.Ident("left") and cond.location == ast.At(ast.Ident("x"), N("1"))
     assert stmt("bc: u = 0 on boundary").location == ast.OnBoundary(None)
     assert stmt("bc: u = 0 on boundary(x, y)").location == ast.OnBoundary((ast.Ident("x"), ast.Ident("y")))
+    edges = stmt("bc: u = 0 on boundary(hull:3, hole, tri : 12)").location  # a polygon's edges, as pdec check labels
+    assert edges == ast.OnBoundary((ast.Ident("hull:3"), ast.Ident("hole"), ast.Ident("tri:12")))
+    assert [i.span.text for i in edges.variables] == ["hull:3", "hole", "tri : 12"]
     assert stmt("ic: u = 0").location is None
     periodic = stmt("periodic: u, u_x in x")
     assert periodic.exprs == (X("u"), X("u_x")) and periodic.variable == ast.Ident("x")
