@@ -91,8 +91,13 @@ class Carried:
         return torch.cat([X[:, : self.column], torch.full_like(X[:, :1], self.t0), X[:, self.column + 1 :]], 1)
 
     def carried_at(self, X: torch.Tensor) -> torch.Tensor:
-        """The previous window's carried fields ``[N, len(carried)]`` at ``(x, t_k)``."""
-        return self.previous(self.at_start(X))[:, [field for _, field in self.carried]]
+        """The previous window's carried fields ``[N, len(carried)]`` at ``(x, t_k)``.
+
+        The previous network is evaluated in its own precision (float64 once its second phase has run, while this
+        window's Adam runs in float32) and the values come back in ``X``'s.
+        """
+        start = self.at_start(X).to(parameter_dtype(self.previous, X.dtype))
+        return self.previous(start)[:, [field for _, field in self.carried]].to(X.dtype)
 
     def polynomial(self, X: torch.Tensor) -> torch.Tensor:
         """The Taylor polynomial of :meth:`carried_at` about the cached points equal to ``X`` (computed on a miss)."""
@@ -133,6 +138,11 @@ class Carried:
                            for c in range(parent.shape[1])]
                 found[index] = torch.cat(columns, 1)
         return {a: v.detach() for a, v in found.items()}
+
+
+def parameter_dtype(module: nn.Module, default: torch.dtype) -> torch.dtype:
+    """The floating-point type of ``module``'s parameters (``default`` when it has none)."""
+    return next((p.dtype for p in module.parameters()), default)
 
 
 def column_partial(column: torch.Tensor, Y: torch.Tensor, j: int, more: bool) -> torch.Tensor:
@@ -194,7 +204,7 @@ class Marched(nn.Module):
             rows = (index == k).nonzero().squeeze(1)
             if rows.numel() == 0:
                 continue
-            y = net(x[rows])
+            y = net(x[rows].to(parameter_dtype(net, x.dtype))).to(x.dtype)  # each window in its own precision
             out = x.new_zeros(len(x), y.shape[1]) if out is None else out
             out = out.index_copy(0, rows, y)
         return out if out is not None else x.new_zeros(0, len(self.fields))

@@ -186,3 +186,14 @@ def test_each_field_carries_its_own_values(grad):
             before, after = net.nets[k - 1](points), net.nets[k](points)
             assert torch.allclose(before, after, atol=1e-13, rtol=0), k
             assert (before[:, 0] - before[:, 1]).abs().max() > 1e-3  # u and v differ: a swap would show
+
+
+def test_windows_with_a_float64_second_phase_chain_their_precisions(tmp_path):
+    """Window 1's Adam runs in float32 while window 0's network is float64 after its second phase: the carried
+    initial values and the joined solution evaluate each window in its own precision."""  # noqa: D205, D209
+    spec = HEAT.format(adam=150, windows=2).replace("lbfgs = 0", "iterations = 30")
+    result = pdec.compile(spec).train(out=tmp_path / "run", quiet=True, plots=False)
+    assert {p.dtype for p in result.net.parameters()} == {torch.float64}
+    assert result.metrics["errors"]["u"] < 2e-2
+    dtypes = [(r["window"], r["phase"], r["dtype"]) for r in result.history.rows]
+    assert (2, "adam", "float32") in dtypes and (1, "ssbroyden", "float64") in dtypes
