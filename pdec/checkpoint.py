@@ -44,7 +44,7 @@ def meta(trainer: Any) -> dict[str, Any]:
         "bounds": {v: list(c.bounds[v]) for v in c.variables},
         "layers": list(trainer.settings.layers),
         "activation": trainer.settings.activation,
-        "dtype": trainer.settings.dtype,
+        "dtype": str(trainer.dtype).removeprefix("torch."),  # the weights' precision now (float64 after the switch)
         "plain": type(trainer.net).__name__ == "MLP" and getattr(trainer.net, "embedding", None) is None,
         "spec_path": spec_path(c.spec.path),
         "torch": str(torch.__version__),  # a plain str: loadable with weights_only=True

@@ -43,7 +43,7 @@ def runnable(method: str, size: int, rows: Callable[[], int], world: int, causal
     """``method``, or the next one that can run here, and a one-line reason when it changed ("" otherwise).
 
     ``auto`` (the default) is ``ssbroyden`` up to :data:`AUTO_DENSE` parameters and ``lbfgs`` beyond, where the
-    dense matrix's ``O(P^2)`` work per iteration outweighs its better steps (benchmarks/README.md, "Optimisers").
+    dense matrix's ``O(P^2)`` work per iteration outweighs its better steps (benchmarks/results/optimizers.md).
     Levenberg-Marquardt needs one process, no causal weights and a Jacobian plus Gram matrix within
     :data:`JACOBIAN_LIMIT` bytes; a dense quasi-Newton method at most :data:`DENSE_LIMIT` parameters. The chain is
     LM -> self-scaled Broyden -> L-BFGS (L-BFGS runs anywhere, in bounded memory).

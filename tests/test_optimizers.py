@@ -9,6 +9,7 @@ import torch
 import pdec
 from pdec.optimizers import METHODS, DenseQuasiNewton, LevenbergMarquardt, damped_step, runnable
 from pdec.registry import OPTIMIZERS
+from pdec.results import load_result
 from pdec.settings import OPTIMIZERS as SETTING_CHOICES
 from pdec.train import Trainer
 
@@ -232,3 +233,14 @@ def test_the_default_second_phase_beats_float32_lbfgs(tmp_path):
     now = compiled.train(out=tmp_path / "now", **common)
     assert now.metrics["errors"]["u"] < 1e-4
     assert now.metrics["errors"]["u"] < before.metrics["errors"]["u"] / 10
+
+
+def test_a_loaded_run_predicts_in_the_precision_it_finished_in(tmp_path):
+    spec = tmp_path / "p.pde"
+    spec.write_text(POISSON_2D)
+    result = pdec.compile(spec).train(out=tmp_path / "r", layers=[8], interior=50, boundary=20, adam=20,
+                                      iterations=10, quiet=True, plots=False)
+    loaded = load_result(tmp_path / "r")
+    assert next(loaded.net.parameters()).dtype == torch.float64
+    points = [[0.3, 0.4], [0.71, 0.2]]
+    assert (loaded.predict(points) == result.predict(points)).all()  # bit for bit, not through float32
