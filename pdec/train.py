@@ -454,8 +454,9 @@ def finish(trainer: Trainer) -> Result:
     """Final evaluation (of the kept iterate), metrics, diagnoses, checkpoint, history CSV and plots."""
     found = metrics.final_metrics(trainer)
     if trainer.phase == "adam":  # the last iterate competes too
-        key = (trainer.schedule.round(trainer.step), trainer.active)
-        trainer.best.offer(key, trainer.step + 1, found["losses"], trainer.balancer.weights, trainer.params)
+        key, active = (trainer.schedule.round(trainer.step), trainer.active), trainer.active or trainer.terms
+        losses = {k: v for k, v in found["losses"].items() if k in active}  # as the kept one was scored: a stage's
+        trainer.best.offer(key, trainer.step + 1, losses, trainer.balancer.weights, trainer.params)  # terms only
         if trainer.best.restore(trainer.params, trainer.step) is not None:
             found = metrics.final_metrics(trainer)
     heldout = metrics.heldout_losses(trainer)

@@ -442,3 +442,23 @@ def test_an_equation_fitted_only_at_its_points_is_reported(tmp_path):
     assert enough["errors"]["y"] < 1e-2 and enough["warnings"] == []
     assert enough["heldout_losses"]["pde:rate"] < 10 * enough["losses"]["pde:rate"]
 
+
+
+def test_a_stage_that_ends_the_run_scores_the_last_iterate_on_its_own_terms(tmp_path):
+    """Adam trains only the data (the stage covers every step): the last iterate competes on the data's loss alone,
+    as every kept iterate was scored, not with the equation it never trained on (which would always lose it)."""  # noqa: D205, D209
+    import numpy as np
+
+    import pdec
+
+    x = np.linspace(0.05, 0.95, 19)
+    (tmp_path / "obs.csv").write_text("x,u\n" + "".join(f"{a},{np.sin(np.pi * a)}\n" for a in x))
+    (tmp_path / "p.pde").write_text(
+        "var x in [0, 1]\nfield u(x)\neq poisson: -u_xx = pi^2*sin(pi*x)\n"
+        'data obs: "obs.csv" x = x, u = u\ntrain:\n  stage: obs for 60\n'
+    )
+    result = pdec.compile(tmp_path / "p.pde").train(out=tmp_path / "run", layers=[8], adam=60, iterations=0,
+                                                    lr=1e-3, quiet=True, plots=False)
+    losses = [row["loss:data:obs"] for row in result.history.rows]
+    assert losses[-1] < min(losses[:-1])  # a steady descent: the last iterate is the best on the stage's term
+    assert result.metrics["kept_step"] is None  # so it is the one returned
