@@ -100,4 +100,24 @@ def residual_vector(
     return r.detach(), torch.cat(blocks)
 
 
-__all__ = ["ResidualProblem", "residual_vector"]
+def jacobian_probe(
+    problem: ResidualProblem, points: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor]
+) -> tuple[int, str]:
+    """The residual vector's length, and why its Jacobian cannot be built here ("" when it can).
+
+    The Jacobian is tried on two points of every point set. It fails where the generated code takes a backward pass
+    of its own (a point set whose partials one backward pass gives, ``pdec plan`` says which): ``torch.func``
+    cannot transform ``requires_grad_``.
+    """
+    weights = dict.fromkeys(problem.terms, 1.0)
+    rows = len(residual_vector(problem, points, targets, weights, False))
+    few = {s: x[:2] for s, x in points.items()}
+    try:
+        residual_vector(problem, few, {s: y[:2] for s, y in targets.items()}, weights, True)
+    except RuntimeError as exc:
+        first = str(exc).split(".")[0]
+        return rows, f"its per-point Jacobian cannot be built for this problem ({first})"
+    return rows, ""
+
+
+__all__ = ["ResidualProblem", "jacobian_probe", "residual_vector"]

@@ -39,7 +39,7 @@ DENSE_LIMIT = 12_000  # parameters: beyond this a dense H (1.15 GB in float64) i
 JACOBIAN_LIMIT = 2**30  # bytes of Jacobian (plus its Gram matrix) LM may hold; beyond, the next method
 
 
-def runnable(method: str, size: int, rows: Callable[[], int], world: int, causal: bool) -> tuple[str, str]:
+def runnable(method: str, size: int, probe: Callable[[], tuple[int, str]], world: int, causal: bool) -> tuple[str, str]:
     """``method``, or the next one that can run here, and a one-line reason when it changed ("" otherwise).
 
     ``auto`` (the default) is ``ssbroyden`` up to :data:`AUTO_DENSE` parameters and ``lbfgs`` beyond, where the
@@ -51,7 +51,7 @@ def runnable(method: str, size: int, rows: Callable[[], int], world: int, causal
     Args:
         method: the method asked for (``settings.optimizer``).
         size: the number of parameters (network and unknowns).
-        rows: the number of residual rows (called only for LM).
+        probe: the number of residual rows and why the Jacobian cannot be built ("" if it can); called for LM only.
         world: the number of processes.
         causal: whether causal weights are on.
     """
@@ -64,9 +64,9 @@ def runnable(method: str, size: int, rows: Callable[[], int], world: int, causal
         elif causal:
             why = "its residual rows carry no causal weights"
         else:
-            m = rows()
+            m, why = probe()
             need = 8 * (m * size + min(m, size) ** 2)
-            if need > JACOBIAN_LIMIT:
+            if not why and need > JACOBIAN_LIMIT:
                 budget = JACOBIAN_LIMIT / 2**30
                 why = f"its Jacobian ({m} x {size}) needs {need / 2**30:.1f} GiB, over the {budget:g} GiB budget"
         if why:

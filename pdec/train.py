@@ -38,7 +38,7 @@ from pdec.console import Console, crossed, deferred_interrupt, main_process, say
 from pdec.diagnostics import diagnose
 from pdec.distributed import Shards, from_rank0
 from pdec.errors import PdecRunError
-from pdec.jacobian import ResidualProblem, residual_vector
+from pdec.jacobian import ResidualProblem, jacobian_probe, residual_vector
 from pdec.nets import input_range, make_net
 from pdec.results import METRICS, SETTINGS, SPEC, History, Result, load_checkpoint, settings_from_dict, write_json
 from pdec.sampling import SamplingContext, make_sampler
@@ -194,8 +194,10 @@ class Trainer:
         """
         if method is None:
             size, world = sum(p.numel() for p in self.params), self.shards.world
-            rows = lambda: len(self.stacked(self.cached_points() or self.points(1, self.terms), False))  # noqa: E731
-            method, why = optimizers.runnable(self.settings.optimizer, size, rows, world, self.causal is not None)
+            problem = ResidualProblem(self.compiled, self.net, self.unknowns, self.terms, self.sets_of)
+            points = self.cached_points() or self.points(1, self.terms)
+            probe = lambda: jacobian_probe(problem, points, self.targets_for(points))  # noqa: E731
+            method, why = optimizers.runnable(self.settings.optimizer, size, probe, world, self.causal is not None)
             say(why, self.quiet or not why)
         self.phase = method
         if self.settings.dtype == "auto" and self.dtype != torch.float64:  # cast in place; points and data anew

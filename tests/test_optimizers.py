@@ -93,12 +93,12 @@ def test_registry_and_settings_agree():
 
 
 def test_auto_picks_by_size_and_lm_falls_back_with_a_reason():
-    assert runnable("auto", 1341, lambda: 0, 1, False) == ("ssbroyden", "")
-    assert runnable("auto", 20_000, lambda: 0, 1, False) == ("lbfgs", "")
-    method, why = runnable("lm", 1341, lambda: 10**6, 1, False)  # a 10^6 x 1341 Jacobian: 10 GiB
+    assert runnable("auto", 1341, lambda: (0, ""), 1, False) == ("ssbroyden", "")
+    assert runnable("auto", 20_000, lambda: (0, ""), 1, False) == ("lbfgs", "")
+    method, why = runnable("lm", 1341, lambda: (10**6, ""), 1, False)  # a 10^6 x 1341 Jacobian: 10 GiB
     assert method == "ssbroyden" and "GiB" in why
-    assert runnable("lm", 1341, lambda: 100, 2, False)[0] == "ssbroyden"  # several processes
-    assert runnable("ssbroyden", 50_000, lambda: 0, 1, False)[0] == "lbfgs"
+    assert runnable("lm", 1341, lambda: (100, ""), 2, False)[0] == "ssbroyden"  # several processes
+    assert runnable("ssbroyden", 50_000, lambda: (0, ""), 1, False)[0] == "lbfgs"
 
 
 POISSON = """
@@ -244,3 +244,13 @@ def test_a_loaded_run_predicts_in_the_precision_it_finished_in(tmp_path):
     assert next(loaded.net.parameters()).dtype == torch.float64
     points = [[0.3, 0.4], [0.71, 0.2]]
     assert (loaded.predict(points) == result.predict(points)).all()  # bit for bit, not through float32
+
+
+def test_lm_falls_back_where_the_generated_code_takes_its_own_backward_pass(tmp_path, capsys):
+    """A first partial at a point (the beam's u_x = 0 at x = 0) takes one backward pass in the generated code, which
+    torch.func cannot transform: LM says so and runs self-scaled Broyden instead."""  # noqa: D205, D209
+    result = pdec.compile("benchmarks/specs/optimizers/beam.pde").train(
+        out=tmp_path / "r", adam=50, iterations=20, optimizer="lm", quiet=False, plots=False
+    )
+    assert "optimizer lm: its per-point Jacobian cannot be built" in capsys.readouterr().err
+    assert {r["phase"] for r in result.history.rows} == {"adam", "ssbroyden"}
