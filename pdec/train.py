@@ -158,6 +158,7 @@ class Trainer:
         self.net = make_net(compiled, settings, self.device, self.dtype) if net is None else net
         self.net_params = list(self.net.parameters())
         self.params = self.net_params + list(self.unknowns.parameters())
+        self.residual_problem = ResidualProblem(compiled, self.net, self.unknowns, self.terms, self.sets_of)  # for LM
         self.sampler, self.shards = make_sampler(compiled, settings), Shards.current()
         self.targets = {k: self.tensor(self.shards.take(k, v)) for k, v in self.sampler.targets().items()}
         self.model = self.shards.wrap(self.net)  # the network the losses call: DDP averages its gradients
@@ -194,9 +195,8 @@ class Trainer:
         """
         if method is None:
             size, world = sum(p.numel() for p in self.params), self.shards.world
-            problem = ResidualProblem(self.compiled, self.net, self.unknowns, self.terms, self.sets_of)
             points = self.cached_points() or self.points(1, self.terms)
-            probe = lambda: jacobian_probe(problem, points, self.targets_for(points))  # noqa: E731
+            probe = lambda: jacobian_probe(self.residual_problem, points, self.targets_for(points))  # noqa: E731
             method, why = optimizers.runnable(self.settings.optimizer, size, probe, world, self.causal is not None)
             say(why, self.quiet or not why)
         self.phase = method
@@ -338,8 +338,7 @@ class Trainer:
 
     def stacked(self, points: Mapping[str, torch.Tensor], jacobian: bool) -> Any:
         """The weighted residual vector at ``points`` and, if asked, its Jacobian (pdec.jacobian)."""
-        problem = ResidualProblem(self.compiled, self.net, self.unknowns, self.terms, self.sets_of)
-        return residual_vector(problem, points, self.targets_for(points), self.balancer.weights, jacobian)
+        return residual_vector(self.residual_problem, points, self.targets_for(points), self.balancer.weights, jacobian)
 
     def row(self, step: int, losses: Mapping[str, float], lr: float) -> dict[str, Any]:
         """A history row: step, phase, lr, total and per-term losses, weights, unknowns (errors added later)."""
