@@ -27,5 +27,5 @@ train:
   lr_decay = 0.5
   decay_every = 2000
   adam = 11000
-  iterations = 3000
+  iterations = 600
   stage: traj for 3000

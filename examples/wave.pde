@@ -19,4 +19,4 @@ train:
   interior = 3000
   boundary = 200
   adam = 5000
-  iterations = 5000
+  iterations = 2000
