@@ -86,6 +86,7 @@ class Console:
         self.total = total
         self.bar: Any = None
         self._last_status = time.monotonic()
+        self._phase: tuple[Any, int, float] = (None, 0, 0.0)  # the current phase, its first step and time then
         self._warned: set[tuple[str, str]] = set()
 
     @contextlib.contextmanager
@@ -121,7 +122,11 @@ class Console:
         step = row["step"]
         terms = ", ".join(f"{k} {row[f'loss:{k}']:.2e}" for k in self.terms if f"loss:{k}" in row)
         shown = ", ".join(f"{k} {v:.2e}" for k, v in errors.items())
-        left = elapsed / max(step, 1) * (self.total - step)
+        if self._phase[0] != row["phase"]:  # each phase's own pace (a second-phase iteration
+            self._phase = (row["phase"], step, elapsed)  # costs several Adam steps)
+        _, start, spent = self._phase
+        pace = (elapsed - spent) / (step - start) if step > start else elapsed / max(step, 1)
+        left = pace * (self.total - step)
         return (
             f"step {step}/{self.total} {row['phase']}: loss {row['loss']:.3e} ({terms})"
             + (f"; error {shown}" if shown else "")
