@@ -15,6 +15,9 @@ Strategies:
   (unbiased, over all weights and biases), ``lambda_hat_k = max_t sigma_t / sigma_k``,
   ``lambda_k <- alpha lambda_k + (1 - alpha) lambda_hat_k``. pdec's ``alpha`` weights the *old* value; the authors'
   code writes ``(1 - alpha) lambda + alpha lambda_hat``, the same rule at their (and pdec's) alpha = 0.5.
+- ``inverse_dirichlet_data_capped``: the default's groups with the data apart, their weight at most the smallest
+  weight of the equations and conditions (in practice 1): for noisy readings (see :class:`DataCappedInverseDirichlet`).
+- ``inverse_dirichlet_equations``: every equation its own group, the conditions pooled, the data pooled.
 - ``fixed``: ``settings.weights[bare name]`` (default 1), never updated.
 - ``max_avg`` (Wang, Teng & Perdikaris 2021, learning-rate annealing): ``lambda_hat_k = max |grad sum L_pde| /
   mean |grad lambda_k L_k|`` for every non-PDE term, same moving average; PDE terms keep 1.
@@ -159,6 +162,70 @@ class GroupedInverseDirichlet(InverseDirichlet):
             if not self.isolated[k]:
                 out.setdefault("equations" if self.kind[k] == Kind.PDE else "constraints", []).append(k)
         return out
+
+
+class SplitInverseDirichlet(InverseDirichlet):
+    """Inverse Dirichlet with the data apart from the conditions: the equations, the conditions, the data.
+
+    Groups: the equations (``pde:*``, together, or each alone when ``per_equation``), the conditions not at isolated
+    points together, the data sets together; conditions at isolated points stay at weight 1, as under the default.
+    With ``cap_data``, after every update the data's weight is lowered to the smallest weight of the active equations
+    and conditions (those at isolated points, at 1, included) where it is above it: the data never outweigh an exact
+    constraint (docs/training.md, "Data with noise").
+    """
+
+    per_equation = False
+    cap_data = False
+
+    def groups(self, losses: Mapping[str, torch.Tensor]) -> dict[str, list[str]]:
+        """The equations (pooled or each alone), the conditions not at isolated points, the data."""
+        out: dict[str, list[str]] = {}
+        for k in losses:
+            if self.isolated[k]:
+                continue
+            kind = self.kind[k]
+            if kind == Kind.PDE:
+                group = k if self.per_equation else "equations"
+            else:
+                group = "data" if kind == Kind.DATA else "conditions"
+            out.setdefault(group, []).append(k)
+        return out
+
+    def update(self, losses: Mapping[str, torch.Tensor], grads: Grads | None = None) -> None:
+        """The inverse Dirichlet update of the groups; then, with ``cap_data``, the data at most every other term."""
+        super().update(losses, grads)
+        others = [self.weights[k] for k in losses if self.kind[k] != Kind.DATA]
+        if self.cap_data and others:
+            ceiling = min(others)
+            for k in losses:
+                if self.kind[k] == Kind.DATA:
+                    self.weights[k] = min(self.weights[k], ceiling)
+
+
+class EquationInverseDirichlet(SplitInverseDirichlet):
+    """Every equation its own group, the conditions pooled, the data pooled (issue #27's per-equation option).
+
+    With one equation, no condition off isolated points and one data set (an ODE's inverse problem) this is the
+    default, term for term.
+    """
+
+    name = "inverse_dirichlet_equations"
+    per_equation = True
+
+
+class DataCappedInverseDirichlet(SplitInverseDirichlet):
+    """The default's groups with the data apart from the conditions, and the data never above the other terms.
+
+    Inverse Dirichlet gives a term whose gradient is small a large weight. Once the data are fitted (a data-only
+    stage fits them first) their gradient is small, so their weight climbs to 1e3-1e5 against the equations; with
+    noisy readings the network then follows the noise and leaves the equations unfitted, and the second phase keeps
+    that balance (its weights frozen). Held at most at the smallest weight of the equations and conditions, the
+    data are fitted the way a least-squares fit of the equations' solutions fits them. Without data the groups are
+    the default's, so a forward problem trains exactly as under the default.
+    """
+
+    name = "inverse_dirichlet_data_capped"
+    cap_data = True
 
 
 def _summed(per_term: Sequence[Sequence[torch.Tensor | None]]) -> list[torch.Tensor | None]:

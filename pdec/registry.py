@@ -43,6 +43,8 @@ WEIGHTINGS = Registry(
     {
         "inverse_dirichlet_grouped": "pdec.balance:GroupedInverseDirichlet",
         "inverse_dirichlet": "pdec.balance:InverseDirichlet",
+        "inverse_dirichlet_equations": "pdec.balance:EquationInverseDirichlet",
+        "inverse_dirichlet_data_capped": "pdec.balance:DataCappedInverseDirichlet",
         "fixed": "pdec.balance:Fixed",
         "max_avg": "pdec.balance:MaxAvg",
         "max_avg_unweighted": "pdec.balance:MaxAvgUnweighted",

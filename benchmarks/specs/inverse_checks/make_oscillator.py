@@ -47,8 +47,10 @@ def main():
         (c, k), (dc, dk) = yardstick(t, y)
     except ImportError:
         return
-    print(f"least squares: c = {c:.6g} ({100 * abs(c / C - 1):.3g}% off, s.e. {100 * dc / C:.2g}%), "
-          f"k = {k:.6g} ({100 * abs(k / K - 1):.3g}% off, s.e. {100 * dk / K:.2g}%)")
+    print(
+        f"least squares: c = {c:.6g} ({100 * abs(c / C - 1):.3g}% off, s.e. {100 * dc / C:.2g}%), "
+        f"k = {k:.6g} ({100 * abs(k / K - 1):.3g}% off, s.e. {100 * dk / K:.2g}%)"
+    )
 
 
 if __name__ == "__main__":
