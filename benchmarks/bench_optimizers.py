@@ -38,6 +38,9 @@ from _report import RESULTS, read_jsonl, write_result  # benchmarks/ is on sys.p
 ROOT = Path(__file__).resolve().parent.parent
 CURVES = RESULTS / "optimizers"
 LOG = RESULTS / "optimizers.jsonl"
+# Rows of the dense methods measured before their one-pass update and SciPy's first trial step (2026-12-06, earlier
+# the same day; every line search began at the unit step), curves in optimizers/earlier/; kept as a second table.
+EARLIER_LOG, EARLIER_CURVES = RESULTS / "optimizers_earlier.jsonl", CURVES / "earlier"
 # problem -> (spec, overrides shared by every configuration: the Adam phase and the points)
 PROBLEMS = {
     "burgers": ("examples/burgers.pde", {}),
@@ -122,9 +125,9 @@ def run(problem: str, config: str, seed: int, budget: float, iterations: int | N
     return {**base, **json.loads(lines[-1][len("RESULT "):])}
 
 
-def curve(problem: str, config: str, seed: int) -> list[dict]:
+def curve(problem: str, config: str, seed: int, folder: Path = CURVES) -> list[dict]:
     """The logged (time, error) points of one run."""
-    return read_jsonl(CURVES / f"{problem}-{config}-{seed}.jsonl")
+    return read_jsonl(folder / f"{problem}-{config}-{seed}.jsonl")
 
 
 def time_to(points: list[dict], threshold: float) -> float | None:
@@ -132,7 +135,7 @@ def time_to(points: list[dict], threshold: float) -> float | None:
     return next((p["time"] for p in points if p["error"] is not None and p["error"] <= threshold), None)
 
 
-def table(log: list[dict]) -> str:
+def table(log: list[dict], folder: Path = CURVES) -> str:
     """Per problem and configuration: median seconds to each threshold (runs that got there), final error."""
     lines = ["| problem | second phase | seeds | s to 1e-3 | s to 1e-4 | s to 1e-5 | final error (median) | "
              "final per seed | seconds |", "|---|---|---|---:|---:|---:|---:|---|---:|"]
@@ -144,7 +147,7 @@ def table(log: list[dict]) -> str:
                 continue
             cells = []
             for threshold in THRESHOLDS:
-                times = [time_to(curve(problem, config, r["seed"]), threshold) for r in rows]
+                times = [time_to(curve(problem, config, r["seed"], folder), threshold) for r in rows]
                 reached = [t for t in times if t is not None]
                 cells.append(f"{statistics.median(reached):.0f} ({len(reached)}/{len(rows)})" if reached else "-")
             finals = [r["final"] for r in rows]
@@ -198,6 +201,10 @@ def report() -> None:
     )
     failures = [r for r in log if "failure" in r]
     text = header + table(log)
+    if earlier := read_jsonl(EARLIER_LOG):
+        text += ("\n\n## Earlier rows: the dense methods before their one-pass update\n\nThe same problems, measured "
+                 "earlier on 2026-12-06 with every line search starting at the unit step and the dense matrix updated "
+                 "by separate rank-one passes (curves in optimizers/earlier/).\n\n" + table(earlier, EARLIER_CURVES))
     if failures:
         text += "\n\nFailed runs:\n" + "\n".join(f"- {r['problem']} {r['config']} seed {r['seed']}: {r['failure']}"
                                                   for r in failures)

@@ -175,6 +175,7 @@ class Trainer:
         self.errors: dict[str, float] = {}  # the latest evaluation
         self.identifiability: list[str] | None = None  # warnings about the unknowns, from the trained network
         self._cache: tuple[Any, dict[str, torch.Tensor]] | None = None
+        self._chunk: tuple[Any, dict[float, dict[str, float]]] = (None, {})  # last chunk's points, its evaluations
 
     def tensor(self, array: Any) -> torch.Tensor:
         """An array as a tensor on the run's device and dtype."""
@@ -310,25 +311,29 @@ class Trainer:
         if again := self.settings.resample_second:  # a chunk ends where new points are drawn
             n = min(n, again - (self.step - self.settings.adam) % again)
         points = self.points(self.step + 1, self.terms)
-        first: dict[str, float] = {}
+        same = points is self._chunk[0] and self.causal is None  # the objective of the last chunk
+        seen: dict[float, dict[str, float]] = {}  # loss -> per-term losses, of every evaluation in this chunk
+        start: list[dict[str, float]] = []  # LM: the losses where the chunk starts
 
         def closure() -> torch.Tensor:
             self.optimizer.zero_grad(set_to_none=True)
             losses = self.losses(points, self.terms)
             total = self.weighted(losses)
-            if not first:
-                first.update(self.shards.values(losses))
             reported = self.shards.mean(total)  # the loss over every rank's points
+            seen[float(reported.detach())] = self.shards.values(losses)
             if torch.isfinite(reported):
                 self.backward(total)
             return reported
 
         def residuals(jacobian: bool) -> Any:
-            if not first:  # (with gradients on: the autograd lowering differentiates the points)
-                first.update(self.shards.values(self.losses(points, self.terms)))
+            if not start:  # (with gradients on: the autograd lowering differentiates the points)
+                start.append(self.shards.values(self.losses(points, self.terms)))
             return self.stacked(points, jacobian)
-
-        loss, done, converged = optimizers.chunk(self.optimizer, n, residuals if self.phase == "lm" else closure)
+        lm = self.phase == "lm"
+        loss, done, converged = optimizers.chunk(self.optimizer, n, residuals if lm else closure, same)
+        first = start[0] if lm else seen.get(loss) or self._chunk[1].get(loss) or self.shards.values(
+            self.losses(points, self.terms))  # (the last: a resumed run, starting where its last chunk ended)
+        self._chunk = (points, seen)
         bad = [k for k, v in first.items() if not math.isfinite(v)]
         if bad or not math.isfinite(loss) or not all(torch.isfinite(p).all() for p in self.params):
             raise LossNotFinite(bad or list(self.terms))
@@ -343,13 +348,8 @@ class Trainer:
     def row(self, step: int, losses: Mapping[str, float], lr: float) -> dict[str, Any]:
         """A history row: step, phase, lr, total and per-term losses, weights, unknowns (errors added later)."""
         w = self.balancer.weights
-        row: dict[str, Any] = {
-            "step": step,
-            "phase": self.phase,
-            "dtype": str(self.dtype).removeprefix("torch."),
-            "lr": lr,
-            "loss": sum(w[k] * v for k, v in losses.items()),
-        }
+        row: dict[str, Any] = {"step": step, "phase": self.phase, "dtype": str(self.dtype).removeprefix("torch."),
+                               "lr": lr, "loss": sum(w[k] * v for k, v in losses.items())}
         row.update({f"loss:{k}": v for k, v in losses.items()})
         row.update({f"weight:{k}": w[k] for k in self.terms})
         row.update({f"unknown:{k}": v for k, v in self.unknowns.floats().items()})

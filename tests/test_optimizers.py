@@ -60,6 +60,32 @@ def test_quasi_newton_solves_linear_least_squares_to_round_off(method):
     assert torch.allclose(p.detach(), exact, rtol=0, atol=1e-7 * exact.abs().max())  # the loss is at round-off
 
 
+@pytest.mark.parametrize("method", ["bfgs", "ssbfgs", "ssbroyden"])
+def test_one_pass_update_is_the_textbook_update(method):
+    # H_new = c H + U W^T, applied with addmm_, against the update written out as matrices: every method satisfies the
+    # secant equation H_new y = s; plain BFGS equals (I - rho s y^T) H (I - rho y s^T) + rho s s^T (Nocedal and
+    # Wright, 6.17); and the H_new @ new_g it returns for the next direction is the product itself.
+    g = torch.Generator().manual_seed(3)
+    P = 7
+    A = torch.randn(P, P, generator=g, dtype=torch.float64)
+    H = A @ A.T + P * torch.eye(P, dtype=torch.float64)
+    grad = torch.randn(P, generator=g, dtype=torch.float64)
+    t = 0.7
+    s = -t * (H @ grad)
+    B = torch.randn(P, P, generator=g, dtype=torch.float64)
+    y = (B @ B.T + torch.eye(P, dtype=torch.float64)) @ s  # the gradient change of a convex quadratic: y^T s > 0
+    new_g = grad + y
+    optimizer = DenseQuasiNewton([torch.nn.Parameter(torch.zeros(P, dtype=torch.float64))], method)
+    updated, Hg = optimizer._update(H.clone(), s, grad, new_g, t, method)
+    assert torch.allclose(updated @ y, s, atol=1e-12)
+    assert torch.allclose(Hg, updated @ new_g, atol=1e-12)
+    assert torch.allclose(updated, updated.T, atol=1e-12)
+    if method == "bfgs":
+        rho = 1.0 / float(y @ s)
+        left = torch.eye(P, dtype=torch.float64) - rho * torch.outer(s, y)
+        assert torch.allclose(updated, left @ H @ left.T + rho * torch.outer(s, s), atol=1e-12)
+
+
 @pytest.mark.parametrize("rows", [40, 4])  # more rows than parameters (normal equations), fewer (kernel form)
 def test_levenberg_marquardt_solves_least_squares(rows):
     A, b, _ = linear_problem(1)
