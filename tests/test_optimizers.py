@@ -60,6 +60,30 @@ def test_quasi_newton_solves_linear_least_squares_to_round_off(method):
     assert torch.allclose(p.detach(), exact, rtol=0, atol=1e-7 * exact.abs().max())  # the loss is at round-off
 
 
+def test_chunks_continue_without_evaluating_again_unless_the_objective_changed():
+    from pdec.optimizers import chunk
+
+    p = torch.nn.Parameter(torch.tensor([-1.2, 1.0], dtype=torch.float64))
+    opt = DenseQuasiNewton([p], "ssbroyden")
+    calls = []
+
+    def closure():
+        calls.append(p.detach().clone())
+        opt.zero_grad()
+        loss = rosenbrock_residuals(p).pow(2).sum()
+        loss.backward()
+        return loss
+
+    chunk(opt, 5, closure)
+    first, end = len(calls), p.detach().clone()
+    loss, done, _ = chunk(opt, 5, closure, same=True)
+    assert done == 5 and loss == float(rosenbrock_residuals(end).pow(2).sum())  # the row's loss: where it ended
+    assert len(calls) > first and not any(torch.equal(c, end) for c in calls[first:])  # not evaluated there again
+    before, end = len(calls), p.detach().clone()
+    chunk(opt, 5, closure, same=False)  # new points or weights: the loss where the run stands is evaluated first
+    assert torch.equal(calls[before], end)
+
+
 @pytest.mark.parametrize("method", ["bfgs", "ssbfgs", "ssbroyden"])
 def test_one_pass_update_is_the_textbook_update(method):
     # H_new = c H + U W^T, applied with addmm_, against the update written out as matrices: every method satisfies the
