@@ -43,6 +43,9 @@ AUTOGRAD_LOG = RESULTS / "examples_autograd.jsonl"
 # Rows measured before the second phase became self-scaled Broyden in float64 (2026-12-06): the examples' specs then
 # ran float32 L-BFGS (`lbfgs = N`; burgers: 8x20, 5,000 Adam steps, 6,000 L-BFGS); kept beside the new rows.
 LBFGS_LOG = RESULTS / "examples_2026-12-01.jsonl"
+# Rows measured with the float64 second phase before its one-pass dense update and SciPy's first trial step
+# (2026-12-06, earlier the same day): every line search started at the unit step.
+UNIT_STEP_LOG = RESULTS / "examples_2026-12-06a.jsonl"
 TARGETS = {"burgers": 1e-3}
 # The README's first command first, then the cheapest examples, so that a table cut short covers the most rows.
 ORDER = (
@@ -136,6 +139,13 @@ def read_log(path: Path = LOG) -> list[dict]:
 def report(header: str) -> str:
     """The table of the runs under the default lowering, then the earlier autograd-lowering table."""
     text = header + table(read_log(), list(ORDER))
+    if UNIT_STEP_LOG.is_file():
+        text += (
+            "\n\n## Earlier rows: the float64 second phase with unit first steps (2026-12-06)\n\n"
+            "The same specs, measured earlier the same day, before the dense methods' one-pass update and SciPy's "
+            "first trial step in their line searches (every search began at the unit step).\n\n"
+            + table(read_log(UNIT_STEP_LOG), list(ORDER))
+        )
     if LBFGS_LOG.is_file():
         text += (
             "\n\n## Earlier rows: float32 L-BFGS as the second phase (2026-12-01)\n\n"

@@ -20,5 +20,5 @@ train:
   points.initial = 100
   points.left = 50
   points.right = 50
-  adam = 1000
-  iterations = 3000
+  adam = 500
+  iterations = 3600
