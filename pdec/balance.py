@@ -9,14 +9,15 @@ floats: constants in the loss, never differentiated.
 
 Strategies:
 
-- ``inverse_dirichlet_grouped`` (the default): inverse Dirichlet between two groups, the equations and the
-  conditions with the data; every term of a group shares the group's weight (see :class:`GroupedInverseDirichlet`).
+- ``inverse_dirichlet_grouped``: inverse Dirichlet between two groups, the equations and the conditions with the
+  data; every term of a group shares the group's weight (see :class:`GroupedInverseDirichlet`).
 - ``inverse_dirichlet`` (Maddu et al. 2022), the paper's rule per term: ``sigma_k = std(grad_theta L_k)``
   (unbiased, over all weights and biases), ``lambda_hat_k = max_t sigma_t / sigma_k``,
   ``lambda_k <- alpha lambda_k + (1 - alpha) lambda_hat_k``. pdec's ``alpha`` weights the *old* value; the authors'
   code writes ``(1 - alpha) lambda + alpha lambda_hat``, the same rule at their (and pdec's) alpha = 0.5.
-- ``inverse_dirichlet_data_capped``: the default's groups with the data apart, their weight at most the smallest
-  weight of the equations and conditions (in practice 1): for noisy readings (see :class:`DataCappedInverseDirichlet`).
+- ``inverse_dirichlet_data_capped`` (the default): the grouped rule's groups with the data apart, their weight at
+  most the smallest weight of the equations and conditions (in practice 1), so noisy readings never outweigh the
+  physics; without data it is the grouped rule, term for term (see :class:`DataCappedInverseDirichlet`).
 - ``inverse_dirichlet_equations``: every equation its own group, the conditions pooled, the data pooled.
 - ``fixed``: ``settings.weights[bare name]`` (default 1), never updated.
 - ``max_avg`` (Wang, Teng & Perdikaris 2021, learning-rate annealing): ``lambda_hat_k = max |grad sum L_pde| /
@@ -138,7 +139,7 @@ class InverseDirichlet(Balancer):
 
 
 class GroupedInverseDirichlet(InverseDirichlet):
-    """Inverse-Dirichlet weighting between two groups: the equations, and the conditions with the data (the default).
+    """Inverse-Dirichlet weighting between two groups: the equations, and the conditions with the data.
 
     Each group's gradient is the sum of its terms' gradients; ``sigma_g`` is its unbiased std over all weights and
     biases, ``lambda_hat_g = max_h sigma_h / sigma_g``, and every term of a group takes the group's weight (moving
@@ -206,7 +207,7 @@ class EquationInverseDirichlet(SplitInverseDirichlet):
     """Every equation its own group, the conditions pooled, the data pooled (issue #27's per-equation option).
 
     With one equation, no condition off isolated points and one data set (an ODE's inverse problem) this is the
-    default, term for term.
+    grouped rule with the data apart, term for term.
     """
 
     name = "inverse_dirichlet_equations"
@@ -214,14 +215,14 @@ class EquationInverseDirichlet(SplitInverseDirichlet):
 
 
 class DataCappedInverseDirichlet(SplitInverseDirichlet):
-    """The default's groups with the data apart from the conditions, and the data never above the other terms.
+    """The default: the grouped rule's groups with the data apart, and the data never above the other terms.
 
     Inverse Dirichlet gives a term whose gradient is small a large weight. Once the data are fitted (a data-only
     stage fits them first) their gradient is small, so their weight climbs to 1e3-1e5 against the equations; with
     noisy readings the network then follows the noise and leaves the equations unfitted, and the second phase keeps
     that balance (its weights frozen). Held at most at the smallest weight of the equations and conditions, the
     data are fitted the way a least-squares fit of the equations' solutions fits them. Without data the groups are
-    the default's, so a forward problem trains exactly as under the default.
+    the grouped rule's, so a forward problem trains exactly as under ``inverse_dirichlet_grouped``.
     """
 
     name = "inverse_dirichlet_data_capped"

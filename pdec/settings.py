@@ -65,7 +65,7 @@ class Settings:
     keep_best: bool = True
     fit_unknowns: int = 100
     data_first: float = 0.3
-    weighting: str = "inverse_dirichlet_grouped"
+    weighting: str = "inverse_dirichlet_data_capped"
     causal: float = 0.0
     causal_bins: int = 32
     alpha: float = 0.5

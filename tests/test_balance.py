@@ -52,10 +52,11 @@ def test_inverse_dirichlet_matches_hand_computation(tmp_path):
 
 
 def test_grouped_inverse_dirichlet_matches_hand_computation(tmp_path):
-    """The default: one weight for the equations, one for the conditions (their gradients summed)."""
+    """The default without data is the grouped rule: one weight for the equations, one for the conditions (their
+    gradients summed)."""
     compiled = heat2d(layers=(3,), interior=16, boundary=8, dtype="float64")
     trainer = Trainer(compiled, compiled.settings, tmp_path)
-    assert trainer.balancer.name == "inverse_dirichlet_grouped"
+    assert trainer.balancer.name == "inverse_dirichlet_data_capped"
     assert not any(trainer.balancer.isolated.values())  # an initial line and two walls: no isolated points
     points = trainer.points(1, trainer.terms)
     fd = _fd_gradients(trainer, points)
@@ -262,10 +263,10 @@ def test_per_equation_groups_each_equation_alone_the_conditions_and_the_data_apa
     assert b.weights == pytest.approx({**expected, "bc:e": 1.0}, rel=1e-6)
 
 
-def test_per_equation_is_the_default_with_one_equation_and_data_only():
-    """An ODE's inverse problem (one equation, conditions at points, one data set): the default, term for term."""
+def test_per_equation_is_the_grouped_rule_with_one_equation_and_data_only():
+    """An ODE's inverse problem (one equation, conditions at points, one data set): the grouped rule, term for term."""
     terms = {k: v for k, v in _split_terms().items() if k != "pde:b" and k != "bc:c"}
-    default = make_balancer(terms, Settings())
+    default = make_balancer(terms, Settings(weighting="inverse_dirichlet_grouped"))
     per_equation = make_balancer(terms, Settings(weighting="inverse_dirichlet_equations"))
     gen = torch.Generator().manual_seed(0)
     for scale in (1.0, 1e-3, 1e-6):
