@@ -386,7 +386,8 @@ def run_pdec(name: str, seed: int) -> dict:
     m = result.metrics
     s = result.settings
     settings = {"layers": list(s.layers), "interior": s.interior, "boundary": s.boundary, "points": dict(s.points)}
-    settings |= {"adam": s.adam, "lbfgs": s.lbfgs, "lr": s.lr, "weighting": s.weighting, "activation": s.activation}
+    settings |= {"adam": s.adam, "optimizer": s.optimizer, "iterations": s.iterations, "lr": s.lr}
+    settings |= {"weighting": s.weighting, "activation": s.activation}
     settings |= {"lowering": s.lowering, "keep_best": s.keep_best, "inputs": s.inputs}
     points, exact = test_set(CASES[name])
     check = relative_errors(result.predict(points), exact)  # the shared test set, as for DeepXDE
