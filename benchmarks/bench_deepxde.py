@@ -19,8 +19,9 @@ Both tools are scored on the same points: pdec's evaluation set (``eval_points``
 the box, fixed seed), against the exact solution; the error of a run is the largest relative L2 error over its
 fields. Times are training only (pdec: ``metrics["wall_time"]``; DeepXDE: ``model.train``).
 
-Every run is its own process (``nice -n 10``, one torch thread, ``OMP_NUM_THREADS=1``), one at a time, in the order
-seed 0 of every problem for both tools, then seed 1, then seed 2. Each result is appended to
+Every run is its own process (``nice -n 10`` unless ``--nice`` says otherwise; one torch thread,
+``OMP_NUM_THREADS=1``), one at a time, in the order seed 0 of every problem for both tools, then seed 1, then
+seed 2. Each result is appended to
 benchmarks/results/deepxde.jsonl as it ends (a later invocation skips the (problem, tool, seed) triples already
 there) and benchmarks/results/deepxde.md is rewritten after every run, missing runs shown as missing.
 """
@@ -417,9 +418,9 @@ def one(name: str, tool: str, seed: int) -> None:
 # --- the driver ----------------------------------------------------------------------------------------------------
 
 
-def launch(name: str, tool: str, seed: int, timeout: float) -> dict:
+def launch(name: str, tool: str, seed: int, timeout: float, nice: int = 10) -> dict:
     """Run one triple in a niced child process with one thread; the row to log."""
-    command = ["nice", "-n", "10", sys.executable, str(Path(__file__).resolve()), "--one", name, tool, str(seed)]
+    command = ["nice", "-n", str(nice), sys.executable, str(Path(__file__).resolve()), "--one", name, tool, str(seed)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "DDE_BACKEND": "pytorch"}
     base = {"problem": name, "tool": tool, "seed": seed, "date": time.strftime("%Y-%m-%d %H:%M")}
     started = time.perf_counter()
@@ -577,7 +578,8 @@ def header(seeds: list[int]) -> str:
     return (
         f"# pdec (default weighting) vs DeepXDE 1.15 (PyTorch) on DeepXDE's forward examples\n\n"
         f"{time.strftime('%Y-%m-%d')}; {os.cpu_count()}-core {platform.machine()} CPU shared with other benchmark "
-        f"runs; one run at a time, one torch thread per run (`nice -n 10`); torch {torch.__version__}, float32. "
+        f"runs; one run at a time, one torch thread per run, niced (this table: `nice -n 5` in all); "
+        f"torch {torch.__version__}, float32. "
         f"Seeds {', '.join(map(str, seeds))}. **Both tools are scored on the same kind of iterate: the one with the "
         f"lowest training loss** (the weighted loss at the training points, taken before each Adam update): pdec's "
         f"default `keep_best`, and for DeepXDE the same rule wrapped around its Adam step by this benchmark (its "
@@ -609,6 +611,7 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=None, help="minutes after which no new run starts")
     parser.add_argument("--grace", type=float, default=10.0, help="minutes a run may go on past --budget")
     parser.add_argument("--report", action="store_true", help="only rewrite deepxde.md from the log")
+    parser.add_argument("--nice", type=int, default=10, help="niceness of each run, added to the driver's")
     parser.add_argument("--one", nargs=3, metavar=("NAME", "TOOL", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -634,7 +637,7 @@ def main() -> None:
                 print(f"budget spent: not starting {name} {tool} seed {seed}", flush=True)
                 continue
             timeout = min(3600.0, deadline + 60 * args.grace - time.monotonic())
-            row = launch(name, tool, seed, timeout)
+            row = launch(name, tool, seed, timeout, args.nice)
             if "timed_out" in row:  # stopped by the time limit: missing, not failed (a later invocation retries it)
                 print(f"time limit: stopped {name} {tool} seed {seed} after {timeout:.0f} s", flush=True)
                 continue
