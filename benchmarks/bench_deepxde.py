@@ -19,8 +19,9 @@ Both tools are scored on the same points: pdec's evaluation set (``eval_points``
 the box, fixed seed), against the exact solution; the error of a run is the largest relative L2 error over its
 fields. Times are training only (pdec: ``metrics["wall_time"]``; DeepXDE: ``model.train``).
 
-Every run is its own process (``nice -n 10``, one torch thread, ``OMP_NUM_THREADS=1``), one at a time, in the order
-seed 0 of every problem for both tools, then seed 1, then seed 2. Each result is appended to
+Every run is its own process (``nice -n 10`` unless ``--nice`` says otherwise; one torch thread,
+``OMP_NUM_THREADS=1``), one at a time, in the order seed 0 of every problem for both tools, then seed 1, then
+seed 2. Each result is appended to
 benchmarks/results/deepxde.jsonl as it ends (a later invocation skips the (problem, tool, seed) triples already
 there) and benchmarks/results/deepxde.md is rewritten after every run, missing runs shown as missing.
 """
@@ -31,6 +32,7 @@ import argparse
 import contextlib
 import io
 import json
+import math
 import os
 import platform
 import statistics
@@ -47,6 +49,7 @@ from _report import RESULTS, child_result, read_jsonl, write_result  # benchmark
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = Path(__file__).resolve().parent / "specs" / "deepxde"
 LOG = RESULTS / "deepxde.jsonl"
+EARLIER = RESULTS / "deepxde_2026-12-01.jsonl"  # the previous table's runs (pdec's best iterate, DeepXDE's last)
 TOOLS = ("pdec", "deepxde")
 EVAL_POINTS = 10000
 
@@ -324,13 +327,47 @@ def run_deepxde(name: str, seed: int) -> dict:
     case = CASES[name]
     model, iterations, lr, extra = case.build(dde, torch)
     model.compile("adam", lr=lr, metrics=["l2 relative error"], **extra)
+    best = keep_lowest(model, torch)
     with contextlib.redirect_stdout(io.StringIO()):
         started, cpu = time.perf_counter(), time.process_time()
         model.train(iterations=iterations)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     points, exact = test_set(case)
+    last = relative_errors(model.predict(points.astype(np.float32)), exact)
+    with torch.no_grad():
+        for p, kept in zip(model.net.parameters(), best["params"], strict=True):
+            p.copy_(kept)
     errors = relative_errors(model.predict(points.astype(np.float32)), exact)
-    return {"errors": errors, "seconds": seconds, "cpu_seconds": cpu, "steps": iterations, "lr": lr}
+    row = {"errors": errors, "errors_last": last, "kept_step": best["step"], "loss": best["loss"]}
+    return row | {"seconds": seconds, "cpu_seconds": cpu, "steps": iterations, "lr": lr, "iterate": "best"}
+
+
+def keep_lowest(model, torch) -> dict:
+    """Make DeepXDE's Adam keep its lowest-loss iterate, as pdec's ``keep_best`` does; the record it fills.
+
+    ``Adam.step(closure)`` evaluates the closure (DeepXDE's weighted training loss and its backward) at the current
+    parameters, then updates them. The wrapper does the same two things in the same order, and in between copies the
+    parameters when that loss is the lowest so far: the trajectory is unchanged, and the kept iterate is chosen by
+    the same rule as pdec's (the weighted training loss before each update).
+    """
+    opt, params = model.opt, list(model.net.parameters())
+    best = {"loss": math.inf, "step": 0, "params": [p.detach().clone() for p in params], "steps": 0}
+    step = opt.step
+
+    def stepped(closure):
+        with torch.enable_grad():
+            loss = closure()
+        value = float(loss.detach())
+        if value < best["loss"]:
+            best.update(loss=value, step=best["steps"])
+            for kept, p in zip(best["params"], params, strict=True):
+                kept.copy_(p.detach())
+        best["steps"] += 1
+        step()
+        return loss
+
+    opt.step = stepped
+    return best
 
 
 def run_pdec(name: str, seed: int) -> dict:
@@ -350,7 +387,8 @@ def run_pdec(name: str, seed: int) -> dict:
     m = result.metrics
     s = result.settings
     settings = {"layers": list(s.layers), "interior": s.interior, "boundary": s.boundary, "points": dict(s.points)}
-    settings |= {"adam": s.adam, "lbfgs": s.lbfgs, "lr": s.lr, "weighting": s.weighting, "activation": s.activation}
+    settings |= {"adam": s.adam, "optimizer": s.optimizer, "iterations": s.iterations, "lr": s.lr}
+    settings |= {"weighting": s.weighting, "activation": s.activation}
     settings |= {"lowering": s.lowering, "keep_best": s.keep_best, "inputs": s.inputs}
     points, exact = test_set(CASES[name])
     check = relative_errors(result.predict(points), exact)  # the shared test set, as for DeepXDE
@@ -380,9 +418,9 @@ def one(name: str, tool: str, seed: int) -> None:
 # --- the driver ----------------------------------------------------------------------------------------------------
 
 
-def launch(name: str, tool: str, seed: int, timeout: float) -> dict:
+def launch(name: str, tool: str, seed: int, timeout: float, nice: int = 10) -> dict:
     """Run one triple in a niced child process with one thread; the row to log."""
-    command = ["nice", "-n", "10", sys.executable, str(Path(__file__).resolve()), "--one", name, tool, str(seed)]
+    command = ["nice", "-n", str(nice), sys.executable, str(Path(__file__).resolve()), "--one", name, tool, str(seed)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "DDE_BACKEND": "pytorch"}
     base = {"problem": name, "tool": tool, "seed": seed, "date": time.strftime("%Y-%m-%d %H:%M")}
     started = time.perf_counter()
@@ -502,9 +540,26 @@ def spread_table(log: list[dict], names: list[str]) -> str:
     return "\n".join(lines) if len(lines) > 2 else ""
 
 
+def times_table(log: list[dict], names: list[str]) -> str:
+    """Median training seconds (CPU seconds in brackets) of each tool, today's runs against the previous table's."""
+    earlier = read_jsonl(EARLIER)
+    lines = [
+        "| problem | pdec s, 2026-12-01 | pdec s, now | DeepXDE s, 2026-12-01 | DeepXDE s, now "
+        "| pdec <= DeepXDE (CPU s) |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for name in names:
+        cells = [_seconds(_runs(runs, name, tool)) for tool in TOOLS for runs in (earlier, log)]
+        cpu = [[r["cpu_seconds"] for r in _runs(log, name, tool).values() if "cpu_seconds" in r] for tool in TOOLS]
+        verdict = "—" if not all(cpu) else "yes" if statistics.median(cpu[0]) <= statistics.median(cpu[1]) else "**NO**"
+        lines.append(f"| {name} | {' | '.join(cells)} | {verdict} |")
+    return "\n".join(lines)
+
+
 def report(log: list[dict], names: list[str]) -> str:
-    """The whole results page: the protocol's table (seeds 0-2), then the spread over every logged seed."""
+    """The whole results page: the protocol's table (seeds 0-2), the times against the previous table's, the spread."""
     text = header(PROTOCOL_SEEDS) + table(log, names, PROTOCOL_SEEDS)
+    text += "\n\n## Training time against the previous table (2026-12-01)\n\n" + times_table(log, names)
     spread = spread_table(log, names)
     if spread:
         text += (
@@ -523,13 +578,19 @@ def header(seeds: list[int]) -> str:
     return (
         f"# pdec (default weighting) vs DeepXDE 1.15 (PyTorch) on DeepXDE's forward examples\n\n"
         f"{time.strftime('%Y-%m-%d')}; {os.cpu_count()}-core {platform.machine()} CPU shared with other benchmark "
-        f"runs; one run at a time, one torch thread per run (`nice -n 10`); torch {torch.__version__}, float32. "
-        f"Seeds {', '.join(map(str, seeds))}. pdec's rows run today's default (forward-mode lowering; the run "
-        f"returns its lowest-loss Adam iterate, `keep_best`; problems in one variable get evenly spaced equation "
-        f"points; a sine network whose walls are exact sees the box on [0, 1], `inputs = auto`); the earlier rows "
-        f"(autograd lowering, the last iterate, Sobol points in one variable, or the hard-wall Helmholtz problem "
-        f"with its first layer on [-1, 1]) are in "
-        f"deepxde_earlier.jsonl. Settings are DeepXDE's scripts' (no L-BFGS); DeepXDE evaluates the "
+        f"runs; one run at a time, one torch thread per run, niced (this table: `nice -n 5` in all); "
+        f"torch {torch.__version__}, float32. "
+        f"Seeds {', '.join(map(str, seeds))}. **Both tools are scored on the same kind of iterate: the one with the "
+        f"lowest training loss** (the weighted loss at the training points, taken before each Adam update): pdec's "
+        f"default `keep_best`, and for DeepXDE the same rule wrapped around its Adam step by this benchmark (its "
+        f"trajectory unchanged; its last iterate's error is logged too, `errors_last`). pdec's rows run today's "
+        f"default (forward-mode lowering, point sets with the same partials in one stacked call, fused Adam; "
+        f"problems in one variable get evenly spaced equation "
+        f"points; a sine network whose walls are exact sees the box on [0, 1], `inputs = auto`). The previous "
+        f"table's runs (2026-12-01: pdec's lowest-loss iterate against DeepXDE's last) are in "
+        f"deepxde_2026-12-01.jsonl, and their times are compared below; older rows (autograd lowering, the last "
+        f"iterate, Sobol points in one variable, or the hard-wall Helmholtz problem with its first layer on [-1, 1]) "
+        f"are in deepxde_earlier.jsonl. Settings are DeepXDE's scripts' (no L-BFGS); DeepXDE evaluates the "
         f"equation at its boundary and initial points too, so pdec's 1-D specs also impose the equation at those "
         f"points (as conditions at isolated points, weight 1) and its 2-D specs take as many interior points as "
         f"DeepXDE's equation sees; pdec's specs are "
@@ -550,6 +611,7 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=None, help="minutes after which no new run starts")
     parser.add_argument("--grace", type=float, default=10.0, help="minutes a run may go on past --budget")
     parser.add_argument("--report", action="store_true", help="only rewrite deepxde.md from the log")
+    parser.add_argument("--nice", type=int, default=10, help="niceness of each run, added to the driver's")
     parser.add_argument("--one", nargs=3, metavar=("NAME", "TOOL", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -575,7 +637,7 @@ def main() -> None:
                 print(f"budget spent: not starting {name} {tool} seed {seed}", flush=True)
                 continue
             timeout = min(3600.0, deadline + 60 * args.grace - time.monotonic())
-            row = launch(name, tool, seed, timeout)
+            row = launch(name, tool, seed, timeout, args.nice)
             if "timed_out" in row:  # stopped by the time limit: missing, not failed (a later invocation retries it)
                 print(f"time limit: stopped {name} {tool} seed {seed} after {timeout:.0f} s", flush=True)
                 continue

@@ -17,7 +17,7 @@ from typing import Any
 
 import sympy
 
-from pdec.derivatives import Plan, SetPlan, expand_derivatives, field_partials, partial_name
+from pdec.derivatives import Plan, SetPlan, expand_derivatives, field_partials, joins, partial_name
 from pdec.forward import HELPERS, head_indices, jet_functions
 from pdec.interpolation import Use, binding_lines, substitute, tables_source
 from pdec.lower import identifier, lower
@@ -95,16 +95,33 @@ def shared_outputs(net, points):
     return {name: (lambda X, out=out: out) for name, out in zip(names, rows)}
 
 
+def stacked_jets(net, points):
+    """One forward-mode call for the point sets of each STACKED group (same jet): {point set: its rows of the jet}.
+
+    Every row of a jet depends on its own point only, so the stacked call gives each set what its own call would,
+    with one pass through the layers (and one backward through them) instead of one per set.
+    """
+    groups = [(jet, [name for name in names if name in points]) for jet, names in STACKED.items()]
+    groups = [(jet, names) for jet, names in groups if len(names) > 1]
+    mlp = mlp_layers(net) if groups else None
+    if mlp is None:
+        return {}
+    found = {}
+    for jet, names in groups:
+        sizes = [points[name].shape[0] for name in names]
+        parts = [p.split(sizes) for p in jet(mlp, torch.cat([points[name] for name in names]))]
+        found.update({name: tuple(p[i] for p in parts) for i, name in enumerate(names)})
+    return found
+
+
 def residuals(net, points, theta, targets=None):
     """{term name: residual [N, r]} for the terms whose point sets are in points (pieces stacked by rows)."""
-    nets = shared_outputs(net, points)
+    nets, jets = shared_outputs(net, points), stacked_jets(net, points)
     parts = {}
     for name, function in FUNCTIONS.items():
         if name in points:
-            if name in DATA:
-                found = function(nets.get(name, net), points[name], theta, targets[name])
-            else:
-                found = function(nets.get(name, net), points[name], theta)
+            args = (nets.get(name, net), points[name], theta) + ((targets[name],) if name in DATA else ())
+            found = function(*args, jet=jets[name]) if name in jets else function(*args)
             for term, residual in found.items():
                 parts.setdefault(term, []).append(residual)
     return {term: torch.cat(parts[term]) if len(parts[term]) > 1 else parts[term][0] for term in TERMS if term in parts}
@@ -132,27 +149,51 @@ def generate(
     used = {name for p in prepared.values() for name, _ in p.coefficients.values()}
     if used:  # the tabulated coefficients' tables and interpolant
         chunks.append(tables_source(problem, used))
-    functions, jets = {}, {}
+    functions, jets, stacked, groups = {}, {}, {}, jet_groups(plan, sites)
     for site in sites:
         fname = _function_name(site.point_set, functions)
         functions[site.point_set] = fname
         set_plan = plan.sets[site.point_set]
-        jet = None
+        jet, group = None, groups.get(site.point_set, set_plan)
         if plan.forward(site.point_set):  # point sets that carry the same partials share one jet function
-            signature = (set_plan.carried, head_indices(set_plan))
+            signature = (group.carried, head_indices(group))
             jet = jets.get(signature)
             if jet is None:
                 jet = jets[signature] = f"jet_{fname}"
-                chunks.append(jet_functions(fname, set_plan, variables))
-        chunks.append(_site_function(fname, site, problem, set_plan, prepared[site.point_set], jet))
+                chunks.append(jet_functions(fname, group, variables))
+            if site.periodic is None:  # (a periodic site appends its images to its points: it calls its own jet)
+                stacked.setdefault(jet, []).append(site.point_set)
+        heads = head_indices(group) if jet is not None else ()
+        chunks.append(_site_function(fname, site, problem, set_plan, prepared[site.point_set], (jet, heads)))
     chunks.append(_exact_function(problem))
     table = "".join(f"    {name!r}: {fname},\n" for name, fname in functions.items())
     data = tuple(s.point_set for s in sites if s.data)
     # A periodic site evaluates its own points and their images at the hi end: it cannot take a stand-in net.
     shared = tuple(s.point_set for s in sites if not plan.sets[s.point_set].steps and s.periodic is None)
     chunks.append(f"FUNCTIONS = {{\n{table}}}\nDATA = {data!r}\nSHARED = {shared!r}  # evaluated in one network call")
+    groups = "".join(f"    {jet}: {tuple(names)!r},\n" for jet, names in stacked.items() if len(names) > 1)
+    chunks[-1] += f"\nSTACKED = {{{chr(10) + groups if groups else ''}}}  # sets whose jets come from one call"
     chunks.append(FOOTER)
     return "\n\n\n".join(chunk.strip("\n") for chunk in chunks) + "\n"
+
+
+def jet_groups(plan: Plan, sites: list[Site]) -> dict[str, SetPlan]:
+    """The forward-mode point sets (not periodic) grouped for one stacked jet each: point set -> its group's plan.
+
+    Sets are taken by how many partials they carry, most first; each joins the first group whose host (the set that
+    opened it) can serve it (pdec.derivatives.joins), else opens one. A group's plan is its host's, needing every
+    partial its members need: its jet returns all of them, each member reads its own.
+    """
+    forward = [plan.sets[s.point_set] for s in sites if plan.forward(s.point_set) and s.periodic is None]
+    hosted: list[list[SetPlan]] = []
+    for set_plan in sorted(forward, key=lambda p: -len(p.carried)):
+        group = next((g for g in hosted if joins(set_plan, g[0])), None)
+        hosted.append([set_plan]) if group is None else group.append(set_plan)
+    found = {}
+    for group in hosted:
+        merged = dataclasses.replace(group[0], needed=frozenset().union(*(p.needed for p in group)))
+        found.update({p.point_set: merged for p in group})
+    return found
 
 
 def _function_name(point_set: str, taken: Mapping[str, str]) -> str:
@@ -194,19 +235,23 @@ def _symbol_names(problem: Problem) -> dict[sympy.Symbol, str]:
 
 
 def _site_function(
-    fname: str, site: Site, problem: Problem, set_plan: SetPlan, prepared: Prepared, jet: str | None = None
+    fname: str, site: Site, problem: Problem, set_plan: SetPlan, prepared: Prepared, jet: tuple = (None, ())
 ) -> str:
     """Source of one point set's function: inputs, network, derivatives per the plan, unknowns, residuals.
 
-    With ``jet`` (the forward mode), pdec's networks take that function and any other network the autograd path.
+    With ``jet`` (the forward mode: the jet function's name and the partials it returns), pdec's networks take that
+    function and any other network the autograd path.
     """
+    jet, heads = jet
     args = "net, X, theta, targets" if site.data else "net, X, theta"
+    if jet is not None and site.periodic is None:  # its rows of a stacked call, when residuals makes one
+        args += ", jet=None"
     terms = ", ".join(t for t, _, _ in site.terms)
     lines = [f"def {fname}({args}):", f'    """{docstring_text(terms)} on {docstring_text(site.point_set)}."""']
     if jet is None:
         lines += _derivative_lines(set_plan, problem, site.periodic)
     else:
-        lines += _forward_lines(jet, set_plan, problem, site.periodic)
+        lines += _forward_lines((jet, heads), set_plan, problem, site.periodic)
     body, outputs = _residual_lines(prepared, problem, set_plan)
     lines += body
     if site.periodic is not None:  # rows [:n] at the lo end, [n:] at the hi end
@@ -263,18 +308,28 @@ def _periodic_lines(periodic: tuple[int, float], dims: int, pad: str) -> list[st
     return [f"{pad}_n = X.shape[0]", f"{pad}X = torch.cat([X, torch.cat([{', '.join(parts)}], 1)])  # lo, hi ends"]
 
 
-def _forward_lines(jet: str, set_plan: SetPlan, problem: Problem, periodic: tuple[int, float] | None) -> list[str]:
-    """Lines computing the plan's partials: forward through pdec's networks (``jet``), nested autograd for others."""
+def _forward_lines(jet: tuple, set_plan: SetPlan, problem: Problem, periodic: tuple[int, float] | None) -> list[str]:
+    """Lines computing the plan's partials: forward through pdec's networks, nested autograd for others.
+
+    ``jet``: the jet function's name and the partials it returns (its group's: see ``jet_groups``).
+    """
     variables = tuple(v.name for v in problem.variables)
     fields = [f.name for f in problem.fields]
-    heads = head_indices(set_plan)
+    jet, heads = jet
     outputs = [identifier(partial_name("_out", a, variables)) for a in heads]
-    lines = _periodic_lines(periodic, len(variables), "    ") if periodic is not None else []
-    lines += [
-        "    _mlp = mlp_layers(net)",
-        "    if _mlp is not None:  # pdec's network: the value and the partials carried forward through its layers",
-        f"        {', '.join(outputs)} = {jet}(_mlp, X)",
-    ]
+    if periodic is not None:
+        lines = _periodic_lines(periodic, len(variables), "    ")
+        lines += [
+            "    _mlp = mlp_layers(net)",
+            "    if _mlp is not None:  # pdec's network: the value and the partials carried forward through its layers",
+            f"        {', '.join(outputs)} = {jet}(_mlp, X)",
+        ]
+    else:  # jet: this set's rows of the stacked call (pdec's network; see stacked_jets)
+        lines = [
+            "    _mlp = mlp_layers(net) if jet is None else None",
+            "    if jet is not None or _mlp is not None:  # pdec's network: the partials carried through its layers",
+            f"        {', '.join(outputs)} = jet if jet is not None else {jet}(_mlp, X)",
+        ]
     for p in set_plan.partials:
         if p in set_plan.needed or p in set_plan.roots:
             col = fields.index(p.field)

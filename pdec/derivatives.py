@@ -99,9 +99,26 @@ class Plan:
 
         Under ``lowering = forward``, every point set that needs two or more backward passes. A set that needs one
         (a single field's first partials) keeps it: one reverse pass gives every first partial at once, where the
-        forward mode would carry one stream per variable through every layer (1.12 x slower on advection).
+        forward mode would carry one stream per variable through every layer (1.12 x slower on advection), unless
+        one of the ``hosts`` can carry its partials too (``joins``): one stacked call then serves both (DeepXDE's
+        ode_system: four one-point conditions on y1_t or y2_t ride on the equations' jet).
         """
-        return self.lowering == "forward" and self.sets[point_set].passes > 1
+        own = self.sets[point_set]
+        if self.lowering != "forward" or not own.passes:
+            return False
+        return own.passes > 1 or any(joins(own, host) for host in self.hosts)
+
+    @property
+    def hosts(self) -> tuple[SetPlan, ...]:
+        """The sets whose jets serve the others (the grouping pdec.codegen's ``jet_groups`` makes).
+
+        Of the sets needing two or more passes, most partials carried first, each that no earlier host can serve.
+        """
+        found: list[SetPlan] = []
+        for set_plan in sorted(self.sets.values(), key=lambda p: -len(p.carried)):
+            if set_plan.passes > 1 and not any(joins(set_plan, host) for host in found):
+                found.append(set_plan)
+        return tuple(found)
 
     @property
     def any_forward(self) -> bool:
@@ -110,6 +127,15 @@ class Plan:
 
     def __str__(self) -> str:
         return format_set_plans(self)
+
+
+def joins(member: SetPlan, host: SetPlan) -> bool:
+    """Whether ``host``'s forward mode can serve ``member`` in one stacked call (pdec.codegen's ``stacked_jets``).
+
+    The host carries every partial the member needs, and at most twice as many: on its rows the stacked call does
+    at most twice the member's own work, and it saves a pass through the layers (and one backward) of its own.
+    """
+    return set(member.carried) <= set(host.carried) and len(host.carried) <= 2 * len(member.carried)
 
 
 def order_key(index: Index) -> tuple:

@@ -48,6 +48,7 @@ class History:
 
     def __init__(self, rows: Sequence[Mapping[str, Any]] = ()) -> None:
         self.rows: list[dict[str, Any]] = [dict(r) for r in rows]
+        self.written: tuple[Path, list[str], int] | None = None  # the CSV last written: path, columns, rows
 
     def append(self, row: Mapping[str, Any]) -> None:
         """Add one row."""
@@ -56,6 +57,7 @@ class History:
     def truncate(self, length: int) -> None:
         """Drop the rows after the first ``length`` (a rollback)."""
         del self.rows[length:]
+        self.written = None
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -80,13 +82,23 @@ class History:
         return None
 
     def write_csv(self, path: Path) -> None:
-        """Write every row (floats with repr precision; empty cells where a row has no value)."""
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=self.columns, restval="")
-            writer.writeheader()
-            writer.writerows(self.rows)
-        os.replace(tmp, path)
+        """Write every row (floats with repr precision; empty cells where a row has no value).
+
+        Rows added since the last write to ``path`` are appended when the columns are the same (a checkpoint every
+        1,000 steps would otherwise rewrite the whole history each time); otherwise the file is written anew.
+        """
+        columns = self.columns
+        if self.written is not None and self.written[:2] == (path, columns) and path.is_file():
+            with open(path, "a", newline="") as f:
+                csv.DictWriter(f, fieldnames=columns, restval="").writerows(self.rows[self.written[2] :])
+        else:
+            tmp = path.with_suffix(".tmp")
+            with open(tmp, "w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=columns, restval="")
+                writer.writeheader()
+                writer.writerows(self.rows)
+            os.replace(tmp, path)
+        self.written = (path, columns, len(self.rows))
 
     @classmethod
     def read_csv(cls, path: Path) -> History:
@@ -182,8 +194,13 @@ def save_checkpoint(path: Path, state: Mapping[str, Any]) -> None:
         ) from exc
 
 
+_PLAIN = frozenset({float, int, bool, type(None)})
+
+
 def plain(value: Any) -> Any:
     """``value`` with numpy scalars and arrays and str subclasses made plain (weights_only-loadable)."""
+    if type(value) in _PLAIN:  # most of a checkpoint: the history's numbers
+        return value
     if isinstance(value, Mapping):
         return {plain(k): plain(v) for k, v in value.items()}
     if isinstance(value, tuple):

@@ -483,3 +483,42 @@ def test_emitted_module_runs_the_forward_mode_of_every_network(tmp_path):
 def test_leibniz_counts_binomials():
     assert leibniz((2,)) == ((1, (0,)), (2, (1,)), (1, (2,)))
     assert sum(n for n, _ in leibniz((2, 1))) == 2**3  # every way to split three differentiations over two factors
+
+
+STACKED_SPEC = """
+var x in [0, 1]
+field u(x)
+eq poisson: u_xx = -sin(x)
+bc left: u = 0 at x = 0
+bc right: u_x = cos(1) at x = 1
+bc ends: u_xx = -sin(x) on boundary
+"""
+
+
+def test_point_sets_that_share_a_jet_take_one_stacked_call():
+    """The equation, its copy at the ends and the slope condition (one backward pass, but carried by the equation's
+    jet) come from one forward-mode call, and each set's rows equal those of its own call."""
+    forward, autograd = both(STACKED_SPEC)
+    assert forward.plan.forward("bc:right@x=1") and not autograd.plan.forward("bc:right@x=1")
+    group = ("interior", "bc:right@x=1", "bc:ends@x=0", "bc:ends@x=1")
+    assert f"jet_interior: {group!r}" in forward.source
+    net = built_net(forward)
+    calls, describe = [], net.forward_mode_layers
+    net.forward_mode_layers = lambda: calls.append(1) or describe()
+    points, targets = points_and_targets(forward)
+    together = forward.evaluate(net, points, targets)
+    assert len(calls) == 1  # one jet for the four sets (a set evaluated alone reads the layers itself)
+    alone = {}
+    for name in group:
+        for term, residual in forward.evaluate(net, {name: points[name]}, targets).items():
+            alone.setdefault(term, []).append(residual)
+    for term, parts in alone.items():
+        assert torch.allclose(together[term], torch.cat(parts), rtol=1e-14, atol=1e-14), term
+    del net.forward_mode_layers
+    assert_lowerings_agree(forward, autograd, net)
+
+
+def test_a_one_pass_set_joins_a_jet_only_carrying_at_most_twice_its_partials():
+    beam = compile_spec(ROOT / "benchmarks/specs/deepxde/euler_beam.pde").plan  # the equation carries 4 partials
+    assert not beam.forward("bc:slope@x=0")  # u_x: 1 partial, one backward pass kept
+    assert beam.forward("bc:moment@x=1") and beam.forward("bc:shear@x=1")

@@ -97,3 +97,37 @@ def test_plain_values_survive_the_safe_loader(tmp_path):
     back = torch.load(tmp_path / CHECKPOINT, weights_only=True)
     assert back["betas"] == (0.9, 0.999) and back["w"] == 2.5 and back["n"] == 3 and type(back["v"]) is str
     assert back["a"].tolist() == [0, 1, 2] and plain([np.float32(1)]) == [1.0]
+
+
+def test_history_csv_appends_the_new_rows_and_rewrites_when_columns_change(tmp_path):
+    from pdec.results import History
+
+    path, fresh = tmp_path / "history.csv", tmp_path / "fresh.csv"
+    history = History([{"step": 1, "loss": 0.5}])
+    history.write_csv(path)
+    history.append({"step": 2, "loss": 0.25})
+    history.write_csv(path)  # appended: the same columns
+    history.write_csv(fresh)
+    assert path.read_text() == fresh.read_text() and path.read_text().count("\n") == 3
+    history.append({"step": 3, "loss": 0.125, "error:u": 0.1})  # a new column: the file is written anew
+    history.write_csv(path)
+    assert path.read_text().splitlines()[0] == "step,loss,error:u"
+    history.truncate(1)  # a rollback drops rows: written anew
+    history.append({"step": 2, "loss": 0.3})
+    history.write_csv(path)
+    assert History.read_csv(path).rows == [{"step": 1.0, "loss": 0.5}, {"step": 2.0, "loss": 0.3}]
+
+
+def test_a_snapshot_copies_every_tensor_and_keeps_a_state_dict_loadable():
+    from pdec.checkpoint import copied
+
+    net = torch.nn.Linear(2, 3)
+    state = {"net": net.state_dict(), "steps": [1, (2, torch.ones(2))], "phase": "adam"}
+    copy = copied(state)
+    with torch.no_grad():
+        net.weight.add_(1.0)
+        state["steps"][1][1].add_(1.0)
+    assert not torch.equal(copy["net"]["weight"], net.weight) and torch.equal(copy["steps"][1][1], torch.ones(2))
+    assert type(copy["net"]) is type(state["net"]) and copy["net"]._metadata == state["net"]._metadata
+    net.load_state_dict(copy["net"])
+    assert torch.equal(net.weight, copy["net"]["weight"])

@@ -311,18 +311,25 @@ def constrain_interior(ns, transform, X):
     n, n__x, n__x__x, n__x__x__x, n__x__x__x__x = ns
     (g, g__x, g__x__x, g__x__x__x, g__x__x__x__x), (d, d__x, d__x__x, d__x__x__x, d__x__x__x__x) = input_partials(transform, X, ((1,), (2,), (3,), (4,)))
     u = torch.addcmul(g, d, n)
+    u__x__x = torch.addcmul(g__x__x, d, n__x__x)
+    u__x__x = torch.addcmul(u__x__x, d__x, n__x, value=2)
+    u__x__x = torch.addcmul(u__x__x, d__x__x, n)
+    u__x__x__x = torch.addcmul(g__x__x__x, d, n__x__x__x)
+    u__x__x__x = torch.addcmul(u__x__x__x, d__x, n__x__x, value=3)
+    u__x__x__x = torch.addcmul(u__x__x__x, d__x__x, n__x, value=3)
+    u__x__x__x = torch.addcmul(u__x__x__x, d__x__x__x, n)
     u__x__x__x__x = torch.addcmul(g__x__x__x__x, d, n__x__x__x__x)
     u__x__x__x__x = torch.addcmul(u__x__x__x__x, d__x, n__x__x__x, value=4)
     u__x__x__x__x = torch.addcmul(u__x__x__x__x, d__x__x, n__x__x, value=6)
     u__x__x__x__x = torch.addcmul(u__x__x__x__x, d__x__x__x, n__x, value=4)
     u__x__x__x__x = torch.addcmul(u__x__x__x__x, d__x__x__x__x, n)
-    return u, u__x__x__x__x
+    return u, u__x__x, u__x__x__x, u__x__x__x__x
 
 
 def jet_interior(mlp, X):
     """pdec's network and its partials (x, x__x, x__x__x, x__x__x__x) at X [N, 1].
 
-    Returns the outputs [N, m] and their partials x__x__x__x; mlp: the network (mlp_layers).
+    Returns the outputs [N, m] and their partials x__x, x__x__x, x__x__x__x; mlp: the network (mlp_layers).
     """
     e, affine = inputs(mlp["inputs"], X, ((1,), (2,), (3,), (4,)))
     if mlp["features"] is not None:  # random Fourier features [cos p, sin p] of p = e @ frequencies
@@ -344,15 +351,15 @@ def jet_interior(mlp, X):
         out = scaled(out, *mlp["output"])
     if mlp["constraint"] is not None:  # exact conditions: u = g + d * out
         return constrain_interior(out, mlp["constraint"], X)
-    _out, _, _, _, _out__x__x__x__x = out
-    return _out, _out__x__x__x__x
+    _out, _, _out__x__x, _out__x__x__x, _out__x__x__x__x = out
+    return _out, _out__x__x, _out__x__x__x, _out__x__x__x__x
 
 
-def interior(net, X, theta):
+def interior(net, X, theta, jet=None):
     """pde:beam on interior."""
-    _mlp = mlp_layers(net)
-    if _mlp is not None:  # pdec's network: the value and the partials carried forward through its layers
-        _out, _out__x__x__x__x = jet_interior(_mlp, X)
+    _mlp = mlp_layers(net) if jet is None else None
+    if jet is not None or _mlp is not None:  # pdec's network: the partials carried through its layers
+        _out, _out__x__x, _out__x__x__x, _out__x__x__x__x = jet if jet is not None else jet_interior(_mlp, X)
         u = _out[:, 0:1]
         u__x__x__x__x = _out__x__x__x__x[:, 0:1]
     else:  # any other network: nested autograd, one backward pass per parent
@@ -393,94 +400,11 @@ def bc_slope_x_0(net, X, theta):
     return {'bc:slope': -u__x}
 
 
-def activate_bc_moment_x_1(s, z, affine=False):
-    """The jet of f(z) from the jet of z (value, partials x, x__x), s = [f(z), f'(z), ...].
-
-    Faa di Bruno's formula. affine: z is affine in the inputs (a first layer on the box scaling), its
-    partials are constant rows of order one (None above), so one term per partial remains.
-    """
-    if affine:
-        _, w__x, _ = z
-        h__x = s[1] * w__x
-        _q0 = w__x * w__x
-        h__x__x = s[2] * _q0
-        return s[0], h__x, h__x__x
-    _, z__x, z__x__x = z
-    h__x = s[1] * z__x
-    h__x__x = s[1] * z__x__x
-    _p0 = z__x * z__x
-    h__x__x = torch.addcmul(h__x__x, s[2], _p0)
-    return s[0], h__x, h__x__x
-
-
-def layer_bc_moment_x_1(jet, weight, bias, activation, affine=False):
-    """The jet of activation(jet @ weight.T + bias): a dense layer, then the activation."""
-    z = dense(jet, weight, bias)
-    return activate_bc_moment_x_1(derivatives(activation, z[0], 2), z, affine)
-
-
-def gate_bc_moment_x_1(hs, vs, ws):
-    """The modified MLP's gate h * U + (1 - h) * V = V + h * W, W = U - V: its jet (Leibniz)."""
-    h, h__x, h__x__x = hs
-    v, v__x, v__x__x = vs
-    w, w__x, w__x__x = ws
-    g = torch.addcmul(v, h, w)
-    g__x = torch.addcmul(v__x, h, w__x)
-    g__x = torch.addcmul(g__x, h__x, w)
-    g__x__x = torch.addcmul(v__x__x, h, w__x__x)
-    g__x__x = torch.addcmul(g__x__x, h__x, w__x, value=2)
-    g__x__x = torch.addcmul(g__x__x, h__x__x, w)
-    return g, g__x, g__x__x
-
-
-def constrain_bc_moment_x_1(ns, transform, X):
-    """Exact conditions u = g + d * n (pdec.constraints): u's value and partials read, by Leibniz's rule.
-
-    g and d depend on the points only: their partials come from autograd on transform, not on the network.
-    """
-    n, n__x, n__x__x = ns
-    (g, g__x, g__x__x), (d, d__x, d__x__x) = input_partials(transform, X, ((1,), (2,)))
-    u = torch.addcmul(g, d, n)
-    u__x__x = torch.addcmul(g__x__x, d, n__x__x)
-    u__x__x = torch.addcmul(u__x__x, d__x, n__x, value=2)
-    u__x__x = torch.addcmul(u__x__x, d__x__x, n)
-    return u, u__x__x
-
-
-def jet_bc_moment_x_1(mlp, X):
-    """pdec's network and its partials (x, x__x) at X [N, 1].
-
-    Returns the outputs [N, m] and their partials x__x; mlp: the network (mlp_layers).
-    """
-    e, affine = inputs(mlp["inputs"], X, ((1,), (2,)))
-    if mlp["features"] is not None:  # random Fourier features [cos p, sin p] of p = e @ frequencies
-        p = dense(e, mlp["features"].mT)
-        e = activate_bc_moment_x_1(fourier_derivatives(p[0], 2), doubled(p), affine)
-        affine = False
-    h = layer_bc_moment_x_1(e, *mlp["hidden"][0], affine)
-    gated = mlp["encoders"] is not None
-    if gated:  # the modified MLP: h <- V + h * (U - V) after every hidden layer; U and V computed once
-        u, v = (layer_bc_moment_x_1(e, *encoder, affine) for encoder in mlp["encoders"])
-        w = difference(u, v)
-        h = gate_bc_moment_x_1(h, v, w)
-    for layer in mlp["hidden"][1:]:
-        h = layer_bc_moment_x_1(h, *layer)
-        if gated:
-            h = gate_bc_moment_x_1(h, v, w)
-    out = dense(h, *mlp["head"])
-    if mlp["output"] is not None:  # the output map y * gain + shift
-        out = scaled(out, *mlp["output"])
-    if mlp["constraint"] is not None:  # exact conditions: u = g + d * out
-        return constrain_bc_moment_x_1(out, mlp["constraint"], X)
-    _out, _, _out__x__x = out
-    return _out, _out__x__x
-
-
-def bc_moment_x_1(net, X, theta):
+def bc_moment_x_1(net, X, theta, jet=None):
     """bc:moment on bc:moment@x=1."""
-    _mlp = mlp_layers(net)
-    if _mlp is not None:  # pdec's network: the value and the partials carried forward through its layers
-        _out, _out__x__x = jet_bc_moment_x_1(_mlp, X)
+    _mlp = mlp_layers(net) if jet is None else None
+    if jet is not None or _mlp is not None:  # pdec's network: the partials carried through its layers
+        _out, _out__x__x, _out__x__x__x, _out__x__x__x__x = jet if jet is not None else jet_interior(_mlp, X)
         u = _out[:, 0:1]
         u__x__x = _out__x__x[:, 0:1]
     else:  # any other network: nested autograd, one backward pass per parent
@@ -497,106 +421,11 @@ def bc_moment_x_1(net, X, theta):
     return {'bc:moment': u__x__x}
 
 
-def activate_bc_shear_x_1(s, z, affine=False):
-    """The jet of f(z) from the jet of z (value, partials x, x__x, x__x__x), s = [f(z), f'(z), ...].
-
-    Faa di Bruno's formula. affine: z is affine in the inputs (a first layer on the box scaling), its
-    partials are constant rows of order one (None above), so one term per partial remains.
-    """
-    if affine:
-        _, w__x, _, _ = z
-        h__x = s[1] * w__x
-        _q0 = w__x * w__x
-        h__x__x = s[2] * _q0
-        _q1 = _q0 * w__x
-        h__x__x__x = s[3] * _q1
-        return s[0], h__x, h__x__x, h__x__x__x
-    _, z__x, z__x__x, z__x__x__x = z
-    h__x = s[1] * z__x
-    h__x__x = s[1] * z__x__x
-    _p0 = z__x * z__x
-    h__x__x = torch.addcmul(h__x__x, s[2], _p0)
-    h__x__x__x = s[1] * z__x__x__x
-    _p1 = z__x * z__x__x
-    h__x__x__x = torch.addcmul(h__x__x__x, s[2], _p1, value=3)
-    _p2 = _p0 * z__x
-    h__x__x__x = torch.addcmul(h__x__x__x, s[3], _p2)
-    return s[0], h__x, h__x__x, h__x__x__x
-
-
-def layer_bc_shear_x_1(jet, weight, bias, activation, affine=False):
-    """The jet of activation(jet @ weight.T + bias): a dense layer, then the activation."""
-    z = dense(jet, weight, bias)
-    return activate_bc_shear_x_1(derivatives(activation, z[0], 3), z, affine)
-
-
-def gate_bc_shear_x_1(hs, vs, ws):
-    """The modified MLP's gate h * U + (1 - h) * V = V + h * W, W = U - V: its jet (Leibniz)."""
-    h, h__x, h__x__x, h__x__x__x = hs
-    v, v__x, v__x__x, v__x__x__x = vs
-    w, w__x, w__x__x, w__x__x__x = ws
-    g = torch.addcmul(v, h, w)
-    g__x = torch.addcmul(v__x, h, w__x)
-    g__x = torch.addcmul(g__x, h__x, w)
-    g__x__x = torch.addcmul(v__x__x, h, w__x__x)
-    g__x__x = torch.addcmul(g__x__x, h__x, w__x, value=2)
-    g__x__x = torch.addcmul(g__x__x, h__x__x, w)
-    g__x__x__x = torch.addcmul(v__x__x__x, h, w__x__x__x)
-    g__x__x__x = torch.addcmul(g__x__x__x, h__x, w__x__x, value=3)
-    g__x__x__x = torch.addcmul(g__x__x__x, h__x__x, w__x, value=3)
-    g__x__x__x = torch.addcmul(g__x__x__x, h__x__x__x, w)
-    return g, g__x, g__x__x, g__x__x__x
-
-
-def constrain_bc_shear_x_1(ns, transform, X):
-    """Exact conditions u = g + d * n (pdec.constraints): u's value and partials read, by Leibniz's rule.
-
-    g and d depend on the points only: their partials come from autograd on transform, not on the network.
-    """
-    n, n__x, n__x__x, n__x__x__x = ns
-    (g, g__x, g__x__x, g__x__x__x), (d, d__x, d__x__x, d__x__x__x) = input_partials(transform, X, ((1,), (2,), (3,)))
-    u = torch.addcmul(g, d, n)
-    u__x__x__x = torch.addcmul(g__x__x__x, d, n__x__x__x)
-    u__x__x__x = torch.addcmul(u__x__x__x, d__x, n__x__x, value=3)
-    u__x__x__x = torch.addcmul(u__x__x__x, d__x__x, n__x, value=3)
-    u__x__x__x = torch.addcmul(u__x__x__x, d__x__x__x, n)
-    return u, u__x__x__x
-
-
-def jet_bc_shear_x_1(mlp, X):
-    """pdec's network and its partials (x, x__x, x__x__x) at X [N, 1].
-
-    Returns the outputs [N, m] and their partials x__x__x; mlp: the network (mlp_layers).
-    """
-    e, affine = inputs(mlp["inputs"], X, ((1,), (2,), (3,)))
-    if mlp["features"] is not None:  # random Fourier features [cos p, sin p] of p = e @ frequencies
-        p = dense(e, mlp["features"].mT)
-        e = activate_bc_shear_x_1(fourier_derivatives(p[0], 3), doubled(p), affine)
-        affine = False
-    h = layer_bc_shear_x_1(e, *mlp["hidden"][0], affine)
-    gated = mlp["encoders"] is not None
-    if gated:  # the modified MLP: h <- V + h * (U - V) after every hidden layer; U and V computed once
-        u, v = (layer_bc_shear_x_1(e, *encoder, affine) for encoder in mlp["encoders"])
-        w = difference(u, v)
-        h = gate_bc_shear_x_1(h, v, w)
-    for layer in mlp["hidden"][1:]:
-        h = layer_bc_shear_x_1(h, *layer)
-        if gated:
-            h = gate_bc_shear_x_1(h, v, w)
-    out = dense(h, *mlp["head"])
-    if mlp["output"] is not None:  # the output map y * gain + shift
-        out = scaled(out, *mlp["output"])
-    if mlp["constraint"] is not None:  # exact conditions: u = g + d * out
-        return constrain_bc_shear_x_1(out, mlp["constraint"], X)
-    _out, _, _, _out__x__x__x = out
-    return _out, _out__x__x__x
-
-
-def bc_shear_x_1(net, X, theta):
+def bc_shear_x_1(net, X, theta, jet=None):
     """bc:shear on bc:shear@x=1."""
-    _mlp = mlp_layers(net)
-    if _mlp is not None:  # pdec's network: the value and the partials carried forward through its layers
-        _out, _out__x__x__x = jet_bc_shear_x_1(_mlp, X)
+    _mlp = mlp_layers(net) if jet is None else None
+    if jet is not None or _mlp is not None:  # pdec's network: the partials carried through its layers
+        _out, _out__x__x, _out__x__x__x, _out__x__x__x__x = jet if jet is not None else jet_interior(_mlp, X)
         u = _out[:, 0:1]
         u__x__x__x = _out__x__x__x[:, 0:1]
     else:  # any other network: nested autograd, one backward pass per parent
@@ -615,11 +444,11 @@ def bc_shear_x_1(net, X, theta):
     return {'bc:shear': u__x__x__x}
 
 
-def bc_beam_ends_x_0(net, X, theta):
+def bc_beam_ends_x_0(net, X, theta, jet=None):
     """bc:beam_ends on bc:beam_ends@x=0."""
-    _mlp = mlp_layers(net)
-    if _mlp is not None:  # pdec's network: the value and the partials carried forward through its layers
-        _out, _out__x__x__x__x = jet_interior(_mlp, X)
+    _mlp = mlp_layers(net) if jet is None else None
+    if jet is not None or _mlp is not None:  # pdec's network: the partials carried through its layers
+        _out, _out__x__x, _out__x__x__x, _out__x__x__x__x = jet if jet is not None else jet_interior(_mlp, X)
         u = _out[:, 0:1]
         u__x__x__x__x = _out__x__x__x__x[:, 0:1]
     else:  # any other network: nested autograd, one backward pass per parent
@@ -640,11 +469,11 @@ def bc_beam_ends_x_0(net, X, theta):
     return {'bc:beam_ends': u__x__x__x__x + 1}
 
 
-def bc_beam_ends_x_1(net, X, theta):
+def bc_beam_ends_x_1(net, X, theta, jet=None):
     """bc:beam_ends on bc:beam_ends@x=1."""
-    _mlp = mlp_layers(net)
-    if _mlp is not None:  # pdec's network: the value and the partials carried forward through its layers
-        _out, _out__x__x__x__x = jet_interior(_mlp, X)
+    _mlp = mlp_layers(net) if jet is None else None
+    if jet is not None or _mlp is not None:  # pdec's network: the partials carried through its layers
+        _out, _out__x__x, _out__x__x__x, _out__x__x__x__x = jet if jet is not None else jet_interior(_mlp, X)
         u = _out[:, 0:1]
         u__x__x__x__x = _out__x__x__x__x[:, 0:1]
     else:  # any other network: nested autograd, one backward pass per parent
@@ -682,6 +511,9 @@ FUNCTIONS = {
 }
 DATA = ()
 SHARED = ('bc:clamp@x=0',)  # evaluated in one network call
+STACKED = {
+    jet_interior: ('interior', 'bc:moment@x=1', 'bc:shear@x=1', 'bc:beam_ends@x=0', 'bc:beam_ends@x=1'),
+}  # sets whose jets come from one call
 
 
 def shared_outputs(net, points):
@@ -693,16 +525,33 @@ def shared_outputs(net, points):
     return {name: (lambda X, out=out: out) for name, out in zip(names, rows)}
 
 
+def stacked_jets(net, points):
+    """One forward-mode call for the point sets of each STACKED group (same jet): {point set: its rows of the jet}.
+
+    Every row of a jet depends on its own point only, so the stacked call gives each set what its own call would,
+    with one pass through the layers (and one backward through them) instead of one per set.
+    """
+    groups = [(jet, [name for name in names if name in points]) for jet, names in STACKED.items()]
+    groups = [(jet, names) for jet, names in groups if len(names) > 1]
+    mlp = mlp_layers(net) if groups else None
+    if mlp is None:
+        return {}
+    found = {}
+    for jet, names in groups:
+        sizes = [points[name].shape[0] for name in names]
+        parts = [p.split(sizes) for p in jet(mlp, torch.cat([points[name] for name in names]))]
+        found.update({name: tuple(p[i] for p in parts) for i, name in enumerate(names)})
+    return found
+
+
 def residuals(net, points, theta, targets=None):
     """{term name: residual [N, r]} for the terms whose point sets are in points (pieces stacked by rows)."""
-    nets = shared_outputs(net, points)
+    nets, jets = shared_outputs(net, points), stacked_jets(net, points)
     parts = {}
     for name, function in FUNCTIONS.items():
         if name in points:
-            if name in DATA:
-                found = function(nets.get(name, net), points[name], theta, targets[name])
-            else:
-                found = function(nets.get(name, net), points[name], theta)
+            args = (nets.get(name, net), points[name], theta) + ((targets[name],) if name in DATA else ())
+            found = function(*args, jet=jets[name]) if name in jets else function(*args)
             for term, residual in found.items():
                 parts.setdefault(term, []).append(residual)
     return {term: torch.cat(parts[term]) if len(parts[term]) > 1 else parts[term][0] for term in TERMS if term in parts}

@@ -164,6 +164,7 @@ FUNCTIONS = {
 }
 DATA = ()
 SHARED = ('bc:wall_u@x=-0.5', 'bc:wall_u@x=1', 'bc:wall_u@y=-0.5', 'bc:wall_u@y=1.5', 'bc:wall_v@x=-0.5', 'bc:wall_v@x=1', 'bc:wall_v@y=-0.5', 'bc:wall_v@y=1.5', 'bc:outlet_p@x=1')  # evaluated in one network call
+STACKED = {}  # sets whose jets come from one call
 
 
 def shared_outputs(net, points):
@@ -175,16 +176,33 @@ def shared_outputs(net, points):
     return {name: (lambda X, out=out: out) for name, out in zip(names, rows)}
 
 
+def stacked_jets(net, points):
+    """One forward-mode call for the point sets of each STACKED group (same jet): {point set: its rows of the jet}.
+
+    Every row of a jet depends on its own point only, so the stacked call gives each set what its own call would,
+    with one pass through the layers (and one backward through them) instead of one per set.
+    """
+    groups = [(jet, [name for name in names if name in points]) for jet, names in STACKED.items()]
+    groups = [(jet, names) for jet, names in groups if len(names) > 1]
+    mlp = mlp_layers(net) if groups else None
+    if mlp is None:
+        return {}
+    found = {}
+    for jet, names in groups:
+        sizes = [points[name].shape[0] for name in names]
+        parts = [p.split(sizes) for p in jet(mlp, torch.cat([points[name] for name in names]))]
+        found.update({name: tuple(p[i] for p in parts) for i, name in enumerate(names)})
+    return found
+
+
 def residuals(net, points, theta, targets=None):
     """{term name: residual [N, r]} for the terms whose point sets are in points (pieces stacked by rows)."""
-    nets = shared_outputs(net, points)
+    nets, jets = shared_outputs(net, points), stacked_jets(net, points)
     parts = {}
     for name, function in FUNCTIONS.items():
         if name in points:
-            if name in DATA:
-                found = function(nets.get(name, net), points[name], theta, targets[name])
-            else:
-                found = function(nets.get(name, net), points[name], theta)
+            args = (nets.get(name, net), points[name], theta) + ((targets[name],) if name in DATA else ())
+            found = function(*args, jet=jets[name]) if name in jets else function(*args)
             for term, residual in found.items():
                 parts.setdefault(term, []).append(residual)
     return {term: torch.cat(parts[term]) if len(parts[term]) > 1 else parts[term][0] for term in TERMS if term in parts}

@@ -317,11 +317,11 @@ def jet_interior(mlp, X):
     return _out, _out__x__x
 
 
-def interior(net, X, theta):
+def interior(net, X, theta, jet=None):
     """pde:poisson on interior."""
-    _mlp = mlp_layers(net)
-    if _mlp is not None:  # pdec's network: the value and the partials carried forward through its layers
-        _out, _out__x__x = jet_interior(_mlp, X)
+    _mlp = mlp_layers(net) if jet is None else None
+    if jet is not None or _mlp is not None:  # pdec's network: the partials carried through its layers
+        _out, _out__x__x = jet if jet is not None else jet_interior(_mlp, X)
         u = _out[:, 0:1]
         u__x__x = _out__x__x[:, 0:1]
     else:  # any other network: nested autograd, one backward pass per parent
@@ -357,11 +357,11 @@ def bc_wrap_x_m1(net, X, theta):
     return {'bc:wrap': _r0[:_n] - _r0[_n:]}
 
 
-def bc_poisson_ends_x_m1(net, X, theta):
+def bc_poisson_ends_x_m1(net, X, theta, jet=None):
     """bc:poisson_ends on bc:poisson_ends@x=-1."""
-    _mlp = mlp_layers(net)
-    if _mlp is not None:  # pdec's network: the value and the partials carried forward through its layers
-        _out, _out__x__x = jet_interior(_mlp, X)
+    _mlp = mlp_layers(net) if jet is None else None
+    if jet is not None or _mlp is not None:  # pdec's network: the partials carried through its layers
+        _out, _out__x__x = jet if jet is not None else jet_interior(_mlp, X)
         u = _out[:, 0:1]
         u__x__x = _out__x__x[:, 0:1]
     else:  # any other network: nested autograd, one backward pass per parent
@@ -379,11 +379,11 @@ def bc_poisson_ends_x_m1(net, X, theta):
     return {'bc:poisson_ends': -u__x__x - 9.869604401089358 * torch.sin(3.141592653589793 * x)}
 
 
-def bc_poisson_ends_x_1(net, X, theta):
+def bc_poisson_ends_x_1(net, X, theta, jet=None):
     """bc:poisson_ends on bc:poisson_ends@x=1."""
-    _mlp = mlp_layers(net)
-    if _mlp is not None:  # pdec's network: the value and the partials carried forward through its layers
-        _out, _out__x__x = jet_interior(_mlp, X)
+    _mlp = mlp_layers(net) if jet is None else None
+    if jet is not None or _mlp is not None:  # pdec's network: the partials carried through its layers
+        _out, _out__x__x = jet if jet is not None else jet_interior(_mlp, X)
         u = _out[:, 0:1]
         u__x__x = _out__x__x[:, 0:1]
     else:  # any other network: nested autograd, one backward pass per parent
@@ -416,6 +416,9 @@ FUNCTIONS = {
 }
 DATA = ()
 SHARED = ('bc:left@x=-1',)  # evaluated in one network call
+STACKED = {
+    jet_interior: ('interior', 'bc:poisson_ends@x=-1', 'bc:poisson_ends@x=1'),
+}  # sets whose jets come from one call
 
 
 def shared_outputs(net, points):
@@ -427,16 +430,33 @@ def shared_outputs(net, points):
     return {name: (lambda X, out=out: out) for name, out in zip(names, rows)}
 
 
+def stacked_jets(net, points):
+    """One forward-mode call for the point sets of each STACKED group (same jet): {point set: its rows of the jet}.
+
+    Every row of a jet depends on its own point only, so the stacked call gives each set what its own call would,
+    with one pass through the layers (and one backward through them) instead of one per set.
+    """
+    groups = [(jet, [name for name in names if name in points]) for jet, names in STACKED.items()]
+    groups = [(jet, names) for jet, names in groups if len(names) > 1]
+    mlp = mlp_layers(net) if groups else None
+    if mlp is None:
+        return {}
+    found = {}
+    for jet, names in groups:
+        sizes = [points[name].shape[0] for name in names]
+        parts = [p.split(sizes) for p in jet(mlp, torch.cat([points[name] for name in names]))]
+        found.update({name: tuple(p[i] for p in parts) for i, name in enumerate(names)})
+    return found
+
+
 def residuals(net, points, theta, targets=None):
     """{term name: residual [N, r]} for the terms whose point sets are in points (pieces stacked by rows)."""
-    nets = shared_outputs(net, points)
+    nets, jets = shared_outputs(net, points), stacked_jets(net, points)
     parts = {}
     for name, function in FUNCTIONS.items():
         if name in points:
-            if name in DATA:
-                found = function(nets.get(name, net), points[name], theta, targets[name])
-            else:
-                found = function(nets.get(name, net), points[name], theta)
+            args = (nets.get(name, net), points[name], theta) + ((targets[name],) if name in DATA else ())
+            found = function(*args, jet=jets[name]) if name in jets else function(*args)
             for term, residual in found.items():
                 parts.setdefault(term, []).append(residual)
     return {term: torch.cat(parts[term]) if len(parts[term]) > 1 else parts[term][0] for term in TERMS if term in parts}
