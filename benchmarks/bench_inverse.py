@@ -7,6 +7,8 @@ Run from the repository root (each case is one command; ``--quick`` only checks 
     python benchmarks/bench_inverse.py kovasznay     # c1, c2, nu from velocity only (pressure unobserved)
     python benchmarks/bench_inverse.py forgetting    # staged Burgers inverse: data-fit error as physics switches on
     python benchmarks/bench_inverse.py forgetting --fit-unknowns 0   # the same without fitting the unknowns first
+    python benchmarks/bench_inverse.py coverage --noise 0.02     # 95% intervals of y' = -a y's a over 50 data sets
+    python benchmarks/bench_inverse.py coverage --ode oscillator --readings 50 --noise 0.01   # c, k of y'' + c y' + k y
 
 Every run is stopped cleanly at ``--budget`` seconds (the trainer's callback) if Adam + L-BFGS have not finished.
 Tables are printed and written to benchmarks/results/inverse_<case>.md.
@@ -15,6 +17,7 @@ Tables are printed and written to benchmarks/results/inverse_<case>.md.
 from __future__ import annotations
 
 import argparse
+import math
 import platform
 import statistics
 import tempfile
@@ -94,6 +97,138 @@ def case_unknowns(args, specs, overrides) -> list[str]:
     return lines
 
 
+OSCILLATOR = """
+time t in [0, 10]
+field y(t)
+unknown c = 1 positive true 0.4
+unknown k = 1 positive true 4
+eq osc: y_tt + c*y_t + k*y = 0
+ic y0: y = 1
+ic v0: y_t = 0
+data obs: "DATA" t = t, y = y
+train:
+  stage: obs for 800
+"""
+DECAY = """
+time t in [0, 2]
+field y(t)
+unknown a = 1 positive true 1.5
+eq decay: y_t = -a*y
+ic: y = 1
+data obs: "DATA" t = t, y = y
+train:
+  layers = [16, 16]
+  interior = 200
+  stage: obs for 400
+"""
+
+
+def oscillator(t: np.ndarray, c: float, k: float) -> np.ndarray:
+    """The solution of y'' + c y' + k y = 0, y(0) = 1, y'(0) = 0 (underdamped)."""
+    w = np.sqrt(k - c * c / 4.0)
+    return np.exp(-c * t / 2.0) * (np.cos(w * t) + c / (2.0 * w) * np.sin(w * t))
+
+
+def decay(t: np.ndarray, a: float) -> np.ndarray:
+    """The solution of y' = -a y, y(0) = 1."""
+    return np.exp(-a * t)
+
+
+# name -> (spec with DATA for the readings' path, closed form, true unknowns, time span, Adam steps, iterations)
+ODES = {
+    "oscillator": (OSCILLATOR, oscillator, {"c": 0.4, "k": 4.0}, 10.0, 2000, 200),
+    "decay": (DECAY, decay, {"a": 1.5}, 2.0, 1200, 100),
+}
+
+
+def ode_case(ode: str, folder: Path, n: int, seed: int, noise: float, budget: float) -> dict | None:
+    """One synthetic data set: pdec's intervals and the least-squares ones of the closed form (None: the run hit
+    the budget)."""  # noqa: D205
+    from scipy import stats
+    from scipy.optimize import curve_fit
+
+    spec, closed, truth, span, adam, iterations = ODES[ode]
+    t = np.linspace(0.0, span, n)
+    clean = closed(t, *truth.values())
+    y = clean + noise * np.std(clean) * np.random.default_rng(seed).standard_normal(n)
+    path = folder / f"{ode}_{n}_{seed}.csv"
+    np.savetxt(path, np.column_stack([t, y]), delimiter=",", header="t,y", comments="")
+    p, cov = curve_fit(closed, t, y, p0=[1.0] * len(truth))
+    q = stats.t.ppf(0.975, n - len(truth))
+    result, seconds = run(spec.replace("DATA", str(path)), folder / f"run_{n}_{seed}", budget, adam=adam,
+                          iterations=iterations, weighting="inverse_dirichlet_data_capped")
+    if result.intervals is None:  # stopped at the budget: no intervals
+        return None
+    names = list(truth)
+    rho = result.intervals.correlation[names[0]][names[-1]] if len(names) > 1 else None
+    row = {"n": n, "seed": seed, "seconds": seconds, "rho": rho}
+    for i, (name, value) in enumerate(truth.items()):
+        interval, ls = result.intervals[name], q * math.sqrt(cov[i, i])
+        row[name] = (interval.value, interval.half_width, value in interval, p[i], ls, abs(p[i] - value) <= ls)
+    return row
+
+
+def coverage(args) -> list[str]:
+    """Coverage of pdec's 95% intervals on an ODE (``--ode``), and their widths as the readings grow.
+
+    The table is rewritten after every run (benchmarks/results/inverse_coverage_<ode>.md), so a stopped study keeps
+    what it measured.
+    """
+    noise, (_, _, truth, span, adam, iterations) = args.noise[-1], ODES[args.ode]
+    head = [f"{args.ode}: {', '.join(f'{k} = {v:g}' for k, v in truth.items())}; {args.readings} readings on "
+            f"t in [0, {span:g}] with {100 * noise:g}% noise (seeds 0..{args.datasets - 1}); weighting "
+            f"inverse_dirichlet_data_capped, Adam {adam} + {iterations} second phase (the spec in "
+            "benchmarks/bench_inverse.py). LS: a least-squares fit of the closed form to the same readings (scipy "
+            "curve_fit), with t intervals.", ""]
+    rows, sweep, stopped = [], {}, 0
+    with tempfile.TemporaryDirectory() as tmp:
+        sizes = [n for n in (args.readings // 2, args.readings * 2, args.readings * 4)]
+        cases = [(n, 1000 + s) for n in sizes for s in range(2)] + [(args.readings, s) for s in range(args.datasets)]
+        for n, seed in cases:
+            found = ode_case(args.ode, Path(tmp), n, seed, noise, args.budget)
+            print(found, flush=True)
+            stopped += found is None
+            if found is not None:
+                (rows if seed < 1000 else sweep.setdefault(n, [])).append(found)
+            lines = head + _sweep_lines(truth, rows, sweep, args.readings) + _coverage_lines(truth, rows, stopped, args)
+            write_result(f"inverse_coverage_{args.ode}", args.header + "\n".join(lines), args.quick)
+    return lines
+
+
+def _coverage_lines(truth: dict, rows: list[dict], stopped: int, args) -> list[str]:
+    """The coverage table of the data sets of ``args.readings`` readings."""
+    if not rows:
+        return []
+    lines = ["", f"{len(rows)} data sets of {args.readings} readings ({stopped} runs stopped at the "
+             f"{args.budget:.0f} s budget, left out)", "",
+             "| unknown | pdec coverage | LS coverage | median half-width pdec / LS | median half-width pdec |",
+             "|---|---:|---:|---:|---:|"]
+    for name in truth:
+        inside = sum(r[name][2] for r in rows) / len(rows)
+        ls = sum(r[name][5] for r in rows) / len(rows)
+        ratio = statistics.median(r[name][1] / r[name][4] for r in rows)
+        width = statistics.median(r[name][1] for r in rows)
+        lines.append(f"| {name} | {100 * inside:.0f}% | {100 * ls:.0f}% | {ratio:.2f} | {width:.3g} |")
+    every = sum(all(r[k][2] for k in truth) for r in rows) / len(rows)
+    lines += ["", f"all unknowns inside: {100 * every:.0f}%; median seconds per run: "
+              f"{statistics.median(r['seconds'] for r in rows):.1f}"]
+    if len(truth) > 1:
+        lines[-1] += f"; median correlation: {statistics.median(r['rho'] for r in rows):+.3f}"
+    return lines
+
+
+def _sweep_lines(truth: dict, rows: list[dict], sweep: dict[int, list[dict]], readings: int) -> list[str]:
+    """Median half-widths against the number of readings (pdec / LS)."""
+    lines = ["| readings | data sets | " + " | ".join(f"median half-width {k} (pdec / LS)" for k in truth) + " |",
+             "|---:|---:|" + "---|" * len(truth)]
+    for n, found in sorted({**sweep, readings: rows}.items()):
+        if found:
+            median = lambda k, i: statistics.median(r[k][i] for r in found)  # noqa: B023, E731
+            cells = [f"{median(k, 1):.3g} / {median(k, 4):.3g}" for k in truth]
+            lines.append(f"| {n} | {len(found)} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def forgetting(args) -> list[str]:
     """Staged Burgers inverse: data only, then data + physics; data-fit error before and after physics switches on."""
     stage = args.stage
@@ -142,7 +277,10 @@ def forgetting(args) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("case", choices=("burgers", "lorenz", "kovasznay", "forgetting"))
+    parser.add_argument("case", choices=("burgers", "lorenz", "kovasznay", "forgetting", "coverage"))
+    parser.add_argument("--datasets", type=int, default=50, help="coverage: synthetic data sets")
+    parser.add_argument("--ode", choices=("decay", "oscillator"), default="decay", help="coverage: the problem")
+    parser.add_argument("--readings", type=int, default=30, help="coverage: readings per data set")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--budget", type=float, default=900.0, help="wall-clock seconds per run")
     parser.add_argument("--adam", type=int, help="Adam steps (default: the spec's)")
@@ -173,6 +311,9 @@ def main() -> None:
     if args.case == "forgetting":
         args.adam = args.adam or 6000
         body = forgetting(args)
+    elif args.case == "coverage":
+        args.datasets, args.header = (2 if args.quick else args.datasets), "\n".join(header)
+        body = coverage(args)
     else:
         if args.case == "burgers":
             specs = lambda tmp: [(f"noise {n:g}", s, burgers_spec(s, n)) for n in args.noise for s in args.seeds]  # noqa: E731
@@ -188,7 +329,7 @@ def main() -> None:
         body += case_unknowns(args, specs, overrides)
     text = "\n".join(header + body)
     print(text)
-    suffix = "_no_fit" if args.fit_unknowns == 0 else ""
+    suffix = "_no_fit" if args.fit_unknowns == 0 else f"_{args.ode}" if args.case == "coverage" else ""
     write_result(f"inverse_{args.case}{suffix}", text, args.quick)
 
 

@@ -18,6 +18,7 @@ import torch
 
 from pdec.console import main_process, say
 from pdec.errors import PdecRunError
+from pdec.intervals import NETWORK, POINTS, describe, estimate, linearise
 from pdec.problem import Kind
 from pdec.results import UNKNOWNS, write_json
 from pdec.sampling import region_points
@@ -80,27 +81,10 @@ def sensitivities(
 
     Central differences in the (constrained) value of each unknown, in float64 (on a float64 copy of ``net``); only
     the terms on ``points`` that are not data terms count. The scale is ``|value|`` (1 for an unknown at 0), so each
-    vector is the change of the residuals under a 100% change of the unknown, whatever the unknown's units.
+    vector is the change of the residuals under a 100% change of the unknown, whatever the unknown's units. The
+    columns of :func:`pdec.intervals.linearise`, the computation the confidence intervals share.
     """
-    net = copy.deepcopy(net).double() if isinstance(net, torch.nn.Module) else net
-    points = {k: v.detach().double() for k, v in points.items()}
-    targets = None if targets is None else {k: v.detach().double() for k, v in targets.items()}
-    theta = {k: torch.as_tensor(v.detach(), dtype=torch.float64) for k, v in compiled.unknowns.values().items()}
-    data = {name for name, t in compiled.terms.items() if t.kind == Kind.DATA}
-
-    def residual(values: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        out = compiled.evaluate(net, points, targets, theta=values)
-        return torch.cat([r.detach().reshape(-1) for name, r in out.items() if name not in data])
-
-    out = {}
-    for name, value in theta.items():
-        scale = abs(float(value)) or 1.0
-        step = 1e-3 * scale
-        up = residual({**theta, name: value + step})
-        down = residual({**theta, name: value - step})
-        out[name] = ((up - down) / (2 * step) * scale).double().cpu().numpy()
-    out["<residual>"] = residual(theta).double().cpu().numpy()
-    return out
+    return linearise(compiled, net, points, targets).sensitivities()
 
 
 @dataclass
@@ -339,28 +323,41 @@ def check_identifiability(
 
     Runs on the trained network at the end of the run (a barely trained network gives false alarms both ways),
     in float64, with the SVD of the normalised sensitivities (see :func:`assess`). ``targets`` are the
-    observations at ``points`` (default: the trainer's). Sets ``trainer.identifiability`` (the warnings) and
-    ``trainer.conditioning`` (a :class:`Conditioning`, reported by :func:`report_unknowns`).
+    observations at ``points`` (default: the trainer's). With readings, the same linearisation also includes the
+    network's trailing parameters and gives the confidence intervals (:func:`pdec.intervals.estimate`), on at most
+    ``POINTS`` points of each equation's or condition's point set (the first ones: the sampler drew them at random).
+    Sets
+    ``trainer.identifiability`` (the warnings), ``trainer.conditioning`` (a :class:`Conditioning`) and
+    ``trainer.intervals`` (None without readings), all reported by :func:`report_unknowns`.
     """
     compiled = copy.copy(trainer.compiled)
     compiled.unknowns = trainer.unknowns
+    targets = trainer.targets_for(points) if targets is None else targets
+    readings = any(trainer.term[t].kind == Kind.DATA for t in trainer.terms)
+    if readings:
+        points = {k: x if k in targets else x[:POINTS] for k, x in points.items()}
     with torch.enable_grad():
-        found = sensitivities(
-            compiled, trainer.net, points, trainer.targets_for(points) if targets is None else targets
-        )
-    trainer.identifiability, trainer.conditioning = assess(found)  # the condition number goes to unknowns.json
+        found = linearise(compiled, trainer.net, points, targets, network=NETWORK if readings else 0)
+    trainer.identifiability, trainer.conditioning = assess(found.sensitivities())  # condition number: unknowns.json
+    trainer.intervals = estimate(found, trainer.balancer.weights) if readings else None
+    if trainer.intervals is not None:
+        trainer.identifiability += trainer.intervals.warnings
     for warning in trainer.identifiability:
         say(f"warning: {warning}")
 
 
 def report_unknowns(trainer: Any, metrics: Mapping[str, Any]) -> None:
-    """Print the discovered unknowns against their initial and true values; save them as unknowns.json."""
+    """Print the discovered unknowns against their initial and true values, and their intervals; save unknowns.json."""
     declared = tuple(trainer.unknowns.specs.values())
     rows = unknowns_table(declared, {u.name: u.init for u in declared}, metrics["unknowns"])
-    report = {"unknowns": rows, "warnings": trainer.identifiability or []}
+    intervals = getattr(trainer, "intervals", None)  # set by check_identifiability when the spec has readings
+    saved = rows if intervals is None else describe(rows, intervals)
+    report = {"unknowns": saved, "warnings": trainer.identifiability or []}
     found = getattr(trainer, "conditioning", None)  # set by check_identifiability, when it ran
     if found is not None:
         report["condition_number"] = found.condition_number  # of the sensitivities; JSON null for an exact tie
+    if intervals is not None:
+        report["intervals"] = intervals.to_dict()
     if main_process():
         write_json(trainer.run_dir / UNKNOWNS, report)
     say(format_table(rows), trainer.quiet)
@@ -370,3 +367,7 @@ def report_unknowns(trainer: Any, metrics: Mapping[str, Any]) -> None:
             f"{found.condition_number:.3g} (warned above {ILL_CONDITIONED:g})",
             trainer.quiet,
         )
+    if intervals is not None:
+        noise = ", ".join(f"{k} {'-' if v is None else format(v, '.3g')}" for k, v in intervals.noise.items())
+        say(f"confidence intervals (linearised; noise estimated from the readings: {noise}):", trainer.quiet)
+        say("\n".join(f"  {line}" for line in str(intervals).splitlines()), trainer.quiet)

@@ -155,6 +155,7 @@ def result(trainer: Any, metrics: dict[str, Any], interrupted: bool = False) -> 
         trainer.run_dir,
         trainer.settings,
         interrupted,
+        intervals=getattr(trainer, "intervals", None),
     )
 
 

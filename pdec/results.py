@@ -29,6 +29,7 @@ import torch
 
 from pdec.errors import PdecRunError
 from pdec.geometry import Domain, sobol
+from pdec.intervals import Intervals
 from pdec.nets import MLP
 from pdec.settings import DTYPES, Settings, Stage, torch_dtype
 
@@ -114,7 +115,8 @@ class Result:
     """A trained run: the network, the discovered unknowns, the history and the final metrics.
 
     ``predict(points)`` evaluates the network at ``[N, d]`` physical points (columns in ``variables`` order) and
-    returns ``[N, len(fields)]``.
+    returns ``[N, len(fields)]``. ``intervals`` holds the unknowns' confidence intervals when the spec has readings
+    (``print(result.intervals["k"])``: ``k = 0.4012 +- 0.0031 (95%)``; pdec.intervals.Intervals), else None.
     """
 
     net: MLP
@@ -127,6 +129,7 @@ class Result:
     settings: Settings
     interrupted: bool = False
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
+    intervals: Intervals | None = None
 
     def predict(self, points: Any) -> np.ndarray:
         """Evaluate the trained fields at ``points`` (array-like ``[N, d]`` or ``[d]``); returns a float64 array."""
@@ -285,6 +288,7 @@ def load_result(run_dir: str | Path) -> Result:
         run_dir,
         settings,
         interrupted=not state.get("finished", False),
+        intervals=Intervals.from_report(_read_json(run_dir / UNKNOWNS)) if (run_dir / UNKNOWNS).is_file() else None,
     )
 
 

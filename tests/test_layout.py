@@ -50,6 +50,7 @@ ORDER = (
     "causal",
     "diagnostics",
     "jacobian",
+    "intervals",
     "optimizers",
     "console",
     "distributed",
