@@ -353,32 +353,55 @@ def estimate(lin: Linearisation, weights: Mapping[str, float], level: float = LE
     u, s, vt = np.linalg.svd(b / norms, full_matrices=False)
     keep = s > RCOND * s[0] if s.size and s[0] > 0 else np.zeros(s.size, bool)
     u, s, v = u[:, keep], s[keep], vt[keep].T
-    hat = (u**2).sum(axis=1)
-    noise, parameters, variance, dof = {}, {}, np.zeros(lin.residual.size), 0.0
-    for label, rows in groups.items():
-        parameters[label] = float(hat[rows].sum())
-        free = rows.size - parameters[label]
-        s2 = float((lin.residual[rows] ** 2).sum() / free) if free > 0.5 else math.nan
-        noise[label] = math.sqrt(s2) if math.isfinite(s2) else None
-        variance[rows] = w[rows] * s2
-        dof += max(free, 0.0)
+    noise, parameters, variance, dof = _noise(lin.residual, groups, (u**2).sum(axis=1), w)
     n = len(lin.unknowns)
     g = v[:n] / s / norms[:n, None]
     cov = g @ (u.T @ (variance[:, None] * u)) @ g.T
     share = 1.0 - (v[:n] ** 2).sum(axis=1)  # of each unknown's axis in the dropped directions
     ok = (share < DETERMINED) & np.isfinite(np.diag(cov)) & (dof > 0)
-    quantile = _t_quantile(0.5 + level / 2, dof) if dof > 0 else math.nan
-    found, correlation = {}, {}
+    found = _intervals(lin.unknowns, cov, ok, _t_quantile(0.5 + level / 2, dof) if dof > 0 else math.nan, level)
+    sd = np.sqrt(np.where(ok, np.abs(np.diag(cov)), np.nan))
+    rho = cov / np.outer(sd, sd)
     names = list(lin.unknowns)
-    for i, name in enumerate(names):
-        se = math.sqrt(max(cov[i, i], 0.0)) if ok[i] else None
-        found[name] = Interval(name, lin.unknowns[name], None if se is None else quantile * se, se, level)
-        correlation[name] = {
-            other: (float(cov[i, j] / math.sqrt(cov[i, i] * cov[j, j])) if ok[i] and ok[j] and cov[i, i] > 0
-                    and cov[j, j] > 0 else None)
-            for j, other in enumerate(names)
-        }
+    correlation = {a: {b: float(rho[i, j]) if np.isfinite(rho[i, j]) else None for j, b in enumerate(names)}
+                   for i, a in enumerate(names)}
+    exact = [f"{k} ({groups[k].size} readings, {parameters[k]:.3g} effective parameters)" for k, v in noise.items()
+             if v is None]
+    if exact:  # no residual left to estimate the noise from: every interval is undetermined, for that reason
+        return Intervals(found, correlation, noise, parameters, float(dof), level, [
+            f"no confidence intervals: the network fits the readings of {', '.join(exact)} exactly, so their noise "
+            "cannot be estimated"])
     return Intervals(found, correlation, noise, parameters, float(dof), level, _warnings(found, correlation))
+
+
+def _noise(
+    residual: np.ndarray, groups: Mapping[str, np.ndarray], hat: np.ndarray, w: np.ndarray
+) -> tuple[dict[str, float | None], dict[str, float], np.ndarray, float]:
+    """Each group's noise and effective parameters, every row's weighted noise variance, the pooled freedom.
+
+    ``s = sqrt(RSS / (n - p))`` (None when ``n - p < 1/2``), ``p`` the group's share of the hat matrix's trace; the
+    variance is 0 off the readings; the pooled degrees of freedom are ``sum (n - p)``.
+    """
+    noise, parameters, variance, dof = {}, {}, np.zeros(residual.size), 0.0
+    for label, rows in groups.items():
+        parameters[label] = float(hat[rows].sum())
+        free = rows.size - parameters[label]
+        s2 = float((residual[rows] ** 2).sum() / free) if free > 0.5 else math.nan
+        noise[label] = math.sqrt(s2) if math.isfinite(s2) else None
+        variance[rows] = w[rows] * s2
+        dof += max(free, 0.0)
+    return noise, parameters, variance, dof
+
+
+def _intervals(
+    unknowns: Mapping[str, float], cov: np.ndarray, ok: np.ndarray, quantile: float, level: float
+) -> dict[str, Interval]:
+    """One Interval per unknown: ``quantile`` standard errors either side, none where ``ok`` is false."""
+    found = {}
+    for i, (name, value) in enumerate(unknowns.items()):
+        se = math.sqrt(max(cov[i, i], 0.0)) if ok[i] else None
+        found[name] = Interval(name, value, None if se is None else quantile * se, se, level)
+    return found
 
 
 def _data_groups(lin: Linearisation) -> dict[str, np.ndarray]:
@@ -418,8 +441,8 @@ def _warnings(found: Mapping[str, Interval], correlation: Mapping[str, Mapping[s
             out.append(f"unknown '{name}' has no confidence interval: the data do not determine it")
         elif interval.half_width > abs(interval.value):
             out.append(
-                f"unknown '{name}' is not determined by the data: its {100 * interval.level:g}% interval "
-                f"({interval}) is wider than its value"
+                f"unknown '{name}': its {100 * interval.level:g}% interval ({interval}) is wider than its value, so "
+                "the data do not determine even its sign"
             )
     return out
 

@@ -55,6 +55,16 @@ def test_an_exactly_tied_pair_gets_no_interval_and_a_warning():
     assert any("'b' has no confidence interval" in w for w in found.warnings)
 
 
+def test_readings_fitted_exactly_give_no_noise_estimate_and_say_so():
+    """Two readings, an intercept and a slope: nothing is left to estimate the noise from."""
+    t = np.array([0.0, 1.0])
+    found = estimate(_line(t, np.array([1.0, 1.6])), {"data:obs": 1.0})
+    assert found.noise["data:obs[y]"] is None and found.parameters["data:obs[y]"] == pytest.approx(2.0)
+    assert not found["b"].determined
+    (warning,) = found.warnings
+    assert "fits the readings of data:obs[y] (2 readings, 2 effective parameters) exactly" in warning
+
+
 def test_no_interval_without_readings():
     lin = Linearisation({"pde:f": Block(slice(0, 3), 1, False)}, np.zeros(3), np.ones((3, 2)), {"a": 1.0})
     assert estimate(lin, {"pde:f": 1.0}) is None
