@@ -7,12 +7,12 @@ import math
 import numpy as np
 import pytest
 import torch
+from pdec.intervals import Block, Interval, Intervals, Linearisation, estimate, linearise
+from pdec.results import load_result
 from scipy import stats
 from scipy.optimize import least_squares
 
 from pdec.compiler import compile as compile_spec
-from pdec.intervals import Block, Interval, Intervals, Linearisation, estimate, linearise
-from pdec.results import load_result
 from pdec.train import train
 
 

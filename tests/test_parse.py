@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pdec import syntax as ast
-from pdec.errors import PdecSyntaxError
-from pdec.frontend import parse_spec
-from pdec.parse import describe_expected, grammar_text, parse
-from pdec.source import Source
+from pdec.core.errors import PdecSyntaxError
+from pdec.core.source import Source
+from pdec.language import syntax as ast
+from pdec.language.frontend import parse_spec
+from pdec.language.parse import describe_expected, grammar_text, parse
 
 ROOT = Path(__file__).resolve().parents[1]
 
