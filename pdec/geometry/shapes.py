@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import sympy
-from scipy.stats import qmc
 
 from pdec.core.errors import number
 
@@ -22,6 +21,8 @@ def sobol(n: int, dim: int, seed: int = 0) -> np.ndarray:
     """``n`` scrambled Sobol points in ``[0, 1]^dim`` (a fixed seed: estimates do not depend on the run)."""
     if dim == 0:
         return np.zeros((n, 0))
+    from scipy.stats import qmc  # 0.7 s to import: only a domain's measures and the trainer's points need it
+
     try:
         engine = qmc.Sobol(dim, scramble=True, rng=np.random.default_rng(seed))
     except TypeError:  # scipy < 1.15

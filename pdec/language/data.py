@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.io
 
 from pdec.core.errors import PdecDataError, PdecSemanticError, did_you_mean, short
 from pdec.core.source import Span
@@ -450,6 +449,8 @@ def _load_npz(path: Path, items: list[_Item], where: Span) -> dict[str, np.ndarr
 
 def _load_mat(path: Path, items: list[_Item], where: Span) -> dict[str, np.ndarray]:
     """Return mapped name -> array from a MATLAB ``.mat`` file."""
+    import scipy.io  # 0.1 s to import: only a .mat file needs it
+
     try:
         contents = scipy.io.loadmat(str(path))
     except NotImplementedError as err:  # scipy raises this for v7.3 (HDF5) files
