@@ -3,7 +3,7 @@
 A Dirichlet condition or initial value ``u = g`` marked ``exact`` leaves the loss: the network's output for ``u``
 becomes ``u = G + D * N``, where ``N`` is the network's raw output, ``D`` a distance function vanishing exactly on the
 condition's faces, and ``G`` a function equal to each condition's value on its face. A periodic condition marked
-``exact`` is imposed by the network's input map instead (a Fourier embedding of the variable, pdec.embeddings), so
+``exact`` is imposed by the network's input map instead (a Fourier embedding of the variable, pdec.nn.embeddings), so
 it only records the variable here.
 
 ``G`` on the faces of the box is the transfinite (Gordon-Coons) interpolant of the faces' values, the Boolean sum
@@ -11,9 +11,9 @@ it only records the variable here.
 opposite faces, the value on the face for one face alone (an initial value). Each face's value is evaluated on the
 face (its variable set to the face's), so ``u - G`` vanishes on every face and, where faces meet, to the order of the
 product of their distances: ``N = (u - G) / D`` stays bounded for a smooth solution whose conditions agree at the
-corners. Where two conditions disagree at a corner (pdec.corners; ``pdec check`` warns), the corner's value seen from
-each face is the other face's, so each condition still holds on its face; at the corner itself ``G`` is their mean.
-A field whose pieces all share one value expression takes it everywhere (``G = g``), and a field with pieces of a
+corners. Where two conditions disagree at a corner (pdec.language.corners; ``pdec check`` warns), the corner's value
+seen from each face is the other face's, so each condition still holds on its face; at the corner itself ``G`` is their
+mean. A field whose pieces all share one value expression takes it everywhere (``G = g``), and a field with pieces of a
 domain's boundary keeps the inverse-distance blend (:func:`blend`, Sukumar & Srivastava 2022).
 
 Distances are built from one normalised distance per face (``(x - lo) / (hi - lo)`` at a ``lo`` face) joined by a
@@ -116,14 +116,14 @@ class Constraints:
 
     Attributes:
         pieces: the faces (and pieces of a domain's boundary) of the exact conditions (one each, in spec order).
-        periodic: ``(column, lo, hi)`` per exactly periodic variable (the network embeds it, pdec.embeddings).
+        periodic: ``(column, lo, hi)`` per exactly periodic variable (the network embeds it, pdec.nn.embeddings).
         values: the generated ``values(X) -> [N, len(pieces)]``: each piece's condition value ``g`` at ``X``.
         source: that function's source.
         join: the distance combination rule (a key of :data:`JOINS`).
         keys: per piece, a key of its value function: pieces with equal keys have the same values (one expression);
             empty: each piece its own.
         disagree: the pairs of pieces ``(i, j)``, ``i < j``, whose values differ where their faces meet
-            (pdec.corners): the Boolean sum gives such a corner each face's value on the other face.
+            (pdec.language.corners): the Boolean sum gives such a corner each face's value on the other face.
     """
 
     pieces: tuple[ExactPiece | CurvedPiece, ...] = ()
@@ -168,7 +168,7 @@ class Constraints:
         A constrained field's ``g`` interpolates its pieces' values (:meth:`construction`) and ``d`` joins their
         distances; the other columns get ``0`` and ``1`` (``0 + 1 * y`` is ``y`` exactly). The values are evaluated
         in one call of ``values`` on the points and their projections onto the faces, stacked. The forward mode
-        differentiates these (pdec/forward.py).
+        differentiates these (pdec/compiler/forward.py).
         """
         gs, ds = [torch.zeros_like(x[:, :1])] * width, [torch.ones_like(x[:, :1])] * width
         fields = self.fields()
@@ -358,7 +358,7 @@ class Constrained(nn.Module):
         return self.constraints.apply(x, self.net(x))
 
     def forward_mode_layers(self) -> dict | None:
-        """The inner network's description for the forward mode (pdec/forward.py) with the constraints, or None.
+        """The inner network's description for the forward mode (compiler/forward.py) with the constraints, or None.
 
         The constraint is ``X -> (g columns, d columns)`` (:meth:`Constraints.factors`); None where the inner network
         has no description or a subclass changes ``forward``.
@@ -415,7 +415,7 @@ def disagreements(
     keys: Sequence[Hashable],
     bounds: Sequence[tuple[float, float]],
 ) -> frozenset[tuple[int, int]]:
-    """The pairs of faces ``(i, j)`` of one field whose ``values`` differ where they meet (pdec.corners, float64).
+    """The pairs of faces ``(i, j)`` of one field whose ``values`` differ where they meet (language/corners, float64).
 
     Faces of one variable never meet; pieces with the same value expression (``keys``) agree everywhere.
     """
@@ -436,7 +436,7 @@ def disagreements(
 def values_source(problem: Problem, exprs: list[sympy.Expr]) -> str:
     """Source of ``values(X) -> [N, len(exprs)]``: each condition's value at the points (constants folded).
 
-    A tabulated coefficient in a value is interpolated at the points (pdec.interpolation), as in the residuals.
+    A tabulated coefficient in a value is interpolated at the points (pdec.compiler.interpolation), as in the residuals.
     """
     constants = {symbol(c.name): sympy.Float(c.value) for c in problem.constants}
     exprs, uses = [sympy.sympify(e).xreplace(constants) for e in exprs], {}

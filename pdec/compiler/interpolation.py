@@ -14,7 +14,7 @@ one argument zero inside the cells, mixed first derivatives such as ``a_xy`` pie
 (``cubic``: node slopes from second-order finite differences, ``np.gradient``; values and first derivatives
 continuous, derivatives up to the third in each argument). Both reproduce the table at its nodes; ``linear`` is exact
 for functions linear in each argument, ``cubic`` for quadratics. Outside the grid the edge cells extend it (the
-checker makes sure the grid covers the domain, pdec.coefficients).
+checker makes sure the grid covers the domain, pdec.language.coefficients).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ GENERATED_NAMES = frozenset({"torch", "net", "X", "theta", "targets", "grad", "p
 # Operator precedence for parenthesising.
 ADD, MUL, NEG, POW, ATOM = 10, 20, 25, 30, 100
 
-# sympy function class name -> torch function (one argument), from the language's table (pdec.vocabulary).
+# sympy function class name -> torch function (one argument), from the language's table (pdec.language.vocabulary).
 UNARY = {node: torch for node, (torch, reciprocal) in LOWERING.items() if not reciprocal}
 # Reciprocal trigonometric functions: 1 / torch.<f>.
 RECIPROCAL = {node: torch for node, (torch, reciprocal) in LOWERING.items() if reciprocal}
