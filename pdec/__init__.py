@@ -3,6 +3,7 @@
 The public API is curated here; importing pdec does not import torch (the compiler and trainer load it lazily).
 """
 
+from pdec.core import registry  # the extension axes (pdec.registry.WEIGHTINGS, ...): names only, no torch
 from pdec.core.errors import (
     PdecCompileError,
     PdecDataError,
@@ -28,6 +29,15 @@ def compile(spec, **overrides):  # noqa: A001 - the public name is pdec.compile
     return compile_spec(spec, **overrides)
 
 
+def __getattr__(name: str):
+    """``pdec.Result``, the record a training returns, imported when first asked for (it needs torch)."""
+    if name == "Result":
+        from pdec.run.results import Result
+
+        return Result
+    raise AttributeError(f"module 'pdec' has no attribute {name!r}")
+
+
 __all__ = [
     "PdecCompileError",
     "PdecDataError",
@@ -39,7 +49,9 @@ __all__ = [
     "PdecSyntaxError",
     "PdecWarning",
     "Problem",
+    "Result",
     "compile",
     "fit",
     "load",
+    "registry",
 ]

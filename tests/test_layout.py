@@ -302,6 +302,24 @@ def test_registry_entries_load_from_the_stages_listed():
             assert r.load(name) is not None
 
 
+def test_the_public_api_reads_as_before():
+    """pdec.load, compile, fit, Problem, Result, registry and the errors; importing pdec imports no torch."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pdec\n"
+        "assert 'torch' not in sys.modules\n"
+        "assert callable(pdec.load) and callable(pdec.compile) and callable(pdec.fit)\n"
+        "assert 'mlp' in pdec.registry.NETWORKS.names and issubclass(pdec.PdecSyntaxError, pdec.PdecError)\n"
+        "assert 'torch' not in sys.modules\n"
+        "from pdec.run.results import Result\n"
+        "assert pdec.Result is Result\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PACKAGE.parent)
+    assert done.returncode == 0, done.stderr
+
+
 # ------------------------------------------------------------------------------------------------- the checker
 
 
