@@ -32,7 +32,7 @@ from pdec.compiler.driver import compile as compile_spec
 from pdec import fit
 with tempfile.TemporaryDirectory() as tmp:
     r = fit(compile_spec(sys.argv[1]), out=tmp + "/run", quiet=True, plots=False, adam=int(sys.argv[3]), lbfgs=0,
-              eval_every=10**9, checkpoint_every=10**9)
+            eval_every=10**9, checkpoint_every=10**9)
 print(json.dumps(r.metrics["wall_time"] / int(sys.argv[3])))
 """
 

@@ -355,7 +355,7 @@ def test_capped_data_leave_the_equation_fitted_on_noisy_readings(tmp_path):
     np.savetxt(tmp_path / "obs.csv", np.column_stack([t, y]), delimiter=",", header="t,y", comments="")
     (tmp_path / "osc.pde").write_text(OSCILLATOR)
     result = fit(compile_spec(tmp_path / "osc.pde"), out=tmp_path / "run", quiet=True, plots=False, adam=2500,
-                   iterations=300, weighting="inverse_dirichlet_data_capped")
+                 iterations=300, weighting="inverse_dirichlet_data_capped")
     history = result.history
     joint = np.isfinite(history["loss:pde:osc"])
     assert (history["weight:data:obs"][joint] <= history["weight:pde:osc"][joint]).all()

@@ -123,8 +123,8 @@ def test_a_run_records_every_equation_s_smallest_weight_and_keeps_best_on_plain_
     def watch(trainer, row):
         seen.append(trainer.best.causal is trainer.causal)
 
-    result = pdec.fit(compiled,
-        adam=10, lbfgs=0, layers=[8], interior=64, out=tmp_path / "r", quiet=True, plots=False, callback=watch
+    result = pdec.fit(
+        compiled, adam=10, lbfgs=0, layers=[8], interior=64, out=tmp_path / "r", quiet=True, plots=False, callback=watch
     )
     row = result.history.rows[-1]
     own = [row["causal:min_weight:pde:adv"], row["causal:min_weight:pde:link"]]

@@ -233,8 +233,8 @@ def test_second_phase_in_float64_resumes_exactly(tmp_path, method):
     first = pdec.fit(compiled, out=tmp_path / "split", iterations=20, callback=interrupt, **common)
     assert first.interrupted
     resumed = pdec.fit(compiled, resume=tmp_path / "split", iterations=20, **{k: v for k, v in common.items()
-                                                                         if k not in ("quiet", "plots")},
-                             quiet=True, plots=False)
+                                                                              if k not in ("quiet", "plots")},
+                       quiet=True, plots=False)
     a = [p.detach() for p in whole.net.parameters()]
     b = [p.detach() for p in resumed.net.parameters()]
     assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
@@ -246,7 +246,7 @@ def test_dtype_forces_one_precision(tmp_path):
     spec = tmp_path / "p.pde"
     spec.write_text("var x in [0, 1]\nfield u(x)\neq line: u_xx = 0\nbc a: u = 0 at x = 0\nbc b: u = 1 at x = 1\n")
     result = pdec.fit(pdec.compile(spec), out=tmp_path / "r", layers=[4], interior=8, adam=3, iterations=3,
-                                      dtype="float32", quiet=True, plots=False)
+                      dtype="float32", quiet=True, plots=False)
     assert {r["dtype"] for r in result.history.rows} == {"float32"}
     settings = json.loads((tmp_path / "r" / "settings.json").read_text())
     assert settings["dtype"] == "float32" and settings["optimizer"] == "auto"
@@ -289,7 +289,7 @@ def test_a_loaded_run_predicts_in_the_precision_it_finished_in(tmp_path):
     spec = tmp_path / "p.pde"
     spec.write_text(POISSON_2D)
     result = pdec.fit(pdec.compile(spec), out=tmp_path / "r", layers=[8], interior=50, boundary=20, adam=20,
-                                      iterations=10, quiet=True, plots=False)
+                      iterations=10, quiet=True, plots=False)
     loaded = load_result(tmp_path / "r")
     assert next(loaded.net.parameters()).dtype == torch.float64
     points = [[0.3, 0.4], [0.71, 0.2]]

@@ -308,7 +308,7 @@ def test_default_weighting_leaves_the_trivial_solution(tmp_path):
     assert default.settings.weighting == "inverse_dirichlet_data_capped"
     assert default.metrics["errors"]["u"] < 0.6
     paper = fit(compiled, out=tmp_path / "paper", quiet=True, plots=False, weighting="inverse_dirichlet", adam=600,
-                  **{k: v for k, v in SHORT_BURGERS.items() if k != "adam"})
+                **{k: v for k, v in SHORT_BURGERS.items() if k != "adam"})
     assert paper.metrics["errors"]["u"] > 0.9  # the failure the default fixes, still reproduced by the paper's rule
     # its mechanism: the terms u = 0 satisfies (the equation, the walls) outweigh the initial condition 100-fold
     weights = paper.metrics["weights"]
@@ -459,7 +459,7 @@ def test_a_stage_that_ends_the_run_scores_the_last_iterate_on_its_own_terms(tmp_
         'data obs: "obs.csv" x = x, u = u\ntrain:\n  stage: obs for 60\n'
     )
     result = pdec.fit(pdec.compile(tmp_path / "p.pde"), out=tmp_path / "run", layers=[8], adam=60, iterations=0,
-                                                    lr=1e-3, quiet=True, plots=False)
+                      lr=1e-3, quiet=True, plots=False)
     losses = [row["loss:data:obs"] for row in result.history.rows]
     assert losses[-1] < min(losses[:-1])  # a steady descent: the last iterate is the best on the stage's term
     assert result.metrics["kept_step"] is None  # so it is the one returned
