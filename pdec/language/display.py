@@ -19,7 +19,7 @@ from pdec.core.settings import Settings
 from pdec.geometry import VOLUME_POINTS, BoundaryPiece, Domain
 from pdec.language.vocabulary import SPELLING
 
-if TYPE_CHECKING:  # display is the problem's view: problem.py imports it, never the other way at run time
+if TYPE_CHECKING:  # display reads a Problem's records; annotations only
     from pdec.language.problem import Coefficient, Condition, DataSet, Periodic, Problem, Variable
 
 
