@@ -61,7 +61,7 @@ def test_quasi_newton_solves_linear_least_squares_to_round_off(method):
 
 
 def test_chunks_continue_without_evaluating_again_unless_the_objective_changed():
-    from pdec.optimizers import chunk
+    from pdec.train.optimizers import chunk
 
     p = torch.nn.Parameter(torch.tensor([-1.2, 1.0], dtype=torch.float64))
     opt = DenseQuasiNewton([p], "ssbroyden")
