@@ -38,8 +38,9 @@ from pdec.run.results import (
     save_checkpoint,
     write_json,
 )
+from pdec.train import checkpoint, metrics
 from pdec.train.console import main_process, say
-from pdec.train.trainer import Trainer, checkpoint, metrics
+from pdec.train.trainer import Trainer
 
 WINDOW_DIR = "window-{}"
 
