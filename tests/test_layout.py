@@ -289,6 +289,22 @@ def test_stages_never_import_later_stages():
     assert not later, later
 
 
+def test_modules_are_imported_from_their_own_path():
+    """``from pdec.train.trainer import checkpoint`` would hide an edge: a module is imported by its own name."""
+    import importlib
+    import inspect
+
+    through = []
+    for name, path in module_names(PACKAGE).items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("pdec."):
+                source = importlib.import_module(node.module)
+                if not hasattr(source, "__path__"):  # a module, not a package: its names are its own
+                    through += [f"{name}: from {node.module} import {a.name}" for a in node.names
+                                if inspect.ismodule(getattr(source, a.name, None))]
+    assert not through, through
+
+
 def test_registry_entries_load_from_the_stages_listed():
     """Each registry entry names an implementation that exists, in a module its axis may use (REGISTRY_MODULES)."""
     from pdec.core import registry
