@@ -1,4 +1,4 @@
-"""The second phase's optimisers (pdec.optimizers) and the trainer's use of them: known minimisers, the
+"""The second phase's optimisers (pdec.train.optimizers) and the trainer's use of them: known minimisers, the
 Gauss-Newton step against a dense solve, the float64 switch, resume, and the default against L-BFGS."""
 
 import json

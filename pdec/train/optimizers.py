@@ -1,7 +1,7 @@
 """The second training phase's optimisers: L-BFGS, dense quasi-Newton methods, Levenberg-Marquardt.
 
 The quasi-Newton methods are BFGS, self-scaled BFGS and self-scaled Broyden; Levenberg-Marquardt works on the
-stacked residual vector (pdec.jacobian).
+stacked residual vector (pdec.train.jacobian).
 
 Each is a ``torch.optim.Optimizer`` whose ``step(closure)`` runs up to ``max_iter`` iterations, so the trainer
 drives them all alike (a chunk of iterations per call, one history row per chunk):

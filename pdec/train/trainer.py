@@ -4,9 +4,10 @@
 :class:`Trainer` holds every piece of mutable state (network, unknowns, optimiser, balancer, step, history), so several
 runs can live in one process and a data-parallel wrapper can drive one per rank. It reads the compiled problem only
 through its typed contract (``terms``, ``point_sets``, ``unknowns``, ``settings``, ``spec``; see
-pdec.compiler.CompiledProblem). The other responsibilities live in their own modules: pdec.console (signals, progress,
-status lines), pdec.checkpoint (state, rollback, resume), pdec.metrics (evaluation, errors, plots), pdec.inverse (the
-frozen-network fit, identifiability) and pdec.schedule (stages, resampling rounds, learning-rate decay).
+pdec.compiler.driver.CompiledProblem). The other responsibilities live in their own modules: pdec.train.console
+(signals, progress, status lines), pdec.train.checkpoint (state, rollback, resume), pdec.train.metrics (evaluation,
+errors, plots), pdec.train.inverse (the frozen-network fit, identifiability) and pdec.train.schedule (stages, resampling
+rounds, learning-rate decay).
 
 One Adam step ``s`` (1-based)::
 
@@ -136,13 +137,14 @@ class Trainer:
         quiet: suppress the progress bar and the summary (the bar shows only on an interactive terminal).
         callback: ``callback(trainer, row)`` after each step.
         plots: write the plots when training finishes.
-        net, resume_dir: the network to train (default: pdec.nets.make_net); where a stop resumes (a window's run's).
+        net, resume_dir: the network to train (default: pdec.nn.networks.make_net); where a stop resumes (a window's
+            run's).
     """
 
     SNAPSHOT_EVERY = 25  # Adam steps between in-memory snapshots for NaN rollback (every second-phase chunk is one)
     # second-phase iterations per optimiser call and history row (a call re-evaluates the loss once); LM: Jacobians
     CHUNK = MappingProxyType({"lbfgs": 10, "bfgs": 10, "ssbfgs": 10, "ssbroyden": 10, "lm": 5})
-    DIAGNOSE_EVERY = 500  # steps between checks for stalled terms and extreme weights (pdec.diagnostics)
+    DIAGNOSE_EVERY = 500  # steps between checks for stalled terms and extreme weights (pdec.train.diagnostics)
 
     def __init__(self, compiled: Any, settings: Settings, run_dir: Path, quiet: bool | None = None,
                  callback: Callback | None = None, plots: bool = True, net: Any = None,
@@ -241,7 +243,7 @@ class Trainer:
         if missing := [t for t in active if t not in residuals]:
             raise PdecRunError(f"the compiled problem returned no residual for {', '.join(missing)}")
         losses = {t: self.shards.mean_square(residuals[t], self.sets_of[t]) for t in active}
-        if self.causal is not None:  # the equations' points weighted by time causality (pdec.causal)
+        if self.causal is not None:  # the equations' points weighted by time causality (pdec.train.causal)
             losses.update(self.causal.losses(residuals, points, active))
         return losses
 
@@ -343,7 +345,7 @@ class Trainer:
         return row
 
     def stacked(self, points: Mapping[str, torch.Tensor], jacobian: bool) -> Any:
-        """The weighted residual vector at ``points`` and, if asked, its Jacobian (pdec.jacobian)."""
+        """The weighted residual vector at ``points`` and, if asked, its Jacobian (pdec.train.jacobian)."""
         return residual_vector(self.residual_problem, points, self.targets_for(points), self.balancer.weights, jacobian)
 
     def row(self, step: int, losses: Mapping[str, float], lr: float) -> dict[str, Any]:
