@@ -100,7 +100,7 @@ def test_plain_values_survive_the_safe_loader(tmp_path):
 
 
 def test_history_csv_appends_the_new_rows_and_rewrites_when_columns_change(tmp_path):
-    from pdec.results import History
+    from pdec.run.results import History
 
     path, fresh = tmp_path / "history.csv", tmp_path / "fresh.csv"
     history = History([{"step": 1, "loss": 0.5}])
@@ -119,7 +119,7 @@ def test_history_csv_appends_the_new_rows_and_rewrites_when_columns_change(tmp_p
 
 
 def test_a_snapshot_copies_every_tensor_and_keeps_a_state_dict_loadable():
-    from pdec.checkpoint import copied
+    from pdec.train.checkpoint import copied
 
     net = torch.nn.Linear(2, 3)
     state = {"net": net.state_dict(), "steps": [1, (2, torch.ones(2))], "phase": "adam"}

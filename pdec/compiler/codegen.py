@@ -181,8 +181,8 @@ def jet_groups(plan: Plan, sites: list[Site]) -> dict[str, SetPlan]:
     """The forward-mode point sets (not periodic) grouped for one stacked jet each: point set -> its group's plan.
 
     Sets are taken by how many partials they carry, most first; each joins the first group whose host (the set that
-    opened it) can serve it (pdec.derivatives.joins), else opens one. A group's plan is its host's, needing every
-    partial its members need: its jet returns all of them, each member reads its own.
+    opened it) can serve it (pdec.compiler.derivatives.joins), else opens one. A group's plan is its host's, needing
+    every partial its members need: its jet returns all of them, each member reads its own.
     """
     forward = [plan.sets[s.point_set] for s in sites if plan.forward(s.point_set) and s.periodic is None]
     hosted: list[list[SetPlan]] = []

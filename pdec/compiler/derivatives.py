@@ -110,7 +110,7 @@ class Plan:
 
     @property
     def hosts(self) -> tuple[SetPlan, ...]:
-        """The sets whose jets serve the others (the grouping pdec.codegen's ``jet_groups`` makes).
+        """The sets whose jets serve the others (the grouping pdec.compiler.codegen's ``jet_groups`` makes).
 
         Of the sets needing two or more passes, most partials carried first, each that no earlier host can serve.
         """
@@ -130,7 +130,7 @@ class Plan:
 
 
 def joins(member: SetPlan, host: SetPlan) -> bool:
-    """Whether ``host``'s forward mode can serve ``member`` in one stacked call (pdec.codegen's ``stacked_jets``).
+    """Whether ``host``'s forward mode can serve ``member`` in one stacked call (codegen's ``stacked_jets``).
 
     The host carries every partial the member needs, and at most twice as many: on its rows the stacked call does
     at most twice the member's own work, and it saves a pass through the layers (and one backward) of its own.
