@@ -1,7 +1,7 @@
 """Inverse problems after training: the residuals linearised in the unknowns and the network -> intervals.
 
 One float64 linearisation of the trained run (:func:`linearise`) serves both the identifiability check
-(pdec.inverse: the equations' sensitivities to each unknown) and the confidence intervals (:func:`estimate`).
+(pdec.train.inverse: the equations' sensitivities to each unknown) and the confidence intervals (:func:`estimate`).
 The estimate is the sampling covariance of the weighted least-squares estimator that the training loss defines,
 linearised at the trained point in the unknowns and the network's trailing parameters (docs/training.md,
 "Confidence intervals for unknowns"): only the readings carry noise, its variance is estimated from the data

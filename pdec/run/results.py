@@ -116,7 +116,7 @@ class Result:
 
     ``predict(points)`` evaluates the network at ``[N, d]`` physical points (columns in ``variables`` order) and
     returns ``[N, len(fields)]``. ``intervals`` holds the unknowns' confidence intervals when the spec has readings
-    (``print(result.intervals["k"])``: ``k = 0.4012 +- 0.0031 (95%)``; pdec.intervals.Intervals), else None.
+    (``print(result.intervals["k"])``: ``k = 0.4012 +- 0.0031 (95%)``; pdec.run.intervals.Intervals), else None.
     """
 
     net: MLP

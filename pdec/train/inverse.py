@@ -83,7 +83,7 @@ def sensitivities(
     Central differences in the (constrained) value of each unknown, in float64 (on a float64 copy of ``net``); only
     the terms on ``points`` that are not data terms count. The scale is ``|value|`` (1 for an unknown at 0), so each
     vector is the change of the residuals under a 100% change of the unknown, whatever the unknown's units. The
-    columns of :func:`pdec.intervals.linearise`, the computation the confidence intervals share.
+    columns of :func:`pdec.run.intervals.linearise`, the computation the confidence intervals share.
     """
     return linearise(compiled, net, points, targets).sensitivities()
 
@@ -325,7 +325,7 @@ def check_identifiability(
     Runs on the trained network at the end of the run (a barely trained network gives false alarms both ways),
     in float64, with the SVD of the normalised sensitivities (see :func:`assess`). ``targets`` are the
     observations at ``points`` (default: the trainer's). With readings, the same linearisation also includes the
-    network's trailing parameters and gives the confidence intervals (:func:`pdec.intervals.estimate`), on at most
+    network's trailing parameters and gives the confidence intervals (:func:`pdec.run.intervals.estimate`), on at most
     ``POINTS`` points of each equation's or condition's point set (the first ones: the sampler drew them at random).
     Sets
     ``trainer.identifiability`` (the warnings), ``trainer.conditioning`` (a :class:`Conditioning`) and
