@@ -137,8 +137,7 @@ class Trainer:
         quiet: suppress the progress bar and the summary (the bar shows only on an interactive terminal).
         callback: ``callback(trainer, row)`` after each step.
         plots: write the plots when training finishes.
-        net, resume_dir: the network to train (default: pdec.nn.networks.make_net); where a stop resumes (a window's
-            run's).
+        net, resume_dir: the network to train (default: networks.make_net); where a stop resumes (a window's run's).
     """
 
     SNAPSHOT_EVERY = 25  # Adam steps between in-memory snapshots for NaN rollback (every second-phase chunk is one)
