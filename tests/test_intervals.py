@@ -169,7 +169,7 @@ def test_anisotropic_heat_with_u_xx_equal_u_yy_determines_only_the_sum(tmp_path,
 def test_a_forward_problem_gets_no_intervals_and_no_linearisation(tmp_path, monkeypatch):
     import pdec.train.inverse
 
-    monkeypatch.setattr(pdec.inverse, "linearise", lambda *a, **k: pytest.fail("linearised a forward problem"))
+    monkeypatch.setattr(pdec.train.inverse, "linearise", lambda *a, **k: pytest.fail("linearised a forward problem"))
     spec = "var x in [0, 1]\nfield u(x)\neq: u_xx = -1\nbc: u = 0 on boundary(x)\n"
     result = train(compile_spec(spec), out=tmp_path / "run", plots=False, quiet=True, adam=20, iterations=0)
     assert result.intervals is None and not (tmp_path / "run" / "unknowns.json").exists()
