@@ -25,8 +25,8 @@ from pathlib import Path
 import torch
 from _report import write_result  # benchmarks/ is on sys.path when run as a script
 
-from pdec.compiler import compile as compile_spec
-from pdec.train import train
+from pdec import fit
+from pdec.compiler.driver import compile as compile_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,7 +54,7 @@ def run_seed(compiled, seed: int, args: argparse.Namespace, folder: Path) -> dic
         "eval_every": 500,
         "checkpoint_every": 10**6,
     }
-    result = train(
+    result = fit(
         compiled, out=folder / f"seed{seed}", quiet=not args.progress, callback=budget, plots=False, **overrides
     )
     return {

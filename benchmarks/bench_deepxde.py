@@ -46,6 +46,8 @@ from pathlib import Path
 import numpy as np
 from _report import RESULTS, child_result, read_jsonl, write_result  # benchmarks/ is on sys.path as a script
 
+import pdec
+
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = Path(__file__).resolve().parent / "specs" / "deepxde"
 LOG = RESULTS / "deepxde.jsonl"
@@ -302,7 +304,7 @@ CASES = {
 
 def test_set(case: Case) -> tuple[np.ndarray, np.ndarray]:
     """pdec's evaluation points for the box and the exact values there (the same for both tools)."""
-    from pdec.sampling import eval_points
+    from pdec.train.sampling import eval_points
 
     points = eval_points(case.bounds, EVAL_POINTS)
     return points, case.exact(points)
@@ -374,7 +376,6 @@ def run_pdec(name: str, seed: int) -> dict:
     """``pdec.fit`` on the problem's spec with ``seed``; its errors (pdec's own evaluation) and training seconds."""
     import torch
 
-    import pdec
 
     torch.set_num_threads(1)
     case = CASES[name]

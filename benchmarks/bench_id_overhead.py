@@ -33,8 +33,8 @@ from pathlib import Path
 import torch
 from _report import write_result  # benchmarks/ is on sys.path when run as a script
 
-from pdec.compiler import compile as compile_spec
-from pdec.train import Trainer
+from pdec.compiler.driver import compile as compile_spec
+from pdec.train.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = {

@@ -28,9 +28,9 @@ import numpy as np
 import torch
 from _report import write_result  # benchmarks/ is on sys.path when run as a script
 
-from pdec.compiler import compile as compile_spec
-from pdec.inverse import sample_exact, write_csv
-from pdec.train import train
+from pdec import fit
+from pdec.compiler.driver import compile as compile_spec
+from pdec.train.inverse import sample_exact, write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -68,7 +68,7 @@ def run(spec: str, folder: Path, budget: float, **overrides) -> tuple[dict, floa
             raise KeyboardInterrupt
 
     overrides.setdefault("checkpoint_every", 10**6)
-    result = train(compile_spec(spec), out=folder, quiet=True, callback=stop, plots=False, **overrides)
+    result = fit(compile_spec(spec), out=folder, quiet=True, callback=stop, plots=False, **overrides)
     return result, time.perf_counter() - started
 
 

@@ -122,8 +122,8 @@ def overrides(config: str, budget: str, spec_adam: int = 0) -> dict:
 
 def run(case: str, config: str, seed: int, budget: str) -> dict:
     """Train one (case, configuration, seed) on one thread; the final errors, loss and time."""
-    from pdec.compiler import compile as compile_spec
-    from pdec.train import train
+    from pdec import fit
+    from pdec.compiler.driver import compile as compile_spec
 
     torch.set_num_threads(1)
     spec = io.StringIO(spec_text(case, config))
@@ -136,7 +136,7 @@ def run(case: str, config: str, seed: int, budget: str) -> dict:
         compiled = compile_spec(spec, **fixed)
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        result = train(compiled, out=Path(tmp) / "run", quiet=True, plots=False, seed=seed, **settings)
+        result = fit(compiled, out=Path(tmp) / "run", quiet=True, plots=False, seed=seed, **settings)
     m = result.metrics
     row = {"case": case, "config": config, "seed": seed, "budget": budget, "seconds": time.perf_counter() - started}
     return {**row, "settings": {**settings, **fixed}, "errors": m["errors"], "loss": m.get("loss")}

@@ -35,6 +35,8 @@ from pathlib import Path
 
 from _report import RESULTS, read_jsonl, write_result  # benchmarks/ is on sys.path when run as a script
 
+import pdec
+
 ROOT = Path(__file__).resolve().parent.parent
 CURVES = RESULTS / "optimizers"
 LOG = RESULTS / "optimizers.jsonl"
@@ -68,7 +70,6 @@ def child(problem: str, config: str, seed: int, budget: float, iterations: int |
     """Train one run in this process, logging ``{step, phase, time, error}`` at every evaluation; print RESULT."""
     import torch
 
-    import pdec
 
     torch.set_num_threads(1)
     spec, shared = PROBLEMS[problem]
@@ -100,7 +101,7 @@ def child(problem: str, config: str, seed: int, budget: float, iterations: int |
             raise KeyboardInterrupt
 
     eval_every = 10 if config == "lm" else 50
-    result = compiled.train(out=out, quiet=True, plots=False, callback=callback, eval_every=eval_every, **overrides)
+    result = pdec.fit(compiled, out=out, quiet=True, plots=False, callback=callback, eval_every=eval_every, **overrides)
     m = result.metrics
     final = max(m["unknown_errors"].values()) if inverse and m.get("unknown_errors") else max(m["errors"].values())
     with curve.open("a") as f:

@@ -99,7 +99,7 @@ def spec_text(case: str, config: str) -> str:
 
 def load(case: str, config: str):
     """The compiled problem of one case and configuration (data paths resolve against examples/)."""
-    from pdec.compiler import compile as compile_spec
+    from pdec.compiler.driver import compile as compile_spec
 
     spec = io.StringIO(spec_text(case, config))
     spec.name = str(EXAMPLES / f"{case}.pde")
@@ -158,7 +158,7 @@ def run_one(case: str, config: str, seed: int, steps: int | None, points: float,
     """Train one (case, configuration, seed) on one thread; its pooled and per-field errors, curve, seconds."""
     import torch
 
-    from pdec.train import train
+    from pdec import fit
 
     torch.set_num_threads(1)
     compiled = load(case, config)
@@ -168,7 +168,7 @@ def run_one(case: str, config: str, seed: int, steps: int | None, points: float,
     norms = {f: float(np.linalg.norm(reference.values[:, j])) for j, f in enumerate(fields)}
     with tempfile.TemporaryDirectory() as tmp:
         cpu = time.process_time()
-        result = train(
+        result = fit(
             compiled, out=Path(tmp) / "run", quiet=True, plots=False, seed=seed, eval_every=eval_every, **settings
         )
         cpu = time.process_time() - cpu

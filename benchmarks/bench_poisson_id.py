@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pdec.compiler import compile as compile_spec
-from pdec.train import train
+from pdec import fit
+from pdec.compiler.driver import compile as compile_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 STRATEGIES = ("fixed", "inverse_dirichlet", "inverse_dirichlet_grouped", "max_avg")
@@ -56,7 +56,7 @@ train:
 def run(k: int, strategy: str, seed: int, args: argparse.Namespace, folder: Path) -> dict:
     """Train one (k, strategy, seed); return the final error and the settled weight ratio."""
     compiled = compile_spec(SPEC.format(k=k))
-    result = train(
+    result = fit(
         compiled,
         out=folder / f"k{k}-{strategy}-{seed}",
         quiet=True,

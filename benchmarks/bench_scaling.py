@@ -7,8 +7,8 @@ Run from the repository root::
     python benchmarks/bench_scaling.py --device cuda         # NCCL, one GPU per rank (ranks <= GPUs)
 
 Each configuration starts its ranks with ``torch.multiprocessing`` (one torch thread each), trains the Burgers spec
-below through ``pdec.train`` (the default inverse-Dirichlet weighting, no evaluation set), and times the Adam steps
-after a warm-up on rank 0. Throughput is collocation points (all ranks, interior and conditions) times steps per
+below through ``pdec.train.trainer`` (the default inverse-Dirichlet weighting, no evaluation set), and times the Adam
+steps after a warm-up on rank 0. Throughput is collocation points (all ranks, interior and conditions) times steps per
 second.
 
 - weak scaling: the points per rank are fixed, the total grows with the ranks; efficiency = throughput(n) /
@@ -58,7 +58,7 @@ def settings(interior: int, boundary: int, steps: int) -> dict:
 def rank_main(rank: int, world: int, tmp: str, config: dict) -> None:
     """One rank: join the group, train, and (rank 0) write the seconds per Adam step after the warm-up."""
     import pdec
-    from pdec.train import train
+    from pdec import fit
 
     torch.set_num_threads(1)
     device = config["device"]
@@ -78,7 +78,7 @@ def rank_main(rank: int, world: int, tmp: str, config: dict) -> None:
     try:
         compiled = pdec.compile(SPEC)
         run = settings(config["interior"], config["boundary"], config["warmup"] + config["steps"])
-        train(compiled, out=Path(tmp) / "run", quiet=True, plots=False, callback=clock, device=device, **run)
+        fit(compiled, out=Path(tmp) / "run", quiet=True, plots=False, callback=clock, device=device, **run)
         if rank == 0:
             seconds = (stamps[-1] - stamps[config["warmup"] - 1]) / config["steps"]
             Path(tmp, "result.json").write_text(json.dumps({"seconds": seconds, "points": points[0]}))

@@ -49,9 +49,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import pdec.compiler as pc  # noqa: E402
-from pdec.nets import build_net  # noqa: E402
-from pdec.problem import (  # noqa: E402
+import pdec.compiler.driver as pc  # noqa: E402
+from pdec.core.source import Source  # noqa: E402
+from pdec.language.problem import (  # noqa: E402
     Condition,
     Constant,
     Equation,
@@ -64,7 +64,7 @@ from pdec.problem import (  # noqa: E402
     field_function,
     symbol,
 )
-from pdec.source import Source  # noqa: E402
+from pdec.nn.networks import build_net  # noqa: E402
 
 D = sympy.Derivative
 N_INTERIOR, N_BOUNDARY, N_INITIAL = 2540, 80, 160
@@ -412,7 +412,7 @@ def spec_compile_times() -> list[tuple[str, float, float, int]]:
     Each example is loaded once first, so one-off costs (reading the grammar, importing) are not counted.
     """
     try:
-        from pdec.frontend import load
+        from pdec.language.frontend import load
     except ImportError:
         return []
     out = []
@@ -517,7 +517,7 @@ EXAMPLES = ("allen_cahn", "kuramoto_sivashinsky", "advection")
 
 def example_points(compiled: pc.CompiledProblem) -> dict[str, torch.Tensor]:
     """Fixed random points of a spec as written: ``interior`` points inside, ``boundary`` points on each face set."""
-    from pdec.sampling import box_points
+    from pdec.train.sampling import box_points
 
     counts = {True: compiled.settings.interior, False: compiled.settings.boundary}
     return {
@@ -530,7 +530,7 @@ def example_points(compiled: pc.CompiledProblem) -> dict[str, torch.Tensor]:
 
 def examples_section(rounds: int) -> str:
     """Autograd and forward steps on examples whose networks use the input maps, the modified MLP, exact conditions."""
-    from pdec.nets import make_net as pdec_make_net
+    from pdec.nn.networks import make_net as pdec_make_net
 
     lines = [
         EXAMPLES_TITLE,

@@ -28,11 +28,11 @@ CASES = ("burgers", "kovasznay")
 CHILD = """
 import json, sys, tempfile, torch
 torch.set_num_threads(int(sys.argv[2]))
-from pdec.compiler import compile as compile_spec
-from pdec.train import train
+from pdec.compiler.driver import compile as compile_spec
+from pdec import fit
 with tempfile.TemporaryDirectory() as tmp:
-    r = train(compile_spec(sys.argv[1]), out=tmp + "/run", quiet=True, plots=False, adam=int(sys.argv[3]), lbfgs=0,
-              eval_every=10**9, checkpoint_every=10**9)
+    r = fit(compile_spec(sys.argv[1]), out=tmp + "/run", quiet=True, plots=False, adam=int(sys.argv[3]), lbfgs=0,
+            eval_every=10**9, checkpoint_every=10**9)
 print(json.dumps(r.metrics["wall_time"] / int(sys.argv[3])))
 """
 

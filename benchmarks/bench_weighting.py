@@ -51,14 +51,14 @@ LOG = RESULTS / "weighting.jsonl"
 
 def run(case: str, weighting: str, seed: int) -> dict:
     """Train one (case, strategy, seed) on one thread; the final errors and weights."""
-    from pdec.compiler import compile as compile_spec
-    from pdec.train import train
+    from pdec import fit
+    from pdec.compiler.driver import compile as compile_spec
 
     torch.set_num_threads(1)
     spec, overrides = CASES[case]
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        result = train(
+        result = fit(
             compile_spec(spec), out=Path(tmp) / "run", quiet=True, plots=False, weighting=weighting, seed=seed,
             **overrides,
         )

@@ -39,7 +39,7 @@ def main() -> None:
                                       "error": max(errors)}) + "\n")
                 log.flush()
 
-        result = compiled.train(out=out, quiet=True, plots=False, callback=callback, eval_every=50, **overrides)
+        result = pdec.fit(compiled, out=out, quiet=True, plots=False, callback=callback, eval_every=50, **overrides)
         m = result.metrics
         log.write(json.dumps({"final": m["errors"], "unknown_errors": m.get("unknown_errors"),
                               "seconds": m["wall_time"], "steps": m["steps"]}) + "\n")

@@ -21,8 +21,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from pdec.compiler import compile as compile_spec  # noqa: E402
-from pdec.train import train  # noqa: E402
+from pdec import fit  # noqa: E402
+from pdec.compiler.driver import compile as compile_spec  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SHORT = dict(layers=[20, 20, 20, 20], interior=2000, adam=2000, lbfgs=0, eval_every=100, seed=0)
@@ -36,7 +36,7 @@ def main() -> None:
     fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
     with tempfile.TemporaryDirectory() as tmp:
         for col, (rule, title) in enumerate(RULES.items()):
-            result = train(compiled, out=Path(tmp) / rule, quiet=True, plots=False, weighting=rule, **SHORT)
+            result = fit(compiled, out=Path(tmp) / rule, quiet=True, plots=False, weighting=rule, **SHORT)
             h = result.history
             for term in compiled.terms:
                 axes[0, col].semilogy(h["step"], h[f"loss:{term}"], label=term)

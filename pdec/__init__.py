@@ -3,7 +3,8 @@
 The public API is curated here; importing pdec does not import torch (the compiler and trainer load it lazily).
 """
 
-from pdec.errors import (
+from pdec.core import registry  # the extension axes (pdec.registry.WEIGHTINGS, ...): names only, no torch
+from pdec.core.errors import (
     PdecCompileError,
     PdecDataError,
     PdecError,
@@ -14,24 +15,27 @@ from pdec.errors import (
     PdecSyntaxError,
     PdecWarning,
 )
-from pdec.frontend import load
-from pdec.problem import Problem
+from pdec.fit import fit  # the module pdec/fit.py is shadowed by its function here
+from pdec.language.frontend import load
+from pdec.language.problem import Problem
 
 __version__ = "0.1.0"
 
 
 def compile(spec, **overrides):  # noqa: A001 - the public name is pdec.compile
-    """Compile a spec (text, path, file object or Problem) to torch residuals; see ``pdec.compiler.compile``."""
-    from pdec.compiler import compile as compile_spec
+    """Compile a spec (text, path, file object or Problem) to torch residuals; see ``pdec.compiler.driver.compile``."""
+    from pdec.compiler.driver import compile as compile_spec
 
     return compile_spec(spec, **overrides)
 
 
-def fit(compiled, **options):
-    """Train a compiled problem and return its Result; see ``pdec.train.train`` (also ``compiled.train(...)``)."""
-    from pdec.train import train
+def __getattr__(name: str):
+    """``pdec.Result``, the record a training returns, imported when first asked for (it needs torch)."""
+    if name == "Result":
+        from pdec.run.results import Result
 
-    return train(compiled, **options)
+        return Result
+    raise AttributeError(f"module 'pdec' has no attribute {name!r}")
 
 
 __all__ = [
@@ -45,7 +49,9 @@ __all__ = [
     "PdecSyntaxError",
     "PdecWarning",
     "Problem",
+    "Result",
     "compile",
     "fit",
     "load",
+    "registry",
 ]

@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pdec.errors import PdecError
-from pdec.settings import DTYPES, LOWERINGS, OPTIMIZERS, SAMPLERS, WEIGHTINGS
+from pdec.core.errors import PdecError
+from pdec.core.settings import DTYPES, LOWERINGS, OPTIMIZERS, SAMPLERS, WEIGHTINGS
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,8 @@ def _configure_check(parser: argparse.ArgumentParser) -> None:
 
 def _run_check(args: argparse.Namespace) -> int:
     """Check each file; print its summary (or LaTeX) to stdout and its errors and warnings to stderr."""
-    from pdec.display import describe, latex
-    from pdec.frontend import load
+    from pdec.language.display import describe, latex
+    from pdec.language.frontend import load
 
     status = 0
     for i, path in enumerate(args.files):
@@ -89,8 +89,8 @@ def _configure_sample(parser: argparse.ArgumentParser) -> None:
 
 def _run_sample(args: argparse.Namespace) -> int:
     """Write synthetic observations of a spec's exact solution, for identifiability studies."""
-    from pdec.compiler import compile as compile_spec
-    from pdec.inverse import sample_exact, write_csv
+    from pdec.compiler.driver import compile as compile_spec
+    from pdec.train.inverse import sample_exact, write_csv
 
     if args.sampler not in SAMPLERS:
         raise PdecError(f"unknown sampler '{args.sampler}'", hint="choices: " + ", ".join(SAMPLERS))
@@ -114,7 +114,7 @@ def _configure_emit(parser: argparse.ArgumentParser) -> None:
 
 def _compiled(args: argparse.Namespace):
     """Compile the spec named on the command line (with its --dtype and --lowering, if given)."""
-    from pdec.compiler import compile as compile_spec
+    from pdec.compiler.driver import compile as compile_spec
 
     given = {"dtype": args.dtype, "lowering": args.lowering}
     return compile_spec(Path(args.spec), **{k: v for k, v in given.items() if v})
@@ -122,7 +122,7 @@ def _compiled(args: argparse.Namespace):
 
 def _run_plan(args: argparse.Namespace) -> int:
     """Print each derivative, its parent, and the backward passes per evaluation."""
-    from pdec.compiler import format_plan
+    from pdec.compiler.driver import format_plan
 
     print(format_plan(_compiled(args)))
     return 0
@@ -130,7 +130,7 @@ def _run_plan(args: argparse.Namespace) -> int:
 
 def _run_emit(args: argparse.Namespace) -> int:
     """Write the generated residual module (torch only, no pdec import)."""
-    from pdec.compiler import emit
+    from pdec.compiler.driver import emit
 
     source = emit(_compiled(args))
     if args.output:
@@ -184,9 +184,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return launch(args.nproc, run_arguments(args))
     import torch
 
-    from pdec.compiler import compile as compile_spec
-    from pdec.distributed import process_group
-    from pdec.train import train
+    from pdec.compiler.driver import compile as compile_spec
+    from pdec.fit import fit
+    from pdec.train.distributed import process_group
 
     names = ("adam", "optimizer", "iterations", "lbfgs", "device", "dtype", "seed", "sampler", "weighting")
     overrides = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
@@ -197,7 +197,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         torch.set_num_threads(count)  # process-wide: this is the command line's own process
     compiled = compile_spec(Path(args.spec))
     with process_group(overrides.get("device", compiled.settings.device)):  # under torchrun: join its group
-        result = train(compiled, out=args.out, resume=args.resume, quiet=True if args.quiet else None, **overrides)
+        result = fit(compiled, out=args.out, resume=args.resume, quiet=True if args.quiet else None, **overrides)
     return 130 if result.interrupted else 0
 
 
@@ -237,8 +237,8 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """``pdec predict RUN_DIR points.csv``: write the trained fields at the given points as CSV."""
-    from pdec.errors import PdecRunError
-    from pdec.results import SPEC, load_result, read_points_csv, write_predictions
+    from pdec.core.errors import PdecRunError
+    from pdec.run.results import SPEC, load_result, read_points_csv, write_predictions
 
     result = load_result(args.run_dir)
     if not (Path(args.run_dir) / SPEC).is_file():

@@ -72,12 +72,12 @@ def run_case(name: str, out: Path, faulty: bool = True) -> list[dict]:
     import torch
 
     import pdec
-    from pdec.train import train
+    from pdec import fit
 
     torch.set_num_threads(1)
     compiled = pdec.compile(spec_text(name), dtype="float64")
     callback = faults if name == "faults" and faulty else None
-    result = train(compiled, out=out, quiet=True, plots=False, callback=callback, **CASES[name][1])
+    result = fit(compiled, out=out, quiet=True, plots=False, callback=callback, **CASES[name][1])
     rows = [{k: v for k, v in row.items() if k != "time"} for row in result.history.rows]
     if name == "faults":
         rows.append({"interrupted": result.interrupted, "rollbacks": result.metrics["rollbacks"]})

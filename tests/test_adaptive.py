@@ -1,4 +1,4 @@
-"""Adaptive collocation (pdec.adaptive): RAD and RAR-D draw where the residual is large."""
+"""Adaptive collocation (pdec.train.adaptive): RAD and RAR-D draw where the residual is large."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import torch
 import torch.multiprocessing as mp
 
 import pdec
-from pdec.adaptive import RAD, RARD, density, point_clouds, select
-from pdec.errors import PdecRunError
-from pdec.sampling import SamplingContext, make_sampler
+from pdec.core.errors import PdecRunError
+from pdec.train.adaptive import RAD, RARD, density, point_clouds, select
+from pdec.train.sampling import SamplingContext, make_sampler
 
 # the residual of `eq: u = 0` is the network itself: a known function of x
 SPEC = "var x in [0, 1]\nvar y in [0, 1]\nfield u(x, y)\neq known: u = 0\n"
@@ -69,7 +69,7 @@ def test_a_run_records_its_point_clouds(tmp_path):
     compiled = pdec.compile(
         "var x in [0, 1]\nfield u(x)\neq: u_xx = -pi^2*sin(pi*x)\nbc: u = 0 on boundary\n", sampler="rad", resample=10
     )
-    compiled.train(adam=30, lbfgs=0, layers=[8], interior=50, out=tmp_path / "run", quiet=True, plots=False)
+    pdec.fit(compiled, adam=30, lbfgs=0, layers=[8], interior=50, out=tmp_path / "run", quiet=True, plots=False)
     assert sorted(point_clouds(tmp_path / "run")) == [0, 1, 2]
 
 

@@ -3,11 +3,11 @@ import pytest
 import torch
 from trainer_problems import heat2d, poisson1d, small
 
-from pdec.balance import Fixed, InverseDirichlet, MaxAvg, MaxAvgUnweighted, ReLoBRaLo, make_balancer
-from pdec.problem import Kind
-from pdec.settings import Settings
-from pdec.terms import Term
-from pdec.train import Trainer
+from pdec.compiler.terms import Term
+from pdec.core.settings import Settings
+from pdec.language.problem import Kind
+from pdec.train.balance import Fixed, InverseDirichlet, MaxAvg, MaxAvgUnweighted, ReLoBRaLo, make_balancer
+from pdec.train.trainer import Trainer
 
 TERMS = ("pde:a", "bc:b", "bc:c")
 
@@ -219,8 +219,8 @@ def test_relobralo_warm_up_follows_the_authors_code():
 def test_balancers_read_kinds_and_isolated_points_from_the_term_records():
     from pathlib import Path
 
-    from pdec.compiler import compile as compile_spec
-    from pdec.problem import Kind
+    from pdec.compiler.driver import compile as compile_spec
+    from pdec.language.problem import Kind
 
     spec = Path(__file__).parent / "golden" / "trajectories" / "euler_beam.pde"
     compiled = compile_spec(spec)
@@ -345,8 +345,8 @@ def test_capped_data_leave_the_equation_fitted_on_noisy_readings(tmp_path):
     leave the equation fitted (loss below 1e-5), and c and k land where a least-squares fit of the closed form to the
     same readings puts them (c 0.07%, k 0.09% off the truth). About 10 s.
     """
-    from pdec.compiler import compile as compile_spec
-    from pdec.train import train
+    from pdec import fit
+    from pdec.compiler.driver import compile as compile_spec
 
     t = np.linspace(0.0, 10.0, 50)
     w = np.sqrt(4.0 - 0.04)
@@ -354,8 +354,8 @@ def test_capped_data_leave_the_equation_fitted_on_noisy_readings(tmp_path):
     y = y + 0.01 * np.std(y) * np.random.default_rng(0).standard_normal(50)
     np.savetxt(tmp_path / "obs.csv", np.column_stack([t, y]), delimiter=",", header="t,y", comments="")
     (tmp_path / "osc.pde").write_text(OSCILLATOR)
-    result = train(compile_spec(tmp_path / "osc.pde"), out=tmp_path / "run", quiet=True, plots=False, adam=2500,
-                   iterations=300, weighting="inverse_dirichlet_data_capped")
+    result = fit(compile_spec(tmp_path / "osc.pde"), out=tmp_path / "run", quiet=True, plots=False, adam=2500,
+                 iterations=300, weighting="inverse_dirichlet_data_capped")
     history = result.history
     joint = np.isfinite(history["loss:pde:osc"])
     assert (history["weight:data:obs"][joint] <= history["weight:pde:osc"][joint]).all()

@@ -1,4 +1,4 @@
-"""Causal training (pdec.causal): time-binned residual weights ``w_i = exp(-eps * sum_{k<i} L_k)``."""
+"""Causal training (pdec.train.causal): time-binned residual weights ``w_i = exp(-eps * sum_{k<i} L_k)``."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 import torch
 
 import pdec
-from pdec.causal import Causal, make_causal
-from pdec.checkpoint import BestIterate
-from pdec.errors import PdecRunError
+from pdec.core.errors import PdecRunError
+from pdec.train.causal import Causal, make_causal
+from pdec.train.checkpoint import BestIterate
 
 ADVECTION = (
     "var x in [0, 1]\ntime t in [0, 2]\nfield u(x, t)\neq adv: u_t + u_x = 0\nic: u = sin(2*pi*x)\nperiodic: u in x\n"
@@ -56,7 +56,8 @@ def test_causal_setting_switches_it_on_and_needs_time(tmp_path):
     compiled = pdec.compile(ADVECTION, causal=1.0, causal_bins=4)
     causal = make_causal(compiled, compiled.settings)
     assert (causal.column, causal.bins, causal.terms) == (1, 4, ("pde:adv",))
-    result = compiled.train(adam=20, lbfgs=2, layers=[8, 8], interior=64, out=tmp_path / "r", quiet=True, plots=False)
+    result = pdec.fit(compiled, adam=20, lbfgs=2, layers=[8, 8], interior=64, out=tmp_path / "r", quiet=True,
+                      plots=False)
     assert 0 < result.history.rows[-1]["causal:min_weight"] <= 1
     steady = pdec.compile("var x in [0, 1]\nfield u(x)\neq: u_xx = 1\nbc: u = 0 on boundary\n", causal=1.0)
     with pytest.raises(PdecRunError, match="needs a time variable"):
@@ -122,8 +123,8 @@ def test_a_run_records_every_equation_s_smallest_weight_and_keeps_best_on_plain_
     def watch(trainer, row):
         seen.append(trainer.best.causal is trainer.causal)
 
-    result = compiled.train(
-        adam=10, lbfgs=0, layers=[8], interior=64, out=tmp_path / "r", quiet=True, plots=False, callback=watch
+    result = pdec.fit(
+        compiled, adam=10, lbfgs=0, layers=[8], interior=64, out=tmp_path / "r", quiet=True, plots=False, callback=watch
     )
     row = result.history.rows[-1]
     own = [row["causal:min_weight:pde:adv"], row["causal:min_weight:pde:link"]]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pdec.compiler import compile as compile_spec
-from pdec.compiler import emit
+from pdec.compiler.driver import compile as compile_spec
+from pdec.compiler.driver import emit
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).parent / "golden" / "emit"

@@ -13,13 +13,14 @@ import scipy.io
 import torch
 
 import pdec
-from pdec.compiler import compile as compile_spec
-from pdec.errors import PdecDataError, PdecSemanticError
-from pdec.frontend import parse_spec, read
-from pdec.interpolation import interpolate, table
-from pdec.nets import build_net
-from pdec.syntax import CoefDecl, unparse
-from pdec.train import train
+from pdec import fit
+from pdec.compiler.driver import compile as compile_spec
+from pdec.compiler.interpolation import interpolate, table
+from pdec.core.errors import PdecDataError, PdecSemanticError
+from pdec.language.display import describe
+from pdec.language.frontend import parse_spec, read
+from pdec.language.syntax import CoefDecl, unparse
+from pdec.nn.networks import build_net
 
 SQUARE = "var x in [0, 1]\nvar y in [0, 2]\nfield u(x, y)\n"
 
@@ -114,7 +115,7 @@ def test_scattered_rows_are_resampled_on_a_grid(tmp_path):
     np.testing.assert_allclose(a[:, 0], 1 + 2 * X[:, 0] - 0.5 * X[:, 1], atol=1e-12)
     np.testing.assert_allclose(a_x[:, 0], 2.0, atol=1e-9)
     np.testing.assert_allclose(a_y[:, 0], -0.5, atol=1e-9)
-    assert "304 scattered rows on a 35 x 35 grid" in repr(problem)
+    assert "304 scattered rows on a 35 x 35 grid" in describe(problem)
 
 
 # --- the interpolant --------------------------------------------------------------------------------------------------
@@ -257,7 +258,7 @@ def test_generated_module_holds_the_table_and_stays_standalone(tmp_path):
 
 
 def test_check_shows_the_coefficient(tmp_path):
-    text = repr(bilinear_problem(tmp_path, extra=DIVERGENCE))
+    text = describe(bilinear_problem(tmp_path, extra=DIVERGENCE))
     line = "a(x, y) = a.csv: 7 x 5 grid (35 rows), x in [0, 1], y in [0, 2]; values in [1, 11]; linear"
     assert f"coefficients:\n  {line}\n" in text
     assert "flux: -a*u_xx - a*u_yy - a_x*u_x - a_y*u_y = 0" in text
@@ -334,5 +335,5 @@ def test_training_with_a_tabulated_coefficient_learns_the_solution(tmp_path):
     )
     compiled = pdec.compile(spec_file(tmp_path, text))
     settings = {"layers": [16, 16], "interior": 64, "adam": 400, "lbfgs": 0, "lr": 1e-2, "weighting": "fixed"}
-    result = train(compiled, out=tmp_path / "run", quiet=True, plots=False, **settings)
+    result = fit(compiled, out=tmp_path / "run", quiet=True, plots=False, **settings)
     assert result.metrics["errors"]["u"] < 0.05  # the trivial solution u = 0 has error 1

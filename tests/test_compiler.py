@@ -16,11 +16,12 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pdec.compiler import CompiledProblem, Unknowns, compile, emit
-from pdec.derivatives import format_plan
-from pdec.errors import PdecCompileError
-from pdec.frontend import load
-from pdec.problem import (
+from pdec.compiler.derivatives import format_plan
+from pdec.compiler.driver import CompiledProblem, Unknowns, compile, emit
+from pdec.core.errors import PdecCompileError
+from pdec.core.source import Source
+from pdec.language.frontend import load
+from pdec.language.problem import (
     Condition,
     Constant,
     DataSet,
@@ -35,7 +36,6 @@ from pdec.problem import (
     field_function,
     symbol,
 )
-from pdec.source import Source
 
 D = sympy.Derivative
 x, y, t = symbol("x"), symbol("y"), symbol("t")
@@ -582,7 +582,7 @@ GENERATOR_NAMES = (
 
 
 def test_field_names_never_collide_with_generated_names():
-    from pdec.frontend import load
+    from pdec.language.frontend import load
 
     names = ", ".join(GENERATOR_NAMES)
     eqs = "".join(f"eq e{i}: {n}_x = sin(u*{n}) + sin(u*{n})^2 + {n}\n" for i, n in enumerate(GENERATOR_NAMES))
@@ -670,7 +670,7 @@ def test_derivative_plan_work_is_bounded():
 
 
 def test_terms_are_typed_records():
-    from pdec.problem import Kind
+    from pdec.language.problem import Kind
 
     spec = (
         "var x in [0, 2]\nfield u(x)\nfield v(x)\nunknown k = 1\n"

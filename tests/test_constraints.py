@@ -1,4 +1,4 @@
-"""Exact constraints (pdec.constraints): the conditions marked ``exact`` hold by construction, to round-off."""
+"""Exact constraints (pdec.compiler.constraints): the conditions marked ``exact`` hold by construction, to round-off."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 import torch
 
 import pdec
-from pdec.constraints import JOINS, CurvedPiece, blend, r_join
-from pdec.nets import make_net
-from pdec.sampling import domain_points, region_points
+from pdec.compiler.constraints import JOINS, CurvedPiece, blend, r_join
+from pdec.nn.networks import make_net
+from pdec.train.sampling import domain_points, region_points
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAD = "var x in [0, 1]\ntime t in [0, 1]\nfield u(x, t)\neq heat: u_t = u_xx\n"
@@ -72,9 +72,9 @@ def test_no_exact_condition_keeps_the_plain_network():
 
 
 def test_unparse_round_trips_the_exact_keyword():
-    from pdec.parse import parse
-    from pdec.source import Source
-    from pdec.syntax import build, unparse
+    from pdec.core.source import Source
+    from pdec.language.parse import parse
+    from pdec.language.syntax import build, unparse
 
     text = HEAD + "ic: u = sin(pi*x) exact\nperiodic: u in x exact\n"
     spec = build(parse(Source(text)), Source(text))
@@ -104,12 +104,12 @@ def test_blend_equals_each_piece_on_it():
 
 
 def test_a_constrained_run_resumes_and_reloads_from_its_directory(tmp_path):
-    from pdec.results import load_result
+    from pdec.run.results import load_result
 
     spec = "var x in [0, 1]\nfield u(x)\neq: u_xx = -pi^2*sin(pi*x)\nbc: u = 0 on boundary exact\n"
     compiled = pdec.compile(spec, network="modified_mlp", fourier_features=4, layers=[8, 8])
-    compiled.train(adam=10, lbfgs=0, interior=32, out=tmp_path / "run", quiet=True, plots=False)
-    result = pdec.compile(spec).train(resume=tmp_path / "run", adam=20, quiet=True, plots=False)
+    pdec.fit(compiled, adam=10, lbfgs=0, interior=32, out=tmp_path / "run", quiet=True, plots=False)
+    result = pdec.fit(pdec.compile(spec), resume=tmp_path / "run", adam=20, quiet=True, plots=False)
     assert result.metrics["steps"] == 20
     loaded = load_result(tmp_path / "run")  # rebuilt from the run's spec and settings: same network, same weights
     points = np.linspace(0, 1, 11)[:, None]
@@ -119,7 +119,7 @@ def test_a_constrained_run_resumes_and_reloads_from_its_directory(tmp_path):
 
 def test_a_run_reloads_from_another_working_directory(tmp_path, monkeypatch):
     """The spec's relative data path resolves as it did for the run, wherever the run is loaded from."""
-    from pdec.results import load_result
+    from pdec.run.results import load_result
 
     folder = tmp_path / "specs"
     (folder / "data").mkdir(parents=True)
@@ -130,7 +130,7 @@ def test_a_run_reloads_from_another_working_directory(tmp_path, monkeypatch):
         'reference: "data/ref.csv" x = x, u = u\n'
     )
     monkeypatch.chdir(tmp_path)
-    result = pdec.compile("specs/sine.pde").train(adam=5, lbfgs=0, interior=16, out="run", quiet=True, plots=False)
+    result = pdec.fit(pdec.compile("specs/sine.pde"), adam=5, lbfgs=0, interior=16, out="run", quiet=True, plots=False)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
@@ -173,12 +173,12 @@ def test_exact_conditions_periodic_and_initial_values():
 
 def test_exact_conditions_train_to_the_walls_and_is_compile_time(tmp_path):
     compiled = pdec.compile(GLOBAL, layers=[16, 16])
-    result = compiled.train(adam=300, lbfgs=0, interior=256, out=tmp_path / "run", quiet=True, plots=False)
+    result = pdec.fit(compiled, adam=300, lbfgs=0, interior=256, out=tmp_path / "run", quiet=True, plots=False)
     walls = np.array([[0.0, 0.3], [1.0, 0.7], [0.4, 0.0], [0.6, 1.0]])
     assert abs(result.predict(walls)).max() < 1e-6
     assert result.metrics["errors"]["u"] < 0.5  # u = 0 scores 1 (300 steps: 0.39; soft walls: 0.17)
     with pytest.raises(pdec.PdecError, match="compile-time"):
-        pdec.compile(GLOBAL).train(exact_conditions=False, adam=1)
+        pdec.fit(pdec.compile(GLOBAL), exact_conditions=False, adam=1)
 
 
 def test_blend_takes_the_shared_value_where_pieces_meet():

@@ -1,4 +1,4 @@
-"""Exact conditions where faces meet (pdec.constraints.boolean_sum, pdec.corners): the network's part stays bounded.
+"""Exact conditions where faces meet (pdec.compiler.constraints.boolean_sum, corners): the network's part stays bounded.
 
 A field ``u = G + D * N`` with exact conditions on several faces: for a smooth solution whose conditions agree at the
 corners, ``N = (u - G) / D`` must stay bounded into every corner (``G`` the Boolean sum of the faces' values; the
@@ -17,9 +17,9 @@ import pytest
 import torch
 
 import pdec
-from pdec.constraints import CurvedPiece
-from pdec.nets import make_net
-from pdec.sampling import region_points
+from pdec.compiler.constraints import CurvedPiece
+from pdec.nn.networks import make_net
+from pdec.train.sampling import region_points
 
 LAPLACE = """var x in [0, 1]
 var y in [0, 1]
@@ -198,7 +198,7 @@ def test_windows_carry_the_initial_value_with_exact_walls():
     """With time windows, window k's initial value (window k - 1's solution) meets the walls where they agree."""
     compiled = pdec.compile(HEAT + "train:\n  windows = 2\n", dtype="float64", layers=[8, 8])
     with tempfile.TemporaryDirectory() as tmp:
-        result = compiled.train(adam=20, lbfgs=0, interior=64, out=tmp + "/run", quiet=True, plots=False)
+        result = pdec.fit(compiled, adam=20, lbfgs=0, interior=64, out=tmp + "/run", quiet=True, plots=False)
     walls = np.array([[0.0, 0.2], [0.0, 0.7], [1.0, 0.5], [1.0, 0.9]])
     want = np.exp(-walls[:, 1]) * np.sin(walls[:, 0] + 1) + walls[:, 0] + 2
     assert np.abs(result.predict(walls)[:, 0] - want).max() < 1e-12
@@ -208,7 +208,8 @@ def test_the_face_by_face_laplace_problem_trains_like_the_whole_boundary():
     """Measured: 6.5e-7 error, 7.0e-8 equation loss at fresh points (the inverse-distance blend: 1.6e-5 and 0.32)."""
     compiled = pdec.compile(LAPLACE, dtype="float64", layers=[20, 20, 20])
     with tempfile.TemporaryDirectory() as tmp:
-        result = compiled.train(adam=500, lbfgs=300, interior=512, seed=0, out=tmp + "/run", quiet=True, plots=False)
+        result = pdec.fit(compiled, adam=500, lbfgs=300, interior=512, seed=0, out=tmp + "/run", quiet=True,
+                          plots=False)
     fresh = torch.as_tensor(np.random.default_rng(1).random((2048, 2)))
     residual = compiled.evaluate(result.net, {"interior": fresh})
     fresh_loss = float(sum((r.detach() ** 2).mean() for r in residual.values()))

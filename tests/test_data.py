@@ -1,4 +1,4 @@
-"""Tests for pdec.data.load_dataset: formats, grid/scattered layout, sampling, noise and every user error."""
+"""Tests for pdec.language.data.load_dataset: formats, grid/scattered layout, sampling, noise and every user error."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import scipy.io
 
-from pdec.data import load_dataset
-from pdec.errors import PdecDataError
-from pdec.problem import Field, Variable
-from pdec.source import Source
+from pdec.core.errors import PdecDataError
+from pdec.core.source import Source
+from pdec.language.data import load_dataset
+from pdec.language.problem import Field, Variable
 
 ROOT = Path(__file__).resolve().parents[1]
 BURGERS = ROOT / "examples" / "data" / "burgers_shock.mat"

@@ -8,10 +8,10 @@ import pytest
 import sympy
 import torch
 
-from pdec.compiler import compile
-from pdec.derivatives import partial, plan_set
-from pdec.problem import Equation, Field, Periodic, Problem, Variable, field_function, symbol
-from pdec.source import Source
+from pdec.compiler.derivatives import partial, plan_set
+from pdec.compiler.driver import compile
+from pdec.core.source import Source
+from pdec.language.problem import Equation, Field, Periodic, Problem, Variable, field_function, symbol
 
 D = sympy.Derivative
 x, y, t = symbol("x"), symbol("y"), symbol("t")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pdec.diagnostics import (
+from pdec.train.diagnostics import (
     CAUSAL_CLOSED,
     EXTREME,
     OVERFIT,

@@ -12,8 +12,9 @@ import torch
 import torch.multiprocessing as mp
 from distributed_cases import CASES, INTERRUPT_AFTER, ROOT, rank_main, run_case, spec_text
 
-from pdec.distributed import Shards
-from pdec.errors import PdecRunError
+import pdec
+from pdec.core.errors import PdecRunError
+from pdec.train.distributed import Shards
 
 TOLERANCE = 1e-6  # relative; measured agreement is at most 8e-15 in float64
 
@@ -69,22 +70,21 @@ def test_a_fault_on_one_rank_acts_on_every_rank(two_ranks):
         assert history[-1]["step"] == INTERRUPT_AFTER
         lr = json.loads((tmp / "faults" / "settings.json").read_text())["lr"]
         assert history[-1]["lr"] == 0.5 * lr  # the rollback halved the learning rate
-    from pdec.results import load_checkpoint
+    from pdec.run.results import load_checkpoint
 
     assert load_checkpoint(tmp / "faults")["step"] == INTERRUPT_AFTER
 
 
 def test_the_checkpoint_records_the_world_size_and_one_process_refuses_it(two_ranks):
     """The 2-rank run's checkpoint says 2 processes; resuming it in one process is a PdecRunError naming both."""
-    import pdec
-    from pdec.results import load_checkpoint
-    from pdec.train import train
+    from pdec import fit
+    from pdec.run.results import load_checkpoint
 
     tmp, _ = two_ranks
     assert load_checkpoint(tmp / "burgers")["meta"]["world_size"] == 2
     compiled = pdec.compile(spec_text("burgers"), dtype="float64")
     with pytest.raises(PdecRunError, match="2 processes, this run has 1") as found:
-        train(compiled, resume=tmp / "burgers", quiet=True, plots=False)
+        fit(compiled, resume=tmp / "burgers", quiet=True, plots=False)
     assert "--nproc-per-node 2" in str(found.value)
 
 
@@ -125,7 +125,7 @@ def test_pdec_run_nproc_trains_with_torchrun(tmp_path):
     command = [sys.executable, "-m", "pdec", "run", str(spec), "--nproc", "2", "--steps", "5", "--lbfgs", "0"]
     done = subprocess.run([*command, "--out", str(out), "--quiet"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    from pdec.results import load_checkpoint
+    from pdec.run.results import load_checkpoint
 
     saved = load_checkpoint(out)
     assert saved["meta"]["world_size"] == 2 and saved["step"] == 5
@@ -148,8 +148,8 @@ def test_causal_weights_are_refused_on_several_processes(tmp_path, monkeypatch):
     """Causal weights bin each rank's own points in time: on several processes they would differ by rank."""
     from trainer_problems import heat2d, small
 
-    from pdec import train as train_module
-    from pdec.errors import PdecRunError
+    from pdec.core.errors import PdecRunError
+    from pdec.train import trainer as train_module
 
     monkeypatch.setattr(train_module.Shards, "current", classmethod(lambda cls: Shards(world=2, rank=0)))
     with pytest.raises(PdecRunError, match="causal weights run on one process only"):

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from pdec.compiler import compile
-from pdec.display import describe, latex
-from pdec.frontend import load, parse_spec, read
-from pdec.sampling import Sampler, eval_points
-from pdec.syntax import Combination, DomainStmt, unparse
+from pdec.compiler.driver import compile
+from pdec.language.display import describe, latex
+from pdec.language.frontend import load, parse_spec, read
+from pdec.language.syntax import Combination, DomainStmt, unparse
+from pdec.train.sampling import Sampler, eval_points
 
 PLATE = """\
 var x in [-0.5, 0.5]
@@ -350,12 +350,12 @@ def test_neumann_on_ellipse_and_polygon_edges():
 
 
 def test_plate_with_a_hole_learns_a_harmonic_function(tmp_path):
-    from pdec.train import train
+    from pdec import fit
 
     torch.set_num_threads(1)
     text = PLATE + "train:\n  layers = [20, 20]\n  interior = 256\n  boundary = 128\n  adam = 400\n  lr = 5e-3\n" \
         "  lbfgs = 150\n  seed = 0\n"
-    result = train(compile(text), out=tmp_path / "run", quiet=True)
+    result = fit(compile(text), out=tmp_path / "run", quiet=True)
     assert result.metrics["errors"]["u"] < 0.05  # the trivial u = 0 has error 1
     assert (tmp_path / "run" / "plots" / "domain.png").is_file()
     grid = np.array([[-0.4, -0.4], [0.0, 0.0], [0.4, -0.1], [-0.1, 0.45]])
@@ -363,8 +363,8 @@ def test_plate_with_a_hole_learns_a_harmonic_function(tmp_path):
 
 
 def test_adaptive_samplers_and_synthetic_observations_stay_in_the_domain():
-    from pdec.inverse import sample_exact
-    from pdec.sampling import SamplingContext, make_sampler
+    from pdec.train.inverse import sample_exact
+    from pdec.train.sampling import SamplingContext, make_sampler
 
     for rule in ("rad", "rar_d"):
         compiled = compile(PLATE + f"train:\n  sampler = {rule}\n  resample = 10\n  interior = 64\n", dtype="float64")
@@ -379,7 +379,7 @@ def test_adaptive_samplers_and_synthetic_observations_stay_in_the_domain():
 
 
 def test_exact_conditions_on_pieces_need_a_distance_positive_inside():
-    from pdec.errors import PdecSemanticError
+    from pdec.core.errors import PdecSemanticError
 
     head = "var x in [-1, 1]\nvar y in [-1, 1]\nfield u\neq: lap(u) = 0\n"
     ok = compile(head + "domain dom = rectangle - disk((0, 0), 0.3)\nbc: u = 0 on boundary exact\n")

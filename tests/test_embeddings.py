@@ -1,4 +1,4 @@
-"""Input maps and networks (pdec.embeddings, pdec.nets): exact periodicity, Fourier features, the modified MLP."""
+"""Input maps and networks (pdec.nn.embeddings, pdec.nn.networks): exact periodicity, Fourier features, modified MLP."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import pytest
 import torch
 
 import pdec
-from pdec.embeddings import InputMap, input_map
-from pdec.errors import PdecRunError
-from pdec.nets import MLP, make_net
+from pdec.core.errors import PdecRunError
+from pdec.nn.embeddings import InputMap, input_map
+from pdec.nn.networks import MLP, make_net
 
 SPEC = (
     "var x in [-1, 3]\ntime t in [0, 2]\nfield u(x, t), v(x, t)\neq: u_t + u_x = v\neq: v_t = v_xx\n"
@@ -70,6 +70,6 @@ def test_modified_mlp_trains_and_exposes_its_head(tmp_path):
         layers=[16, 16],
         fourier_features=8,
     )
-    result = compiled.train(adam=300, lbfgs=50, interior=64, lr=3e-3, out=tmp_path / "run", quiet=True, plots=False)
+    result = pdec.fit(compiled, adam=300, lbfgs=50, interior=64, lr=3e-3, out=tmp_path / "run", quiet=True, plots=False)
     assert result.metrics["errors"]["u"] < 5e-2
     assert result.net.head.out_features == 1

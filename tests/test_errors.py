@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import pdec
-from pdec.errors import PdecError
+from pdec.core.errors import PdecError
 
 GOLDEN = Path(__file__).parent / "golden" / "errors"
 DATA = Path(__file__).parent / "data"  # the golden specs run from here: the tables of their `coef` statements
@@ -308,7 +308,7 @@ def test_warning_with_data_instead_of_error():
 def test_endless_file_is_read_only_up_to_a_bound():
     import io
 
-    from pdec.frontend import MAX_READ
+    from pdec.language.frontend import MAX_READ
 
     endless = io.BytesIO(b"\0" * (MAX_READ + 10))  # /dev/zero, a pipe that never ends: read() would not return
     with pytest.raises(PdecError, match="too large for a spec"):

@@ -14,7 +14,8 @@ import pytest
 import sympy
 
 import pdec
-from pdec.problem import Periodic
+from pdec.language.display import describe
+from pdec.language.problem import Periodic
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.pde"))
@@ -26,7 +27,7 @@ EXPECTED_WARNINGS = {"burgers_inverse": 2}
 
 
 def symbolic_form(problem: pdec.Problem) -> str:
-    lines = [repr(problem), "", "residuals:"]
+    lines = [describe(problem), "", "residuals:"]
     for eq in problem.equations:
         lines.append(f"pde:{eq.name} = {sympy.srepr(eq.residual)}")
     for c in problem.conditions:
@@ -106,7 +107,7 @@ def test_known_examples_resolve_as_expected(problems):
 
 @pytest.mark.parametrize("name", [p.stem for p in EXAMPLES])
 def test_example_latex(name, problems):
-    from pdec.display import latex
+    from pdec.language.display import latex
 
     text = latex(problems[name])
     assert text.startswith("$$\\begin{aligned}") and text.endswith("\\end{aligned}$$")

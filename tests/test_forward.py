@@ -14,14 +14,14 @@ from hypothesis import strategies as st
 from test_compiler import expressions, make  # noqa: E402 - the random expressions of the compiler's tests
 
 import pdec
-from pdec.compiler import compile as compile_spec
-from pdec.constraints import Constrained
-from pdec.derivatives import format_plan
-from pdec.embeddings import InputMap
-from pdec.forward import faa_di_bruno, leibniz
-from pdec.nets import MLP, ModifiedBody, build_net, make_net
-from pdec.problem import Equation
-from pdec.registry import ACTIVATIONS
+from pdec.compiler.constraints import Constrained
+from pdec.compiler.derivatives import format_plan
+from pdec.compiler.driver import compile as compile_spec
+from pdec.compiler.forward import faa_di_bruno, leibniz
+from pdec.core.registry import ACTIVATIONS
+from pdec.language.problem import Equation
+from pdec.nn.embeddings import InputMap
+from pdec.nn.networks import MLP, ModifiedBody, build_net, make_net
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.pde"))
@@ -201,7 +201,7 @@ def test_plan_names_the_lowering_and_the_carried_partials():
 
 def test_emitted_forward_module_is_standalone(tmp_path):
     forward = compile_spec(ROOT / "examples" / "kovasznay.pde", dtype="float64", lowering="forward")
-    source = pdec.compiler.emit(forward)
+    source = pdec.compiler.driver.emit(forward)
     assert "import pdec" not in source and "from pdec" not in source
     assert "def jet_interior(mlp, X):" in source and "def mlp_layers(net):" in source
     namespace: dict = {}
@@ -224,8 +224,8 @@ def test_faa_di_bruno_counts_set_partitions():
 
 def test_lowering_is_a_compile_time_setting():
     assert compile_spec(ROOT / "examples" / "heat.pde", lowering="autograd").options.lowering == "autograd"
-    with pytest.raises(pdec.errors.PdecError, match="compile-time"):
-        compile_spec(ROOT / "examples" / "heat.pde").train(lowering="forward", adam=1)
+    with pytest.raises(pdec.core.errors.PdecError, match="compile-time"):
+        pdec.fit(compile_spec(ROOT / "examples" / "heat.pde"), lowering="forward", adam=1)
 
 
 def test_plan_and_emit_take_the_lowering_from_the_command_line(capsys):
@@ -269,7 +269,7 @@ bc other: v_x = 0 at x = 1
 """
 
 # Exact conditions face by face: u's faces differ (the Boolean sum of their values, in space and time); v's lid and
-# side disagree at their corner (each face's value on the other face, pdec.constraints.corner_value).
+# side disagree at their corner (each face's value on the other face, pdec.compiler.constraints.corner_value).
 FACES = """
 var x in [0, 1]
 var y in [-1, 1]
@@ -464,7 +464,7 @@ def test_plan_prints_the_forward_lowering_for_the_examples_with_these_networks(n
 def test_emitted_module_runs_the_forward_mode_of_every_network(tmp_path):
     spec, options = NETWORKS["all"]
     forward = compile_spec(spec, dtype="float64", lowering="forward", layers=[6, 6], **options)
-    source = pdec.compiler.emit(forward)
+    source = pdec.compiler.driver.emit(forward)
     assert "import pdec" not in source and "from pdec" not in source
     for function in ("activate_interior", "layer_interior", "gate_interior", "constrain_interior", "jet_interior"):
         assert f"def {function}(" in source

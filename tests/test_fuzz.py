@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pdec
-from pdec.errors import PdecError
+from pdec.core.errors import PdecError
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = {p.name: p.read_text(encoding="utf-8") for p in sorted((ROOT / "examples").glob("*.pde"))}

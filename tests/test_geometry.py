@@ -233,7 +233,7 @@ def test_the_ellipse_distance_is_normalised_to_first_order_at_every_angle(axes, 
     """``|grad d| = 1`` on the ellipse, ``grad d`` the inward (for a hole: outward) normal; smooth at the centre."""
     import torch
 
-    from pdec.constraints import CurvedPiece
+    from pdec.compiler.constraints import CurvedPiece
 
     centre = (0.1, -0.2)
     distance = geometry.Distance("ellipse", centre, axes, sign)

@@ -10,10 +10,10 @@ import torch
 from scipy import stats
 from scipy.optimize import least_squares
 
-from pdec.compiler import compile as compile_spec
-from pdec.intervals import Block, Interval, Intervals, Linearisation, estimate, linearise
-from pdec.results import load_result
-from pdec.train import train
+from pdec.compiler.driver import compile as compile_spec
+from pdec.run.intervals import Block, Interval, Intervals, Linearisation, estimate, linearise
+from pdec.run.results import load_result
+from pdec.train.trainer import train
 
 
 def _line(t, y, tie=False):
@@ -167,9 +167,9 @@ def test_anisotropic_heat_with_u_xx_equal_u_yy_determines_only_the_sum(tmp_path,
 
 
 def test_a_forward_problem_gets_no_intervals_and_no_linearisation(tmp_path, monkeypatch):
-    import pdec.inverse
+    import pdec.train.inverse
 
-    monkeypatch.setattr(pdec.inverse, "linearise", lambda *a, **k: pytest.fail("linearised a forward problem"))
+    monkeypatch.setattr(pdec.train.inverse, "linearise", lambda *a, **k: pytest.fail("linearised a forward problem"))
     spec = "var x in [0, 1]\nfield u(x)\neq: u_xx = -1\nbc: u = 0 on boundary(x)\n"
     result = train(compile_spec(spec), out=tmp_path / "run", plots=False, quiet=True, adam=20, iterations=0)
     assert result.intervals is None and not (tmp_path / "run" / "unknowns.json").exists()

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from pdec import fit
 from pdec.cli import main
-from pdec.compiler import compile as compile_spec
-from pdec.inverse import (
+from pdec.compiler.driver import compile as compile_spec
+from pdec.train.inverse import (
     assess,
     format_table,
     identifiability,
@@ -21,7 +22,6 @@ from pdec.inverse import (
     unknowns_table,
     weak_unknowns,
 )
-from pdec.train import train
 
 HEAT = """
 var x in [0, 1]
@@ -39,7 +39,7 @@ exact: u = exp(-k*pi^2*t) * sin(pi*x)
 def test_heat_diffusivity_is_discovered_within_five_percent(tmp_path):
     """The CI smoke test of issue 5: 1% noisy readings -> k = 0.4 within 5%, in well under a minute."""
     compiled = compile_spec("examples/heat_inverse.pde")
-    result = train(compiled, out=tmp_path / "run", adam=1500, lbfgs=200, plots=True, quiet=True)
+    result = fit(compiled, out=tmp_path / "run", adam=1500, lbfgs=200, plots=True, quiet=True)
     k = result.unknowns["k"]
     assert abs(k - 0.4) / 0.4 < 0.05, k
     report = json.loads((tmp_path / "run" / "unknowns.json").read_text())
@@ -149,10 +149,10 @@ def test_unknowns_fitted_with_the_network_frozen_when_physics_switches_on(tmp_pa
     _decay_data(tmp_path)
     spec = tmp_path / "decay.pde"
     spec.write_text(DECAY)
-    fitted = train(compile_spec(spec), out=tmp_path / "fit", plots=False, quiet=False)
+    fitted = fit(compile_spec(spec), out=tmp_path / "fit", plots=False, quiet=False)
     assert abs(fitted.history["unknown:a"][800] - 2) < 0.02 * 2  # row of step 801: the fit plus one Adam step
     assert "step 801: decay on; unknowns fitted with the network frozen: a 0.5 -> 1.9" in capsys.readouterr().err
-    plain = train(compile_spec(spec), out=tmp_path / "plain", plots=False, quiet=True, fit_unknowns=0)
+    plain = fit(compile_spec(spec), out=tmp_path / "plain", plots=False, quiet=True, fit_unknowns=0)
     assert abs(plain.history["unknown:a"][800] - 0.5) < 0.02
 
 
@@ -161,7 +161,7 @@ def test_unobserved_field_gets_its_output_layer_fitted_with_the_unknowns(tmp_pat
     _decay_data(tmp_path)
     spec = tmp_path / "decay.pde"
     spec.write_text(DECAY.replace("field u(t)", "field u(t), w(t)").replace("-a*u", "-a*w\neq link: w = u"))
-    result = train(compile_spec(spec), out=tmp_path / "run", plots=False, quiet=False)
+    result = fit(compile_spec(spec), out=tmp_path / "run", plots=False, quiet=False)
     assert abs(result.history["unknown:a"][800] - 2) < 0.02 * 2
     assert "(and the output layer of w): a 0.5 -> " in capsys.readouterr().err
 
@@ -171,7 +171,7 @@ def test_no_frozen_network_fit_without_a_data_stage_before(tmp_path):
     _decay_data(tmp_path)
     spec = tmp_path / "decay.pde"
     spec.write_text(DECAY.replace("stage: obs for 800", "stage: decay for 800"))
-    result = train(compile_spec(spec), out=tmp_path / "run", plots=False, quiet=True)
+    result = fit(compile_spec(spec), out=tmp_path / "run", plots=False, quiet=True)
     assert result.history["unknown:a"][799] != 0.5  # trained during the stage
     assert abs(result.history["unknown:a"][800] - result.history["unknown:a"][799]) < 0.02
 
@@ -181,15 +181,15 @@ def test_resume_before_the_switch_repeats_the_fit_exactly(tmp_path):
     _decay_data(tmp_path)
     spec = tmp_path / "decay.pde"
     spec.write_text(DECAY.replace("adam = 801", "adam = 820"))
-    straight = train(compile_spec(spec), out=tmp_path / "straight", plots=False, quiet=True)
+    straight = fit(compile_spec(spec), out=tmp_path / "straight", plots=False, quiet=True)
 
     def interrupt(trainer, row):
         if row["step"] == 400:
             raise KeyboardInterrupt
 
-    first = train(compile_spec(spec), out=tmp_path / "resumed", plots=False, quiet=True, callback=interrupt)
+    first = fit(compile_spec(spec), out=tmp_path / "resumed", plots=False, quiet=True, callback=interrupt)
     assert first.interrupted
-    resumed = train(compile_spec(spec), resume=tmp_path / "resumed", plots=False, quiet=True)
+    resumed = fit(compile_spec(spec), resume=tmp_path / "resumed", plots=False, quiet=True)
     assert list(resumed.history["unknown:a"]) == list(straight.history["unknown:a"])
     assert abs(resumed.history["unknown:a"][800] - 2) < 0.04  # the fit happened after the resume
 
@@ -199,7 +199,7 @@ def test_inverse_spec_without_a_train_block_finds_its_unknown(tmp_path):
     _decay_data(tmp_path)
     spec = tmp_path / "decay.pde"
     spec.write_text(DECAY.split("train:")[0])
-    result = train(compile_spec(spec), out=tmp_path / "run", plots=False, quiet=True, adam=600, lbfgs=50)
+    result = fit(compile_spec(spec), out=tmp_path / "run", plots=False, quiet=True, adam=600, lbfgs=50)
     assert np.isnan(result.history["loss:pde:decay"][:180]).all() and np.isfinite(result.history["loss:pde:decay"][180])
     assert abs(result.unknowns["a"] - 2) < 0.01 * 2
 

@@ -9,9 +9,9 @@ import pytest
 import sympy
 import torch
 
-from pdec.errors import PdecCompileError
-from pdec.lower import RECIPROCAL, UNARY, TorchPrinter, fold_constants, identifier, lower
-from pdec.source import Source
+from pdec.compiler.lower import RECIPROCAL, UNARY, TorchPrinter, fold_constants, identifier, lower
+from pdec.core.errors import PdecCompileError
+from pdec.core.source import Source
 
 a, b = sympy.Symbol("a"), sympy.Symbol("b")
 NAMES = {a: "a", b: "b"}

@@ -1,4 +1,4 @@
-"""Time marching (`windows = N`; pdec.windows, pdec.marching): the windows, the joins, training, loading, resuming."""
+"""Time marching (`windows = N`; pdec.nn.windows, pdec.train.marching): windows, joins, training, loading, resuming."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import pdec
-from pdec.results import load_result
-from pdec.windows import Marched, edges, marched_net, window_problem
+from pdec.nn.windows import Marched, edges, marched_net, window_problem
+from pdec.run.results import load_result
 
 # The heat equation with its exact solution; the initial value is a loss term as written (windows make it exact).
 HEAT = """var x in [0, 1]
@@ -65,7 +65,7 @@ def test_windows_join_continuously_by_construction():
 
 
 def test_a_marched_run_trains_loads_and_predicts(tmp_path):
-    result = pdec.compile(HEAT.format(adam=400, windows=2)).train(out=tmp_path / "run", quiet=True, plots=False)
+    result = pdec.fit(pdec.compile(HEAT.format(adam=400, windows=2)), out=tmp_path / "run", quiet=True, plots=False)
     assert isinstance(result.net, Marched) and result.metrics["windows"] == 2
     assert result.metrics["errors"]["u"] < 2e-2  # the exact solution over the whole interval
     assert len(result.metrics["window_errors"]) == 2
@@ -91,7 +91,7 @@ def test_a_stopped_march_resumes_in_its_window(tmp_path):
             raise KeyboardInterrupt
 
     run = tmp_path / "run"
-    stopped = compiled.train(out=run, quiet=True, plots=False, callback=stop_in_window_two)
+    stopped = pdec.fit(compiled, out=run, quiet=True, plots=False, callback=stop_in_window_two)
     assert stopped.interrupted
     finished_first = (run / "window-1" / "history.csv").read_text()
     result = pdec.fit(compiled, resume=run, quiet=True, plots=False)
@@ -110,8 +110,20 @@ def test_causal_weights_inside_windows_are_warned_about():
 
 def test_windows_is_a_compile_time_setting():
     with pytest.raises(pdec.PdecRunError, match="compile-time"):
-        pdec.compile(HEAT.format(adam=1, windows=1)).train(windows=2)
+        pdec.fit(pdec.compile(HEAT.format(adam=1, windows=1)), windows=2)
     assert "ic:start" not in pdec.compile(HEAT.format(adam=1, windows=1), windows=2).terms
+
+
+def test_fit_is_the_one_place_that_knows_time_marching(tmp_path):
+    """The compiler does not know the trainer, nor the trainer time marching: pdec.fit hands it over."""
+    from pdec.train.trainer import train
+
+    compiled = pdec.compile(HEAT.format(adam=1, windows=2))
+    with pytest.raises(AttributeError, match=r"pdec\.fit\(compiled"):
+        compiled.train(adam=1)
+    with pytest.raises(pdec.PdecRunError, match="one network per window"):
+        train(compiled, out=tmp_path / "run", quiet=True, plots=False)
+    assert not (tmp_path / "run").exists()
 
 
 def test_compile_overrides_apply_exact_conditions():
@@ -137,7 +149,7 @@ train:
 @pytest.mark.parametrize("lowering", ["forward", "autograd"])
 def test_cached_initial_values_give_the_residuals_of_the_whole_chain(lowering, monkeypatch):
     """The carried values' Taylor cache reproduces the residuals (up to u_xxxx) of evaluating every window before."""
-    from pdec.windows import Carried, chain
+    from pdec.nn.windows import Carried, chain
 
     problem = pdec.load(KS.format(lowering=lowering))
     windows = [pdec.compile(window_problem(problem, k, 3)) for k in range(3)]
@@ -192,7 +204,7 @@ def test_windows_with_a_float64_second_phase_chain_their_precisions(tmp_path):
     """Window 1's Adam runs in float32 while window 0's network is float64 after its second phase: the carried
     initial values and the joined solution evaluate each window in its own precision."""  # noqa: D205, D209
     spec = HEAT.format(adam=150, windows=2).replace("lbfgs = 0", "iterations = 30")
-    result = pdec.compile(spec).train(out=tmp_path / "run", quiet=True, plots=False)
+    result = pdec.fit(pdec.compile(spec), out=tmp_path / "run", quiet=True, plots=False)
     assert {p.dtype for p in result.net.parameters()} == {torch.float64}
     assert result.metrics["errors"]["u"] < 2e-2
     dtypes = [(r["window"], r["phase"], r["dtype"]) for r in result.history.rows]

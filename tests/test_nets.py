@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from pdec.nets import MLP, build_net
-from pdec.settings import ACTIVATIONS
+import pdec
+from pdec.core.settings import ACTIVATIONS
+from pdec.nn.networks import MLP, build_net
 
 
 def test_inputs_normalised_from_bounds():
@@ -54,7 +55,7 @@ def test_seeded_init_reproducible_and_global_rng_untouched():
 
 
 def test_output_scales_from_observations():
-    from pdec.nets import output_scales
+    from pdec.nn.networks import output_scales
 
     u = np.array([[1.0, 10.0], [3.0, 30.0]])
     w = np.array([[5.0], [7.0], [np.nan]])
@@ -85,8 +86,7 @@ def test_output_map_applied_and_saved_with_the_weights():
 
 
 def test_the_spec_setting_reaches_the_network():
-    import pdec
-    from pdec.nets import make_net
+    from pdec.nn.networks import make_net
 
     spec = "var x in [2, 4]\nfield u(x)\neq poisson: u_xx = 1\nbc ends: u = 0 on boundary\n"
     for setting, ends in (("", [-1.0, 1.0]), ("train:\n  inputs = unit\n", [0.0, 1.0])):
@@ -111,8 +111,7 @@ SQUARE = "var x in [0, 1]\nvar y in [0, 1]\nfield u(x, y)\neq helmholtz: lap(u) 
     ],
 )
 def test_auto_input_range_follows_the_rule(walls, train, expected):
-    import pdec
-    from pdec.nets import input_range, make_net
+    from pdec.nn.networks import input_range, make_net
 
     compiled = pdec.compile(SQUARE + walls + "train:\n" + train)
     assert input_range(compiled, compiled.settings) == expected
@@ -125,8 +124,7 @@ def test_auto_input_range_follows_the_rule(walls, train, expected):
 
 
 def test_auto_leaves_an_embedded_network_centred():
-    import pdec
-    from pdec.nets import input_range
+    from pdec.nn.networks import input_range
 
     spec = (
         "var x in [0, 1]\ntime t in [0, 1]\nfield u(x, t)\neq heat: u_t = u_xx\nic: u = sin(2*pi*x) exact\n"
@@ -153,7 +151,6 @@ PERIODIC_HEAT = "var x in [0, 1]\ntime t in [0, 1]\nfield u(x, t)\neq heat: u_t 
 )
 def test_unit_inputs_under_an_input_map_are_an_error_at_the_setting(extra, overrides, reason):
     """An input map (Fourier features, an exactly periodic variable) replaces the box scaling: `unit` is refused."""
-    import pdec
 
     with pytest.raises(pdec.PdecSettingsError, match="has no effect") as caught:
         pdec.compile(PERIODIC_HEAT + extra, **overrides)
@@ -165,16 +162,15 @@ def test_unit_inputs_under_an_input_map_are_an_error_at_the_setting(extra, overr
 
 
 def test_unit_inputs_with_features_given_to_the_trainer_are_an_error(tmp_path):
-    import pdec
-    from pdec.nets import input_range
-    from pdec.train import train
+    from pdec import fit
+    from pdec.nn.networks import input_range
 
     compiled = pdec.compile(PERIODIC_HEAT + "periodic: u in x\n")
     assert input_range(compiled, compiled.settings.replace(inputs="unit")) == "unit"  # the box scaling: honoured
     with pytest.raises(pdec.PdecSettingsError, match="Fourier features"):
         input_range(compiled, compiled.settings.replace(inputs="unit", fourier_features=4))
     with pytest.raises(pdec.PdecSettingsError, match="Fourier features"):
-        train(compiled, out=tmp_path / "run", quiet=True, plots=False, inputs="unit", fourier_features=4, adam=1)
+        fit(compiled, out=tmp_path / "run", quiet=True, plots=False, inputs="unit", fourier_features=4, adam=1)
     for inputs in ("centred", "auto"):  # the input map's own range: no error
         settings = compiled.settings.replace(inputs=inputs, fourier_features=4)
         assert input_range(compiled, settings) == "centred"
@@ -183,8 +179,7 @@ def test_unit_inputs_with_features_given_to_the_trainer_are_an_error(tmp_path):
 def test_a_run_records_the_input_range_it_resolved(tmp_path):
     import json
 
-    import pdec
-    from pdec.results import load_result
+    from pdec.run.results import load_result
 
     spec = SQUARE + "bc walls: u = 0 on boundary exact\ntrain:\n  activation = sin\n  layers = [8]\n"
     result = pdec.fit(pdec.compile(spec), out=tmp_path / "run", adam=2, lbfgs=0, interior=16, quiet=True, plots=False)

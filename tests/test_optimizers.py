@@ -1,4 +1,4 @@
-"""The second phase's optimisers (pdec.optimizers) and the trainer's use of them: known minimisers, the
+"""The second phase's optimisers (pdec.train.optimizers) and the trainer's use of them: known minimisers, the
 Gauss-Newton step against a dense solve, the float64 switch, resume, and the default against L-BFGS."""
 
 import json
@@ -7,11 +7,11 @@ import pytest
 import torch
 
 import pdec
-from pdec.optimizers import METHODS, DenseQuasiNewton, LevenbergMarquardt, damped_step, runnable
-from pdec.registry import OPTIMIZERS
-from pdec.results import load_result
-from pdec.settings import OPTIMIZERS as SETTING_CHOICES
-from pdec.train import Trainer
+from pdec.core.registry import OPTIMIZERS
+from pdec.core.settings import OPTIMIZERS as SETTING_CHOICES
+from pdec.run.results import load_result
+from pdec.train.optimizers import METHODS, DenseQuasiNewton, LevenbergMarquardt, damped_step, runnable
+from pdec.train.trainer import Trainer
 
 
 def rosenbrock_residuals(p: torch.Tensor) -> torch.Tensor:
@@ -61,7 +61,7 @@ def test_quasi_newton_solves_linear_least_squares_to_round_off(method):
 
 
 def test_chunks_continue_without_evaluating_again_unless_the_objective_changed():
-    from pdec.optimizers import chunk
+    from pdec.train.optimizers import chunk
 
     p = torch.nn.Parameter(torch.tensor([-1.2, 1.0], dtype=torch.float64))
     opt = DenseQuasiNewton([p], "ssbroyden")
@@ -223,18 +223,18 @@ def test_second_phase_in_float64_resumes_exactly(tmp_path, method):
     compiled = pdec.compile(spec)
     common = dict(layers=[6, 6], interior=24, boundary=2, adam=20, optimizer=method, eval_every=5, quiet=True,
                   plots=False)
-    whole = compiled.train(out=tmp_path / "whole", iterations=20, **common)
+    whole = pdec.fit(compiled, out=tmp_path / "whole", iterations=20, **common)
     assert whole.history.rows[-1]["dtype"] == "float64"
     assert next(whole.net.parameters()).dtype == torch.float64
     def interrupt(trainer, row):
         if row["step"] >= 30:
             raise KeyboardInterrupt
 
-    first = compiled.train(out=tmp_path / "split", iterations=20, callback=interrupt, **common)
+    first = pdec.fit(compiled, out=tmp_path / "split", iterations=20, callback=interrupt, **common)
     assert first.interrupted
-    resumed = compiled.train(resume=tmp_path / "split", iterations=20, **{k: v for k, v in common.items()
-                                                                         if k not in ("quiet", "plots")},
-                             quiet=True, plots=False)
+    resumed = pdec.fit(compiled, resume=tmp_path / "split", iterations=20, **{k: v for k, v in common.items()
+                                                                              if k not in ("quiet", "plots")},
+                       quiet=True, plots=False)
     a = [p.detach() for p in whole.net.parameters()]
     b = [p.detach() for p in resumed.net.parameters()]
     assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
@@ -245,8 +245,8 @@ def test_second_phase_in_float64_resumes_exactly(tmp_path, method):
 def test_dtype_forces_one_precision(tmp_path):
     spec = tmp_path / "p.pde"
     spec.write_text("var x in [0, 1]\nfield u(x)\neq line: u_xx = 0\nbc a: u = 0 at x = 0\nbc b: u = 1 at x = 1\n")
-    result = pdec.compile(spec).train(out=tmp_path / "r", layers=[4], interior=8, adam=3, iterations=3,
-                                      dtype="float32", quiet=True, plots=False)
+    result = pdec.fit(pdec.compile(spec), out=tmp_path / "r", layers=[4], interior=8, adam=3, iterations=3,
+                      dtype="float32", quiet=True, plots=False)
     assert {r["dtype"] for r in result.history.rows} == {"float32"}
     settings = json.loads((tmp_path / "r" / "settings.json").read_text())
     assert settings["dtype"] == "float32" and settings["optimizer"] == "auto"
@@ -279,8 +279,8 @@ def test_the_default_second_phase_beats_float32_lbfgs(tmp_path):
     spec.write_text(POISSON_2D)
     compiled = pdec.compile(spec)
     common = dict(layers=[16, 16, 16], interior=300, boundary=80, adam=300, iterations=300, quiet=True, plots=False)
-    before = compiled.train(out=tmp_path / "before", optimizer="lbfgs", dtype="float32", **common)
-    now = compiled.train(out=tmp_path / "now", **common)
+    before = pdec.fit(compiled, out=tmp_path / "before", optimizer="lbfgs", dtype="float32", **common)
+    now = pdec.fit(compiled, out=tmp_path / "now", **common)
     assert now.metrics["errors"]["u"] < 1e-4
     assert now.metrics["errors"]["u"] < before.metrics["errors"]["u"] / 10
 
@@ -288,8 +288,8 @@ def test_the_default_second_phase_beats_float32_lbfgs(tmp_path):
 def test_a_loaded_run_predicts_in_the_precision_it_finished_in(tmp_path):
     spec = tmp_path / "p.pde"
     spec.write_text(POISSON_2D)
-    result = pdec.compile(spec).train(out=tmp_path / "r", layers=[8], interior=50, boundary=20, adam=20,
-                                      iterations=10, quiet=True, plots=False)
+    result = pdec.fit(pdec.compile(spec), out=tmp_path / "r", layers=[8], interior=50, boundary=20, adam=20,
+                      iterations=10, quiet=True, plots=False)
     loaded = load_result(tmp_path / "r")
     assert next(loaded.net.parameters()).dtype == torch.float64
     points = [[0.3, 0.4], [0.71, 0.2]]
@@ -299,8 +299,9 @@ def test_a_loaded_run_predicts_in_the_precision_it_finished_in(tmp_path):
 def test_lm_falls_back_where_the_generated_code_takes_its_own_backward_pass(tmp_path, capsys):
     """A first partial at a point (the beam's u_x = 0 at x = 0) takes one backward pass in the generated code, which
     torch.func cannot transform: LM says so and runs self-scaled Broyden instead."""  # noqa: D205, D209
-    result = pdec.compile("benchmarks/specs/optimizers/beam.pde").train(
-        out=tmp_path / "r", adam=50, iterations=20, optimizer="lm", quiet=False, plots=False
+    result = pdec.fit(
+        pdec.compile("benchmarks/specs/optimizers/beam.pde"), out=tmp_path / "r", adam=50, iterations=20,
+        optimizer="lm", quiet=False, plots=False,
     )
     assert "optimizer lm: its per-point Jacobian cannot be built" in capsys.readouterr().err
     assert {r["phase"] for r in result.history.rows} == {"adam", "ssbroyden"}

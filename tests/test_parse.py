@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pdec import syntax as ast
-from pdec.errors import PdecSyntaxError
-from pdec.frontend import parse_spec
-from pdec.parse import describe_expected, grammar_text, parse
-from pdec.source import Source
+from pdec.core.errors import PdecSyntaxError
+from pdec.core.source import Source
+from pdec.language import syntax as ast
+from pdec.language.frontend import parse_spec
+from pdec.language.parse import describe_expected, grammar_text, parse
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -235,3 +235,32 @@ def test_every_syntax_node_is_exercised_by_the_docs_and_examples():
     nodes = {c for _, c in inspect.getmembers(ast, inspect.isclass)
              if dataclasses.is_dataclass(c) and c.__module__ == ast.__name__}
     assert nodes - seen == set()
+
+
+def test_the_parser_tables_are_cached_in_the_users_cache_folder(tmp_path, monkeypatch):
+    """Building the LALR tables takes 0.3 s of each `pdec check`: lark keeps them between runs, keyed by the grammar."""
+    from pdec.language import parse as parse_module
+
+    text = (ROOT / "examples" / "burgers.pde").read_text(encoding="utf-8")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cache = Path(parse_module.tables_cache())
+    assert cache.parent == tmp_path / "pdec" and not cache.exists()
+    parse_module.parser.cache_clear()
+    try:
+        built = parse(Source(text))
+        assert cache.is_file()
+        parse_module.parser.cache_clear()
+        loaded = parse(Source(text))
+        assert loaded == built
+        cache.write_bytes(b"not lark's tables\n")  # a damaged cache: rebuilt, not trusted
+        parse_module.parser.cache_clear()
+        assert parse(Source(text)) == built
+    finally:
+        parse_module.parser.cache_clear()
+
+
+def test_no_cache_where_the_folder_cannot_be_made(monkeypatch):
+    from pdec.language import parse as parse_module
+
+    monkeypatch.setenv("XDG_CACHE_HOME", "/dev/null/cache")
+    assert parse_module.tables_cache() is False

@@ -7,11 +7,11 @@ import math
 import pytest
 import torch
 
-from pdec.compiler import compile
-from pdec.display import describe, latex
-from pdec.frontend import load, parse_spec, read
-from pdec.sampling import Sampler
-from pdec.syntax import AtPoint, unparse
+from pdec.compiler.driver import compile
+from pdec.language.display import describe, latex
+from pdec.language.frontend import load, parse_spec, read
+from pdec.language.syntax import AtPoint, unparse
+from pdec.train.sampling import Sampler
 
 NEUMANN = """\
 var x in [0, 1]
@@ -91,14 +91,14 @@ def test_a_point_in_space_stays_a_line_in_time():
 
 
 def test_pure_neumann_pinned_at_a_corner_reaches_the_exact_solution(tmp_path):
-    from pdec.train import train
+    from pdec import fit
 
     torch.set_num_threads(1)
     spec = NEUMANN + (
         "train:\n  layers = [24, 24]\n  interior = 256\n  boundary = 64\n  adam = 500\n  lr = 5e-3\n"
         "  lbfgs = 300\n  seed = 0\n"
     )
-    result = train(compile(spec), out=tmp_path / "run", quiet=True, plots=False)
+    result = fit(compile(spec), out=tmp_path / "run", quiet=True, plots=False)
     assert result.metrics["weights"]["bc:pin"] == 1.0
     assert result.metrics["errors"]["u"] < 5e-2
     x = torch.linspace(0, 1, 5, dtype=torch.float64)

@@ -2,9 +2,9 @@
 
 import pytest
 
-from pdec import registry, settings
-from pdec.balance import Balancer
-from pdec.settings import Settings
+from pdec.core import registry, settings
+from pdec.core.settings import Settings
+from pdec.train.balance import Balancer
 
 AXES = [registry.WEIGHTINGS, registry.SAMPLERS, registry.ACTIVATIONS, registry.NETWORKS]
 

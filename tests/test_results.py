@@ -8,9 +8,9 @@ import pytest
 import torch
 from trainer_problems import poisson1d, small
 
-from pdec.errors import PdecRunError
-from pdec.results import CHECKPOINT, load_checkpoint, load_result, read_points_csv, save_checkpoint
-from pdec.train import train
+from pdec import fit
+from pdec.core.errors import PdecRunError
+from pdec.run.results import CHECKPOINT, load_checkpoint, load_result, read_points_csv, save_checkpoint
 
 
 class Payload:
@@ -27,7 +27,7 @@ class Payload:
 def run_dir(tmp_path_factory):
     """A genuine run directory, trained a few steps with ReLoBRaLo (its state holds a numpy generator's state)."""
     out = tmp_path_factory.mktemp("run") / "run"
-    train(poisson1d(), out=out, quiet=True, plots=False, **small(adam=6, weighting="relobralo", checkpoint_every=3))
+    fit(poisson1d(), out=out, quiet=True, plots=False, **small(adam=6, weighting="relobralo", checkpoint_every=3))
     return out
 
 
@@ -84,13 +84,13 @@ def test_checkpoint_without_training_state_cannot_be_resumed(run_dir, tmp_path):
     del state["optimizer"]
     torch.save(state, copy / CHECKPOINT)
     with pytest.raises(PdecRunError, match="cannot be resumed"):
-        train(poisson1d(), resume=copy, quiet=True, plots=False, **small(adam=8))
+        fit(poisson1d(), resume=copy, quiet=True, plots=False, **small(adam=8))
 
 
 def test_plain_values_survive_the_safe_loader(tmp_path):
     import numpy as np
 
-    from pdec.results import plain
+    from pdec.run.results import plain
 
     state = {"betas": (0.9, 0.999), "w": np.float64(2.5), "n": np.int64(3), "a": np.arange(3), "v": torch.__version__}
     save_checkpoint(tmp_path / CHECKPOINT, state)
@@ -100,7 +100,7 @@ def test_plain_values_survive_the_safe_loader(tmp_path):
 
 
 def test_history_csv_appends_the_new_rows_and_rewrites_when_columns_change(tmp_path):
-    from pdec.results import History
+    from pdec.run.results import History
 
     path, fresh = tmp_path / "history.csv", tmp_path / "fresh.csv"
     history = History([{"step": 1, "loss": 0.5}])
@@ -119,7 +119,7 @@ def test_history_csv_appends_the_new_rows_and_rewrites_when_columns_change(tmp_p
 
 
 def test_a_snapshot_copies_every_tensor_and_keeps_a_state_dict_loadable():
-    from pdec.checkpoint import copied
+    from pdec.train.checkpoint import copied
 
     net = torch.nn.Linear(2, 3)
     state = {"net": net.state_dict(), "steps": [1, (2, torch.ones(2))], "phase": "adam"}

@@ -3,8 +3,8 @@ import pytest
 from scipy.stats import qmc
 from trainer_problems import FAST, heat2d, poisson1d, poisson_inverse
 
-from pdec.sampling import Sampler, box_points, eval_points, line_points, split_counts, unit_points
-from pdec.settings import SAMPLERS, Settings
+from pdec.core.settings import SAMPLERS, Settings
+from pdec.train.sampling import Sampler, box_points, eval_points, line_points, split_counts, unit_points
 
 BOUNDS = {"x": (-1.0, 1.0), "t": (0.0, 2.0), "y": (3.0, 4.0)}
 

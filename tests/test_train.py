@@ -10,13 +10,15 @@ import pytest
 import torch
 from trainer_problems import FAST, heat2d, poisson1d, poisson_inverse, small
 
-from pdec import checkpoint
+import pdec
+from pdec import fit
 from pdec.cli import add_predict_arguments, cmd_predict
-from pdec.compiler import compile as compile_spec
-from pdec.errors import PdecRunError
-from pdec.results import History, load_result
-from pdec.settings import Settings, Stage
-from pdec.train import Trainer, train
+from pdec.compiler.driver import compile as compile_spec
+from pdec.core.errors import PdecRunError
+from pdec.core.settings import Settings, Stage
+from pdec.run.results import History, load_result
+from pdec.train import checkpoint
+from pdec.train.trainer import Trainer
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.pde"))
 
@@ -29,7 +31,7 @@ def _strip_time(history):
 
 def test_poisson1d_reaches_small_error(tmp_path):
     compiled = poisson1d(layers=(16, 16), interior=64, adam=300, lbfgs=200, lr=1e-2, weighting="fixed")
-    result = train(compiled, out=tmp_path / "run", quiet=True, plots=False)
+    result = fit(compiled, out=tmp_path / "run", quiet=True, plots=False)
     assert result.metrics["errors"]["u"] < 1e-2
     x = np.linspace(0, 1, 11)[:, None]
     np.testing.assert_allclose(result.predict(x)[:, 0], np.sin(np.pi * x[:, 0]), atol=2e-2)
@@ -37,7 +39,7 @@ def test_poisson1d_reaches_small_error(tmp_path):
 
 def test_run_directory_contents(tmp_path):
     compiled = poisson1d(**small(lbfgs=3))
-    result = train(compiled, out=tmp_path / "run", quiet=True)
+    result = fit(compiled, out=tmp_path / "run", quiet=True)
     run = tmp_path / "run"
     assert result.run_dir == run
     for name in ("spec.pde", "settings.json", "history.csv", "metrics.json", "checkpoint.pt"):
@@ -54,15 +56,15 @@ def test_run_directory_contents(tmp_path):
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["steps"] == 23 and set(metrics["losses"]) == {"pde:poisson", "bc:left", "bc:right"}
     with pytest.raises(PdecRunError, match="already holds a run"):
-        train(compiled, out=run, quiet=True, plots=False)
+        fit(compiled, out=run, quiet=True, plots=False)
 
 
 def test_same_seed_same_history(tmp_path):
     compiled = heat2d(**small(lbfgs=4, resample=5, sampler="random"))
-    a = train(compiled, out=tmp_path / "a", quiet=True, plots=False)
-    b = train(compiled, out=tmp_path / "b", quiet=True, plots=False)
+    a = fit(compiled, out=tmp_path / "a", quiet=True, plots=False)
+    b = fit(compiled, out=tmp_path / "b", quiet=True, plots=False)
     assert _strip_time(a.history) == _strip_time(b.history)
-    c = train(compiled, out=tmp_path / "c", quiet=True, seed=1)
+    c = fit(compiled, out=tmp_path / "c", quiet=True, seed=1)
     assert _strip_time(a.history) != _strip_time(c.history)
 
 
@@ -70,15 +72,15 @@ def test_same_seed_same_history(tmp_path):
 @pytest.mark.parametrize("weighting", ["inverse_dirichlet", "relobralo"])
 def test_resume_equals_uninterrupted(tmp_path, stop, weighting):
     compiled = poisson_inverse(**small(lbfgs=25, resample=7, weighting=weighting, update_every=3))
-    straight = train(compiled, out=tmp_path / "straight", quiet=True, plots=False)
+    straight = fit(compiled, out=tmp_path / "straight", quiet=True, plots=False)
 
     def interrupt(trainer, row):
         if row["step"] == stop:
             raise KeyboardInterrupt
 
-    first = train(compiled, out=tmp_path / "resumed", quiet=True, plots=False, callback=interrupt)
+    first = fit(compiled, out=tmp_path / "resumed", quiet=True, plots=False, callback=interrupt)
     assert first.interrupted and first.history.rows[-1]["step"] == stop
-    resumed = train(compiled, resume=tmp_path / "resumed", quiet=True, plots=False)
+    resumed = fit(compiled, resume=tmp_path / "resumed", quiet=True, plots=False)
     assert not resumed.interrupted
     assert _strip_time(resumed.history) == _strip_time(straight.history)
     assert resumed.unknowns == straight.unknowns
@@ -88,7 +90,7 @@ def test_interrupt_message_says_how_to_resume(tmp_path, capsys):
     def interrupt(trainer, row):
         raise KeyboardInterrupt
 
-    result = train(poisson1d(**FAST), out=tmp_path / "run", quiet=True, plots=False, callback=interrupt)
+    result = fit(poisson1d(**FAST), out=tmp_path / "run", quiet=True, plots=False, callback=interrupt)
     assert result.interrupted
     err = capsys.readouterr().err
     assert "interrupted at step 1/20" in err and f"--resume {tmp_path / 'run'}" in err
@@ -136,7 +138,7 @@ class NaNOnce:
 
 def test_nan_rolls_back_and_lowers_lr(tmp_path, capsys):
     compiled = poisson1d(**small(adam=40))
-    result = train(NaNOnce(compiled, bad_call=30), out=tmp_path / "run", quiet=True, plots=False)
+    result = fit(NaNOnce(compiled, bad_call=30), out=tmp_path / "run", quiet=True, plots=False)
     err = capsys.readouterr().err
     assert "step 30: loss" in err and "rolled back to step 25" in err and "x0.5" in err
     assert result.metrics["rollbacks"] == 1 and result.metrics["steps"] == 40
@@ -147,13 +149,13 @@ def test_nan_rolls_back_and_lowers_lr(tmp_path, capsys):
 
 
 def test_rollback_names_the_term_and_where_it_is_not_finite(tmp_path, capsys):
-    from pdec.compiler import compile as compile_spec
+    from pdec.compiler.driver import compile as compile_spec
 
     spec = "var x in [0, 1]\nfield u(x)\neq: u_xx = 1\nbc wall: u = log(x) at x = 0\nbc: u = 0 at x = 1\n"
     compiled = compile_spec(spec, **small(adam=3))
     assert "not finite at x = 0" in str(compiled.problem.warnings[0])  # check time already says so
     with pytest.raises(PdecRunError, match=r"loss bc:wall \(not finite at x = 0; \d+ of \d+ rows\)"):
-        train(compiled, out=tmp_path / "run", quiet=True, plots=False)
+        fit(compiled, out=tmp_path / "run", quiet=True, plots=False)
     said = capsys.readouterr().err
     assert re.search(r"step 1: loss bc:wall \(not finite at x = 0; \d+ of \d+ rows\) is NaN/Inf", said)
 
@@ -172,7 +174,7 @@ def test_unknowns_trained_with_their_own_lr(tmp_path):
 
 
 def test_predict_command_and_load_result(tmp_path, capsys):
-    result = train(poisson1d(**FAST), out=tmp_path / "run", quiet=True, plots=False)
+    result = fit(poisson1d(**FAST), out=tmp_path / "run", quiet=True, plots=False)
     points = tmp_path / "points.csv"
     points.write_text("x\n0.25\n0.5\n")
     parser = argparse.ArgumentParser()
@@ -188,27 +190,27 @@ def test_predict_command_and_load_result(tmp_path, capsys):
 
 def test_outputs_scaled_from_the_data_survive_save_and_load(tmp_path):
     """poisson_inverse observes u = sin(pi x) at 16 points: the output map is their mean and std, saved and reloaded."""
-    result = train(poisson_inverse(**FAST), out=tmp_path / "run", quiet=True, plots=False)
+    result = fit(poisson_inverse(**FAST), out=tmp_path / "run", quiet=True, plots=False)
     u = np.sin(np.pi * np.linspace(0.05, 0.95, 16))
     assert result.net.output_scaled
     assert float(result.net.shift) == pytest.approx(u.mean()) and float(result.net.gain) == pytest.approx(u.std())
     loaded = load_result(tmp_path / "run")
     np.testing.assert_allclose(loaded.predict([[0.3], [0.7]]), result.predict([[0.3], [0.7]]))
-    plain = train(poisson_inverse(**FAST), out=tmp_path / "plain", quiet=True, plots=False, output_scale="none")
+    plain = fit(poisson_inverse(**FAST), out=tmp_path / "plain", quiet=True, plots=False, output_scale="none")
     assert not plain.net.output_scaled
 
 
 def test_float64_and_missing_cuda(tmp_path):
-    result = train(poisson1d(**FAST), out=tmp_path / "run", quiet=True, dtype="float64", adam=3)
+    result = fit(poisson1d(**FAST), out=tmp_path / "run", quiet=True, dtype="float64", adam=3)
     assert next(result.net.parameters()).dtype == torch.float64
     if not torch.cuda.is_available():
         with pytest.raises(PdecRunError, match="CUDA"):
-            train(poisson1d(**FAST), out=tmp_path / "cuda", quiet=True, device="cuda")
+            fit(poisson1d(**FAST), out=tmp_path / "cuda", quiet=True, device="cuda")
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_smoke(tmp_path, path):
-    from pdec.compiler import compile as compile_spec
+    from pdec.compiler.driver import compile as compile_spec
 
     compiled = compile_spec(path)
     tiny = {
@@ -226,7 +228,7 @@ def test_example_smoke(tmp_path, path):
     tiny.update({f"points.{t.bare}": 32 for t in compiled.terms.values() if t.kind not in ("pde", "data")})
     stages = tuple(dataclasses.replace(st, steps=10) for st in compiled.settings.stages)  # within 80 steps
     compiled.settings = dataclasses.replace(compiled.settings, stages=stages)
-    result = train(compiled, out=tmp_path / "run", quiet=True, plots=path.stem == "burgers", **tiny)
+    result = fit(compiled, out=tmp_path / "run", quiet=True, plots=path.stem == "burgers", **tiny)
     loss = result.history["loss"]
     assert np.isfinite(loss).all()
     every = np.isfinite(np.column_stack([result.history[f"loss:{t}"] for t in compiled.terms])).all(axis=1)
@@ -264,10 +266,10 @@ def test_cli_run_predict_and_resume(tmp_path, capsys):
 
 
 def test_off_a_terminal_status_lines_report_progress(tmp_path, capsys, monkeypatch):
-    from pdec.console import Console
+    from pdec.train.console import Console
 
     monkeypatch.setattr(Console, "STATUS_EVERY", 0.0)  # every step, for the test
-    train(poisson1d(**small(adam=3)), out=tmp_path / "run", plots=False)
+    fit(poisson1d(**small(adam=3)), out=tmp_path / "run", plots=False)
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("step ")]
     assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"]
     assert "adam: loss" in lines[-1] and "pde:poisson" in lines[-1] and "error u" in lines[-1] and "left" in lines[-1]
@@ -283,11 +285,11 @@ def test_stages_longer_than_the_adam_phase_are_rejected(tmp_path):
 
 def test_inverse_problem_without_stages_fits_the_data_first(tmp_path):
     compiled = poisson_inverse(**small(adam=20, data_first=0.25))
-    result = train(compiled, out=tmp_path / "run", quiet=True, plots=False)
+    result = fit(compiled, out=tmp_path / "run", quiet=True, plots=False)
     active = np.isfinite(result.history["loss:pde:poisson"])
     assert not active[:5].any() and active[5:].all()  # 25% of 20 Adam steps on the data alone
     assert np.isfinite(result.history["loss:data:obs"]).all()
-    off = train(compiled, out=tmp_path / "off", quiet=True, plots=False, data_first=0)
+    off = fit(compiled, out=tmp_path / "off", quiet=True, plots=False, data_first=0)
     assert np.isfinite(off.history["loss:pde:poisson"]).all()
 
 
@@ -298,15 +300,15 @@ SHORT_BURGERS = dict(layers=[20, 20, 20, 20], interior=2000, adam=2000, lbfgs=0,
 def test_default_weighting_leaves_the_trivial_solution(tmp_path):
     """The 13-second Burgers configuration: the paper's per-term rule collapses to u = 0 (error 0.98-1.0 over seeds
     0-1, measured), the default must not. Both runs, side by side, from the same seed."""
-    from pdec.compiler import compile as compile_spec
+    from pdec.compiler.driver import compile as compile_spec
 
     torch.set_num_threads(1)
     compiled = compile_spec(BURGERS)
-    default = train(compiled, out=tmp_path / "default", quiet=True, plots=False, **SHORT_BURGERS)
+    default = fit(compiled, out=tmp_path / "default", quiet=True, plots=False, **SHORT_BURGERS)
     assert default.settings.weighting == "inverse_dirichlet_data_capped"
     assert default.metrics["errors"]["u"] < 0.6
-    paper = train(compiled, out=tmp_path / "paper", quiet=True, plots=False, weighting="inverse_dirichlet", adam=600,
-                  **{k: v for k, v in SHORT_BURGERS.items() if k != "adam"})
+    paper = fit(compiled, out=tmp_path / "paper", quiet=True, plots=False, weighting="inverse_dirichlet", adam=600,
+                **{k: v for k, v in SHORT_BURGERS.items() if k != "adam"})
     assert paper.metrics["errors"]["u"] > 0.9  # the failure the default fixes, still reproduced by the paper's rule
     # its mechanism: the terms u = 0 satisfies (the equation, the walls) outweigh the initial condition 100-fold
     weights = paper.metrics["weights"]
@@ -334,11 +336,11 @@ def test_default_weighting_holds_conditions_at_points(tmp_path):
     """Conditions at isolated points keep weight 1 under the default. Balanced like the other conditions, u(-1) and
     u(1) are met exactly, their gradient vanishes, their weight climbs and the equation is driven away: error 0.42
     at seed 1 (0.66 after 10,000 steps, measured), against 4e-3 for the default. Both runs, side by side."""
-    from pdec.compiler import compile as compile_spec
+    from pdec.compiler.driver import compile as compile_spec
 
     torch.set_num_threads(1)
     compiled = compile_spec(POINT_DIRICHLET)
-    default = train(compiled, out=tmp_path / "default", quiet=True, plots=False, seed=1)
+    default = fit(compiled, out=tmp_path / "default", quiet=True, plots=False, seed=1)
     assert default.metrics["weights"] == {"pde:poisson": 1.0, "bc:ends": 1.0}
     assert default.metrics["errors"]["u"] < 2e-2
     # the last iterate, where the drift ends (the kept lowest-loss iterate, 4.8e-2 here, hides how far it went)
@@ -352,7 +354,7 @@ def test_default_weighting_holds_conditions_at_points(tmp_path):
 
 
 def test_resume_restores_the_rng_state(tmp_path):
-    from pdec import checkpoint
+    from pdec.train import checkpoint
 
     compiled = poisson1d(**FAST)
     trainer = Trainer(compiled, compiled.settings, tmp_path / "run", quiet=True, plots=False)
@@ -365,18 +367,18 @@ def test_resume_restores_the_rng_state(tmp_path):
 
 
 def test_only_rank_zero_prints_and_writes(tmp_path, capsys, monkeypatch):
-    from pdec import console
+    from pdec.train import console
 
     monkeypatch.setattr(console, "rank", lambda: 1)
     console.say("hello")
     assert capsys.readouterr().err == ""
-    result = train(poisson1d(**small(adam=3)), out=tmp_path / "run", quiet=True, plots=False)
+    result = fit(poisson1d(**small(adam=3)), out=tmp_path / "run", quiet=True, plots=False)
     assert result.history.rows[-1]["step"] == 3 and not (tmp_path / "run").exists()
 
 
 def test_compile_time_settings_are_refused_by_the_trainer(tmp_path):
     with pytest.raises(PdecRunError, match="compile-time setting"):
-        train(poisson1d(**FAST), out=tmp_path / "run", quiet=True, compile=True)
+        fit(poisson1d(**FAST), out=tmp_path / "run", quiet=True, compile=True)
 
 
 # --- the iterate a run returns (keep_best) ---------------------------------------------------------------------------
@@ -385,7 +387,7 @@ SPIKY = small(adam=50, lr=0.15, weighting="fixed")  # Adam at a learning rate th
 
 
 def test_a_run_ending_with_adam_returns_its_lowest_loss_iterate(tmp_path):
-    result = train(poisson1d(**SPIKY), out=tmp_path / "run", quiet=True, plots=False)
+    result = fit(poisson1d(**SPIKY), out=tmp_path / "run", quiet=True, plots=False)
     rows = result.history.rows  # each row's loss is that of the parameters before the row's update
     lowest = min(rows, key=lambda r: r["loss"])
     assert lowest["loss"] < 0.9 * rows[-1]["loss"]  # the case: the last step is not the best one
@@ -398,23 +400,23 @@ def test_a_run_ending_with_adam_returns_its_lowest_loss_iterate(tmp_path):
 
 
 def test_keep_best_false_returns_the_last_iterate(tmp_path):
-    kept = train(poisson1d(**SPIKY), out=tmp_path / "kept", quiet=True, plots=False)
-    last = train(poisson1d(**SPIKY), out=tmp_path / "last", quiet=True, plots=False, keep_best=False)
+    kept = fit(poisson1d(**SPIKY), out=tmp_path / "kept", quiet=True, plots=False)
+    last = fit(poisson1d(**SPIKY), out=tmp_path / "last", quiet=True, plots=False, keep_best=False)
     assert _strip_time(kept.history) == _strip_time(last.history)  # the same training
     assert last.metrics["kept_step"] is None and last.metrics["loss"] > kept.metrics["loss"]
 
 
 def test_an_adam_run_resumed_keeps_the_same_iterate(tmp_path):
     compiled = poisson1d(**{**SPIKY, "lr": 0.5})  # diverges after a few steps: the kept iterate is an early one
-    straight = train(compiled, out=tmp_path / "straight", quiet=True, plots=False)
+    straight = fit(compiled, out=tmp_path / "straight", quiet=True, plots=False)
     assert straight.metrics["kept_step"] < 30
 
     def interrupt(trainer, row):
         if row["step"] == 30:  # after the lowest loss: the kept iterate must come back from the checkpoint
             raise KeyboardInterrupt
 
-    assert train(compiled, out=tmp_path / "resumed", quiet=True, plots=False, callback=interrupt).interrupted
-    resumed = train(compiled, resume=tmp_path / "resumed", quiet=True, plots=False)
+    assert fit(compiled, out=tmp_path / "resumed", quiet=True, plots=False, callback=interrupt).interrupted
+    resumed = fit(compiled, resume=tmp_path / "resumed", quiet=True, plots=False)
     assert resumed.metrics["kept_step"] == straight.metrics["kept_step"]
     assert resumed.metrics["loss"] == straight.metrics["loss"]
 
@@ -434,11 +436,11 @@ train:
 
 
 def test_an_equation_fitted_only_at_its_points_is_reported(tmp_path):
-    few = train(compile_spec(RATE + "  interior = 6\n"), out=tmp_path / "few", quiet=True, plots=False).metrics
+    few = fit(compile_spec(RATE + "  interior = 6\n"), out=tmp_path / "few", quiet=True, plots=False).metrics
     assert few["losses"]["pde:rate"] < 1e-8 and few["heldout_losses"]["pde:rate"] > 1e-2  # residual 0 only at 6 points
     assert few["errors"]["y"] > 0.2  # and the solution is wrong between them (0.46; with 200 points 3e-3)
     assert any("pde:rate holds at its training points" in w for w in few["warnings"])
-    enough = train(compile_spec(RATE + "  interior = 200\n"), out=tmp_path / "enough", quiet=True, plots=False).metrics
+    enough = fit(compile_spec(RATE + "  interior = 200\n"), out=tmp_path / "enough", quiet=True, plots=False).metrics
     assert enough["errors"]["y"] < 1e-2 and enough["warnings"] == []
     assert enough["heldout_losses"]["pde:rate"] < 10 * enough["losses"]["pde:rate"]
 
@@ -449,7 +451,6 @@ def test_a_stage_that_ends_the_run_scores_the_last_iterate_on_its_own_terms(tmp_
     as every kept iterate was scored, not with the equation it never trained on (which would always lose it)."""  # noqa: D205, D209
     import numpy as np
 
-    import pdec
 
     x = np.linspace(0.05, 0.95, 19)
     (tmp_path / "obs.csv").write_text("x,u\n" + "".join(f"{a},{np.sin(np.pi * a)}\n" for a in x))
@@ -457,8 +458,8 @@ def test_a_stage_that_ends_the_run_scores_the_last_iterate_on_its_own_terms(tmp_
         "var x in [0, 1]\nfield u(x)\neq poisson: -u_xx = pi^2*sin(pi*x)\n"
         'data obs: "obs.csv" x = x, u = u\ntrain:\n  stage: obs for 60\n'
     )
-    result = pdec.compile(tmp_path / "p.pde").train(out=tmp_path / "run", layers=[8], adam=60, iterations=0,
-                                                    lr=1e-3, quiet=True, plots=False)
+    result = pdec.fit(pdec.compile(tmp_path / "p.pde"), out=tmp_path / "run", layers=[8], adam=60, iterations=0,
+                      lr=1e-3, quiet=True, plots=False)
     losses = [row["loss:data:obs"] for row in result.history.rows]
     assert losses[-1] < min(losses[:-1])  # a steady descent: the last iterate is the best on the stage's term
     assert result.metrics["kept_step"] is None  # so it is the one returned

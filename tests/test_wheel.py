@@ -41,7 +41,7 @@ def test_wheel_ships_the_grammar(wheel):
 
     names = zipfile.ZipFile(wheel).namelist()
     assert "pdec/grammar/pdec.lark" in names
-    assert "pdec/symbolic.py" in names
+    assert "pdec/language/symbolic.py" in names and "pdec/train/trainer.py" in names
 
 
 def test_installed_wheel_checks_an_example(wheel, tmp_path):

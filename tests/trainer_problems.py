@@ -1,12 +1,14 @@
-"""Small hand-built problems for the trainer tests (Problem records compiled by pdec.compiler, no front end)."""
+"""Small hand-built problems for the trainer tests (Problem records compiled by pdec.compiler.driver, no front end)."""
 
 from __future__ import annotations
 
 import numpy as np
 import sympy
 
-from pdec.compiler import compile as compile_problem
-from pdec.problem import (
+from pdec.compiler.driver import compile as compile_problem
+from pdec.core.settings import Settings
+from pdec.core.source import Source
+from pdec.language.problem import (
     Condition,
     DataSet,
     Equation,
@@ -19,8 +21,6 @@ from pdec.problem import (
     field_function,
     symbol,
 )
-from pdec.settings import Settings
-from pdec.source import Source
 
 FAST = dict(layers=(8, 8), interior=32, boundary=2, adam=20, lbfgs=0, eval_points=128, eval_every=5)
 

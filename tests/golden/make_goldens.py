@@ -43,13 +43,13 @@ def trajectory(name: str, lowering: str = "autograd", **compile_options) -> list
     import torch
 
     import pdec
-    from pdec.train import train
+    from pdec import fit
 
     torch.set_num_threads(1)
     path, overrides = CASES[name]
     compiled = pdec.compile(ROOT / path, lowering=lowering, **compile_options)
     with tempfile.TemporaryDirectory() as tmp:
-        result = train(compiled, out=Path(tmp) / "run", quiet=True, plots=False, **overrides)
+        result = fit(compiled, out=Path(tmp) / "run", quiet=True, plots=False, **overrides)
     return [{k: v for k, v in row.items() if k != "time"} for row in result.history.rows]
 
 

@@ -1,0 +1,135 @@
+"""Corners of exact conditions: where two exact faces of one field meet, and whether their values agree there.
+
+Two conditions marked ``exact`` on faces of different variables (``u = 1 at y = 1 exact`` and ``u = 0 at x = 0
+exact``) meet on the faces' intersection: a corner in 2-D, an edge in 3-D (or a corner line in time, where an
+initial value meets a wall). The field built by pdec.compiler.constraints takes each condition on its own face; where
+two conditions give different values at their meeting point the field must jump there, so the construction treats such
+a pair apart (pdec.compiler.constraints) and ``pdec check`` warns about it (:func:`with_corner_warnings`).
+
+The values are compared on a small grid of the intersection (the other variables at :data:`FRACTIONS` of their
+intervals), to :data:`RTOL`. Python floats and sympy only, no torch: it runs at check time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import sympy
+from sympy.core.function import AppliedUndef
+
+from pdec.core.errors import PdecWarning
+from pdec.language.problem import Condition, Problem, symbol
+
+FRACTIONS = (0.0, 0.25, 0.5, 0.75, 1.0)  # of each other variable's interval, on the intersection of two faces
+RTOL = 1e-8  # values closer than RTOL * max(1, |a|, |b|) agree
+
+HINT = (
+    "each condition holds on its own face and the field jumps where they meet: at the corner itself it takes the "
+    'mean of the two values (docs/training.md, "Exact conditions"); give both the same value there if the solution '
+    "is continuous"
+)
+
+
+def agree(a: float, b: float) -> bool:
+    """Whether two values at a corner agree (to :data:`RTOL`); a value that is not finite gives no opinion (True)."""
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return True
+    return abs(a - b) <= RTOL * max(1.0, abs(a), abs(b))
+
+
+def edge_points(bounds: Sequence[tuple[float, float]], fixed: dict[int, float]) -> list[tuple[float, ...]]:
+    """Points of the intersection of faces: columns in ``fixed`` at their values, the others on :data:`FRACTIONS`."""
+    axes = [
+        (fixed[j],) if j in fixed else tuple(lo + f * (hi - lo) for f in FRACTIONS) for j, (lo, hi) in enumerate(bounds)
+    ]
+    return list(itertools.product(*axes))
+
+
+def first_disagreement(
+    a: Callable[[Sequence[float]], float], b: Callable[[Sequence[float]], float], points: Sequence[tuple[float, ...]]
+) -> tuple[tuple[float, ...], float, float] | None:
+    """The first point where ``a`` and ``b`` disagree, with both values (None: they agree at every point)."""
+    for point in points:
+        va, vb = float(a(point)), float(b(point))
+        if not agree(va, vb):
+            return point, va, vb
+    return None
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """Two exact conditions of one field that disagree where their faces meet (``first`` before ``second``)."""
+
+    field: str
+    first: Condition
+    second: Condition
+    corner: tuple[tuple[str, float], ...]  # the faces' variables and values, in the problem's variable order
+    point: tuple[tuple[str, float], ...]  # the other variables at the first point where the values differ
+    values: tuple[float, float]
+
+    @property
+    def message(self) -> str:
+        """The warning's text: the corner, the two conditions and their values there."""
+        where = ", ".join(f"{name} = {value:g}" for name, value in self.corner)
+        at = f" (first at {', '.join(f'{n} = {v:g}' for n, v in self.point)})" if self.point else ""
+        va, vb = self.values
+        return (
+            f"exact conditions {self.first.name} and {self.second.name} give {self.field} different values at the "
+            f"corner {where}{at}: {self.field} = {va:g} against {self.field} = {vb:g}"
+        )
+
+
+def meetings(problem: Problem) -> Iterator[Meeting]:
+    """Every pair of exact conditions of one field whose values differ where their faces meet (spec order)."""
+    names = [v.name for v in problem.variables]
+    bounds = [(float(v.lo), float(v.hi)) for v in problem.variables]
+    constants = {symbol(c.name): sympy.Float(c.value) for c in problem.constants}
+    faces = []  # (field, condition, column, value, its value as a function of a point, or None)
+    for c in problem.conditions:
+        if not (isinstance(c, Condition) and c.exact and isinstance(c.lhs, AppliedUndef)):
+            continue
+        function = _function(sympy.sympify(c.rhs).xreplace(constants), names)
+        for p in c.pieces:
+            if p.face is not None and p.boundary is None and not p.fixed and p.face.side in ("lo", "hi"):
+                faces.append((type(c.lhs).__name__, c, names.index(p.face.variable), float(p.face.value), function))
+    for (field, c1, j1, v1, f1), (other, c2, j2, v2, f2) in itertools.combinations(faces, 2):
+        if field != other or j1 == j2 or f1 is None or f2 is None or sympy.sympify(c1.rhs) == sympy.sympify(c2.rhs):
+            continue
+        found = first_disagreement(f1, f2, edge_points(bounds, {j1: v1, j2: v2}))
+        if found is not None:
+            point, va, vb = found
+            corner = tuple((names[j], v) for j, v in sorted([(j1, v1), (j2, v2)]))
+            rest = tuple((n, x) for j, (n, x) in enumerate(zip(names, point, strict=True)) if j not in (j1, j2))
+            yield Meeting(field, c1, c2, corner, rest, (va, vb))
+
+
+def _function(expr: sympy.Expr, names: Sequence[str]) -> Callable[[Sequence[float]], float] | None:
+    """``expr`` as a function of a point (a value per variable), or None where Python floats cannot evaluate it."""
+    if expr.atoms(AppliedUndef):
+        return None  # a tabulated coefficient: not evaluated here
+    try:
+        fn = sympy.lambdify([symbol(n) for n in names], expr, modules="math")
+    except (TypeError, ValueError, SyntaxError, NameError):
+        return None
+
+    def value(point: Sequence[float]) -> float:
+        try:
+            out = complex(fn(*point))
+        except (ArithmeticError, ValueError, TypeError, NameError, AttributeError):
+            return math.nan
+        return out.real if out.imag == 0 else math.nan
+
+    return value
+
+
+def with_corner_warnings(problem: Problem) -> Problem:
+    """``problem`` with a warning for each corner where two exact conditions of one field disagree."""
+    extra = tuple(PdecWarning(m.message, m.second.span, HINT) for m in meetings(problem))
+    return dataclasses.replace(problem, warnings=problem.warnings + extra) if extra else problem
+
+
+__all__ = ["HINT", "Meeting", "agree", "edge_points", "first_disagreement", "meetings", "with_corner_warnings"]

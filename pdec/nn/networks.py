@@ -1,0 +1,350 @@
+"""Networks: settings -> the MLP that maps physical coordinates ``[N, d]`` to fields ``[N, m]``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from pdec.compiler.constraints import Constrained, Constraints
+from pdec.core.errors import PdecRunError, PdecSettingsError
+from pdec.core.registry import ACTIVATIONS, NETWORKS
+from pdec.nn.embeddings import InputMap, input_map
+
+
+class Sin(nn.Module):
+    """The sine activation (SIREN-style networks)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply ``sin`` elementwise."""
+        return torch.sin(x)
+
+
+def activation(name: str) -> nn.Module:
+    """Return a fresh activation module by name (pdec.core.registry.ACTIVATIONS)."""
+    return ACTIVATIONS.load(name)()
+
+
+INPUT_OFFSETS = {"centred": 1.0, "unit": 0.0}  # the box onto [-1, 1] or [0, 1]: z = (x - lo) * scale - offset
+
+
+class MLP(nn.Module):
+    """A fully connected network whose first operation maps the box ``bounds`` onto ``[-1, 1]^d`` (or ``[0, 1]^d``).
+
+    Args:
+        bounds: ``{variable: (lo, hi)}`` in input-column order.
+        fields: the output names, one output each.
+        layers: hidden widths.
+        activation_name: the hidden activation.
+        generator: the torch generator the initial weights are drawn from (the global one if None).
+        embedding: an input map replacing the box scaling (pdec.nn.embeddings: periodic and Fourier features).
+        inputs: ``centred`` (the box onto ``[-1, 1]``) or ``unit`` (onto ``[0, 1]``; docs/training.md, "Network");
+            ``auto`` is resolved by :func:`input_range` before a network is built.
+
+    Weights are Xavier (Glorot) normal, biases zero. Outputs are ``body(x) * gain + shift`` per field once
+    ``scale_outputs`` has set them (e.g. the mean and std of a field's observations), so the last layer works at unit
+    scale whatever the field's units; both are buffers, saved with the weights.
+    """
+
+    def __init__(
+        self,
+        bounds: Mapping[str, tuple[float, float]],
+        fields: Sequence[str],
+        layers: Sequence[int],
+        activation_name: str = "tanh",
+        generator: torch.Generator | None = None,
+        embedding: InputMap | None = None,
+        inputs: str = "centred",
+    ) -> None:
+        super().__init__()
+        self.variables = tuple(bounds)
+        self.fields = tuple(fields)
+        lo = torch.tensor([float(bounds[v][0]) for v in self.variables])
+        hi = torch.tensor([float(bounds[v][1]) for v in self.variables])
+        offset = INPUT_OFFSETS[inputs]
+        self.register_buffer("lo", lo)
+        self.register_buffer("scale", (1.0 + offset) / (hi - lo))
+        self.register_buffer("offset", torch.full_like(lo, offset))
+        self.embedding = embedding
+        width = len(self.variables) if embedding is None else embedding.width
+        self.body = self.build_body([width, *layers, len(self.fields)], activation_name, generator)
+        self.register_buffer("shift", torch.zeros(len(self.fields)))
+        self.register_buffer("gain", torch.ones(len(self.fields)))
+        self.output_scaled = False  # skip the identity affine map: no extra autograd nodes when unused
+
+    def build_body(self, widths: Sequence[int], activation_name: str, generator: torch.Generator | None) -> nn.Module:
+        """The dense layers ``widths[0] -> ... -> widths[-1]`` with the activation between them."""
+        modules: list[nn.Module] = []
+        for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+            modules.append(dense(n_in, n_out, generator))
+            if i < len(widths) - 2:
+                modules.append(activation(activation_name))
+        return nn.Sequential(*modules)
+
+    def scale_outputs(self, shift: Sequence[float], gain: Sequence[float]) -> None:
+        """Set the per-field output map ``y * gain + shift`` (``gain`` > 0)."""
+        self.shift.copy_(torch.as_tensor(shift, dtype=self.shift.dtype))
+        self.gain.copy_(torch.as_tensor(gain, dtype=self.gain.dtype))
+        self.output_scaled = bool(torch.any(self.shift != 0) or torch.any(self.gain != 1))
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False) -> Any:
+        """Load weights and the output map (old checkpoints without one keep the identity)."""
+        state = dict(state_dict)
+        state.setdefault("shift", torch.zeros_like(self.shift))
+        state.setdefault("gain", torch.ones_like(self.gain))
+        state.setdefault("offset", torch.ones_like(self.offset))  # checkpoints from before the setting: [-1, 1]
+        out = super().load_state_dict(state, strict, assign)
+        self.output_scaled = bool(torch.any(self.shift != 0) or torch.any(self.gain != 1))
+        return out
+
+    @property
+    def head(self) -> nn.Linear:
+        """The output layer."""
+        return self.body[-1]
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        """Map physical coordinates to ``[-1, 1]`` (or ``[0, 1]``) per column, or through the input map, if any."""
+        if self.embedding is not None:
+            return self.embedding(x)
+        return (x - self.lo) * self.scale - self.offset
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Evaluate the fields at points ``x`` ``[N, d]`` (physical coordinates); returns ``[N, m]``."""
+        y = self.body(self.normalise(x))
+        return y * self.gain + self.shift if self.output_scaled else y
+
+    def forward_mode_layers(self) -> dict | None:
+        """The network as the forward mode reads it (pdec/compiler/forward.py), or None where that does not apply.
+
+        Returns ``{"inputs", "features", "encoders", "hidden", "head", "output", "constraint"}``: the input map
+        (``("box", lo, scale, offset)`` or the embedding's, :meth:`InputMap.forward_mode_inputs`), the Fourier
+        frequencies (or None), the modified MLP's encoders ``[(weight, bias, activation name)] * 2`` (or None), the
+        hidden layers, the output layer ``(weight, bias)``, the output map ``(gain, shift)`` (or None) and the exact
+        constraints (None here; :class:`pdec.compiler.constraints.Constrained` adds them). None when a subclass changes
+        ``forward`` or ``normalise``, the body or input map is not pdec's, or an activation has no closed-form
+        derivatives there.
+        It must describe ``forward`` exactly (tests/test_forward.py checks that both lowerings agree).
+        """
+        if type(self).forward is not MLP.forward or type(self).normalise is not MLP.normalise:
+            return None
+        if self.embedding is None:
+            inputs, features = ("box", self.lo, self.scale, self.offset), None
+        else:
+            describe = getattr(self.embedding, "forward_mode_inputs", None)
+            inputs, features = (describe() if callable(describe) else None) or (None, None)
+        body = forward_mode_body(self.body)
+        if inputs is None or body is None:
+            return None
+        output = (self.gain, self.shift) if self.output_scaled else None
+        return {"inputs": inputs, "features": features, **body, "output": output, "constraint": None}
+
+
+def forward_mode_body(body: nn.Module) -> dict | None:
+    """``{"encoders", "hidden", "head"}`` of a plain (sequential) or modified body for the forward mode, or None."""
+    if type(body) is not nn.Sequential:
+        describe = getattr(body, "forward_mode_layers", None)
+        return describe() if callable(describe) else None
+    modules = list(body)
+    linears, activations = modules[0::2], [forward_mode_name(m) for m in modules[1::2]]
+    if None in activations or not all(isinstance(m, nn.Linear) for m in linears):
+        return None
+    hidden = [(m.weight, m.bias, a) for m, a in zip(linears[:-1], activations, strict=True)]
+    return {"encoders": None, "hidden": hidden, "head": (linears[-1].weight, linears[-1].bias)}
+
+
+def forward_mode_name(module: nn.Module) -> str | None:
+    """The name under which the forward-mode lowering knows an activation module (None: it does not)."""
+    kind = type(module)
+    if kind is nn.GELU:
+        return "gelu" if module.approximate == "none" else None
+    if kind is nn.Softplus:
+        return "softplus" if module.beta == 1 and module.threshold == 20 else None
+    return {nn.Tanh: "tanh", Sin: "sin", nn.SiLU: "silu", nn.ReLU: "relu"}.get(kind)
+
+
+def dense(n_in: int, n_out: int, generator: torch.Generator | None) -> nn.Linear:
+    """A linear layer with Xavier (Glorot) normal weights and zero biases, drawn from ``generator``."""
+    linear = nn.utils.skip_init(nn.Linear, n_in, n_out)  # no draw from the global generator
+    nn.init.xavier_normal_(linear.weight, generator=generator)
+    nn.init.zeros_(linear.bias)
+    return linear
+
+
+class ModifiedBody(nn.Module):
+    """The modified MLP of Wang, Teng, Perdikaris (2021): every hidden layer gated between two encodings of the input.
+
+    ``U = act(W_u z)``, ``V = act(W_v z)``; each hidden layer ``h = act(W h + b)`` becomes ``h * U + (1 - h) * V``
+    (so all hidden widths are equal); the output layer is linear.
+    """
+
+    def __init__(self, widths: Sequence[int], activation_name: str, generator: torch.Generator | None) -> None:
+        super().__init__()
+        hidden = set(widths[1:-1])
+        if len(hidden) != 1:
+            raise PdecRunError(
+                f"the modified MLP needs equal hidden widths, got {list(widths[1:-1])}",
+                hint="e.g. layers = [64, 64, 64]",
+            )
+        width = widths[1]
+        self.encode_u, self.encode_v = dense(widths[0], width, generator), dense(widths[0], width, generator)
+        self.hidden = nn.ModuleList(dense(n_in, width, generator) for n_in in widths[:-2])
+        self.out = dense(width, widths[-1], generator)
+        self.act = activation(activation_name)
+
+    def __getitem__(self, index: int) -> nn.Module:
+        """``body[-1]`` is the output layer (the trainer's ``head``), as for a sequential body."""
+        if index != -1:
+            raise IndexError(index)
+        return self.out
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """The outputs for first-layer inputs ``z``."""
+        u, v = self.act(self.encode_u(z)), self.act(self.encode_v(z))
+        h = z
+        for layer in self.hidden:
+            h = self.act(layer(h))
+            h = h * u + (1 - h) * v
+        return self.out(h)
+
+    def forward_mode_layers(self) -> dict | None:
+        """``{"encoders", "hidden", "head"}`` for the forward mode (compiler/forward.py), or None (changed forward)."""
+        name = forward_mode_name(self.act)
+        if type(self).forward is not ModifiedBody.forward or name is None:
+            return None
+        encoders = [(m.weight, m.bias, name) for m in (self.encode_u, self.encode_v)]
+        hidden = [(m.weight, m.bias, name) for m in self.hidden]
+        return {"encoders": encoders, "hidden": hidden, "head": (self.out.weight, self.out.bias)}
+
+
+class ModifiedMLP(MLP):
+    """The :class:`MLP` with the modified body (:class:`ModifiedBody`); same input map and output scaling."""
+
+    def build_body(self, widths: Sequence[int], activation_name: str, generator: torch.Generator | None) -> nn.Module:
+        """The gated body."""
+        return ModifiedBody(widths, activation_name, generator)
+
+
+def mlp(compiled: Any, settings: Any, generator: torch.Generator) -> MLP:
+    """The multilayer perceptron of a compiled problem (``settings.layers`` wide, ``settings.activation``)."""
+    return _network(MLP, compiled, settings, generator)
+
+
+def modified_mlp(compiled: Any, settings: Any, generator: torch.Generator) -> MLP:
+    """The modified MLP of a compiled problem (:class:`ModifiedMLP`)."""
+    return _network(ModifiedMLP, compiled, settings, generator)
+
+
+def _network(cls: type[MLP], compiled: Any, settings: Any, generator: torch.Generator) -> MLP:
+    """``cls`` for a compiled problem, with its input map (exactly periodic variables, Fourier features) if any."""
+    bounds = {v: compiled.bounds[v] for v in compiled.variables}
+    constraints = getattr(compiled, "constraints", None)
+    periodic = [compiled.variables[c] for c, _, _ in constraints.periodic] if constraints else []
+    features, scale = getattr(settings, "fourier_features", 0), getattr(settings, "fourier_scale", 1.0)
+    embedding = input_map(bounds, periodic, features, scale, generator)
+    inputs = input_range(compiled, settings)
+    return cls(bounds, compiled.fields, settings.layers, settings.activation, generator, embedding, inputs)
+
+
+def input_range(compiled: Any, settings: Any) -> str:
+    """The box's map onto the first layer: ``settings.inputs``, with ``auto`` resolved for this problem.
+
+    ``auto`` is ``unit`` (the box onto [0, 1]) for a sine network whose every condition is exact (no condition is
+    a loss term) and whose first layer sees the box (no Fourier features, no exactly periodic variable: an input
+    map replaces the box scaling), and ``centred`` (onto [-1, 1]) otherwise. Measured on three Helmholtz
+    problems (benchmarks/results/sine_inputs.md): with exact walls the smaller range gave 5x and 6.5x lower errors on
+    the unit square and 1.2x on [-1, 1]^2; with the walls as a loss term it left the network at u = 0.
+
+    An explicit ``unit`` with such an input map would be ignored: a PdecSettingsError
+    (pdec.language.symbolic.check_inputs locates it in the spec; this catches the trainer's overrides).
+    """
+    from pdec.language.symbolic import inputs_ignored  # torch-free; the message pdec check gives
+
+    inputs = getattr(settings, "inputs", "centred")
+    constraints = getattr(compiled, "constraints", None)
+    features = getattr(settings, "fourier_features", 0)
+    periodic = [compiled.variables[c] for c, _, _ in constraints.periodic] if constraints is not None else []
+    ignored = inputs_ignored(inputs, features, periodic)
+    if ignored is not None:
+        raise PdecSettingsError(ignored[0], hint=ignored[1])
+    if inputs != "auto":
+        return inputs
+    conditions = any(t.kind not in ("pde", "data") for t in getattr(compiled, "terms", {}).values())  # as loss terms
+    embedded = features or periodic
+    return "unit" if settings.activation == "sin" and not embedded and not conditions else "centred"
+
+
+def build_net(
+    variables: Sequence[str],
+    bounds: Mapping[str, tuple[float, float]],
+    fields: Sequence[str],
+    layers: Sequence[int],
+    activation_name: str,
+    seed: int = 0,
+    inputs: str = "centred",
+) -> MLP:
+    """Build the MLP of a compiled problem (bounds in the variables' column order), initialised from ``seed``."""
+    ordered = {v: bounds[v] for v in variables}
+    generator = torch.Generator().manual_seed(seed)
+    return MLP(ordered, fields, layers, activation_name, generator, inputs=inputs)
+
+
+DEFAULT_NETWORK = "mlp"
+
+
+@dataclass
+class NetworkShape:
+    """What :func:`make_net` reads of a compiled problem, for a network built without compiling one.
+
+    A loaded run (pdec.run.results) and a time window (pdec.nn.windows.shapes) build their networks from this;
+    :func:`pdec.nn.windows.chain` replaces ``constraints`` with the carried initial values.
+    """
+
+    variables: tuple[str, ...]
+    fields: tuple[str, ...]
+    bounds: Mapping[str, tuple[float, float]]
+    constraints: Constraints | None
+    terms: Mapping[str, Any] = field(default_factory=dict)  # no data terms: no output scales
+
+
+def make_net(
+    compiled: Any, settings: Any, device: torch.device, dtype: torch.dtype, kind: str | None = None
+) -> nn.Module:
+    """The network factory: the architecture ``kind`` (pdec.core.registry.NETWORKS) for a compiled problem.
+
+    The network is built from ``settings`` (weights drawn from ``settings.seed``) and moved to ``device`` in
+    ``dtype``; with ``output_scale = data``, each observed field's outputs are scaled to the mean and std of its
+    readings. ``kind`` defaults to ``settings.network``. With exact conditions (pdec.compiler.constraints) the network
+    is wrapped so that its outputs satisfy them by construction.
+    """
+    kind = kind or getattr(settings, "network", DEFAULT_NETWORK)
+    net = NETWORKS.load(kind)(compiled, settings, torch.Generator().manual_seed(settings.seed)).to(device, dtype)
+    observed = [(t.observed, t.readings.values) for t in compiled.terms.values() if t.readings is not None]
+    if settings.output_scale == "data" and observed:
+        net.scale_outputs(*output_scales(compiled.fields, observed))
+    constraints = getattr(compiled, "constraints", None)
+    return Constrained(net, constraints) if constraints is not None and constraints.pieces else net
+
+
+def output_scales(fields: Sequence[str], observed: Sequence[tuple[Sequence[str], np.ndarray]]) -> tuple[list, list]:
+    """Per-field ``(shift, gain)``: the mean and std of every observation of the field; ``(0, 1)`` if unobserved.
+
+    ``observed`` holds ``(field names, [N, len(names)] values)`` per data set. A field whose readings are all equal
+    keeps gain 1 (its shift is still the mean).
+    """
+    shift, gain = [0.0] * len(fields), [1.0] * len(fields)
+    for i, name in enumerate(fields):
+        columns = [values[:, list(names).index(name)] for names, values in observed if name in names]
+        if not columns:
+            continue
+        readings = np.concatenate(columns)
+        readings = readings[np.isfinite(readings)]
+        if readings.size == 0:
+            continue
+        mean, std = float(readings.mean()), float(readings.std())
+        shift[i] = mean
+        gain[i] = std if std > 1e-8 * max(1.0, abs(mean)) else 1.0
+    return shift, gain

@@ -1,0 +1,500 @@
+"""Training: CompiledProblem -> Result (sample points, build the net, balance the losses, Adam, then a 2nd phase).
+
+``train(compiled, **overrides)`` trains one network (``pdec.fit``, pdec/fit.py, is the API: it adds time marching). A
+:class:`Trainer` holds every piece of mutable state (network, unknowns, optimiser, balancer, step, history), so several
+runs can live in one process and a data-parallel wrapper can drive one per rank. It reads the compiled problem only
+through its typed contract (``terms``, ``point_sets``, ``unknowns``, ``settings``, ``spec``; see
+pdec.compiler.driver.CompiledProblem). The other responsibilities live in their own modules: pdec.train.console
+(signals, progress, status lines), pdec.train.checkpoint (state, rollback, resume), pdec.train.metrics (evaluation,
+errors, plots), pdec.train.inverse (the frozen-network fit, identifiability) and pdec.train.schedule (stages, resampling
+rounds, learning-rate decay).
+
+One Adam step ``s`` (1-based)::
+
+    active terms (stages) -> points (resampling round) -> losses {term: mean residual^2}
+    -> [update step] per-term gradients g_k; balancer updates lambda; backward() of sum_j <p_j, sum_k lambda_k g_kj>
+       [other steps] backward of sum_k lambda_k L_k
+    -> optimiser step -> history row (and evaluation / checkpoint when due)
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import torch
+
+from pdec.core import registry
+from pdec.core.errors import PdecRunError
+from pdec.core.settings import Settings, torch_dtype
+from pdec.nn.networks import input_range, make_net
+from pdec.run.results import METRICS, SETTINGS, SPEC, History, Result, load_checkpoint, settings_from_dict, write_json
+from pdec.train import checkpoint, inverse, metrics, optimizers
+from pdec.train.balance import make_balancer
+from pdec.train.causal import make_causal
+from pdec.train.console import Console, crossed, deferred_interrupt, main_process, say
+from pdec.train.diagnostics import diagnose
+from pdec.train.distributed import Shards, from_rank0
+from pdec.train.jacobian import ResidualProblem, jacobian_probe, residual_vector
+from pdec.train.sampling import SamplingContext, make_sampler
+from pdec.train.schedule import schedule
+
+Callback = Callable[["Trainer", Mapping[str, Any]], None]
+# Trains a spec's time windows (pdec.train.marching): (compiled, settings, run_dir, resume, options) -> Result.
+Marcher = Callable[[Any, Settings, Path, bool, Mapping[str, Any]], Result]
+
+
+def train(
+    compiled: Any,
+    *,
+    out: str | Path | None = None,
+    resume: str | Path | None = None,
+    quiet: bool | None = None,
+    callback: Callback | None = None,
+    plots: bool = True,
+    march: Marcher | None = None,
+    **overrides: Any,
+) -> Result:
+    """Train a compiled problem's network and return its Result (``pdec.fit`` is the API: it adds time marching).
+
+    Args:
+        compiled: a CompiledProblem (see docs/architecture.md).
+        out: the run directory (default ``runs/<spec stem>-<timestamp>``).
+        resume: a run directory to continue from its checkpoint (its saved settings, then ``overrides``).
+        quiet: no progress bar and no summary (the bar shows only on an interactive terminal anyway).
+        callback: called as ``callback(trainer, row)`` after every step (raise KeyboardInterrupt to stop cleanly).
+        plots: write the plots at the end (matplotlib; a few seconds).
+        march: trains a spec with time windows, one network per window (pdec.fit passes pdec.train.marching's).
+        **overrides: training settings replacing the spec's (``adam=200``, ``weighting="fixed"``, ...).
+    """
+    if resume is not None:
+        run_dir = Path(resume)
+        if not (run_dir / SETTINGS).is_file():
+            raise PdecRunError(f"'{run_dir}' is not a run directory", hint="pass a directory `pdec run` created")
+        settings = settings_from_dict(json.loads((run_dir / SETTINGS).read_text()))
+    else:
+        settings = compiled.settings
+        run_dir = Path(out) if out is not None else from_rank0(default_run_dir(compiled))
+    compile_time = (("compile", "compile=True"), ("lowering", "lowering='autograd'"),
+                    ("exact_conditions", "exact_conditions=True"), ("windows", "windows=4"))
+    for key, example in compile_time:
+        if key in overrides:
+            raise PdecRunError(
+                f"'{key}' is a compile-time setting: the trainer cannot change it",
+                hint=f"pass it to the compiler: pdec.compile(spec, {example})",
+            )
+    if overrides:
+        settings = settings.replace(**overrides)
+    settings = settings.replace(inputs=input_range(compiled, settings))  # settings.json records the range used
+    if settings.causal > 0 and Shards.current().world > 1:  # its per-rank time bins are not all-reduced yet
+        raise PdecRunError("causal weights run on one process only", hint="set causal = 0, or run without --nproc")
+    if settings.windows > 1:  # time marching drives one Trainer per window: pdec.fit passes it in (pdec.train.marching)
+        if march is None:
+            raise PdecRunError("a spec with time windows trains one network per window", hint="call pdec.fit(compiled)")
+        options = {"quiet": quiet, "callback": callback, "plots": plots}
+        return march(compiled, settings, run_dir, resume is not None, options)
+    trainer = Trainer(compiled, settings, run_dir, quiet=quiet, callback=callback, plots=plots)
+    if resume is not None:
+        copy_path = run_dir / SPEC
+        if copy_path.is_file() and copy_path.read_text() != compiled.spec.text:
+            say(f"warning: the spec differs from the copy in {run_dir}; continuing with the spec given now")
+        checkpoint.restore(trainer, load_checkpoint(run_dir))
+    else:
+        checkpoint.create_run_dir(trainer)
+    return trainer.run()
+
+
+def default_run_dir(compiled: Any) -> Path:
+    """``runs/<spec stem>-<YYYYmmdd-HHMMSS>`` (with a numeric suffix if taken)."""
+    path = compiled.spec.path
+    stem = "spec" if path.startswith("<") else Path(path).stem
+    base = Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    candidate, n = base, 1
+    while candidate.exists():
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    return candidate
+
+
+class LossNotFinite(Exception):
+    """A loss (or, in the second phase, a parameter) became NaN or Inf; carries the offending terms."""
+
+
+class Trainer:
+    """Everything one training run holds: network, unknowns, sampler, balancer, optimiser, step and history.
+
+    Args:
+        compiled: the CompiledProblem.
+        settings: resolved settings.
+        run_dir: where the run's files go.
+        quiet: suppress the progress bar and the summary (the bar shows only on an interactive terminal).
+        callback: ``callback(trainer, row)`` after each step.
+        plots: write the plots when training finishes.
+        net, resume_dir: the network to train (default: networks.make_net); where a stop resumes (a window's run's).
+    """
+
+    SNAPSHOT_EVERY = 25  # Adam steps between in-memory snapshots for NaN rollback (every second-phase chunk is one)
+    # second-phase iterations per optimiser call and history row (a call re-evaluates the loss once); LM: Jacobians
+    CHUNK = MappingProxyType({"lbfgs": 10, "bfgs": 10, "ssbfgs": 10, "ssbroyden": 10, "lm": 5})
+    DIAGNOSE_EVERY = 500  # steps between checks for stalled terms and extreme weights (pdec.train.diagnostics)
+
+    def __init__(self, compiled: Any, settings: Settings, run_dir: Path, quiet: bool | None = None,
+                 callback: Callback | None = None, plots: bool = True, net: Any = None,
+                 resume_dir: Path | None = None) -> None:
+        self.compiled, self.settings, self.run_dir = compiled, settings, Path(run_dir)
+        self.resume_dir = self.run_dir if resume_dir is None else Path(resume_dir)
+        self.quiet, self.callback, self.plots = bool(quiet), callback, plots
+        self.device, self.dtype = _device(settings.device), torch_dtype(settings.dtype)
+        self.term = compiled.terms  # name -> Term
+        self.terms = tuple(compiled.terms)
+        self.sets_of = {t: tuple(n for n, ps in compiled.point_sets.items() if t in ps.terms) for t in self.terms}
+        self.unknowns = copy.deepcopy(compiled.unknowns).to(self.device, self.dtype)
+        self.schedule = schedule(self.term, settings, bool(self.unknowns.specs))
+        self.net = make_net(compiled, settings, self.device, self.dtype) if net is None else net
+        self.net_params = list(self.net.parameters())
+        self.params = self.net_params + list(self.unknowns.parameters())
+        self.residual_problem = ResidualProblem(compiled, self.net, self.unknowns, self.terms, self.sets_of)  # for LM
+        self.sampler, self.shards = make_sampler(compiled, settings), Shards.current()
+        self.targets = {k: self.tensor(self.shards.take(k, v)) for k, v in self.sampler.targets().items()}
+        self.model = self.shards.wrap(self.net)  # the network the losses call: DDP averages its gradients
+        self.balancer = make_balancer(self.term, settings)
+        self.causal = make_causal(compiled, settings)  # None unless `causal` > 0
+        self.evaluation = metrics.evaluation_set(compiled, self.sampler.bounds, settings.eval_points, self.tensor)
+        self.optimizer: torch.optim.Optimizer = self.adam()
+        self.console = Console(self.quiet, self.terms, settings.adam + settings.iterations)
+        self.phase, self.step, self.lr_scale, self.rollbacks, self.elapsed = "adam", 0, 1.0, 0, 0.0
+        self.history = History()
+        self.active: tuple[str, ...] | None = None
+        self.last_snapshot: dict[str, Any] | None = None
+        self.best = checkpoint.BestIterate(settings, self.causal)  # the lowest-loss iterate, when Adam ends the run
+        self.errors: dict[str, float] = {}  # the latest evaluation
+        self.identifiability: list[str] | None = None  # warnings about the unknowns, from the trained network
+        self._cache: tuple[Any, dict[str, torch.Tensor]] | None = None
+        self._chunk: tuple[Any, dict[float, dict[str, float]]] = (None, {})  # last chunk's points, its evaluations
+
+    def tensor(self, array: Any) -> torch.Tensor:
+        """An array as a tensor on the run's device and dtype."""
+        return torch.as_tensor(np.asarray(array, dtype=float), dtype=self.dtype, device=self.device)
+
+    def adam(self) -> torch.optim.Adam:
+        """Adam over the network (settings.lr) and the unknowns (one group each, their own lr if set)."""
+        groups = [{"params": self.net_params, "lr": self.settings.lr}]
+        groups += [g for g in self.unknowns.param_groups(self.settings.lr) if g["params"]]
+        for g in groups:
+            g["base_lr"] = g["lr"]
+        return torch.optim.Adam(groups, fused=self.device.type in ("cpu", "cuda"))  # one kernel: 3.6x faster on CPU
+
+    def enter_second_phase(self, method: str | None = None) -> None:
+        """Switch to the second phase (``method``: the setting's, or the next that can run here, said once).
+
+        The run is cast to the phase's precision (``dtype = auto``: float64) and the phase's optimiser built.
+        """
+        if method is None:
+            size, world = sum(p.numel() for p in self.params), self.shards.world
+            points = self.cached_points() or self.points(1, self.terms)
+            probe = lambda: jacobian_probe(self.residual_problem, points, self.targets_for(points))  # noqa: E731
+            method, why = optimizers.runnable(self.settings.optimizer, size, probe, world, self.causal is not None)
+            say(why, self.quiet or not why)
+        self.phase = method
+        if self.settings.dtype == "auto" and self.dtype != torch.float64:  # cast in place; points and data anew
+            self.dtype = torch.float64
+            self.net.to(self.dtype)
+            self.unknowns.to(self.dtype)
+            self.targets = {k: self.tensor(self.shards.take(k, v)) for k, v in self.sampler.targets().items()}
+            self._cache = None  # the same points drawn again at full precision (as a resumed run draws them)
+        self.optimizer = registry.OPTIMIZERS.load(self.phase)(self.params, self.CHUNK[self.phase], self.lr_scale)
+
+    @property
+    def total_steps(self) -> int:
+        """Adam steps plus second-phase iterations."""
+        return self.settings.adam + self.settings.iterations
+
+    # --------------------------------------------------------------------------------------------------- one step
+
+    def points(self, step: int, active: tuple[str, ...]) -> dict[str, torch.Tensor]:
+        """The points of the active terms' point sets for the resampling round of ``step`` (cached)."""
+        names = frozenset(n for t in active for n in self.sets_of[t])
+        key = (self.schedule.round(step), names)
+        if self._cache is None or self._cache[0] != key:
+            context = SamplingContext(self.net, self.compiled, self.unknowns, self.run_dir)
+            drawn = self.sampler.draw(key[0], names, context)
+            self._cache = (key, {n: self.tensor(self.shards.take(n, x)) for n, x in drawn.items()})
+        return self._cache[1]
+
+    def cached_points(self) -> dict[str, torch.Tensor] | None:
+        """The points drawn last (None before the first draw)."""
+        return None if self._cache is None else self._cache[1]
+
+    def targets_for(self, points: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The observed values of the data point sets among ``points``."""
+        return {k: v for k, v in self.targets.items() if k in points}
+
+    def losses(self, points: Mapping[str, torch.Tensor], active: tuple[str, ...]) -> dict[str, torch.Tensor]:
+        """``{term: mean(residual ** 2)}`` for the active terms."""
+        residuals = self.compiled.evaluate(self.model, points, self.targets_for(points), self.unknowns.values())
+        if missing := [t for t in active if t not in residuals]:
+            raise PdecRunError(f"the compiled problem returned no residual for {', '.join(missing)}")
+        losses = {t: self.shards.mean_square(residuals[t], self.sets_of[t]) for t in active}
+        if self.causal is not None:  # the equations' points weighted by time causality (pdec.train.causal)
+            losses.update(self.causal.losses(residuals, points, active))
+        return losses
+
+    def weighted(self, losses: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """``sum_k lambda_k L_k`` with the balancer's (constant) weights."""
+        w = self.balancer.weights
+        return sum((w[k] * v for k, v in losses.items()), start=torch.zeros((), dtype=self.dtype, device=self.device))
+
+    def balanced_gradients(self, losses: Mapping[str, torch.Tensor]) -> None:
+        """Per-term gradients -> balancer update -> ``grad = sum_k lambda_k g_k``, accumulated through backward().
+
+        The combined gradient ``G_j`` of each parameter goes in as the backward of ``sum_j <p_j, G_j>`` (whose
+        gradient is exactly ``G_j``), so gradient hooks (a data-parallel wrapper's all-reduce) see it.
+        """
+        names = list(losses)
+        grads = {}
+        for i, k in enumerate(names):
+            found = (None,) * len(self.params)
+            if losses[k].requires_grad:
+                found = torch.autograd.grad(losses[k], self.params, retain_graph=i < len(names) - 1, allow_unused=True)
+            grads[k] = [torch.zeros_like(p) if g is None else g for g, p in zip(found, self.params, strict=True)]
+        self.shards.average(g for k in names for g in grads[k])  # every rank balances the same global gradients
+        self.balancer.update(losses, {k: g[: len(self.net_params)] for k, g in grads.items()})
+        w = self.balancer.weights
+        combined = []
+        for j in range(len(self.params)):
+            total = grads[names[0]][j] * w[names[0]]
+            for k in names[1:]:
+                total.add_(grads[k][j], alpha=w[k])
+            combined.append(total)
+        self.backward(sum((p * g).sum() for p, g in zip(self.params, combined, strict=True)))
+
+    def backward(self, total: torch.Tensor) -> None:
+        """Backward of ``total`` into every parameter; over ranks, DDP averages the net's, all-reduce the unknowns'."""
+        torch.autograd.backward(total, inputs=self.params)
+        self.shards.average(p.grad for p in self.params[len(self.net_params) :])
+
+    def adam_step(self, step: int) -> dict[str, Any]:
+        """One Adam step; returns the history row (LossNotFinite when a loss is NaN/Inf)."""
+        active, before = self.schedule.active(step), self.active or ()
+        switched_on = set(active) - set(before) if self.active is not None else set()
+        if switched_on:
+            self.balancer.reset()  # a term switched on: weights back to 1 and recomputed now
+        self.active = active
+        points = self.points(step, active)
+        if switched_on:
+            inverse.fit_unknowns(self, points, tuple(t for t in active if t in switched_on), before)
+        lr = set_lr(self.optimizer, self.schedule.lr_factor(step) * self.lr_scale)
+        losses = self.losses(points, active)
+        values = self.shards.values(losses)
+        bad = [k for k, v in values.items() if not math.isfinite(v)]
+        if bad:
+            raise LossNotFinite(bad)
+        self.best.offer((self.schedule.round(step), active), step, values, self.balancer.weights, self.params)
+        clear_grads(self.params)
+        if self.balancer.due(step) and self.balancer.uses_grads:
+            self.balanced_gradients(losses)
+        else:
+            if self.balancer.due(step):
+                self.balancer.update(self.shards.shared(losses, values))
+            self.backward(self.weighted(losses))
+        self.optimizer.step()
+        return self.row(step, values, lr)
+
+    def second_step(self) -> dict[str, Any]:
+        """One chunk of second-phase iterations, weights frozen: a history row (losses at its start, ``converged``)."""
+        n = min(self.CHUNK[self.phase], self.total_steps - self.step)
+        if again := self.settings.resample_second:  # a chunk ends where new points are drawn
+            n = min(n, again - (self.step - self.settings.adam) % again)
+        points = self.points(self.step + 1, self.terms)
+        same = points is self._chunk[0] and self.causal is None  # the objective of the last chunk
+        seen: dict[float, dict[str, float]] = {}  # loss -> per-term losses, of every evaluation in this chunk
+        start: list[dict[str, float]] = []  # LM: the losses where the chunk starts
+
+        def closure() -> torch.Tensor:
+            clear_grads(self.params)
+            losses = self.losses(points, self.terms)
+            total = self.weighted(losses)
+            reported = self.shards.mean(total)  # the loss over every rank's points
+            seen[float(reported.detach())] = self.shards.values(losses)
+            if torch.isfinite(reported):
+                self.backward(total)
+            return reported
+
+        def residuals(jacobian: bool) -> Any:
+            if not start:  # (with gradients on: the autograd lowering differentiates the points)
+                start.append(self.shards.values(self.losses(points, self.terms)))
+            return self.stacked(points, jacobian)
+        lm = self.phase == "lm"
+        loss, done, converged = optimizers.chunk(self.optimizer, n, residuals if lm else closure, same)
+        first = start[0] if lm else seen.get(loss) or self._chunk[1].get(loss) or self.shards.values(
+            self.losses(points, self.terms))  # (the last: a resumed run, starting where its last chunk ended)
+        self._chunk = (points, seen)
+        bad = [k for k, v in first.items() if not math.isfinite(v)]
+        if bad or not math.isfinite(loss) or not all(torch.isfinite(p).all() for p in self.params):
+            raise LossNotFinite(bad or list(self.terms))
+        row = self.row(self.step + done, first, self.optimizer.param_groups[0]["lr"])
+        row["converged"] = converged
+        return row
+
+    def stacked(self, points: Mapping[str, torch.Tensor], jacobian: bool) -> Any:
+        """The weighted residual vector at ``points`` and, if asked, its Jacobian (pdec.train.jacobian)."""
+        return residual_vector(self.residual_problem, points, self.targets_for(points), self.balancer.weights, jacobian)
+
+    def row(self, step: int, losses: Mapping[str, float], lr: float) -> dict[str, Any]:
+        """A history row: step, phase, lr, total and per-term losses, weights, unknowns (errors added later)."""
+        w = self.balancer.weights
+        row: dict[str, Any] = {"step": step, "phase": self.phase, "dtype": str(self.dtype).removeprefix("torch."),
+                               "lr": lr, "loss": sum(w[k] * v for k, v in losses.items())}
+        row.update({f"loss:{k}": v for k, v in losses.items()})
+        row.update({f"weight:{k}": w[k] for k in self.terms})
+        row.update({f"unknown:{k}": v for k, v in self.unknowns.floats().items()})
+        if self.causal is not None:
+            row.update(self.causal.history())  # causal:min_weight, and causal:min_weight:<equation> for each
+        return row
+
+    def predict(self, points: np.ndarray) -> np.ndarray:
+        """The network at ``[N, d]`` points as float64 numpy (no gradient)."""
+        with torch.no_grad():
+            return self.net(self.tensor(points)).cpu().double().numpy()
+
+    # ------------------------------------------------------------------------------------------------------ loop
+
+    def run(self) -> Result:
+        """Train to the end (or to a Ctrl-C / KeyboardInterrupt from the callback); write the run directory."""
+        with self.console.progress(self.step), deferred_interrupt() as flag:
+            try:
+                loop(self, flag)
+            except KeyboardInterrupt:
+                if flag["hard"]:
+                    say(f"stopped at once; the last checkpoint in {self.run_dir} is kept")
+                    raise
+                return interrupted(self)
+        return finish(self)
+
+
+def loop(trainer: Trainer, flag: Mapping[str, bool]) -> None:
+    """Run the remaining Adam steps, then the second phase's iterations."""
+    checkpoint.snapshot(trainer)
+    while trainer.step < trainer.total_steps:
+        if trainer.step + 1 > trainer.settings.adam and trainer.phase == "adam":
+            trainer.enter_second_phase()
+            checkpoint.snapshot(trainer)
+        started = time.perf_counter()
+        try:
+            row = trainer.adam_step(trainer.step + 1) if trainer.phase == "adam" else trainer.second_step()
+        except LossNotFinite as exc:
+            checkpoint.rollback(trainer, metrics.where_not_finite(trainer, list(exc.args[0])))
+            trainer.console.moved_to(trainer.step)
+            continue
+        trainer.elapsed += time.perf_counter() - started
+        converged = row.pop("converged", False)
+        previous, trainer.step = trainer.step, row["step"]
+        if trainer.step == previous:  # the second phase converged before its first iteration: nothing new to record
+            break
+        record(trainer, previous, row)
+        if trainer.phase != "adam" or crossed(previous, trainer.step, trainer.SNAPSHOT_EVERY):
+            checkpoint.snapshot(trainer)
+        if crossed(previous, trainer.step, trainer.settings.checkpoint_every):
+            checkpoint.save(trainer)
+        if trainer.callback is not None:
+            trainer.callback(trainer, row)
+        if trainer.shards.any(flag["hit"]):  # every rank stops after the same step
+            raise KeyboardInterrupt
+        if converged:
+            break
+
+
+def record(trainer: Trainer, previous: int, row: dict[str, Any]) -> None:
+    """Add evaluation errors when due, the wall time; append the row; show progress; warn about new findings."""
+    step = row["step"]
+    due = crossed(previous, step, trainer.settings.eval_every) or step == trainer.total_steps
+    if trainer.evaluation is not None and due:
+        trainer.errors = trainer.evaluation.errors(trainer.predict)
+        row.update({f"error:{k}": v for k, v in trainer.errors.items()})
+    row["time"] = trainer.elapsed
+    trainer.history.append(row)
+    if crossed(previous, step, trainer.DIAGNOSE_EVERY):
+        trainer.console.warn_new(trainer.step, diagnose(trainer.history.rows, trainer.terms))
+    trainer.console.show(previous, row, trainer.errors, trainer.elapsed)
+
+
+def clear_grads(params: list[torch.Tensor]) -> None:
+    """Every gradient to None: ``optimizer.zero_grad(set_to_none=True)``, without its profiler hooks (3% of a step)."""
+    for p in params:
+        p.grad = None
+
+
+def set_lr(optimizer: torch.optim.Optimizer, factor: float) -> float:
+    """Set every group's lr to ``base_lr * factor`` (the schedule's decay times the rollback scale); the net's lr."""
+    for group in optimizer.param_groups:
+        group["lr"] = group["base_lr"] * factor
+    return optimizer.param_groups[0]["lr"]
+
+
+def _device(name: str) -> torch.device:
+    """The torch device; PdecRunError when CUDA is asked for but absent."""
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise PdecRunError(f"device '{name}' requested but CUDA is not available", hint="use --device cpu")
+    return torch.device(name)
+
+
+def interrupted(trainer: Trainer) -> Result:
+    """Save a checkpoint at the last completed step and say how to resume."""
+    checkpoint.save(trainer)
+    spec, world = trainer.compiled.spec.path, trainer.shards.world
+    how = (
+        f"pdec.fit(compiled, resume='{trainer.resume_dir}')"
+        if spec.startswith("<")
+        else f"pdec run {spec} --resume {trainer.resume_dir}" + (f" --nproc {world}" if world > 1 else "")
+    )
+    saved = f"interrupted at step {trainer.step}/{trainer.total_steps}; checkpoint saved in {trainer.run_dir}"
+    say(f"{saved}\nresume with: {how}")
+    return metrics.result(trainer, metrics.final_metrics(trainer), interrupted=True)
+
+
+def finish(trainer: Trainer) -> Result:
+    """Final evaluation (of the kept iterate), metrics, diagnoses, checkpoint, history CSV and plots."""
+    found = metrics.final_metrics(trainer)
+    if trainer.phase == "adam":  # the last iterate competes too
+        key, active = (trainer.schedule.round(trainer.step), trainer.active), trainer.active or trainer.terms
+        losses = {k: v for k, v in found["losses"].items() if k in active}  # as the kept one was scored: a stage's
+        trainer.best.offer(key, trainer.step + 1, losses, trainer.balancer.weights, trainer.params)  # terms only
+        if trainer.best.restore(trainer.params, trainer.step) is not None:
+            found = metrics.final_metrics(trainer)
+    heldout = metrics.heldout_losses(trainer)
+    found["heldout_losses"] = {t: held for t, (_, held, _) in heldout.items()}
+    findings = diagnose(trainer.history.rows, trainer.terms, final=True, heldout=heldout)
+    found["warnings"] = [f.message for f in findings]
+    if main_process():
+        write_json(trainer.run_dir / METRICS, found)
+    if trainer.unknowns.specs:
+        if trainer.unknowns.raw:
+            points = trainer.points(trainer.step or 1, trainer.terms)
+            shards = trainer.shards  # the check sees every rank's points
+            inverse.check_identifiability(trainer, shards.gather(points), shards.gather(trainer.targets_for(points)))
+        inverse.report_unknowns(trainer, found)
+    checkpoint.save(trainer, finished=True)
+    result = metrics.result(trainer, found)
+    if trainer.plots:
+        metrics.plot(trainer)
+    errors = ", ".join(f"{k} {v:.3e}" for k, v in found["errors"].items())
+    say(
+        f"done: {trainer.step} steps in {trainer.elapsed:.1f} s, loss {found['loss']:.3e}"
+        + (f" (the iterate of step {found['kept_step']}, the lowest)" if found["kept_step"] is not None else "")
+        + (f", relative L2 error {errors}" if errors else "")
+        + f"; run directory {trainer.run_dir}",
+        trainer.quiet,
+    )
+    for finding in findings:
+        say(f"warning: {finding.message}", trainer.quiet)
+    return result
+
+
+__all__ = ["LossNotFinite", "Trainer", "default_run_dir", "train"]
