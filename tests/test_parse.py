@@ -264,3 +264,14 @@ def test_no_cache_where_the_folder_cannot_be_made(monkeypatch):
 
     monkeypatch.setenv("XDG_CACHE_HOME", "/dev/null/cache")
     assert parse_module.tables_cache() is False
+
+
+def test_the_parser_cache_can_be_switched_off(tmp_path, monkeypatch):
+    """PDEC_PARSER_CACHE=0: no pickle is read or written (docs/security.md)."""
+    from pdec.language import parse as parse_module
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("PDEC_PARSER_CACHE", "0")
+    assert parse_module.tables_cache() is False
+    monkeypatch.setenv("PDEC_PARSER_CACHE", "1")
+    assert str(parse_module.tables_cache()).startswith(str(tmp_path))

@@ -111,8 +111,10 @@ def tables_cache() -> str | bool:
 
     The user's cache folder (``$XDG_CACHE_HOME/pdec``, else ``~/.cache/pdec``); lark stores the grammar's hash with
     the tables and rebuilds them when the grammar, the options or lark's version change. False (no cache) when the
-    folder cannot be made.
+    folder cannot be made, or when ``PDEC_PARSER_CACHE=0`` (lark keeps the tables as a pickle: docs/security.md).
     """
+    if os.environ.get("PDEC_PARSER_CACHE") == "0":
+        return False
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     folder = Path(base) / "pdec"
     try:
