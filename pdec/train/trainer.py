@@ -177,7 +177,7 @@ class Trainer:
         self.errors: dict[str, float] = {}  # the latest evaluation
         self.identifiability: list[str] | None = None  # warnings about the unknowns, from the trained network
         self._cache: tuple[Any, dict[str, torch.Tensor]] | None = None
-        self._chunk: tuple[Any, dict[float, dict[str, float]]] = (None, {})  # last chunk's points, its evaluations
+        self._chunk: tuple[Any, dict[float, Any]] = (None, {})  # last chunk's points, loss -> its per-term losses
 
     def tensor(self, array: Any) -> torch.Tensor:
         """An array as a tensor on the run's device and dtype."""
@@ -314,7 +314,7 @@ class Trainer:
             n = min(n, again - (self.step - self.settings.adam) % again)
         points = self.points(self.step + 1, self.terms)
         same = points is self._chunk[0] and self.causal is None  # the objective of the last chunk
-        seen: dict[float, dict[str, float]] = {}  # loss -> per-term losses, of every evaluation in this chunk
+        seen: dict[float, dict[str, torch.Tensor]] = {}  # loss -> per-term losses (detached), every evaluation here
         start: list[dict[str, float]] = []  # LM: the losses where the chunk starts
 
         def closure() -> torch.Tensor:
@@ -322,7 +322,7 @@ class Trainer:
             losses = self.losses(points, self.terms)
             total = self.weighted(losses)
             reported = self.shards.mean(total)  # the loss over every rank's points
-            seen[float(reported.detach())] = self.shards.values(losses)
+            seen[float(reported.detach())] = {k: v.detach() for k, v in losses.items()}  # no sync: read once, below
             if torch.isfinite(reported):
                 self.backward(total)
             return reported
@@ -333,8 +333,8 @@ class Trainer:
             return self.stacked(points, jacobian)
         lm = self.phase == "lm"
         loss, done, converged = optimizers.chunk(self.optimizer, n, residuals if lm else closure, same)
-        first = start[0] if lm else seen.get(loss) or self._chunk[1].get(loss) or self.shards.values(
-            self.losses(points, self.terms))  # (the last: a resumed run, starting where its last chunk ended)
+        first = start[0] if lm else self.shards.values(seen.get(loss) or self._chunk[1].get(loss) or self.losses(
+            points, self.terms))  # (the last: a resumed run, starting where its last chunk ended)
         self._chunk = (points, seen)
         bad = [k for k, v in first.items() if not math.isfinite(v)]
         if bad or not math.isfinite(loss) or not all(torch.isfinite(p).all() for p in self.params):
