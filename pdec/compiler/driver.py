@@ -45,16 +45,23 @@ class CompiledProblem:
     """A problem compiled to torch: the typed contract between the compiler and the trainer.
 
     Attributes:
-        variables, fields: the input and output column names; ``bounds``: ``{variable: (lo, hi)}``.
+        variables: the input column names.
+        fields: the output column names.
+        bounds: ``{variable: (lo, hi)}``.
         domain: the spatial domain (a pdec.geometry.Domain) when the spec declares one; None: the box of ``bounds``.
         time: the name of the time variable (None without one).
-        terms: ``{name: Term}`` in spec order; ``point_sets``: ``{name: PointSet}``.
+        terms: ``{name: Term}`` in spec order.
+        point_sets: ``{name: PointSet}``.
         unknowns: the unknowns module (``.specs`` holds the declared records: init, bounds, true values).
-        settings: the resolved settings (overrides applied); ``options``: the compile-time part of them.
-        spec: the spec's Source (text and path); ``reference``: reference Readings for the errors, or None;
+        settings: the resolved settings (overrides applied).
+        options: the compile-time part of the settings.
+        spec: the spec's Source (text and path).
+        reference: reference Readings for the errors, or None.
         exact_fields: the fields with an ``exact:`` expression.
         constraints: the conditions imposed by construction (pdec.compiler.constraints; empty unless marked ``exact``).
-        plan, source, functions: the derivative plan, the generated module's source and its functions.
+        plan: the derivative plan.
+        source: the generated module's source.
+        functions: the generated module's functions.
         problem: the symbolic Problem it came from (for display and tools; the trainer does not read it).
 
     See docs/architecture.md ("The compiled problem") for the contract.

@@ -268,7 +268,7 @@ class Interval:
 class Intervals:
     """The confidence intervals of a run's unknowns, their correlations and the noise estimated from the readings.
 
-    ``intervals["k"]`` is one :class:`Interval`; ``str(intervals)`` the lines the run prints.
+    ``intervals["k"]`` is one ``Interval``; ``str(intervals)`` the lines the run prints.
 
     Attributes:
         unknowns: name -> Interval.
