@@ -215,3 +215,36 @@ def test_the_face_by_face_laplace_problem_trains_like_the_whole_boundary():
     fresh_loss = float(sum((r.detach() ** 2).mean() for r in residual.values()))
     assert result.metrics["errors"]["u"] < 3e-6
     assert fresh_loss < 1e-5
+
+
+PERIODIC_IC = """var x in [-1, 1]
+time t in [0, 1]
+field u(x, t)
+eq: u_t - 0.0001*u_xx + 5*u^3 - 5*u = 0
+ic: u = {ic} exact
+periodic: u, u_x in x exact
+"""
+
+
+@pytest.mark.parametrize(
+    ("ic", "order", "values"),
+    [
+        ("x^2 * cos(pi*x)", 1, (2.0, -2.0)),  # the Allen-Cahn initial value: equal values, slopes 2 and -2
+        ("x", 0, (-1.0, 1.0)),
+        ("x*(x^2 - 1)^2", 2, (-8.0, 8.0)),  # value and slope 0 at both ends; second derivative -8 and 8
+    ],
+)
+def test_an_exact_value_that_is_not_periodic_in_an_exactly_periodic_variable_is_stated(ic, order, values):
+    from pdec.language.corners import seams
+
+    found = list(seams(pdec.load(PERIODIC_IC.format(ic=ic))))
+    assert len(found) == 1
+    assert found[0].order == order and found[0].values == pytest.approx(values)
+    assert f"x = -1 and {values[1]:g} at the other end" in found[0].message
+
+
+def test_a_periodic_exact_value_gives_no_seam_warning():
+    for ic in ("cos(pi*x)", "sin(pi*x)^2 + 1", "0.5"):
+        assert not pdec.load(PERIODIC_IC.format(ic=ic)).warnings
+    # not exact: nothing is built into the network, so nothing to state
+    assert not pdec.load(PERIODIC_IC.format(ic="x^2 * cos(pi*x)").replace(" exact\nperiodic", "\nperiodic")).warnings

@@ -22,7 +22,7 @@ import sympy
 from sympy.core.function import AppliedUndef
 
 from pdec.core.errors import PdecWarning
-from pdec.language.problem import Condition, Problem, symbol
+from pdec.language.problem import Condition, Periodic, Problem, symbol
 
 FRACTIONS = (0.0, 0.25, 0.5, 0.75, 1.0)  # of each other variable's interval, on the intersection of two faces
 RTOL = 1e-8  # values closer than RTOL * max(1, |a|, |b|) agree
@@ -126,10 +126,98 @@ def _function(expr: sympy.Expr, names: Sequence[str]) -> Callable[[Sequence[floa
     return value
 
 
+PERIODIC_ORDERS = 3  # derivatives 0, 1, 2 of an exact value compared at both ends of an exactly periodic variable
+PERIODIC_HINT = (
+    "an exactly periodic variable enters the network through cos and sin, so the field and every derivative in it "
+    "take equal values at both ends, while the exact condition fixes them to values that differ there: the network "
+    "cannot represent the solution near the seam. Drop `exact` from this condition (it is then learned like the "
+    "other terms)"
+)
+
+
+@dataclass(frozen=True)
+class Seam:
+    """An exact condition whose value is not periodic (to ``order`` derivatives) in an exactly periodic variable."""
+
+    condition: Condition
+    periodic: Periodic
+    order: int
+    point: tuple[tuple[str, float], ...]  # the variable at its lower end, the others at the first disagreement
+    values: tuple[float, float]  # the derivative at the lower end and at the upper end
+
+    @property
+    def message(self) -> str:
+        """The warning's text."""
+        v, field = self.periodic.variable, type(self.condition.lhs).__name__
+        what = field if self.order == 0 else f"{field}_{v * self.order}"
+        va, vb = self.values
+        at = ", ".join(f"{n} = {x:g}" for n, x in self.point[1:])
+        return (
+            f"exact condition {self.condition.name} gives {what} = {va:g} at {v} = {self.point[0][1]:g} and {vb:g} at "
+            f"the other end{f' ({at})' if at else ''}, but {v} is exactly periodic ({self.periodic.name})"
+        )
+
+
+def seams(problem: Problem) -> Iterator[Seam]:
+    """Exact conditions on a face of another variable whose value is not periodic in an exactly periodic variable.
+
+    The value and its first :data:`PERIODIC_ORDERS` - 1 derivatives in the periodic variable are compared at its two
+    ends, on the face's other variables at :data:`FRACTIONS` (e.g. the initial value ``x^2 cos(pi x)`` on [-1, 1]
+    has equal values but derivatives 2 and -2 at the ends).
+    """
+    names = [v.name for v in problem.variables]
+    bounds = {v.name: (float(v.lo), float(v.hi)) for v in problem.variables}
+    constants = {symbol(c.name): sympy.Float(c.value) for c in problem.constants}
+    for per in (p for p in problem.conditions if isinstance(p, Periodic) and p.exact):
+        j, (lo, hi) = names.index(per.variable), bounds[per.variable]
+        for c in problem.conditions:
+            if not (isinstance(c, Condition) and c.exact and isinstance(c.lhs, AppliedUndef)):
+                continue
+            faces = [p.face for p in c.pieces if p.face is not None and p.boundary is None and not p.fixed]
+            if not faces or any(f.variable == per.variable for f in faces):
+                continue
+            found = _first_seam(sympy.sympify(c.rhs).xreplace(constants), names, j, (lo, hi), bounds, faces[0])
+            if found is not None:
+                order, point, values = found
+                yield Seam(c, per, order, point, values)
+
+
+def _first_seam(expr, names, j, ends, bounds, face) -> tuple[int, tuple, tuple[float, float]] | None:
+    """The lowest derivative order of ``expr`` in variable ``j`` that differs at its ends, with where and the values."""
+    fixed = {names.index(face.variable): float(face.value), j: ends[0]}
+    points = edge_points([bounds[n] for n in names], fixed)
+    derivative = expr
+    for order in range(PERIODIC_ORDERS):
+        f = _function(derivative, names)
+        if f is None:
+            return None
+        g = _function(derivative.subs(symbol(names[j]), ends[1]), names)
+        found = first_disagreement(f, g, points)
+        if found is not None:
+            point, va, vb = found
+            rest = tuple((n, x) for i, (n, x) in enumerate(zip(names, point, strict=True)) if i != j and i not in fixed)
+            return order, ((names[j], ends[0]),) + rest, (va, vb)
+        derivative = sympy.diff(derivative, symbol(names[j]))
+    return None
+
+
 def with_corner_warnings(problem: Problem) -> Problem:
-    """``problem`` with a warning for each corner where two exact conditions of one field disagree."""
+    """``problem`` with a warning for each corner where two exact conditions of one field disagree, and for each
+    exact value that is not periodic in an exactly periodic variable."""
     extra = tuple(PdecWarning(m.message, m.second.span, HINT) for m in meetings(problem))
+    extra += tuple(PdecWarning(s.message, s.condition.span, PERIODIC_HINT) for s in seams(problem))
     return dataclasses.replace(problem, warnings=problem.warnings + extra) if extra else problem
 
 
-__all__ = ["HINT", "Meeting", "agree", "edge_points", "first_disagreement", "meetings", "with_corner_warnings"]
+__all__ = [
+    "HINT",
+    "PERIODIC_HINT",
+    "Meeting",
+    "Seam",
+    "agree",
+    "edge_points",
+    "first_disagreement",
+    "meetings",
+    "seams",
+    "with_corner_warnings",
+]
