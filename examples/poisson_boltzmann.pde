@@ -5,8 +5,9 @@
 # not collapse to the mean of the boundary values as on Poisson2d-C (examples/poisson_holes.pde), and building them
 # into the network (`exact`, a product of eight distances) trained worse: 1.6e-1 against 4.2e-2 as loss terms at
 # the reduced budget below (measured before exact conditions took the shared value at the square's corners).
-# Measured as written (`pdec run examples/poisson_boltzmann.pde --seed 0 --threads 1`, 2026-11-30, shared 2-core
-# CPU): relative L2 error 8.4e-3, 488 s of training.
+# A compact network suits the second phase: 3x32 (2,209 parameters) gets self-scaled Broyden in float64 (`auto`):
+# 2.0e-3 after 1,000 Adam steps and 3,000 iterations (seed 0, 2026-12-07), where 4x50 with 2,000 + 2,000 steps ended
+# at 7.7e-3 (float32 L-BFGS, median of seeds 0-2) and 8.4e-3 (L-BFGS in float64); benchmarks/results/budgets.md.
 # Measured (benchmarks/bench_pinnacle.py --steps 1000 --points 0.25, seed 0: this spec with 1,000 interior and 50
 # points per condition, 1,000 Adam and 1,000 L-BFGS steps, 25 s on one CPU thread): relative L2 error 4.2e-2.
 # PINNacle reports about 0.64 for its vanilla PINN and 1.4e-2 for its best method at 20,000 steps.
@@ -30,7 +31,7 @@ bc circles: u = 1 on boundary(holes)
 reference: "data/poisson_boltzmann2d.dat" x = X, y = Y, u = "u (1)"
 
 train:
-  layers = [50, 50, 50, 50]
+  layers = [32, 32, 32]
   interior = 4000
-  adam = 2000
-  iterations = 2000
+  adam = 1000
+  iterations = 3000
