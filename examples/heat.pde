@@ -1,5 +1,6 @@
 # Heat equation with diffusivity k on a rod with cold ends.
 # Exact solution u = exp(-k pi^2 t) sin(pi x).
+# Budget: 1,000 Adam steps, then 600 iterations of self-scaled Broyden in float64 (benchmarks/results/budgets.md).
 
 var x in [0, 1]
 time t in [0, 1]
@@ -16,5 +17,5 @@ exact: u = exp(-k*pi^2*t) * sin(pi*x)
 train:
   interior = 2000
   boundary = 200
-  adam = 3000
-  iterations = 300
+  adam = 1000
+  iterations = 600
