@@ -112,3 +112,14 @@ def test_example_latex(name, problems):
     text = latex(problems[name])
     assert text.startswith("$$\\begin{aligned}") and text.endswith("\\end{aligned}$$")
     assert text.count("\\\\") == len(problems[name].equations) + len(problems[name].conditions) - 1
+
+
+def test_the_readme_shows_examples_burgers_as_it_is():
+    """The README's spec is the file its first command trains (comments and blank lines aside)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("# Viscous Burgers equation (examples/burgers.pde)\n", 1)[1].split("```", 1)[0]
+
+    def lines(text: str) -> list[str]:
+        return [line.rstrip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+    assert lines(block) == lines((ROOT / "examples" / "burgers.pde").read_text(encoding="utf-8"))
