@@ -48,6 +48,7 @@ STAGES = (
         (
             "derivatives",
             "lower",
+            "runtime",
             "forward",
             "interpolation",
             "terms",
