@@ -5,55 +5,12 @@ from __future__ import annotations
 import ast
 import builtins
 
-import pytest
 import torch
+from test_activations import ORDER, autograd_derivatives, points
 
 from pdec.compiler import runtime
 from pdec.compiler.driver import compile as compile_spec
-from pdec.core.registry import ACTIVATIONS
-from pdec.nn.networks import activation as activation_module
 from pdec.nn.networks import make_net
-
-ORDER = 5  # the highest derivative the tests check (the forward mode carries partials to any order)
-
-
-def autograd_derivatives(function, z: torch.Tensor, n: int) -> list[torch.Tensor]:
-    """``[f(z), f'(z), ..., f^(n)(z)]`` by nested autograd (elementwise f: the gradient of the sum)."""
-    z = z.detach().requires_grad_(True)
-    found = [function(z)]
-    for _ in range(n):
-        last = found[-1]
-        if not last.requires_grad:  # piecewise polynomial (relu): the rest is zero, as autograd gives
-            found.append(torch.zeros_like(z))
-            continue
-        found.append(torch.autograd.grad(last.sum(), z, create_graph=True, materialize_grads=True)[0])
-    return [d.detach() for d in found]
-
-
-def points() -> torch.Tensor:
-    """Pre-activations: a spread around zero, away from relu's kink, and both sides of softplus's threshold 20.
-
-    Not 20 itself: there torch's softplus takes its first derivative from the sigmoid but its second as zero.
-    """
-    z = torch.linspace(-4.0, 4.0, 41, dtype=torch.float64)
-    z = z[z.abs() > 1e-3]
-    return torch.cat([z, torch.tensor([19.5, 20.5, 30.0, -30.0], dtype=torch.float64)]).reshape(-1, 1)
-
-
-@pytest.mark.parametrize("name", list(runtime.DERIVATIVES))
-@pytest.mark.parametrize("n", [0, 1, 2, ORDER])
-def test_each_activations_closed_form_derivatives_match_autograd(name, n):
-    z = points()
-    found = runtime.derivatives(name, z, n)
-    expected = autograd_derivatives(activation_module(name), z, n)
-    assert len(found) == n + 1
-    for k, (a, b) in enumerate(zip(found, expected, strict=True)):
-        assert a.shape == z.shape and a.dtype == torch.float64, (name, k)
-        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12, msg=f"{name}: derivative {k}")
-
-
-def test_every_registered_activation_has_closed_form_derivatives():
-    assert set(runtime.DERIVATIVES) == set(ACTIVATIONS.names)
 
 
 def test_the_fourier_features_derivatives_match_autograd():
@@ -63,15 +20,6 @@ def test_the_fourier_features_derivatives_match_autograd():
     sin = autograd_derivatives(torch.sin, p, ORDER)
     for k in range(ORDER + 1):
         torch.testing.assert_close(found[k], torch.cat([cos[k], sin[k]], 1), rtol=1e-12, atol=1e-12)
-
-
-def test_squared_is_leibnizs_rule_for_a_square():
-    z = torch.linspace(-2.0, 2.0, 9, dtype=torch.float64).reshape(-1, 1)
-    d = autograd_derivatives(torch.tanh, z, ORDER)
-    squares = autograd_derivatives(lambda x: torch.tanh(x) ** 2, z, ORDER)
-    for k in range(ORDER + 1):
-        found = runtime.squared(d, k, 3.0, z.new_ones(()))
-        torch.testing.assert_close(found, 1 + 3 * squares[k], rtol=1e-12, atol=1e-12)
 
 
 def test_linear_maps_of_jets():

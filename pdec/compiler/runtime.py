@@ -8,7 +8,8 @@ module's header), ``DERIVATIVES`` and each other.
 - :func:`mlp_layers` asks a network for its description (``forward_mode_layers``), or None: the autograd path;
 - :func:`inputs`, :func:`embedded`, :func:`side_by_side`: the first layer's inputs as a jet (box scaling, input map);
 - :func:`dense`, :func:`scaled`, :func:`doubled`, :func:`difference`: linear maps of jets;
-- :func:`fourier_derivatives`, :func:`derivatives` and the activations' closed forms: ``[f(z), f'(z), ...]``;
+- :func:`fourier_derivatives`, :func:`derivatives`: ``[f(z), f'(z), ...]``, the activations' in closed form from
+  pdec.compiler.activations (its ``CLOSED_FORMS``, copied too, and its ``DERIVATIVES`` table, written out);
 - :func:`input_partials`: the partials of a function of the points alone (exact conditions), by autograd.
 
 A jet is the tuple ``(value, partial, ...)`` in the plan's carried order (pdec.compiler.forward).
@@ -19,6 +20,8 @@ from __future__ import annotations
 import inspect
 
 import torch
+
+from pdec.compiler.activations import CLOSED_FORMS, DERIVATIVES
 
 
 def grad(y, X, ones):
@@ -156,87 +159,6 @@ def derivatives(activation, z, n):
     return DERIVATIVES[activation](z, n)
 
 
-def squared(d, k, c, start):
-    """Add c times the k-th derivative of f**2 to start, from the derivatives d of f (Leibniz's rule, pairs once).
-
-    One torch.addcmul per pair of factors, no temporaries; start may be a 0-dim tensor (broadcast).
-    """
-    total, binomial = start, 1
-    for j in range(k // 2 + 1):
-        coefficient = c * binomial * (1 if 2 * j == k else 2)
-        total = torch.addcmul(total, d[j], d[k - j], value=coefficient)
-        binomial = binomial * (k - j) // (j + 1)
-    return total
-
-
-def tanh_derivatives(z, n):
-    """tanh: t' = 1 - t**2 and t^(k+1) = -(t**2)^(k) for k >= 1."""
-    d = [torch.tanh(z)]
-    for k in range(n):
-        d.append(squared(d, k, -1, z.new_ones(()) if k == 0 else z.new_zeros(())))
-    return d
-
-
-def sin_derivatives(z, n):
-    """sin: the derivatives cycle through sin, cos, -sin, -cos."""
-    s, c = torch.sin(z), torch.cos(z)
-    cycle = (s, c, -s, -c) if n >= 2 else (s, c)
-    return [cycle[k % 4] for k in range(n + 1)]
-
-
-def sigmoid_derivatives(z, n):
-    """The logistic sigmoid g and its derivatives: g' = g - g**2, so g^(k+1) = g^(k) - (g**2)^(k)."""
-    d = [torch.sigmoid(z)]
-    for k in range(n):
-        d.append(squared(d, k, -1, d[k]))
-    return d
-
-
-def silu_derivatives(z, n):
-    """silu(z) = z * g(z): silu^(k) = z * g^(k) + k * g^(k - 1)."""
-    g = sigmoid_derivatives(z, n)
-    return [torch.nn.functional.silu(z)] + [z * g[k] + k * g[k - 1] for k in range(1, n + 1)]
-
-
-def softplus_derivatives(z, n):
-    """Softplus: its derivative is the sigmoid; like torch, the identity above the threshold 20 (slope 1, then 0)."""
-    g = sigmoid_derivatives(z, max(n - 1, 0))
-    inside = (z <= 20).to(z.dtype)
-    d = [torch.nn.functional.softplus(z)]
-    if n >= 1:
-        d.append(g[0] * inside + (1 - inside))
-    return d + [g[k - 1] * inside for k in range(2, n + 1)]
-
-
-def gelu_derivatives(z, n):
-    """gelu(z) = z * Phi(z): gelu' = Phi + z * phi, gelu^(k) = phi^(k - 2) - phi^(k) (phi' = -z * phi)."""
-    p = [torch.exp(-0.5 * z * z) * 0.3989422804014327]  # phi, the normal density
-    for k in range(n):
-        p.append(-(z * p[k] + k * p[k - 1]) if k else -z * p[0])
-    d = [torch.nn.functional.gelu(z)]
-    if n >= 1:
-        d.append(0.5 * (1 + torch.erf(z * 0.7071067811865476)) + z * p[0])
-    return d + [p[k - 2] - p[k] for k in range(2, n + 1)]
-
-
-def relu_derivatives(z, n):
-    """relu: the step function, then zeros (as autograd gives)."""
-    d = [torch.relu(z)]
-    if n >= 1:
-        d.append((z > 0).to(z.dtype))
-    return d + [torch.zeros_like(z)] * (n - 1)
-
-
-DERIVATIVES = {
-    "tanh": tanh_derivatives,
-    "sin": sin_derivatives,
-    "gelu": gelu_derivatives,
-    "silu": silu_derivatives,
-    "softplus": softplus_derivatives,
-    "relu": relu_derivatives,
-}
-
-
 # What a generated module copies, in this order (its header copies ``grad``: the autograd lowering needs it too).
 RUNTIME = (
     mlp_layers,
@@ -250,14 +172,7 @@ RUNTIME = (
     fourier_derivatives,
     input_partials,
     derivatives,
-    squared,
-    tanh_derivatives,
-    sin_derivatives,
-    sigmoid_derivatives,
-    silu_derivatives,
-    softplus_derivatives,
-    gelu_derivatives,
-    relu_derivatives,
+    *CLOSED_FORMS,
 )
 
 
