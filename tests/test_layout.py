@@ -48,6 +48,8 @@ STAGES = (
         (
             "derivatives",
             "lower",
+            "activations",
+            "runtime",
             "forward",
             "interpolation",
             "terms",
@@ -93,7 +95,7 @@ LOOKUPS = {"core.registry": {"Registry.load"}}
 REGISTRY_MODULES = {
     "weighting": {"pdec.train.balance"},
     "sampler": {"pdec.train.sampling", "pdec.train.adaptive"},
-    "activation": {"torch.nn", "pdec.nn.networks"},
+    "activation": {"pdec.compiler.activations"},
     "network": {"pdec.nn.networks"},
     "optimizer": {"pdec.train.optimizers"},
 }

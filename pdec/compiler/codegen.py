@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import hashlib
+import inspect
 import linecache
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,9 +19,10 @@ from typing import Any
 import sympy
 
 from pdec.compiler.derivatives import Plan, SetPlan, expand_derivatives, field_partials, joins, partial_name
-from pdec.compiler.forward import HELPERS, head_indices, jet_functions
+from pdec.compiler.forward import head_indices, jet_functions
 from pdec.compiler.interpolation import Use, binding_lines, substitute, tables_source
 from pdec.compiler.lower import identifier, lower
+from pdec.compiler.runtime import grad, runtime_source
 from pdec.compiler.terms import Site, Term
 from pdec.core.source import Span
 from pdec.language.problem import Problem, symbol
@@ -76,13 +78,6 @@ VARIABLES = {variables!r}
 FIELDS = {fields!r}
 TERMS = {{
 {terms}}}
-
-
-def grad(y, X, ones):
-    """The gradient of y [N, 1] w.r.t. every column of X [N, d] (one backward pass, kept for higher orders)."""
-    if not y.requires_grad:
-        return torch.zeros_like(X)
-    return torch.autograd.grad(y, X, ones, create_graph=True, allow_unused=True, materialize_grads=True)[0]
 '''
 
 FOOTER = '''
@@ -142,10 +137,11 @@ def generate(
             variables=variables,
             fields=fields,
             terms="".join(f"    {name!r}: {t.point_sets!r},\n" for name, t in terms.items()),
-        )
+        ),
+        inspect.getsource(grad),  # both lowerings' nested autograd
     ]
-    if plan.any_forward:  # the forward mode's helpers: activation derivatives, input maps, recognising pdec's networks
-        chunks.append(HELPERS)
+    if plan.any_forward:  # the forward mode's run time: activation derivatives, input maps, recognising pdec's networks
+        chunks.append(runtime_source())
     used = {name for p in prepared.values() for name, _ in p.coefficients.values()}
     if used:  # the tabulated coefficients' tables and interpolant
         chunks.append(tables_source(problem, used))

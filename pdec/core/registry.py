@@ -67,16 +67,17 @@ SAMPLERS = Registry(
     },
 )
 
-# Hidden activations (pdec.nn.networks): each an nn.Module class taking no arguments.
+# Hidden activations (pdec.compiler.activations): each its Activation record (module class, torch function, closed-form
+# derivatives for the forward mode); calling the record gives a fresh nn.Module.
 ACTIVATIONS = Registry(
     "activation",
     {
-        "tanh": "torch.nn:Tanh",
-        "sin": "pdec.nn.networks:Sin",
-        "gelu": "torch.nn:GELU",
-        "silu": "torch.nn:SiLU",
-        "softplus": "torch.nn:Softplus",
-        "relu": "torch.nn:ReLU",
+        "tanh": "pdec.compiler.activations:TANH",
+        "sin": "pdec.compiler.activations:SIN",
+        "gelu": "pdec.compiler.activations:GELU",
+        "silu": "pdec.compiler.activations:SILU",
+        "softplus": "pdec.compiler.activations:SOFTPLUS",
+        "relu": "pdec.compiler.activations:RELU",
     },
 )
 

@@ -10,22 +10,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from pdec.compiler.activations import Sin as Sin  # the sine module, where it lived before the activations' records
+from pdec.compiler.activations import recognised
 from pdec.compiler.constraints import Constrained, Constraints
 from pdec.core.errors import PdecRunError, PdecSettingsError
 from pdec.core.registry import ACTIVATIONS, NETWORKS
 from pdec.nn.embeddings import InputMap, input_map
 
 
-class Sin(nn.Module):
-    """The sine activation (SIREN-style networks)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Apply ``sin`` elementwise."""
-        return torch.sin(x)
-
-
 def activation(name: str) -> nn.Module:
-    """Return a fresh activation module by name (pdec.core.registry.ACTIVATIONS)."""
+    """Return a fresh activation module by name (its record in pdec.compiler.activations, named by the registry)."""
     return ACTIVATIONS.load(name)()
 
 
@@ -158,12 +152,8 @@ def forward_mode_body(body: nn.Module) -> dict | None:
 
 def forward_mode_name(module: nn.Module) -> str | None:
     """The name under which the forward-mode lowering knows an activation module (None: it does not)."""
-    kind = type(module)
-    if kind is nn.GELU:
-        return "gelu" if module.approximate == "none" else None
-    if kind is nn.Softplus:
-        return "softplus" if module.beta == 1 and module.threshold == 20 else None
-    return {nn.Tanh: "tanh", Sin: "sin", nn.SiLU: "silu", nn.ReLU: "relu"}.get(kind)
+    found = recognised(module)
+    return None if found is None else found.name
 
 
 def dense(n_in: int, n_out: int, generator: torch.Generator | None) -> nn.Linear:

@@ -26,7 +26,7 @@ def grad(y, X, ones):
 
 
 def mlp_layers(net):
-    """pdec's network as the forward mode reads it (a dict: pdec.nets.MLP.forward_mode_layers), or None.
+    """A pdec network as the forward mode reads it (a dict: pdec.nn.networks.MLP.forward_mode_layers), or None.
 
     Keys: inputs (the box scaling or the input map), features (Fourier frequencies or None), encoders (the modified
     MLP's U and V layers or None), hidden [(weight, bias, activation)], head (weight, bias), output ((gain, shift) or
@@ -57,7 +57,7 @@ def inputs(description, X, indices):
 
 
 def embedded(description, X, indices):
-    """pdec's InputMap before its Fourier features: its columns and their partials at indices, and whether affine.
+    """The InputMap before its Fourier features: its columns and their partials at indices, and whether affine.
 
     A column 2 (x - lo) / L - 1 has one partial, 2 / L. A periodic variable's columns cos(a) and sin(a),
     a = 2 pi modes (x - lo) / L, have pure partials only: the n-th is (2 pi modes / L)**n times the entry n steps on
@@ -82,7 +82,8 @@ def embedded(description, X, indices):
             for k, n in enumerate(orders, 1):
                 blocks[k].append((2 / length[j : j + 1]).unsqueeze(0) if n == 1 else X.new_zeros(1, 1))
     affine = not any(periodic)
-    partials = [None if affine and sum(a) > 1 else side_by_side(b, X.shape[0]) for a, b in zip(indices, blocks[1:])]
+    rows = zip(indices, blocks[1:], strict=True)
+    partials = [None if affine and sum(a) > 1 else side_by_side(b, X.shape[0]) for a, b in rows]
     return (torch.cat(blocks[0], 1), *partials), affine
 
 
@@ -111,7 +112,7 @@ def doubled(jet):
 
 def difference(a, b):
     """The jet of a - b."""
-    return tuple(x - y for x, y in zip(a, b))
+    return tuple(x - y for x, y in zip(a, b, strict=True))
 
 
 def fourier_derivatives(p, n):
@@ -153,7 +154,7 @@ def derivatives(activation, z, n):
 
 
 def squared(d, k, c, start):
-    """start + c times the k-th derivative of f**2, from the derivatives d of f (Leibniz's rule, each pair once).
+    """Add c times the k-th derivative of f**2 to start, from the derivatives d of f (Leibniz's rule, pairs once).
 
     One torch.addcmul per pair of factors, no temporaries; start may be a 0-dim tensor (broadcast).
     """
@@ -195,7 +196,7 @@ def silu_derivatives(z, n):
 
 
 def softplus_derivatives(z, n):
-    """softplus' = g (the sigmoid); like torch, the identity above the threshold 20 (derivative 1, then 0)."""
+    """Softplus: its derivative is the sigmoid; like torch, the identity above the threshold 20 (slope 1, then 0)."""
     g = sigmoid_derivatives(z, max(n - 1, 0))
     inside = (z <= 20).to(z.dtype)
     d = [torch.nn.functional.softplus(z)]
