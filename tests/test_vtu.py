@@ -191,3 +191,19 @@ def test_without_meshio_a_run_says_how_to_get_it(tmp_path, monkeypatch, capsys):
 def test_no_vtu_without_plots_unless_asked(tmp_path):
     pdec.fit(poisson1d(), out=tmp_path / "run", quiet=True, plots=False, **small(adam=2))
     assert not (tmp_path / "run" / VTU).exists()
+
+
+def test_a_reference_is_interpolated_to_other_points():
+    from types import SimpleNamespace
+
+    from pdec.run.vtu import reference_at
+
+    grid = np.stack(np.meshgrid(np.linspace(0, 1, 5), np.linspace(0, 2, 5)), axis=-1).reshape(-1, 2)
+    readings = SimpleNamespace(fields=("u",), points=grid, values=(3 * grid[:, :1] - grid[:, 1:]))
+    fields, values = reference_at(readings, np.array([[0.3, 0.7], [0.95, 1.9], [1.5, 0.0]]))
+    assert fields == ("u",) and np.allclose(values[:2, 0], [0.2, 0.95], rtol=0, atol=1e-12)  # linear: exact
+    assert np.isnan(values[2, 0])  # outside the readings
+    line = SimpleNamespace(fields=("u",), points=np.array([[1.0], [0.0], [2.0]]), values=np.array([[1.0], [0], [4]]))
+    assert np.allclose(reference_at(line, np.array([[0.5], [1.5], [3.0]]))[1][:, 0], [0.5, 2.5, np.nan],
+                       equal_nan=True)
+    assert reference_at(readings, grid)[1] is readings.values  # its own points: its own values
