@@ -158,6 +158,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="DIR", help="run directory (default runs/<spec stem>-<timestamp>)")
     parser.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    parser.add_argument("--tensorboard", action="store_true", default=None,
+                        help="log the history rows for TensorBoard in RUN/tensorboard (settings.tensorboard)")
     parser.add_argument("--threads", type=threads, help="torch CPU threads (default 1 on a CPU)")
     parser.add_argument(
         "--nproc", type=positive_int, help="train on N processes of this machine (starts torchrun; docs/distributed.md)"
@@ -188,7 +190,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pdec.fit import fit
     from pdec.train.distributed import process_group
 
-    names = ("adam", "optimizer", "iterations", "lbfgs", "device", "dtype", "seed", "sampler", "weighting")
+    names = ("adam", "optimizer", "iterations", "lbfgs", "device", "dtype", "seed", "sampler", "weighting",
+             "tensorboard")
     overrides = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
     count = getattr(args, "threads", None)
     if count is None and not str(overrides.get("device", "cpu")).startswith("cuda"):
@@ -209,7 +212,7 @@ def run_arguments(args: argparse.Namespace) -> list[str]:
         value = getattr(args, name, None)
         if value is not None:
             out += [f"--{name}", str(value)]
-    return out + (["--quiet"] if args.quiet else [])
+    return out + (["--quiet"] if args.quiet else []) + (["--tensorboard"] if getattr(args, "tensorboard", None) else [])
 
 
 def launch(nproc: int, arguments: Sequence[str]) -> int:
@@ -232,11 +235,13 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``pdec predict`` arguments."""
     parser.add_argument("run_dir", help="a run directory written by `pdec run`")
     parser.add_argument("points", help="CSV of points: a header naming the variables, or columns in variable order")
-    parser.add_argument("-o", "--output", help="where to write the predictions CSV (default: standard output)")
+    parser.add_argument("-o", "--output",
+                        help="where to write the predictions: CSV (default: standard output), or VTU for ParaView "
+                             "when the name ends in .vtu (with the residuals, the errors and a mesh of the points)")
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    """``pdec predict RUN_DIR points.csv``: write the trained fields at the given points as CSV."""
+    """``pdec predict RUN_DIR points.csv``: the trained fields at the given points as CSV (or VTU: ``-o F.vtu``)."""
     from pdec.core.errors import PdecRunError
     from pdec.run.results import SPEC, load_result, read_points_csv, write_predictions
 
@@ -244,6 +249,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if not (Path(args.run_dir) / SPEC).is_file():
         raise PdecRunError(f"'{args.run_dir}' has no {SPEC}", hint="pass a directory `pdec run` created")
     points = read_points_csv(args.points, result.variables)
+    if args.output and args.output.lower().endswith(".vtu"):
+        from pdec.run.vtu import predict_vtu
+
+        for line in predict_vtu(Path(args.output), result, points):
+            print(line, file=sys.stderr)
+        return 0
     values = result.predict(points)
     if args.output:
         with open(args.output, "w", newline="") as f:

@@ -2,6 +2,8 @@
 
 ``fit(compiled, **options)`` trains one network (pdec.train.trainer), or, for a spec with time windows, one network
 per window (pdec.train.marching), which the trainer is handed rather than importing: marching builds on the trainer.
+Around the training it adds what reads the run from outside: the TensorBoard log of the history rows (a step callback,
+pdec.run.tensorboard) and, at the end, the solution for ParaView in the run directory (pdec.run.vtu).
 ``pdec.fit`` is this function; ``pdec run`` calls it.
 """
 
@@ -15,10 +17,44 @@ def fit(compiled: Any, **options: Any) -> Any:
 
     Args:
         compiled: a CompiledProblem (``pdec.compile``; see docs/architecture.md).
-        **options: ``out``, ``resume``, ``quiet``, ``callback``, ``plots`` and training settings replacing the spec's
-            (``adam=200``, ``weighting="fixed"``, ...), as ``pdec.train.trainer.train`` takes them.
+        **options: ``out``, ``resume``, ``quiet``, ``callback``, ``plots``, ``vtu`` (write ``solution.vtu`` at the
+            end; default: as ``plots``) and training settings replacing the spec's (``adam=200``,
+            ``weighting="fixed"``, ``tensorboard=True``, ...), as ``pdec.train.trainer.train`` takes them.
     """
+    from pdec.run.tensorboard import TensorBoardLog, check_available
+    from pdec.train.console import main_process
     from pdec.train.marching import train_windows  # torch: imported when a run starts, not with pdec
     from pdec.train.trainer import train
 
-    return train(compiled, march=train_windows, **options)
+    vtu = options.pop("vtu", None)
+    if options.get("tensorboard", getattr(compiled.settings, "tensorboard", False)) and options.get("resume") is None:
+        check_available()  # before training (a resumed run's settings are checked at its first step)
+    log = TensorBoardLog(main_process(), options.pop("callback", None))
+    try:
+        result = train(compiled, march=train_windows, callback=log, **options)
+    finally:
+        log.close()
+    if (options.get("plots", True) if vtu is None else vtu) and not result.interrupted and main_process():
+        write_solution_file(compiled, result, bool(options.get("quiet")), asked=bool(vtu))
+    return result
+
+
+def write_solution_file(compiled: Any, result: Any, quiet: bool, asked: bool = False) -> None:
+    """``RUN/solution.vtu``: the solution at the reference's points, else at the evaluation points and the boundary.
+
+    Without meshio the file is skipped: silently by default, with the install hint when ``vtu=True`` asked for it.
+    """
+    from pdec.run.vtu import MISSING, VTU, write_solution
+    from pdec.train.console import say
+    from pdec.train.sampling import eval_points
+
+    if result.run_dir is None:
+        return
+    reference = compiled.reference
+    if reference is not None:
+        points = reference.points
+    else:
+        points = eval_points(compiled.bounds, result.settings.eval_points, compiled.domain)
+    written = write_solution(result.run_dir / VTU, result, points, compiled, reference, boundary=reference is None)
+    if written is None and asked:
+        say(f"{VTU} not written: {MISSING}", quiet)

@@ -61,7 +61,7 @@ STAGES = (
         ),
     ),
     ("nn", ("embeddings", "networks", "windows", "__init__")),
-    ("run", ("intervals", "results", "__init__")),
+    ("run", ("intervals", "results", "vtu", "tensorboard", "__init__")),
     (
         "train",
         (

@@ -82,6 +82,7 @@ class Settings:
     eval_every: int = 100
     eval_points: int = 10000
     checkpoint_every: int = 1000
+    tensorboard: bool = False
 
     @property
     def compile_settings(self) -> CompileSettings:
@@ -194,6 +195,7 @@ _SCHEMA: dict[str, tuple[str, Any]] = {
     "eval_every": ("int", 1),
     "eval_points": ("int", 1),
     "checkpoint_every": ("int", 1),
+    "tensorboard": ("bool", None),
 }
 _MAPS = {"points": ("int", 1), "weight": ("float", "nonnegative")}
 MAX_INT = 2**31 - 1  # counts (steps, points, seeds) beyond this are mistakes, and overflow torch and numpy
