@@ -202,8 +202,11 @@ def _first_seam(expr, names, j, ends, bounds, face) -> tuple[int, tuple, tuple[f
 
 
 def with_corner_warnings(problem: Problem) -> Problem:
-    """``problem`` with a warning for each corner where two exact conditions of one field disagree, and for each
-    exact value that is not periodic in an exactly periodic variable."""
+    """``problem`` with warnings where exact conditions cannot all hold.
+
+    One for each corner where two exact conditions of one field disagree, and one for each exact value that is not
+    periodic in an exactly periodic variable.
+    """
     extra = tuple(PdecWarning(m.message, m.second.span, HINT) for m in meetings(problem))
     extra += tuple(PdecWarning(s.message, s.condition.span, PERIODIC_HINT) for s in seams(problem))
     return dataclasses.replace(problem, warnings=problem.warnings + extra) if extra else problem

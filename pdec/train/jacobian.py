@@ -116,7 +116,10 @@ def jacobian_probe(
         residual_vector(problem, few, {s: y[:2] for s, y in targets.items()}, weights, True)
     except RuntimeError as exc:
         if "requires_grad_" in str(exc) or "functorch" in str(exc):
-            why = "a point set takes a backward pass of its own (`pdec plan` shows which), which torch.func cannot transform"
+            why = (
+                "a point set takes a backward pass of its own (`pdec plan` shows which), "
+                "which torch.func cannot transform"
+            )
         else:
             why = str(exc).splitlines()[0][:200]
         return rows, f"its per-point Jacobian cannot be built for this problem: {why}"
