@@ -50,6 +50,7 @@ STAGES = (
             "lower",
             "forward",
             "interpolation",
+            "learned",
             "terms",
             "unknowns",
             "codegen",
@@ -59,7 +60,7 @@ STAGES = (
         ),
     ),
     ("nn", ("embeddings", "networks", "windows", "__init__")),
-    ("run", ("intervals", "results", "__init__")),
+    ("run", ("intervals", "functions", "results", "__init__")),
     (
         "train",
         (
