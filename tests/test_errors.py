@@ -24,6 +24,8 @@ COEF = "var x in [0, 1]\nfield u(x)\ncoef a(x) = {}\neq: -d(a*u_x, x) = 1\nbc: u
 NEUMANN2 = "var x in [0, 1]\nvar y in [0, 1]\nfield u(x, y)\neq: lap(u) = 0\nbc walls: dn(u) = 0 on boundary\n"
 PLATE = ("var x in [-0.5, 0.5]\nvar y in [-0.5, 0.5]\nfield u(x, y)\neq: lap(u) = 0\n"
          "domain hole = disk((0.3, 0.3), 0.1)\n")
+K1 = "var x in [0, 1]\nfield u(x)\n{}eq flux: -d(k*u_x, x) = 1\nbc: u = 0 on boundary\n"
+K2 = "var x in [0, 1]\nvar y in [0, 1]\nfield u(x, y)\n{}eq flux: -d(k*u_x, x) - u_yy = 1\nbc: u = 0 on boundary\n"
 PLATE_BC = "domain plate = rectangle - hole\nbc edges: u = 1 on boundary(rectangle)\nbc hole: u = 0 on boundary(hole)\n"
 
 # name -> (spec text, expected error class)
@@ -203,6 +205,22 @@ BAD_SPECS: dict[str, tuple[str, type[PdecError]]] = {
     "windows_with_unknowns": (HEAD + "unknown k = 1 positive\neq: u_t = k*u_xx\nic: u = sin(pi*x)\n"
                               "bc: u = 0 on boundary(x)\ndata: \"heat_few.csv\" x = x, t = t, u = u\n"
                               "train:\n  windows = 4\n", pdec.PdecSemanticError),
+    # unknown functions
+    "function_of_missing_variable": (K1.format("unknown k(y) = 1\n"), pdec.PdecNameError),
+    "function_of_field": (K1.format("unknown D(u) = 1\n").replace("d(k*", "d(D*"), pdec.PdecSemanticError),
+    "function_without_variables": (K1.format("unknown k() = 1\n"), pdec.PdecSemanticError),
+    "function_unused": (K1.format("unknown k(x) = 1\n").replace("d(k*", "d("), pdec.PdecSemanticError),
+    "function_wrong_arguments": (K2.format("unknown k(x) = 1\n").replace("d(k*", "d(k(x, y)*"),
+                                 pdec.PdecSemanticError),
+    "function_derivative_other_variable": (K2.format("unknown k(x) = 1\n").replace("- u_yy", "- k_y*u_yy"),
+                                           pdec.PdecSemanticError),
+    "function_name_clash": (K1.format("unknown u(x) = 1\n"), pdec.PdecNameError),
+    "function_truth_other_variable": (K2.format("unknown k(x) = 1 true 1 + y\n"), pdec.PdecSemanticError),
+    "function_truth_uses_field": (K1.format("unknown k(x) = 1 true 1 + u\n"), pdec.PdecSemanticError),
+    "function_positive_init": (K1.format("unknown k(x) = -1 positive\n"), pdec.PdecSemanticError),
+    "function_in_constant": (K1.format("unknown k(x) = 1\nconst c = 2*k\n"), pdec.PdecSemanticError),
+    "function_in_exact_condition": (K1.format("unknown k(x) = 1\n").replace("bc: u = 0 on boundary",
+                                    "bc: u = k at x = 0 exact\nbc: u = 0 at x = 1"), pdec.PdecSemanticError),
     "windows_derivative_ic": (HEAD + "eq wave: u_tt = u_xx\nic value: u = sin(pi*x)\nic speed: u_t = 0\n"
                               "bc: u = 0 on boundary(x)\ntrain:\n  windows = 4\n", pdec.PdecSemanticError),
 }

@@ -52,6 +52,7 @@ STAGES = (
             "runtime",
             "forward",
             "interpolation",
+            "learned",
             "terms",
             "unknowns",
             "codegen",
@@ -61,7 +62,7 @@ STAGES = (
         ),
     ),
     ("nn", ("embeddings", "networks", "windows", "__init__")),
-    ("run", ("intervals", "results", "vtu", "tensorboard", "__init__")),
+    ("run", ("intervals", "functions", "results", "vtu", "tensorboard", "__init__")),
     (
         "train",
         (

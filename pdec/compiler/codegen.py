@@ -18,6 +18,7 @@ from typing import Any
 
 import sympy
 
+from pdec.compiler import learned
 from pdec.compiler.derivatives import Plan, SetPlan, expand_derivatives, field_partials, joins, partial_name
 from pdec.compiler.forward import head_indices, jet_functions
 from pdec.compiler.interpolation import Use, binding_lines, substitute, tables_source
@@ -34,25 +35,29 @@ class Prepared:
 
     ``rows`` holds ``(term name, expression, span)``; in each expression, every field partial is a symbol named by
     its key (``u__x__x``), and so is every tabulated coefficient and coefficient partial (``a``, ``a__x``: what
-    ``coefficients`` maps to ``(coefficient, multi-index)``); compound derivatives are expanded and constants folded.
+    ``coefficients`` maps to ``(coefficient, multi-index)``), and every unknown function's (``functions``, likewise);
+    compound derivatives are expanded and constants folded.
     """
 
     rows: tuple[tuple[str, sympy.Expr, Span | None], ...]
     partials: frozenset
     coefficients: Mapping[sympy.Symbol, Use] = dataclasses.field(default_factory=dict)
+    functions: Mapping[sympy.Symbol, learned.Use] = dataclasses.field(default_factory=dict)
 
 
 def prepare(site: Site, problem: Problem) -> Prepared:
     """Prepare every expression of a site (see :class:`Prepared`)."""
-    rows, partials, coefficients = [], set(), {}
+    rows, partials, coefficients, functions = [], set(), {}, {}
     for term, exprs, span in site.terms:
         for e in exprs:
             expr, found = _prepare(e, problem, span)
             expr, uses = substitute(expr, problem)
+            expr, calls = learned.substitute(expr, problem)
             rows.append((term, expr, span))
             partials.update(found.values())
             coefficients.update(uses)
-    return Prepared(tuple(rows), frozenset(partials), coefficients)
+            functions.update(calls)
+    return Prepared(tuple(rows), frozenset(partials), coefficients, functions)
 
 
 def _prepare(expr: sympy.Expr, problem: Problem, span: Span | None) -> tuple[sympy.Expr, dict]:
@@ -145,6 +150,8 @@ def generate(
     used = {name for p in prepared.values() for name, _ in p.coefficients.values()}
     if used:  # the tabulated coefficients' tables and interpolant
         chunks.append(tables_source(problem, used))
+    if problem.functions:  # unknown functions: their partials (pdec.compiler.learned) and true values
+        chunks += [learned.helpers_source(), learned.truths_source(problem)]
     functions, jets, stacked, groups = {}, {}, {}, jet_groups(plan, sites)
     for site in sites:
         fname = _function_name(site.point_set, functions)
@@ -338,13 +345,14 @@ def _residual_lines(prepared: Prepared, problem: Problem, set_plan: SetPlan) -> 
     """Lines binding used variables and unknowns, the shared sub-expressions, and each term's residual source."""
     names = _symbol_names(problem)
     names.update({sympy.Symbol(p.name): identifier(p.name) for p in set_plan.partials})
-    names.update({sym: identifier(sym.name) for sym in prepared.coefficients})
+    names.update({sym: identifier(sym.name) for sym in [*prepared.coefficients, *prepared.functions]})
     owners = [term for term, _, _ in prepared.rows]
     exprs = [expr for _, expr, _ in prepared.rows]
     spans = [span for _, _, span in prepared.rows]
     cse_lines, sources = lower(exprs, names, spans)
     used = set().union(*(e.free_symbols for e in exprs)) if exprs else set()
     lines = _binding_lines(problem, used) + binding_lines(prepared.coefficients, used)
+    lines += learned.binding_lines(prepared.functions, used, problem)
     per_point = {s for s in names if s not in {symbol(u.name) for u in problem.unknowns}}
     outputs: dict[str, list[str]] = {}
     for e, src, term in zip(exprs, sources, owners, strict=True):

@@ -21,7 +21,7 @@ from sympy.core.function import AppliedUndef
 
 from pdec.core.errors import PdecCompileError
 from pdec.core.source import Span
-from pdec.language.problem import Tabulated, frozen
+from pdec.language.problem import Auxiliary, frozen
 
 Index = tuple[int, ...]
 
@@ -174,7 +174,7 @@ def expand_derivatives(expr: sympy.Expr) -> sympy.Expr:
 def field_partials(
     expr: sympy.Expr, variables: tuple[str, ...], span: Span | None = None, fields: set[str] | None = None
 ) -> dict[sympy.Expr, Partial]:
-    """Map every field and field derivative in ``expr`` to its Partial (tabulated coefficients are not fields).
+    """Map every field and field derivative in ``expr`` to its Partial (coefficients, unknown functions are not).
 
     Args:
         expr: a residual with compound derivatives already expanded.
@@ -188,7 +188,7 @@ def field_partials(
     column = {name: i for i, name in enumerate(variables)}
     found: dict[sympy.Expr, Partial] = {}
     for d in expr.atoms(sympy.Derivative):
-        if isinstance(d.expr, Tabulated):
+        if isinstance(d.expr, Auxiliary):
             continue
         index = [0] * len(variables)
         for var, count in d.variable_count:
@@ -197,7 +197,7 @@ def field_partials(
             index[column[var.name]] += int(count)
         found[d] = partial(_field_of(d.expr, column, span, fields), tuple(index), variables)
     for f in expr.atoms(AppliedUndef):
-        if isinstance(f, Tabulated):
+        if isinstance(f, Auxiliary):
             continue
         found[f] = partial(_field_of(f, column, span, fields), (0,) * len(variables), variables)
     return found

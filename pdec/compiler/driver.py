@@ -52,7 +52,9 @@ class CompiledProblem:
         time: the name of the time variable (None without one).
         terms: ``{name: Term}`` in spec order.
         point_sets: ``{name: PointSet}``.
-        unknowns: the unknowns module (``.specs`` holds the declared records: init, bounds, true values).
+        unknowns: the unknowns module (``.specs`` holds the declared records: init, bounds, true values; an unknown
+            function's network is ``.functions[name]``).
+        truths: unknown function -> its ``true`` expression as a torch function of its variables' columns.
         settings: the resolved settings (overrides applied).
         options: the compile-time part of the settings.
         spec: the spec's Source (text and path).
@@ -95,7 +97,9 @@ class CompiledProblem:
         self.source = source
         self.functions = frozen(namespace["FUNCTIONS"])
         self.dtype = self.options.torch_dtype
-        self.unknowns = Unknowns(problem.unknowns, self.dtype)
+        functions = (problem.functions, self.bounds, self.settings.function_layers, self.settings.seed)
+        self.unknowns = Unknowns(problem.unknowns, self.dtype, *functions)
+        self.truths = frozen(namespace.get("TRUTHS", {}))  # unknown function -> its true values at its columns
         self._residuals = namespace["residuals"]
         self._exact = namespace["exact"]
         if self.options.compile:
@@ -115,7 +119,8 @@ class CompiledProblem:
             net: maps points ``[N, d]`` (physical coordinates, columns ``self.variables``) to ``[N, len(fields)]``.
             points: point-set name -> points ``[N, d]``; absent point sets are skipped.
             targets: data point-set name -> observed values ``[N, k]``; defaults to ``PointSet.data.targets``.
-            theta: unknown name -> value (tensor or float); defaults to ``self.unknowns.values()``.
+            theta: unknown name -> value (tensor or float; an unknown function's: a callable mapping its variables'
+                columns ``[N, k]`` to ``[N, 1]``, its network); defaults to ``self.unknowns.values()``.
         """
         unknown = [name for name in points if name not in self.point_sets]
         if unknown:
@@ -212,7 +217,7 @@ def check_range(problem: Problem) -> None:
                 v.span,
                 "rescale the variable, or train in float64",
             )
-    for u in problem.unknowns:
+    for u in (*problem.unknowns, *problem.functions):
         if any(abs(value) > info.max for value in (u.init, u.lower, u.upper) if value is not None):
             raise PdecCompileError(
                 f"the initial value or bounds of unknown '{u.name}' do not fit in {name}",

@@ -71,7 +71,7 @@ class Term:
         span: where the spec states it.
         bare: the name in the spec (``burgers``): what ``points.NAME``, ``weight.NAME`` and stages use.
         fields: the fields its residual involves.
-        unknowns: the unknowns its residual involves.
+        unknowns: the unknowns its residual involves (unknown functions too).
         readings: for a data term, the observations in float64 (``readings.fields`` are the observed fields).
         isolated: every point set fixes every variable: a condition at isolated points (``u(0) = 0`` in 1-D).
     """
@@ -180,7 +180,8 @@ def _term(
         span,
         bare=bare,
         fields=tuple(f.name for f in problem.fields if f.name in applied),
-        unknowns=tuple(u.name for u in problem.unknowns if u.name in symbols),
+        unknowns=tuple(u.name for u in problem.unknowns if u.name in symbols)
+        + tuple(f.name for f in problem.functions if f.name in applied),
         readings=readings,
         isolated=isolated,
     )

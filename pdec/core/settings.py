@@ -65,6 +65,7 @@ class Settings:
     resample_second: int = 0
     keep_best: bool = True
     fit_unknowns: int = 100
+    function_layers: tuple[int, ...] = (20, 20)  # an unknown function's network (pdec.compiler.unknowns)
     data_first: float = 0.3
     weighting: str = "inverse_dirichlet_data_capped"
     causal: float = 0.0
@@ -180,6 +181,7 @@ _SCHEMA: dict[str, tuple[str, Any]] = {
     "resample_second": ("int", 0),
     "keep_best": ("bool", None),
     "fit_unknowns": ("int", 0),
+    "function_layers": ("widths", None),
     "data_first": ("float", "unit_open"),
     "weighting": ("choice", WEIGHTINGS),
     "causal": ("float", "nonnegative"),

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import sympy
+
 from pdec.core.errors import PdecNameError, PdecSemanticError, number, short
 from pdec.core.source import Span
 from pdec.language import syntax as ast
 from pdec.language.expressions import Expressions
 from pdec.language.parse import KEYWORDS
-from pdec.language.problem import Constant, Definition, Field, Unknown, Variable
+from pdec.language.problem import Constant, Definition, Field, Unknown, UnknownFunction, Variable
 from pdec.language.scope import Context, Decl, Scope
 from pdec.language.vocabulary import RESERVED
 
@@ -41,7 +43,9 @@ def declare_names(scope: Scope) -> None:
                 ident.span,
                 "each variable, field, constant, unknown and definition needs its own name",
             )
-        scope.decls[ident.name] = Decl(kinds[type(stmt)], stmt.span)
+        function = isinstance(stmt, ast.UnknownDecl) and stmt.args is not None
+        kind = "unknown function" if function else kinds[type(stmt)]
+        scope.decls[ident.name] = Decl(kind, stmt.span)
 
 
 def name_terms(scope: Scope) -> None:
@@ -143,10 +147,11 @@ def declare_fields(scope: Scope) -> None:
         scope.fields[decl.name.name] = Field(decl.name.name, args, decl.span)
 
 
-def unknown(scope: Scope, ex: Expressions, stmt: ast.UnknownDecl) -> Unknown:
-    """``unknown k = init [positive] [in [lo, hi]] [true V] [lr V]``."""
+def unknown(scope: Scope, ex: Expressions, stmt: ast.UnknownDecl) -> Unknown | UnknownFunction:
+    """``unknown k = init [positive] [in [lo, hi]] [true V] [lr V]``; ``unknown k(x) = ...``: an unknown function."""
     scope.current = stmt.span
     name = stmt.name.name
+    args = None if stmt.args is None else function_arguments(scope, stmt)
     ctx = Context("const", consts=frozenset(scope.const_values))
     ex.expr(stmt.init, ctx)
     values: dict[str, object] = {"init": ex.value(stmt.init, f"the initial guess of '{name}'")}
@@ -159,14 +164,55 @@ def unknown(scope: Scope, ex: Expressions, stmt: ast.UnknownDecl) -> Unknown:
             values["positive"] = True
         elif modifier.kind == "in":
             values["lower"], values["upper"] = interval(scope, ex, *modifier.args, f"unknown '{name}'", modifier.span)
+        elif modifier.kind == "true" and args is not None:
+            values["true"] = function_truth(scope, ex, modifier.args[0], name, args)
         else:
             ex.expr(modifier.args[0], ctx)
             key = "true" if modifier.kind == "true" else "lr"
             values[key] = ex.value(modifier.args[0], f"the {modifier.kind} value of '{name}'")
+    if args is not None:
+        function = UnknownFunction(name, args, span=stmt.span, **values)
+        _check_unknown(function, stmt, scope.warn)
+        scope.functions[name] = function
+        return function
     unknown = Unknown(name, span=stmt.span, **values)
     _check_unknown(unknown, stmt, scope.warn)
     scope.unknowns[name] = unknown
     return unknown
+
+
+def function_arguments(scope: Scope, stmt: ast.UnknownDecl) -> tuple[str, ...]:
+    """The variables of an unknown function ``k(x, y)``: declared, distinct, in declaration order (not fields)."""
+    name = stmt.name.name
+    if not stmt.args:
+        raise PdecSemanticError(
+            f"unknown function '{name}' has no variables",
+            stmt.span,
+            f"list its variables, e.g. `unknown {name}(x) = 1`, or write `unknown {name} = 1` for an unknown number",
+        )
+    for arg in stmt.args:
+        if arg.name in scope.fields:
+            raise PdecSemanticError(
+                f"unknown function '{name}' of the field '{arg.name}': functions of a field are not supported yet",
+                arg.span,
+                f"declare it as a function of variables, e.g. `unknown {name}"
+                f"({', '.join(scope.fields[arg.name].args)}) = 1`",
+            )
+    return scope.listed_variables(list(stmt.args), stmt.span, f"unknown function '{name}'", f"unknown {name}")
+
+
+def function_truth(scope: Scope, ex: Expressions, node: ast.Expr, name: str, args: tuple[str, ...]) -> sympy.Expr:
+    """``true EXPR`` of an unknown function: an expression of its own variables and constants (sympy)."""
+    expr = ex.expr(node, Context("truth"))
+    extra = sorted(s.name for s in expr.free_symbols if s.name in scope.variables and s.name not in args)
+    if extra:
+        raise PdecSemanticError(
+            f"the true value of '{name}' uses {', '.join(extra)}, "
+            f"but '{name}' is a function of ({', '.join(args)}) only",
+            node.span,
+            f"write it with {', '.join(args)} and constants only",
+        )
+    return expr
 
 
 def definition(scope: Scope, ex: Expressions, stmt: ast.LetDecl) -> Definition:
@@ -192,8 +238,8 @@ def check_new_name(ident: ast.Ident, what: str) -> None:
         )
 
 
-def _check_unknown(unknown: Unknown, stmt: ast.UnknownDecl, warn: Callable) -> None:
-    """Check an unknown's initial guess against its constraints."""
+def _check_unknown(unknown: Unknown | UnknownFunction, stmt: ast.UnknownDecl, warn: Callable) -> None:
+    """Check an unknown's (or unknown function's) initial guess against its constraints."""
     span = stmt.init.span
     if unknown.positive and unknown.init <= 0:
         raise PdecSemanticError(f"the initial guess of positive unknown '{unknown.name}' must be > 0", span)
@@ -212,7 +258,7 @@ def _check_unknown(unknown: Unknown, stmt: ast.UnknownDecl, warn: Callable) -> N
     if unknown.lr is not None and unknown.lr <= 0:
         raise PdecSemanticError(f"the learning rate of '{unknown.name}' must be > 0", stmt.span)
     true = unknown.true
-    if true is not None and (
+    if isinstance(unknown, Unknown) and true is not None and (
         (unknown.positive and true <= 0) or (unknown.lower is not None and not unknown.lower <= true <= unknown.upper)
     ):
         warn(f"the true value of '{unknown.name}' violates its constraints", stmt.span)

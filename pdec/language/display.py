@@ -108,6 +108,7 @@ def describe(problem: Problem) -> str:
     lines += _section("fields", [f"{f.name}({', '.join(f.args)})" for f in problem.fields])
     lines += _section("constants", [_constant(c.name, s(c.expr), c.value) for c in problem.constants])
     lines += _section("unknowns", [_unknown(u) for u in problem.unknowns])
+    lines += _section("unknown functions", [_unknown(u, s) for u in problem.functions])
     lines += _section("coefficients", [_coefficient(c, problem) for c in problem.coefficients])
     lines += _section("definitions", [f"{d.name} = {s(d.expr)}" for d in problem.definitions])
     lines += _section("equations", [f"{e.name}: {s(e.lhs)} = {s(e.rhs)}" for e in problem.equations])
@@ -158,14 +159,17 @@ def _constant(name: str, expr: str, value: float) -> str:
     return f"{name} = {expr}" if expr == shown else f"{name} = {expr} = {shown}"
 
 
-def _unknown(u) -> str:
-    parts = [f"{u.name} = {number(u.init)}"]
+def _unknown(u, s=None) -> str:
+    """``k = 1 positive true 2``; an unknown function (``s`` shows its true expression): ``k(x) = 1 true 1 + x^2``."""
+    args = getattr(u, "args", None)
+    head = u.name if args is None else f"{u.name}({', '.join(args)})"
+    parts = [f"{head} = {number(u.init)}"]
     if u.positive:
         parts.append("positive")
     if u.lower is not None:
         parts.append(f"in [{number(u.lower)}, {number(u.upper)}]")
     if u.true is not None:
-        parts.append(f"true {number(u.true)}")
+        parts.append(f"true {number(u.true) if args is None else s(u.true)}")
     if u.lr is not None:
         parts.append(f"lr {number(u.lr)}")
     return " ".join(parts)

@@ -21,6 +21,8 @@ from pdec.language.vocabulary import BUILTIN_CONSTANTS, FUNCTIONS, OPERATORS
 MAX_ORDER = 20  # highest derivative order in one variable
 MAX_TOTAL_ORDER = 8  # highest total order of a field derivative: each order multiplies autograd's work by ~3.5
 MAX_SIZE = 5_000  # nodes of an expression tree, repeats counted (the examples need under 100)
+# Declared functions of the variables that are not fields, by kind: the Scope's table of each (name -> record).
+APPLIED = {"coefficient": "coefficients", "unknown function": "functions"}
 
 
 class Expressions:
@@ -87,8 +89,8 @@ class Expressions:
             return self.scope.fields[name].applied
         if decl.kind == "definition":
             return self.scope.lets[name]
-        if decl.kind == "coefficient":
-            return self.scope.coefficients[name].applied
+        if decl.kind in APPLIED:
+            return getattr(self.scope, APPLIED[decl.kind])[name].applied
         return symbol(name)
 
     def check_allowed(self, name: str, kind: str, span: Span | None, ctx: Context) -> None:
@@ -109,9 +111,9 @@ class Expressions:
             raise PdecSemanticError(
                 f"definition '{name}' is used before it is defined", span, "move the `let` above its first use"
             )
-        if ctx.kind == "exact" and kind not in ("variable", "constant"):
+        if ctx.kind in ("exact", "truth") and kind not in ("variable", "constant"):
             raise PdecSemanticError(
-                f"an exact solution cannot use the {kind} '{name}'",
+                f"{_where(ctx)} cannot use the {kind} '{name}'",
                 span,
                 "write it with variables, constants, pi and e",
             )
@@ -124,21 +126,21 @@ class Expressions:
                 raise PdecSemanticError(f"{func}() takes one argument, got {len(node.args)}", node.span)
             return FUNCTIONS[func].build(self.expr(node.args[0], ctx))
         if func in OPERATORS:
-            if ctx.kind in ("const", "exact"):
+            if ctx.kind in ("const", "exact", "truth"):
                 raise PdecSemanticError(f"{_where(ctx)} cannot use derivatives", node.func_span)
             return CALLS[func](self, node, ctx)
         decl = self.scope.decls.get(func)
-        if decl is not None and decl.kind in ("field", "coefficient"):
+        if decl is not None and decl.kind in ("field", *APPLIED):
             return self.field_application(node, ctx)
         if decl is not None:
             raise PdecSemanticError(f"'{func}' is a {decl.kind}, not a function", node.func_span)
         raise self.scope.unknown_name(func, node.func_span, list(FUNCTIONS) + list(OPERATORS))
 
     def field_application(self, node: ast.Call, ctx: Context) -> sympy.Expr:
-        """``u(x, t)``: a field (or a tabulated coefficient) applied to exactly its own variables (any order)."""
+        """``u(x, t)``: a field (a tabulated coefficient, an unknown function) applied to exactly its own variables."""
         kind = self.scope.decls[node.func].kind
         self.check_allowed(node.func, kind, node.func_span, ctx)  # before the lookup: constants precede fields
-        field = self.scope.fields[node.func] if kind == "field" else self.scope.coefficients[node.func]
+        field = getattr(self.scope, APPLIED.get(kind, "fields"))[node.func]
         names = [a.name if isinstance(a, ast.Name) else None for a in node.args]
         if sorted(n for n in names if n is not None) != sorted(field.args) or None in names:
             written = f"{field.name}({', '.join(field.args)})"
@@ -168,13 +170,13 @@ def shorthand(ex: Expressions, node: ast.Name, ctx: Context) -> sympy.Expr:
     for cut in [i for i, ch in enumerate(name) if ch == "_"][::-1]:
         base, suffix = name[:cut], name[cut + 1 :]
         kind = ex.scope.decls.get(base, Decl("", None)).kind
-        if kind not in ("field", "definition", "coefficient") or not suffix:
+        if kind not in ("field", "definition", *APPLIED) or not suffix:
             continue
-        if ctx.kind in ("const", "exact"):
+        if ctx.kind in ("const", "exact", "truth"):
             raise PdecSemanticError(f"'{name}' is a derivative; {_where(ctx)} cannot use derivatives", node.span)
         ex.check_allowed(base, kind, node.span, ctx)
-        functions = {"field": ex.scope.fields, "coefficient": ex.scope.coefficients}
-        expr = functions[kind][base].applied if kind in functions else ex.scope.lets[base]
+        table = APPLIED.get(kind, "fields")
+        expr = getattr(ex.scope, table)[base].applied if kind != "definition" else ex.scope.lets[base]
         own = depends_on(expr, ex.scope.variables)
         splits = _split_names(suffix, own)
         if len(splits) == 1:
@@ -331,7 +333,9 @@ def check_size(expr: sympy.Basic, span: Span | None) -> None:
 
 
 def _where(ctx: Context) -> str:
-    return "a constant expression" if ctx.kind == "const" else "an exact solution"
+    return {"const": "a constant expression", "truth": "the true value of an unknown function"}.get(
+        ctx.kind, "an exact solution"
+    )
 
 
 def _number(node: ast.Number) -> sympy.Expr:

@@ -8,6 +8,8 @@ Expressions are sympy objects built by the front end (never by sympify of user t
 - a field ``u(x, t)`` is ``field_function("u")(symbol("x"), symbol("t"))``;
 - a tabulated coefficient ``a(x)`` is ``coefficient_function("a")(symbol("x"))``: an undefined function too, but an
   instance of :class:`Tabulated`, so ``is_field`` tells the two apart (its derivatives stay ``sympy.Derivative``);
+- an unknown function ``k(x)`` (``unknown k(x) = 1``) is ``learned_function("k")(symbol("x"))``, an instance of
+  :class:`Learned`: not a field either (both kinds are :class:`Auxiliary`), its derivatives ``sympy.Derivative``;
 - a derivative is ``sympy.Derivative(u(x, t), (x, 2), t)`` (sympy's canonical form);
 - named definitions (``let``) are already substituted into every residual; they are kept for display only;
 - normal derivatives in conditions are already resolved to signed partial derivatives per face, and on a piece of
@@ -41,8 +43,20 @@ def field_function(name: str) -> sympy.FunctionClass:
     return sympy.Function(name, real=True)
 
 
-class Tabulated(AppliedUndef):
+class Auxiliary(AppliedUndef):
+    """A function of the variables that is not a field (no column of the network): a coefficient or unknown function.
+
+    Its value and partials at the points come from elsewhere (a table's interpolant, a network of its own); its
+    derivatives do not count towards a field's order.
+    """
+
+
+class Tabulated(Auxiliary):
     """The base of every tabulated coefficient's sympy function: a known function of the variables, not a field."""
+
+
+class Learned(Auxiliary):
+    """The base of every unknown function's sympy function: a function of some variables that training finds."""
 
 
 def coefficient_function(name: str) -> sympy.FunctionClass:
@@ -50,9 +64,14 @@ def coefficient_function(name: str) -> sympy.FunctionClass:
     return UndefinedFunction(name, bases=(Tabulated,), real=True, tabulated=True)
 
 
+def learned_function(name: str) -> sympy.FunctionClass:
+    """Return the undefined sympy function of the unknown function ``name`` (never equal to a field's)."""
+    return UndefinedFunction(name, bases=(Learned,), real=True, learned=True)
+
+
 def is_field(expr: sympy.Expr) -> bool:
-    """Whether ``expr`` is a field applied to its variables (an undefined function that is not a coefficient)."""
-    return isinstance(expr, AppliedUndef) and not isinstance(expr, Tabulated)
+    """Whether ``expr`` is a field applied to its variables (an undefined function that is not :class:`Auxiliary`)."""
+    return isinstance(expr, AppliedUndef) and not isinstance(expr, Auxiliary)
 
 
 def frozen(mapping: Mapping) -> Mapping:
@@ -190,6 +209,37 @@ class Unknown:
 
 
 @dataclass(frozen=True)
+class UnknownFunction:
+    """An unknown function of some variables (``unknown k(x) = 1 positive true 1 + x^2``): a small network of its own.
+
+    ``args`` are its variables (in the problem's order); it starts as the constant ``init``. ``positive`` or finite
+    ``lower``/``upper`` bounds are enforced on its output (softplus, sigmoid; pdec.compiler.unknowns). ``true`` is an
+    expression of ``args`` (and constants), used only to report the error of the discovered function; ``lr`` is its
+    own learning rate, if given.
+    """
+
+    name: str
+    args: tuple[str, ...]
+    init: float
+    lower: float | None = None
+    upper: float | None = None
+    positive: bool = False
+    true: sympy.Expr | None = None
+    lr: float | None = None
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def function(self) -> sympy.FunctionClass:
+        """The undefined sympy function of this unknown function."""
+        return learned_function(self.name)
+
+    @property
+    def applied(self) -> sympy.Expr:
+        """The function applied to its variables, e.g. ``k(x)``."""
+        return self.function(*(symbol(a) for a in self.args))
+
+
+@dataclass(frozen=True)
 class Equation:
     """A governing equation ``lhs = rhs`` holding in the interior; ``residual`` is ``lhs - rhs``."""
 
@@ -299,6 +349,7 @@ class Problem:
     definitions: tuple[Definition, ...] = ()
     unknowns: tuple[Unknown, ...] = ()
     coefficients: tuple[Coefficient, ...] = ()
+    functions: tuple[UnknownFunction, ...] = ()
     equations: tuple[Equation, ...] = ()
     conditions: tuple[Condition | Periodic, ...] = ()
     data: tuple[DataSet, ...] = ()
@@ -357,9 +408,10 @@ class Problem:
 
 
 def max_order(exprs: Iterable[sympy.Expr]) -> int:
-    """The highest total order of the derivatives in ``exprs`` (0 for none; a tabulated coefficient's do not count)."""
+    """The highest total order of the derivatives in ``exprs`` (0 for none; a coefficient's or unknown function's do
+    not count)."""  # noqa: D205, D209
     orders = [0]
     for e in exprs:
-        found = [d for d in e.atoms(sympy.Derivative) if not isinstance(d.expr, Tabulated)]
+        found = [d for d in e.atoms(sympy.Derivative) if not isinstance(d.expr, Auxiliary)]
         orders += [sum(int(n) for _, n in d.variable_count) for d in found]
     return max(orders)

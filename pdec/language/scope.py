@@ -17,12 +17,13 @@ from pdec.core.errors import PdecError, PdecNameError, PdecSemanticError, PdecWa
 from pdec.core.source import Source, Span
 from pdec.geometry import BoundaryPiece, Domain, Node
 from pdec.language import syntax as ast
-from pdec.language.problem import Coefficient, Face, Field, Unknown, Variable
+from pdec.language.problem import Coefficient, Face, Field, Unknown, UnknownFunction, Variable
 
 
 @dataclass(frozen=True)
 class Context:
-    """What an expression may use: ``kind`` is const, field, condition or exact; ``face`` or ``piece`` resolves dn()."""
+    """What an expression may use: ``kind`` is const, field, condition, exact or truth (an unknown function's true
+    value); ``face`` or ``piece`` resolves dn()."""  # noqa: D205, D209
 
     kind: str
     face: Face | None = None
@@ -32,7 +33,7 @@ class Context:
 
 @dataclass
 class Decl:
-    """A declared name: its kind (variable, field, constant, unknown, definition, coefficient) and where."""
+    """A declared name: its kind (variable, field, constant, unknown, unknown function, definition, coefficient)."""
 
     kind: str
     span: Span | None
@@ -52,6 +53,7 @@ class Scope:
     lets: dict[str, sympy.Expr] = field(default_factory=dict)
     unknowns: dict[str, Unknown] = field(default_factory=dict)
     coefficients: dict[str, Coefficient] = field(default_factory=dict)
+    functions: dict[str, UnknownFunction] = field(default_factory=dict)  # the unknown functions
     term_names: dict[int, str] = field(default_factory=dict)  # id(statement) -> its bare name
     domains: dict[str, Node] = field(default_factory=dict)  # the named domains, in order
     domain: Domain | None = None  # the problem's domain (the last `domain` statement); None: the box
@@ -71,7 +73,7 @@ class Scope:
 
     def unknown_name(self, name: str, span: Span | None, extra: Iterable[str] = ()) -> PdecNameError:
         """Return the error for an undeclared name, with a did-you-mean hint."""
-        functions = [*self.fields.values(), *self.coefficients.values()]
+        functions = [*self.fields.values(), *self.coefficients.values(), *self.functions.values()]
         shorthand = [f"{f.name}_{v * n}" for f in functions for v in f.args for n in (1, 2)]
         candidates = list(self.decls) + shorthand + list(extra)
         hint = did_you_mean(name, candidates)

@@ -43,15 +43,18 @@ from pdec.language.domains import check_point, declare_domains, domain_pieces
 from pdec.language.expressions import Expressions
 from pdec.language.finiteness import with_finiteness_warnings
 from pdec.language.problem import (
+    Auxiliary,
     Condition,
     DataSet,
     Equation,
     Face,
     Kind,
+    Learned,
     Periodic,
     Piece,
     Problem,
     Tabulated,
+    UnknownFunction,
     frozen,
     is_field,
     max_order,
@@ -81,7 +84,7 @@ def _problem(scope: Scope, ex: Expressions) -> Problem:
     declare_fields(scope)
     coefficients = [coefficient(scope, s) for s in scope.statements(ast.CoefDecl)]
     declare_domains(scope, ex)  # domain statements -> scope.domain (None: the box of the intervals)
-    unknowns = [unknown(scope, ex, s) for s in scope.statements(ast.UnknownDecl)]
+    declared = [unknown(scope, ex, s) for s in scope.statements(ast.UnknownDecl)]  # numbers and functions
     definitions = [definition(scope, ex, s) for s in scope.statements(ast.LetDecl)]
     name_terms(scope)
     equations = [equation(scope, ex, s) for s in scope.statements(ast.EquationStmt)]
@@ -102,8 +105,9 @@ def _problem(scope: Scope, ex: Expressions) -> Problem:
         fields=tuple(scope.fields.values()),
         constants=tuple(constants),
         definitions=tuple(definitions),
-        unknowns=tuple(unknowns),
+        unknowns=tuple(u for u in declared if not isinstance(u, UnknownFunction)),
         coefficients=tuple(coefficients),
+        functions=tuple(u for u in declared if isinstance(u, UnknownFunction)),
         equations=tuple(equations),
         conditions=tuple(conditions),
         data=data,
@@ -242,7 +246,7 @@ def check_exact(
             mark,
             "write it as `u = g` (g free of fields), or drop `exact` to keep it as a loss term",
         )
-    if _has_field(rhs) or any(s.name in scope.unknowns for s in rhs.free_symbols):
+    if _has_field(rhs) or rhs.atoms(Learned) or any(s.name in scope.unknowns for s in rhs.free_symbols):
         raise PdecSemanticError(
             "the value of an exact condition must not involve fields or unknowns",
             mark,
@@ -517,14 +521,15 @@ def exact_solutions(scope: Scope, ex: Expressions) -> dict[str, sympy.Expr]:
 
 
 def check_unknowns_used(scope: Scope, equations: list[Equation], conditions: list[Condition | Periodic]) -> None:
-    """Every unknown must appear in some residual, or it could not be learned."""
+    """Every unknown (and unknown function) must appear in some residual, or it could not be learned."""
     used: set[str] = set()
     for expr in _residuals(equations, conditions):
-        used |= {s.name for s in expr.free_symbols}
-    for name, declared in scope.unknowns.items():
+        used |= {s.name for s in expr.free_symbols} | {type(f).__name__ for f in expr.atoms(Learned)}
+    for name, declared in [*scope.unknowns.items(), *scope.functions.items()]:
         if name not in used:
+            what = "unknown" if name in scope.unknowns else "unknown function"
             raise PdecSemanticError(
-                f"unknown '{name}' appears in no equation or condition",
+                f"{what} '{name}' appears in no equation or condition",
                 declared.span,
                 "an unknown is learned from the residuals it appears in: use it in an eq, or remove it",
             )
@@ -663,7 +668,7 @@ def _max_order(expr: sympy.Expr, field: str, variable: str) -> int:
 
 
 def _differentiates(expr: sympy.Expr, variable: str) -> bool:
-    derivatives = [d for d in expr.atoms(sympy.Derivative) if not isinstance(d.expr, Tabulated)]
+    derivatives = [d for d in expr.atoms(sympy.Derivative) if not isinstance(d.expr, Auxiliary)]
     return any(v.name == variable for d in derivatives for v, _ in d.variable_count)
 
 
@@ -714,10 +719,10 @@ def windowed(problem: Problem) -> Problem:
             problem.variables[0].span,
             "declare it with `time t in [0, T]`, or remove `windows`",
         )
-    if problem.unknowns:
+    if problem.unknowns or problem.functions:
         raise PdecSemanticError(
             "`windows` (time marching) trains forward problems only; this spec has unknowns",
-            problem.unknowns[0].span,
+            (problem.unknowns or problem.functions)[0].span,
             "remove `windows` to fit the unknowns over the whole interval",
         )
     conditions = []

@@ -150,12 +150,16 @@ class Modifier:
 
 @dataclass(frozen=True)
 class UnknownDecl:
-    """``unknown k = init modifiers...``."""
+    """``unknown k = init modifiers...``; ``args`` lists the variables of an unknown function (``unknown k(x) = 1``).
+
+    ``args`` is None for an unknown number.
+    """
 
     name: Ident
     init: Expr
     modifiers: tuple[Modifier, ...]
     span: Span | None = _span()
+    args: tuple[Ident, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -539,8 +543,8 @@ class _Builder(_DomainBuilder):
         return LetDecl(children[0], children[1], self._span(meta))
 
     def unknown_decl(self, meta, children):
-        name, init, *modifiers = children
-        return UnknownDecl(name, init, tuple(modifiers), self._span(meta))
+        name, args, init, *modifiers = children
+        return UnknownDecl(name, init, tuple(modifiers), self._span(meta), args)
 
     def coef_decl(self, meta, children):
         name, args, method, (path, path_span), *mappings = children
@@ -866,7 +870,8 @@ _UNPARSERS = {
     ConstDecl: lambda n: f"const {n.name.name} = {unparse(n.expr)}",
     LetDecl: lambda n: f"let {n.name.name} = {unparse(n.expr)}",
     UnknownDecl: lambda n: " ".join(
-        [f"unknown {n.name.name} = {unparse(n.init)}"] + [_unparse_modifier(m) for m in n.modifiers]
+        [f"unknown {n.name.name if n.args is None else f'{n.name.name}({_names(n.args)})'} = {unparse(n.init)}"]
+        + [_unparse_modifier(m) for m in n.modifiers]
     ),
     CoefDecl: _unparse_coef,
     EquationStmt: lambda n: f"{_label('eq', n.name)} {unparse(n.lhs)} = {unparse(n.rhs)}",

@@ -105,12 +105,14 @@ def linearise(
     net = copy.deepcopy(net).double() if isinstance(net, torch.nn.Module) else net
     points = {k: v.detach().double() for k, v in points.items()}
     targets = {} if targets is None else {k: v.detach().double() for k, v in targets.items()}
-    theta = {k: torch.as_tensor(v.detach(), dtype=torch.float64) for k, v in compiled.unknowns.values().items()}
+    found = compiled.unknowns.values()  # unknown functions (networks) are held fixed: float64 copies
+    theta = {k: torch.as_tensor(v.detach(), dtype=torch.float64) for k, v in found.items() if torch.is_tensor(v)}
+    functions = {k: copy.deepcopy(v).double() for k, v in found.items() if not torch.is_tensor(v)}
 
     def residual(values: Mapping[str, torch.Tensor], s: str, rows: slice = slice(None)) -> dict[str, torch.Tensor]:
         """The residuals of the terms on point set ``s``, at its points ``rows``."""
         given = {s: targets[s][rows]} if s in targets else None
-        return compiled.evaluate(net, {s: points[s][rows]}, given, theta=values)
+        return compiled.evaluate(net, {s: points[s][rows]}, given, theta={**values, **functions})
 
     layout = _Layout(compiled, {s: residual(theta, s) for s in points})
     columns = []

@@ -31,6 +31,7 @@ from pdec.core.errors import PdecRunError
 from pdec.core.settings import DTYPES, Settings, Stage, torch_dtype
 from pdec.geometry import Domain, sobol
 from pdec.nn.networks import MLP
+from pdec.run.functions import LearnedFunction, from_checkpoint
 from pdec.run.intervals import Intervals
 
 SPEC = "spec.pde"
@@ -117,6 +118,7 @@ class Result:
     ``predict(points)`` evaluates the network at ``[N, d]`` physical points (columns in ``variables`` order) and
     returns ``[N, len(fields)]``. ``intervals`` holds the unknowns' confidence intervals when the spec has readings
     (``print(result.intervals["k"])``: ``k = 0.4012 +- 0.0031 (95%)``; pdec.run.intervals.Intervals), else None.
+    ``functions`` holds the unknown functions (``result.functions["k"]([[0.5]])``; pdec.run.functions.LearnedFunction).
     """
 
     net: MLP
@@ -130,6 +132,7 @@ class Result:
     interrupted: bool = False
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
     intervals: Intervals | None = None
+    functions: dict[str, LearnedFunction] = field(default_factory=dict)
 
     def predict(self, points: Any) -> np.ndarray:
         """Evaluate the trained fields at ``points`` (array-like ``[N, d]`` or ``[d]``); returns a float64 array."""
@@ -151,6 +154,7 @@ def settings_from_dict(data: Mapping[str, Any]) -> Settings:
     known = {f.name for f in dataclasses.fields(Settings)}
     values = {k: v for k, v in data.items() if k in known}
     values["layers"] = tuple(values.get("layers", Settings.layers))
+    values["function_layers"] = tuple(values.get("function_layers", Settings.function_layers))
     values.setdefault("inputs", "centred")  # runs from before the setting trained on [-1, 1]
     values["points"] = MappingProxyType(dict(values.get("points", {})))
     values["weights"] = MappingProxyType(dict(values.get("weights", {})))
@@ -289,6 +293,7 @@ def load_result(run_dir: str | Path) -> Result:
         settings,
         interrupted=not state.get("finished", False),
         intervals=Intervals.from_report(_read_json(run_dir / UNKNOWNS)) if (run_dir / UNKNOWNS).is_file() else None,
+        functions=from_checkpoint(state.get("unknowns", {}), tuple(meta["variables"])),
     )
 
 

@@ -288,7 +288,8 @@ def write_solution(
     if boundary:
         points = np.concatenate([points, boundary_points(points, result.variables, bounds, domain)])
     mesh = cells(points, result.variables, bounds, domain)
-    theta = {**compiled.unknowns.values(), **result.unknowns}
+    functions = {name: f.net for name, f in getattr(result, "functions", {}).items()}  # the trained networks
+    theta = {**compiled.unknowns.values(), **result.unknowns, **functions}
     residuals = residuals_at(compiled, result.net, points, theta)
     truth = reference_at(reference, points) if reference is not None else exact_at(compiled, points)
     data = point_data(result.predict, result.fields, points, truth, residuals)

@@ -19,9 +19,11 @@ import torch
 
 from pdec.core.errors import PdecRunError
 from pdec.language.problem import Kind
+from pdec.run.functions import FUNCTIONS, write_table
 from pdec.run.intervals import NETWORK, POINTS, describe, estimate, linearise
 from pdec.run.results import UNKNOWNS, write_json
 from pdec.train.console import main_process, say
+from pdec.train.metrics import function_tables
 from pdec.train.sampling import region_points
 
 WEAK = 1e-6  # sensitivity, relative to the strongest unknown's (or the residual), below which an unknown is weak
@@ -247,7 +249,7 @@ def fit_unknowns(
     """
     term = trainer.term
     fitted = {f for t in before for f in term[t].observed}
-    if not trainer.settings.fit_unknowns or not trainer.unknowns.raw or not fitted:
+    if not trainer.settings.fit_unknowns or not list(trainer.unknowns.parameters()) or not fitted:
         return
     with_unknowns = {t for t in terms if term[t].unknowns}
     if not with_unknowns:
@@ -269,7 +271,7 @@ def fit_unknowns(
         say("warning: fitting the unknowns to the newly active terms failed; they keep their values")
         return
     found = trainer.unknowns.floats()
-    moved = ", ".join(f"{k} {start[k]:.4g} -> {found[k]:.4g}" for k in found)
+    moved = ", ".join([f"{k} {start[k]:.4g} -> {found[k]:.4g}" for k in found] + list(trainer.unknowns.functions))
     also = f" (and the output layer of {', '.join(sorted(free))})" if free else ""
     switched = ", ".join(term[t].bare for t in terms)
     say(
@@ -348,12 +350,19 @@ def check_identifiability(
 
 
 def report_unknowns(trainer: Any, metrics: Mapping[str, Any]) -> None:
-    """Print the discovered unknowns against their initial and true values, and their intervals; save unknowns.json."""
-    declared = tuple(trainer.unknowns.specs.values())
+    """Print the discovered unknowns against their initial and true values, and their intervals; save unknowns.json.
+
+    Each unknown function goes on the grid of its variables to ``functions/NAME.csv``, summarised under
+    ``functions`` in unknowns.json (its relative L2 error against its ``true`` expression, when given).
+    """
+    declared = tuple(u for name, u in trainer.unknowns.specs.items() if name in trainer.unknowns.raw)
     rows = unknowns_table(declared, {u.name: u.init for u in declared}, metrics["unknowns"])
     intervals = getattr(trainer, "intervals", None)  # set by check_identifiability when the spec has readings
     saved = rows if intervals is None else describe(rows, intervals)
     report = {"unknowns": saved, "warnings": trainer.identifiability or []}
+    tables = function_tables(trainer)
+    if tables:
+        report["functions"] = {k: t.summary(f"{FUNCTIONS}/{k}.csv") for k, t in tables.items()}
     found = getattr(trainer, "conditioning", None)  # set by check_identifiability, when it ran
     if found is not None:
         report["condition_number"] = found.condition_number  # of the sensitivities; JSON null for an exact tie
@@ -361,7 +370,16 @@ def report_unknowns(trainer: Any, metrics: Mapping[str, Any]) -> None:
         report["intervals"] = intervals.to_dict()
     if main_process():
         write_json(trainer.run_dir / UNKNOWNS, report)
-    say(format_table(rows), trainer.quiet)
+        for name, table in tables.items():
+            write_table(trainer.run_dir / FUNCTIONS / f"{name}.csv", table)
+    say(format_table(rows), trainer.quiet or not rows)
+    for name, table in tables.items():
+        error = "" if table.true is None else f", relative L2 error {100 * table.relative_error:.3g}% against the true"
+        say(
+            f"{name}({', '.join(table.args)}): values in [{table.values.min():.4g}, {table.values.max():.4g}] on a "
+            f"grid of {len(table.values)} points{error} ({FUNCTIONS}/{name}.csv)",
+            trainer.quiet,
+        )
     if found is not None and len(found.names) > 1:
         say(
             f"condition number of the unknowns' sensitivities ({', '.join(found.names)}): "

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from pdec.run.functions import FunctionTable, LearnedFunction, plot_table, tabulate
 from pdec.run.results import PLOTS, Result, Solution, plot_domain, plot_run
 from pdec.train.console import main_process
 from pdec.train.sampling import eval_points
@@ -70,6 +71,8 @@ def final_metrics(trainer: Any) -> dict[str, Any]:
     unknowns = trainer.unknowns.floats()
     truth = {name: u.true for name, u in trainer.unknowns.specs.items() if u.true is not None}
     unknown_errors = {k: abs(unknowns[k] - t) / (abs(t) if t else 1.0) for k, t in truth.items() if k in unknowns}
+    tables = function_tables(trainer)  # an unknown function's error: relative L2 on the grid of its variables
+    unknown_errors.update({k: t.relative_error for k, t in tables.items() if t.true is not None})
     w = trainer.balancer.weights
     settings = trainer.settings
     return {
@@ -90,6 +93,22 @@ def final_metrics(trainer: Any) -> dict[str, Any]:
         "device": str(trainer.device),
         "dtype": settings.dtype,
         "torch_threads": torch.get_num_threads(),
+    }
+
+
+def learned_functions(trainer: Any) -> dict[str, LearnedFunction]:
+    """The run's unknown functions as callables of their variables (``Result.functions``)."""
+    nets = trainer.unknowns.functions
+    return {name: LearnedFunction(name, trainer.unknowns.specs[name].args, net) for name, net in nets.items()}
+
+
+def function_tables(trainer: Any) -> dict[str, FunctionTable]:
+    """Each unknown function on the grid of its variables, beside its ``true`` expression when the spec gives one."""
+    functions = learned_functions(trainer)
+    compiled = trainer.compiled if functions else None
+    return {
+        name: tabulate(f, [compiled.bounds[a] for a in f.args], getattr(compiled, "truths", {}).get(name))
+        for name, f in functions.items()
     }
 
 
@@ -136,6 +155,8 @@ def plot(trainer: Any) -> None:
     if solution is not None and domain is not None and len(domain.variables) == len(solution.variables) == 2:
         solution = dataclasses.replace(solution, inside=domain.contains)  # no colour over the holes
     plot_run(trainer.run_dir, trainer.history, solution, truth)
+    for name, table in function_tables(trainer).items():
+        plot_table(trainer.run_dir / PLOTS / f"function_{name}.png", table)
     if domain is not None and len(domain.variables) <= 2:
         columns = [trainer.compiled.variables.index(v) for v in domain.variables]
         points = {name: p[:, columns] for name, p in trainer.sampler.draw(0).items()}
@@ -156,6 +177,7 @@ def result(trainer: Any, metrics: dict[str, Any], interrupted: bool = False) -> 
         trainer.settings,
         interrupted,
         intervals=getattr(trainer, "intervals", None),
+        functions=learned_functions(trainer),
     )
 
 

@@ -155,7 +155,7 @@ class Trainer:
         self.term = compiled.terms  # name -> Term
         self.terms = tuple(compiled.terms)
         self.sets_of = {t: tuple(n for n, ps in compiled.point_sets.items() if t in ps.terms) for t in self.terms}
-        self.unknowns = copy.deepcopy(compiled.unknowns).to(self.device, self.dtype)
+        self.unknowns = copy.deepcopy(compiled.unknowns).renew(settings).to(self.device, self.dtype)
         self.schedule = schedule(self.term, settings, bool(self.unknowns.specs))
         self.net = make_net(compiled, settings, self.device, self.dtype) if net is None else net
         self.net_params = list(self.net.parameters())
