@@ -7,7 +7,7 @@ from pdec.compiler.terms import Term
 from pdec.core.settings import Settings
 from pdec.language.problem import Kind
 from pdec.train.balance import Fixed, InverseDirichlet, MaxAvg, MaxAvgUnweighted, ReLoBRaLo, make_balancer
-from pdec.train.trainer import Trainer
+from pdec.train.trainer import Trainer, combined_gradients, grouped_gradients
 
 TERMS = ("pde:a", "bc:b", "bc:c")
 
@@ -67,6 +67,36 @@ def test_grouped_inverse_dirichlet_matches_hand_computation(tmp_path):
     for k in trainer.terms:
         assert trainer.balancer.weights[k] == pytest.approx(expected[k], rel=1e-6)
     assert trainer.balancer.weights["ic:initial"] == trainer.balancer.weights["bc:walls"] != 1.0
+
+
+def test_group_gradients_give_the_per_term_weights_and_step(tmp_path):
+    """One backward pass per group, then the step's own backward: the per-term path's weights and gradient."""
+    found = []
+    for path in (combined_gradients, grouped_gradients):
+        compiled = heat2d(layers=(3,), interior=16, boundary=8, dtype="float64")
+        trainer = Trainer(compiled, compiled.settings, tmp_path / path.__name__)
+        losses = trainer.losses(trainer.points(1, trainer.terms), trainer.terms)
+        sums = trainer.balancer.gradient_sums(losses)
+        assert sums == {"equations": ["pde:heat"], "conditions": ["ic:initial", "bc:walls"]}
+        path(trainer, losses) if path is combined_gradients else path(trainer, losses, sums)
+        found.append((dict(trainer.balancer.weights), torch.cat([p.grad.reshape(-1) for p in trainer.params])))
+    (weights, step), (group_weights, group_step) = found
+    assert group_weights == pytest.approx(weights, rel=1e-12, abs=0.0)
+    assert weights["ic:initial"] != 1.0
+    torch.testing.assert_close(group_step, step, rtol=1e-12, atol=1e-15)
+
+
+def test_a_lone_group_at_its_weights_reads_no_gradient():
+    """An equation and conditions at points only: the lone group's ratio is 1, so its gradient cannot move it."""
+    terms = {k: v for k, v in _split_terms().items() if k in ("pde:a", "bc:e")}
+    b = make_balancer(terms, Settings())
+    assert b.gradient_sums(dict.fromkeys(terms)) == {}
+    b.update(dict.fromkeys(terms), {})
+    assert b.weights == {"pde:a": 1.0, "bc:e": 1.0}
+    b.weights["pde:a"] = 3.0  # away from 1 (a weight restored from elsewhere): the moving average moves it
+    assert b.gradient_sums(dict.fromkeys(terms)) == {"equations": ["pde:a"]}
+    b.update(dict.fromkeys(terms), {"equations": [torch.tensor([1.0, -1.0, 3.0])]})
+    assert b.weights == {"pde:a": 2.0, "bc:e": 1.0}
 
 
 def test_conditions_at_isolated_points_keep_weight_one(tmp_path):
