@@ -7,7 +7,7 @@ from pdec.compiler.terms import Term
 from pdec.core.settings import Settings
 from pdec.language.problem import Kind
 from pdec.train.balance import Fixed, InverseDirichlet, MaxAvg, MaxAvgUnweighted, ReLoBRaLo, make_balancer
-from pdec.train.trainer import Trainer, combined_gradients, grouped_gradients
+from pdec.train.trainer import Trainer
 
 TERMS = ("pde:a", "bc:b", "bc:c")
 
@@ -69,20 +69,29 @@ def test_grouped_inverse_dirichlet_matches_hand_computation(tmp_path):
     assert trainer.balancer.weights["ic:initial"] == trainer.balancer.weights["bc:walls"] != 1.0
 
 
-def test_group_gradients_give_the_per_term_weights_and_step(tmp_path):
-    """One backward pass per group, then the step's own backward: the per-term path's weights and gradient."""
+@pytest.mark.parametrize(
+    ("problem", "start", "sums"),
+    [
+        (heat2d, {}, {"equations": ["pde:heat"], "conditions": ["ic:initial", "bc:walls"]}),
+        (poisson1d, {"pde:poisson": 3.0}, {"equations": ["pde:poisson"]}),  # and u(0), u(1): one weighted pass
+    ],
+)
+def test_group_gradients_give_the_per_term_weights_and_step(tmp_path, problem, start, sums):
+    """One backward pass per group, one for the terms outside every group: the per-term path's weights and step."""
     found = []
-    for path in (combined_gradients, grouped_gradients):
-        compiled = heat2d(layers=(3,), interior=16, boundary=8, dtype="float64")
-        trainer = Trainer(compiled, compiled.settings, tmp_path / path.__name__)
+    for per_term in (True, False):
+        compiled = problem(layers=(3,), interior=16, boundary=8, dtype="float64")
+        trainer = Trainer(compiled, compiled.settings, tmp_path / str(per_term))
+        trainer.balancer.weights.update(start)
         losses = trainer.losses(trainer.points(1, trainer.terms), trainer.terms)
-        sums = trainer.balancer.gradient_sums(losses)
-        assert sums == {"equations": ["pde:heat"], "conditions": ["ic:initial", "bc:walls"]}
-        path(trainer, losses) if path is combined_gradients else path(trainer, losses, sums)
+        assert trainer.balancer.gradient_sums(losses) == sums
+        if per_term:  # every term's own gradient, summed per group by the balancer
+            trainer.balancer.gradient_sums = lambda losses: {k: [k] for k in losses}
+        trainer.balanced_gradients(losses)
         found.append((dict(trainer.balancer.weights), torch.cat([p.grad.reshape(-1) for p in trainer.params])))
     (weights, step), (group_weights, group_step) = found
     assert group_weights == pytest.approx(weights, rel=1e-12, abs=0.0)
-    assert weights["ic:initial"] != 1.0
+    assert weights != dict.fromkeys(weights, 1.0)
     torch.testing.assert_close(group_step, step, rtol=1e-12, atol=1e-15)
 
 
