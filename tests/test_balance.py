@@ -69,6 +69,45 @@ def test_grouped_inverse_dirichlet_matches_hand_computation(tmp_path):
     assert trainer.balancer.weights["ic:initial"] == trainer.balancer.weights["bc:walls"] != 1.0
 
 
+@pytest.mark.parametrize(
+    ("problem", "start", "sums"),
+    [
+        (heat2d, {}, {"equations": ["pde:heat"], "conditions": ["ic:initial", "bc:walls"]}),
+        (poisson1d, {"pde:poisson": 3.0}, {"equations": ["pde:poisson"]}),  # and u(0), u(1): one weighted pass
+    ],
+)
+def test_group_gradients_give_the_per_term_weights_and_step(tmp_path, problem, start, sums):
+    """One backward pass per group, one for the terms outside every group: the per-term path's weights and step."""
+    found = []
+    for per_term in (True, False):
+        compiled = problem(layers=(3,), interior=16, boundary=8, dtype="float64")
+        trainer = Trainer(compiled, compiled.settings, tmp_path / str(per_term))
+        trainer.balancer.weights.update(start)
+        losses = trainer.losses(trainer.points(1, trainer.terms), trainer.terms)
+        assert trainer.balancer.gradient_sums(losses) == sums
+        if per_term:  # every term's own gradient, summed per group by the balancer
+            trainer.balancer.gradient_sums = lambda losses: {k: [k] for k in losses}
+        trainer.balanced_gradients(losses)
+        found.append((dict(trainer.balancer.weights), torch.cat([p.grad.reshape(-1) for p in trainer.params])))
+    (weights, step), (group_weights, group_step) = found
+    assert group_weights == pytest.approx(weights, rel=1e-12, abs=0.0)
+    assert weights != dict.fromkeys(weights, 1.0)
+    torch.testing.assert_close(group_step, step, rtol=1e-12, atol=1e-15)
+
+
+def test_a_lone_group_at_its_weights_reads_no_gradient():
+    """An equation and conditions at points only: the lone group's ratio is 1, so its gradient cannot move it."""
+    terms = {k: v for k, v in _split_terms().items() if k in ("pde:a", "bc:e")}
+    b = make_balancer(terms, Settings())
+    assert b.gradient_sums(dict.fromkeys(terms)) == {}
+    b.update(dict.fromkeys(terms), {})
+    assert b.weights == {"pde:a": 1.0, "bc:e": 1.0}
+    b.weights["pde:a"] = 3.0  # away from 1 (a weight restored from elsewhere): the moving average moves it
+    assert b.gradient_sums(dict.fromkeys(terms)) == {"equations": ["pde:a"]}
+    b.update(dict.fromkeys(terms), {"equations": [torch.tensor([1.0, -1.0, 3.0])]})
+    assert b.weights == {"pde:a": 2.0, "bc:e": 1.0}
+
+
 def test_conditions_at_isolated_points_keep_weight_one(tmp_path):
     """u(0) = u(1) = 0 of a 1-D problem: met exactly at a point, their gradient vanishes; they stay at weight 1."""
     compiled = poisson1d(**small())

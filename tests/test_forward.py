@@ -518,6 +518,24 @@ def test_point_sets_that_share_a_jet_take_one_stacked_call():
     assert_lowerings_agree(forward, autograd, net)
 
 
+def test_value_only_sets_at_a_few_points_ride_along_with_the_stacked_jet():
+    """u = 0 at x = 0 on one point reads its value from the stacked jet's rows: no network call of its own, the same
+    residual; on more points than the jet takes along (JOIN) it calls the network."""
+    forward, _ = both(STACKED_SPEC)
+    assert "JOIN = {jet_interior: 5}" in forward.source  # 16 // (1 + 2 partials carried: u_x, u_xx)
+    net = built_net(forward)
+    points, targets = points_and_targets(forward)
+    calls, call = [], net.forward
+    net.forward = lambda X: calls.append(len(X)) or call(X)
+    for rows, network_calls in ((1, []), (5, []), (6, [6])):
+        points["bc:left@x=0"] = points["interior"][:rows] * 0.0
+        calls.clear()
+        together = forward.evaluate(net, points, targets)["bc:left"]
+        assert calls == network_calls
+        alone = forward.evaluate(net, {"bc:left@x=0": points["bc:left@x=0"]}, targets)["bc:left"]
+        assert torch.allclose(together, alone, rtol=1e-14, atol=1e-14)
+
+
 def test_a_one_pass_set_joins_a_jet_only_carrying_at_most_twice_its_partials():
     beam = compile_spec(ROOT / "benchmarks/specs/deepxde/euler_beam.pde").plan  # the equation carries 4 partials
     assert not beam.forward("bc:slope@x=0")  # u_x: 1 partial, one backward pass kept

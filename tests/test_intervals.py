@@ -154,7 +154,7 @@ def test_anisotropic_heat_with_u_xx_equal_u_yy_determines_only_the_sum(tmp_path,
     np.savetxt(tmp_path / "obs.csv", np.column_stack([p, u]), delimiter=",", header="x,y,t,u", comments="")
     (tmp_path / "heat.pde").write_text(ANISOTROPIC)
     result = train(compile_spec(tmp_path / "heat.pde"), out=tmp_path / "run", plots=False, quiet=True,
-                   layers=(16, 16, 16), interior=1000, boundary=200, adam=1500, iterations=200)
+                   layers=(16, 16, 16), interior=1000, boundary=200, adam=1500, iterations=400)
     a, b = result.intervals["a"], result.intervals["b"]
     rho = result.intervals.correlation["a"]["b"]
     assert rho < -0.99

@@ -118,6 +118,33 @@ def test_history_csv_appends_the_new_rows_and_rewrites_when_columns_change(tmp_p
     assert History.read_csv(path).rows == [{"step": 1.0, "loss": 0.5}, {"step": 2.0, "loss": 0.3}]
 
 
+def test_a_checkpoint_holds_the_history_packed_each_row_encoded_once(tmp_path):
+    """Ints, floats to the last bit (NaN, infinities, -0.0), text and each row's column order survive the safe
+    loader; each packing encodes only the rows added since the last; a rollback packs anew."""
+    import math
+
+    import numpy as np
+
+    from pdec.run.results import History
+
+    rows = [{"step": 1, "phase": "adam", "loss": 0.1 + 0.2, "w": -0.0}, {"step": 2, "phase": "adam", "loss": math.inf}]
+    history = History(rows)
+    assert len(history.packed()["json"]) == 1
+    history.append({"step": 3, "phase": "lbfgs", "error:u": float(np.float64(1 / 3)), "loss": np.float32(0.5)})
+    packed = history.packed()
+    assert len(packed["json"]) == 2 and history.packed() == packed  # nothing new: nothing encoded
+    save_checkpoint(tmp_path / CHECKPOINT, {"history": packed})
+    back = History.unpacked(torch.load(tmp_path / CHECKPOINT, weights_only=True)["history"])
+    assert back.rows == [*rows, {"step": 3, "phase": "lbfgs", "error:u": 1 / 3, "loss": 0.5}]
+    assert [list(r) for r in back.rows] == [list(r) for r in history.rows] and math.copysign(1, back.rows[0]["w"]) < 0
+    assert back.packed() == packed  # a resumed run keeps the blocks it loaded
+    nan = History([{"loss": math.nan}])
+    assert math.isnan(History.unpacked(nan.packed()).rows[0]["loss"])
+    history.truncate(1)
+    assert History.unpacked(history.packed()).rows == rows[:1]
+    assert History.unpacked(rows).rows == rows  # a checkpoint written before packing: the rows themselves
+
+
 def test_a_snapshot_copies_every_tensor_and_keeps_a_state_dict_loadable():
     from pdec.train.checkpoint import copied
 

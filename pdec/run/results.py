@@ -48,9 +48,12 @@ class History:
     ``weight:pde:burgers``, ``unknown:nu``, ``error:u`` (evaluation steps only), ``time`` (seconds).
     """  # noqa: D205
 
-    def __init__(self, rows: Sequence[Mapping[str, Any]] = ()) -> None:
+    def __init__(self, rows: Sequence[Mapping[str, Any]] = (), blocks: Sequence[str] = ()) -> None:
         self.rows: list[dict[str, Any]] = [dict(r) for r in rows]
         self.written: tuple[Path, list[str], int] | None = None  # the CSV last written: path, columns, rows
+        self.blocks = list(blocks)  # the rows as JSON text, block by block (packed), and how many rows they hold
+        self.encoded = len(self.rows) if self.blocks else 0
+        self.seen: tuple[dict[str, None], int] = ({}, 0)  # the columns of the first rows, and how many rows
 
     def append(self, row: Mapping[str, Any]) -> None:
         """Add one row."""
@@ -58,19 +61,40 @@ class History:
 
     def truncate(self, length: int) -> None:
         """Drop the rows after the first ``length`` (a rollback)."""
-        del self.rows[length:]
-        self.written = None
+        if length < len(self.rows):
+            del self.rows[length:]
+            self.written, self.blocks, self.encoded, self.seen = None, [], 0, ({}, 0)
 
     def __len__(self) -> int:
         return len(self.rows)
 
     @property
     def columns(self) -> list[str]:
-        """Every column name, in first-seen order."""
-        seen: dict[str, None] = {}
-        for row in self.rows:
+        """Every column name, in first-seen order (the rows added since the last call are read)."""
+        seen, read = self.seen
+        for row in self.rows[read:]:
             seen.update(dict.fromkeys(row))
+        self.seen = (seen, len(self.rows))
         return list(seen)
+
+    def packed(self) -> dict[str, list[str]]:
+        """The rows for a checkpoint: ``{"json": blocks}``, each block the JSON text of the rows added since the last.
+
+        Each row is encoded once (a checkpoint every 1,000 steps pickled the whole history each time); JSON keeps
+        ints, floats (repr: exact), NaN, text and the order of each row's columns, and loads without running code.
+        """
+        if self.encoded < len(self.rows):
+            self.blocks.append(json.dumps(self.rows[self.encoded :], default=_json_number))
+            self.encoded = len(self.rows)
+        return {"json": list(self.blocks)}
+
+    @classmethod
+    def unpacked(cls, saved: Any) -> History:
+        """The history a checkpoint holds: :meth:`packed` blocks, or (checkpoints before them) the rows."""
+        if isinstance(saved, Mapping):
+            blocks = [str(b) for b in saved["json"]]
+            return cls([row for block in blocks for row in json.loads(block)], blocks)
+        return cls(saved)
 
     def __getitem__(self, column: str) -> np.ndarray:
         """The column as a float array (NaN where a row has no value, e.g. errors between evaluations)."""
@@ -204,6 +228,13 @@ def save_checkpoint(path: Path, state: Mapping[str, Any]) -> None:
 _PLAIN = frozenset({float, int, bool, type(None)})
 
 
+def _json_number(value: Any) -> Any:
+    """A numpy scalar as the Python number JSON writes (TypeError for anything else)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"a history value of type {type(value).__name__} cannot be saved")
+
+
 def plain(value: Any) -> Any:
     """``value`` with numpy scalars and arrays and str subclasses made plain (weights_only-loadable)."""
     if type(value) in _PLAIN:  # most of a checkpoint: the history's numbers
@@ -287,7 +318,7 @@ def load_result(run_dir: str | Path) -> Result:
         tuple(meta["variables"]),
         tuple(meta["fields"]),
         dict(state.get("unknowns_floats", {})),
-        History(state["history"]),
+        History.unpacked(state["history"]),
         metrics,
         run_dir,
         settings,

@@ -4,8 +4,10 @@ Every strategy is a :class:`Balancer` keyed by term name (``pde:burgers``, ``bc:
 problem's Term records (``{name: Term}``), so strategies group terms by their kind (and can single out conditions at
 isolated points, ``Term.isolated``) without parsing names. The trainer asks
 :meth:`Balancer.due` whether a step is an update step; for gradient-based strategies (``uses_grads``) it then passes
-the per-term gradients over the *network* parameters only (never the unknown physical parameters). Weights are plain
-floats: constants in the loss, never differentiated.
+the gradients over the *network* parameters only (never the unknown physical parameters) of the sums of terms that
+:meth:`Balancer.gradient_sums` names: every term alone by default, one sum per group under the inverse Dirichlet
+rules (none for a term outside every group, none at all when a lone group's weights cannot move), computed by
+:func:`sum_gradients`. Weights are plain floats: constants in the loss, never differentiated.
 
 Strategies:
 
@@ -68,8 +70,15 @@ class Balancer:
         """Whether step ``step`` (1-based) updates the weights: the first step, every ``update_every``, or forced."""
         return self.forced or (step - 1) % self.every == 0
 
+    def gradient_sums(self, losses: Mapping[str, torch.Tensor]) -> dict[str, list[str]]:
+        """The sums of terms whose gradients :meth:`update` reads, by name: here every term of ``losses`` alone."""
+        return {k: [k] for k in losses}
+
     def update(self, losses: Mapping[str, torch.Tensor], grads: Grads | None = None) -> None:
-        """Update the weights of the terms in ``losses`` (the active terms)."""
+        """Update the weights of the terms in ``losses`` (the active terms).
+
+        ``grads``: the gradients of :meth:`gradient_sums`' sums (or, for every strategy, of each term alone).
+        """
         self.forced = False
 
     def reset(self) -> None:
@@ -122,11 +131,33 @@ class InverseDirichlet(Balancer):
     name = "inverse_dirichlet"
     uses_grads = True
 
-    def update(self, losses: Mapping[str, torch.Tensor], grads: Grads | None = None) -> None:
-        """Update from the gradient std of each group of terms; a group with ``sigma = 0`` keeps its weight."""
-        super().update(losses, grads)
+    def gradient_sums(self, losses: Mapping[str, torch.Tensor]) -> dict[str, list[str]]:
+        """One sum per group; none when a lone group's weights are where its update would leave them.
+
+        A lone group's ``lambda_hat`` is ``sigma / sigma = 1`` whatever its gradient (or its weights stay, when
+        ``sigma`` is 0 or not finite), so once its weights equal ``alpha w + (1 - alpha)`` (at 1: every forward problem
+        whose conditions all sit at isolated points) its gradient cannot change them.
+        """
         groups = self.groups(losses)
-        sigma = {g: gradient_std(_summed([grads[k] for k in members])) for g, members in groups.items()}
+        if len(groups) == 1:
+            members = next(iter(groups.values()))
+            if all(self.alpha * self.weights[k] + (1.0 - self.alpha) == self.weights[k] for k in members):
+                return {}
+        return groups
+
+    def update(self, losses: Mapping[str, torch.Tensor], grads: Grads | None = None) -> None:
+        """Update from the gradient std of each group of terms; a group with ``sigma = 0`` keeps its weight.
+
+        A group's gradient is ``grads[group]`` (the trainer's, from :meth:`gradient_sums`) or the sum of its terms'.
+        """
+        super().update(losses, grads)
+        if not self.gradient_sums(losses):
+            return
+        groups = self.groups(losses)
+        sigma = {
+            g: gradient_std(grads[g] if g in grads else _summed([grads[k] for k in members]))
+            for g, members in groups.items()
+        }
         live = {g: s for g, s in sigma.items() if s > 0.0 and math.isfinite(s)}
         if not live:
             return
@@ -238,6 +269,24 @@ def _summed(per_term: Sequence[Sequence[torch.Tensor | None]]) -> list[torch.Ten
         present = [g for g in parts if g is not None]
         out.append(torch.stack(present).sum(0) if present else None)
     return out
+
+
+def sum_gradients(
+    losses: Mapping[str, torch.Tensor], sums: Mapping[str, Sequence[str]], params: Sequence[torch.Tensor]
+) -> dict[str, list[torch.Tensor]]:
+    """``{name: gradient of the sum of the losses of sums[name]}`` over ``params``, the graph kept for the step's backward.
+
+    Zeros where no loss of a sum reaches a parameter (or none requires grad). One backward pass per sum: in exact
+    arithmetic the sum of its terms' gradients.
+    """
+    found: dict[str, list[torch.Tensor]] = {}
+    for name, members in sums.items():
+        parts = [losses[k] for k in members if losses[k].requires_grad]
+        grads: Sequence[torch.Tensor | None] = (None,) * len(params)
+        if parts:
+            grads = torch.autograd.grad(sum(parts[1:], parts[0]), params, retain_graph=True, allow_unused=True)
+        found[name] = [torch.zeros_like(p) if g is None else g for g, p in zip(grads, params, strict=True)]
+    return found
 
 
 def gradient_std(grads: Sequence[torch.Tensor | None]) -> float:

@@ -75,7 +75,7 @@ def state(trainer: Any, finished: bool = False) -> dict[str, Any]:
         "lr_scale": trainer.lr_scale,
         "rollbacks": trainer.rollbacks,
         "elapsed": trainer.elapsed,
-        "history": trainer.history.rows,
+        "history": trainer.history.packed(),
         "rng": {"torch": torch.get_rng_state()},
         "best": trainer.best.state_dict(),
         "finished": finished,
@@ -104,7 +104,7 @@ def restore(trainer: Any, saved: Mapping[str, Any]) -> None:
     _same_world(found.get("world_size", 1), mine["world_size"])
     _load(trainer, saved)
     trainer.rollbacks, trainer.elapsed = int(saved["rollbacks"]), float(saved["elapsed"])
-    trainer.history = History(saved["history"])
+    trainer.history = History.unpacked(saved["history"])
     trainer.active = trainer.schedule.active(trainer.step) if trainer.step else None
     rng = saved.get("rng", {}).get("torch")
     if rng is not None:

@@ -12,7 +12,8 @@ rounds, learning-rate decay).
 One Adam step ``s`` (1-based)::
 
     active terms (stages) -> points (resampling round) -> losses {term: mean residual^2}
-    -> [update step] per-term gradients g_k; balancer updates lambda; backward() of sum_j <p_j, sum_k lambda_k g_kj>
+    -> [update step] the gradients g_s the balancer reads (one per group of terms, or per term); balancer updates
+       lambda; backward() of sum_j <p_j, sum_s lambda_s g_sj + the other terms' weighted gradient>
        [other steps] backward of sum_k lambda_k L_k
     -> optimiser step -> history row (and evaluation / checkpoint when due)
 """
@@ -37,7 +38,7 @@ from pdec.core.settings import Settings, torch_dtype
 from pdec.nn.networks import input_range, make_net
 from pdec.run.results import METRICS, SETTINGS, SPEC, History, Result, load_checkpoint, settings_from_dict, write_json
 from pdec.train import checkpoint, inverse, metrics, optimizers
-from pdec.train.balance import make_balancer
+from pdec.train.balance import make_balancer, sum_gradients
 from pdec.train.causal import make_causal
 from pdec.train.console import Console, crossed, deferred_interrupt, main_process, say
 from pdec.train.diagnostics import diagnose
@@ -252,28 +253,12 @@ class Trainer:
         return sum((w[k] * v for k, v in losses.items()), start=torch.zeros((), dtype=self.dtype, device=self.device))
 
     def balanced_gradients(self, losses: Mapping[str, torch.Tensor]) -> None:
-        """Per-term gradients -> balancer update -> ``grad = sum_k lambda_k g_k``, accumulated through backward().
+        """The gradients the balancer reads -> its update -> the step's gradient ``sum_k lambda_k grad L_k``.
 
-        The combined gradient ``G_j`` of each parameter goes in as the backward of ``sum_j <p_j, G_j>`` (whose
-        gradient is exactly ``G_j``), so gradient hooks (a data-parallel wrapper's all-reduce) see it.
+        One backward pass per sum of terms the balancer reads (a term, or a group) and one for the terms it does not
+        read, then the combined gradient (:func:`combined_gradients`).
         """
-        names = list(losses)
-        grads = {}
-        for i, k in enumerate(names):
-            found = (None,) * len(self.params)
-            if losses[k].requires_grad:
-                found = torch.autograd.grad(losses[k], self.params, retain_graph=i < len(names) - 1, allow_unused=True)
-            grads[k] = [torch.zeros_like(p) if g is None else g for g, p in zip(found, self.params, strict=True)]
-        self.shards.average(g for k in names for g in grads[k])  # every rank balances the same global gradients
-        self.balancer.update(losses, {k: g[: len(self.net_params)] for k, g in grads.items()})
-        w = self.balancer.weights
-        combined = []
-        for j in range(len(self.params)):
-            total = grads[names[0]][j] * w[names[0]]
-            for k in names[1:]:
-                total.add_(grads[k][j], alpha=w[k])
-            combined.append(total)
-        self.backward(sum((p * g).sum() for p, g in zip(self.params, combined, strict=True)))
+        combined_gradients(self, losses)
 
     def backward(self, total: torch.Tensor) -> None:
         """Backward of ``total`` into every parameter; over ranks, DDP averages the net's, all-reduce the unknowns'."""
@@ -429,6 +414,54 @@ def clear_grads(params: list[torch.Tensor]) -> None:
     """Every gradient to None: ``optimizer.zero_grad(set_to_none=True)``, without its profiler hooks (3% of a step)."""
     for p in params:
         p.grad = None
+
+
+def combined_gradients(trainer: Trainer, losses: Mapping[str, torch.Tensor]) -> None:
+    """The gradients the balancer reads -> its update -> ``grad = sum_k lambda_k g_k``, accumulated through backward().
+
+    Each sum of terms the balancer names (:meth:`~pdec.train.balance.Balancer.gradient_sums`: every term alone, or one
+    group) is differentiated once; the terms in no sum (fixed weights: conditions at isolated points), with those of
+    a sum whose weights differ, are differentiated once together, weighted. No term is differentiated twice, so this
+    never costs more than the per-term passes. The combined gradient ``G_j = sum_s lambda_s g_sj + r_j`` of each
+    parameter goes in as the backward of ``sum_j <p_j, G_j>`` (whose gradient is exactly ``G_j``), so gradient hooks
+    (a data-parallel wrapper's all-reduce) see it. When the balancer reads nothing (a lone group at its weights) the
+    step is the ordinary backward of ``sum_k lambda_k L_k``.
+    """
+    params, sums = trainer.params, trainer.balancer.gradient_sums(losses)
+    grads = sum_gradients(losses, sums, params)
+    trainer.shards.average(g for found in grads.values() for g in found)  # every rank balances the global gradients
+    trainer.balancer.update(losses, {k: g[: len(trainer.net_params)] for k, g in grads.items()})
+    w = trainer.balancer.weights
+    uniform = [s for s, m in sums.items() if all(w[k] == w[m[0]] for k in m)]  # a group's terms share its weight
+    parts = [(w[sums[s][0]], grads[s]) for s in uniform]
+    covered = {k for s in uniform for k in sums[s]}
+    rest = {k: v for k, v in losses.items() if k not in covered}
+    if not parts:
+        trainer.backward(trainer.weighted(losses))
+        zero_missing_grads(params)
+        return
+    if rest:
+        found = sum_gradients({"rest": trainer.weighted(rest)}, {"rest": ["rest"]}, params)["rest"]
+        trainer.shards.average(found)
+        parts.append((1.0, found))
+    combined = []
+    for j in range(len(params)):
+        total = parts[0][1][j] * parts[0][0]
+        for weight, found in parts[1:]:
+            total.add_(found[j], alpha=weight)
+        combined.append(total)
+    trainer.backward(sum((p * g).sum() for p, g in zip(params, combined, strict=True)))
+
+
+def zero_missing_grads(params: list[torch.Tensor]) -> None:
+    """A zero gradient for every parameter no active term reaches (an unknown whose equation is not on yet).
+
+    Update steps give every parameter a gradient (the combined gradient, zeros included), so Adam counts those steps
+    for all of them (its bias correction reads the count): the trajectories of staged inverse problems depend on it.
+    """
+    for p in params:
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
 
 
 def set_lr(optimizer: torch.optim.Optimizer, factor: float) -> float:

@@ -366,12 +366,21 @@ FUNCTIONS = {
 }
 DATA = ('data:obs',)
 SHARED = ('data:obs',)  # evaluated in one network call
-STACKED = {}  # sets whose jets come from one call
+STACKED = {
+    jet_interior: ('interior',),
+}  # sets whose jets come from one call
+JOIN = {jet_interior: 4}  # rows of SHARED sets a jet takes along: 16 // (1 + partials carried)
 
 
-def shared_outputs(net, points):
-    """One network call for every point set in SHARED (no derivatives): {point set: a stand-in net giving its rows}."""
+def shared_outputs(net, points, jets):
+    """One network call for every point set in SHARED (no derivatives): {point set: a stand-in net giving its rows}.
+
+    Sets that rode along with a stacked jet (see stacked_jets) take its value, their rows of its first part, instead
+    (and leave jets: they take no jet argument).
+    """
     names = [name for name in SHARED if name in points]
+    if names and all(name in jets for name in names):
+        return {name: (lambda X, out=jets.pop(name)[0]: out) for name in names}
     if len(names) < 2:
         return {}
     rows = net(torch.cat([points[name] for name in names])).split([points[name].shape[0] for name in names])
@@ -382,9 +391,17 @@ def stacked_jets(net, points):
     """One forward-mode call for the point sets of each STACKED group (same jet): {point set: its rows of the jet}.
 
     Every row of a jet depends on its own point only, so the stacked call gives each set what its own call would,
-    with one pass through the layers (and one backward through them) instead of one per set.
+    with one pass through the layers (and one backward through them) instead of one per set. The SHARED sets ride
+    along with the group whose jet takes the most of their rows (JOIN) when theirs fit (a few points): they read the
+    jet's value, and no network call of their own is made.
     """
     groups = [(jet, [name for name in names if name in points]) for jet, names in STACKED.items()]
+    riders = [name for name in SHARED if name in points]
+    rows = sum(points[name].shape[0] for name in riders)
+    fits = [i for i, (jet, names) in enumerate(groups) if names and riders and rows <= JOIN[jet]]
+    if fits:
+        i = max(fits, key=lambda i: JOIN[groups[i][0]])
+        groups[i] = (groups[i][0], groups[i][1] + riders)
     groups = [(jet, names) for jet, names in groups if len(names) > 1]
     mlp = mlp_layers(net) if groups else None
     if mlp is None:
@@ -399,7 +416,8 @@ def stacked_jets(net, points):
 
 def residuals(net, points, theta, targets=None):
     """{term name: residual [N, r]} for the terms whose point sets are in points (pieces stacked by rows)."""
-    nets, jets = shared_outputs(net, points), stacked_jets(net, points)
+    jets = stacked_jets(net, points)
+    nets = shared_outputs(net, points, jets)
     parts = {}
     for name, function in FUNCTIONS.items():
         if name in points:
