@@ -145,7 +145,9 @@ def test_anisotropic_heat_with_u_xx_equal_u_yy_determines_only_the_sum(tmp_path,
     """The issue's case, written as a user would: u = exp(-(a + b) pi^2 t) sin(pi x) sin(pi y) has u_xx = u_yy, so
     only a + b is determined. The condition number of the sensitivities stays below its threshold (the trained
     network's u_xx and u_yy differ a little); the intervals show the tie: correlation -1, a + b known to a small
-    fraction of either's interval, and a warning.
+    fraction of either's interval, and a warning. With 200 second-phase iterations the fit had not converged and these
+    bounds held at about half the seeds (correlation -0.97 to -0.9999 over seeds 0-12, the sum's error up to 0.24 of
+    the smaller one, a + b 0.284 to 0.324): 600 iterations meet them at every seed tried, by a margin.
     """  # noqa: D205
     rng = np.random.default_rng(0)
     p = rng.random((200, 3))
@@ -154,13 +156,13 @@ def test_anisotropic_heat_with_u_xx_equal_u_yy_determines_only_the_sum(tmp_path,
     np.savetxt(tmp_path / "obs.csv", np.column_stack([p, u]), delimiter=",", header="x,y,t,u", comments="")
     (tmp_path / "heat.pde").write_text(ANISOTROPIC)
     result = train(compile_spec(tmp_path / "heat.pde"), out=tmp_path / "run", plots=False, quiet=True,
-                   layers=(16, 16, 16), interior=1000, boundary=200, adam=1500, iterations=400)
+                   layers=(16, 16, 16), interior=1000, boundary=200, adam=1500, iterations=600)
     a, b = result.intervals["a"], result.intervals["b"]
     rho = result.intervals.correlation["a"]["b"]
     assert rho < -0.99
     sum_se = math.sqrt(a.std_error**2 + b.std_error**2 + 2 * rho * a.std_error * b.std_error)
-    assert sum_se < 0.1 * min(a.std_error, b.std_error)  # a + b is determined far better than a or b (0.07)
-    assert a.value + b.value == pytest.approx(0.3, rel=0.05)  # 0.314: a short run, not converged (loss 7e-4)
+    assert sum_se < 0.1 * min(a.std_error, b.std_error)  # a + b is determined far better than a or b (0.02)
+    assert a.value + b.value == pytest.approx(0.3, rel=0.05)  # 0.2996
     assert "'a' and 'b' are strongly correlated" in capsys.readouterr().err
     saved = json.loads((tmp_path / "run" / "unknowns.json").read_text())
     assert any("strongly correlated" in w for w in saved["warnings"])

@@ -191,7 +191,8 @@ def generate(
     chunks.append(f"FUNCTIONS = {{\n{table}}}\nDATA = {data!r}\nSHARED = {shared!r}  # evaluated in one network call")
     groups = "".join(f"    {jet}: {tuple(names)!r},\n" for jet, names in stacked.items())
     chunks[-1] += f"\nSTACKED = {{{chr(10) + groups if groups else ''}}}  # sets whose jets come from one call"
-    join = ", ".join(f"{jet}: {JOIN_SIZE // (1 + len(carried))}" for (carried, _), jet in jets.items() if jet in stacked)
+    budgets = {jet: JOIN_SIZE // (1 + len(carried)) for (carried, _), jet in jets.items() if jet in stacked}
+    join = ", ".join(f"{jet}: {rows}" for jet, rows in budgets.items())
     chunks[-1] += f"\nJOIN = {{{join}}}  # rows of SHARED sets a jet takes along: {JOIN_SIZE} // (1 + partials carried)"
     chunks.append(FOOTER)
     return "\n\n\n".join(chunk.strip("\n") for chunk in chunks) + "\n"

@@ -274,7 +274,7 @@ def _summed(per_term: Sequence[Sequence[torch.Tensor | None]]) -> list[torch.Ten
 def sum_gradients(
     losses: Mapping[str, torch.Tensor], sums: Mapping[str, Sequence[str]], params: Sequence[torch.Tensor]
 ) -> dict[str, list[torch.Tensor]]:
-    """``{name: gradient of the sum of the losses of sums[name]}`` over ``params``, the graph kept for the step's backward.
+    """``{name: gradient of the sum of the losses of sums[name]}`` over ``params``, the graph kept for later passes.
 
     Zeros where no loss of a sum reaches a parameter (or none requires grad). One backward pass per sum: in exact
     arithmetic the sum of its terms' gradients.
