@@ -22,7 +22,7 @@ from __future__ import annotations
 import base64
 import inspect
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import sympy
@@ -179,21 +179,28 @@ Use = tuple[str, tuple[int, ...]]  # (coefficient, multi-index over its argument
 
 def substitute(expr: sympy.Expr, problem: Problem) -> tuple[sympy.Expr, dict[sympy.Symbol, Use]]:
     """Replace each coefficient and coefficient derivative by a symbol named by its key (``a``, ``a__x``)."""
+    return replace_calls(expr, problem, Tabulated, lambda name: problem_coefficient(problem, name).args)
+
+
+def replace_calls(
+    expr: sympy.Expr, problem: Problem, kind: type, args_of: Callable[[str], tuple[str, ...]]
+) -> tuple[sympy.Expr, dict[sympy.Symbol, Use]]:
+    """Replace each call of a ``kind`` function (a table, an unknown function) and each of its derivatives by a symbol
+    named by its key (``a``, ``a__x``); ``uses`` maps each symbol to (name, multi-index over ``args_of(name)``)."""  # noqa: D205, D209
     variables = tuple(v.name for v in problem.variables)
     atoms: dict[sympy.Expr, sympy.Symbol] = {}
     uses: dict[sympy.Symbol, Use] = {}
-    for atom in expr.atoms(Tabulated, sympy.Derivative):
+    for atom in expr.atoms(kind, sympy.Derivative):
         inner = atom.expr if isinstance(atom, sympy.Derivative) else atom
-        if not isinstance(inner, Tabulated):
+        if not isinstance(inner, kind):
             continue
         counts = dict.fromkeys(variables, 0)
         for var, n in atom.variable_count if isinstance(atom, sympy.Derivative) else ():
             counts[var.name] += int(n)
         name = type(inner).__name__
-        args = problem_coefficient(problem, name).args
         key = sympy.Symbol(partial_name(name, tuple(counts[v] for v in variables), variables))
         atoms[atom] = key
-        uses[key] = (name, tuple(counts[a] for a in args))
+        uses[key] = (name, tuple(counts[a] for a in args_of(name)))
     return expr.xreplace(atoms), uses
 
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 import sympy
 import torch
 
-from pdec.compiler.derivatives import partial_name
+from pdec.compiler.interpolation import replace_calls
 from pdec.compiler.lower import identifier, lower
 from pdec.language.problem import Learned, Problem, UnknownFunction, symbol
 
@@ -77,21 +77,7 @@ def function_of(problem: Problem, name: str) -> UnknownFunction:
 
 def substitute(expr: sympy.Expr, problem: Problem) -> tuple[sympy.Expr, dict[sympy.Symbol, Use]]:
     """Replace each unknown function and each of its derivatives by a symbol named by its key (``k``, ``k__x``)."""
-    variables = tuple(v.name for v in problem.variables)
-    atoms: dict[sympy.Expr, sympy.Symbol] = {}
-    uses: dict[sympy.Symbol, Use] = {}
-    for atom in expr.atoms(Learned, sympy.Derivative):
-        inner = atom.expr if isinstance(atom, sympy.Derivative) else atom
-        if not isinstance(inner, Learned):
-            continue
-        counts = dict.fromkeys(variables, 0)
-        for var, n in atom.variable_count if isinstance(atom, sympy.Derivative) else ():
-            counts[var.name] += int(n)
-        name = type(inner).__name__
-        key = sympy.Symbol(partial_name(name, tuple(counts[v] for v in variables), variables))
-        atoms[atom] = key
-        uses[key] = (name, tuple(counts[a] for a in function_of(problem, name).args))
-    return expr.xreplace(atoms), uses
+    return replace_calls(expr, problem, Learned, lambda name: function_of(problem, name).args)
 
 
 def binding_lines(uses: Mapping[sympy.Symbol, Use], used: set, problem: Problem, indent: str = "    ") -> list[str]:
