@@ -21,4 +21,4 @@ train:
   points.left = 50
   points.right = 50
   adam = 500
-  iterations = 3600
+  iterations = 5000
