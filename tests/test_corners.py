@@ -248,3 +248,17 @@ def test_a_periodic_exact_value_gives_no_seam_warning():
         assert not pdec.load(PERIODIC_IC.format(ic=ic)).warnings
     # not exact: nothing is built into the network, so nothing to state
     assert not pdec.load(PERIODIC_IC.format(ic="x^2 * cos(pi*x)").replace(" exact\nperiodic", "\nperiodic")).warnings
+
+
+def test_a_slope_jump_in_the_initial_value_gives_a_seam_where_only_the_value_is_exactly_periodic():
+    from pdec.language.corners import seam_variables
+
+    value_only = PERIODIC_IC.replace("periodic: u, u_x in x exact", "periodic: u in x exact")
+    for exact in (" exact", ""):  # the initial value exact or a loss term: the solution carries the jump either way
+        problem = pdec.load(value_only.format(ic="x^2 * cos(pi*x)").replace(" exact\nperiodic", exact + "\nperiodic"))
+        assert seam_variables(problem) == ("x",)
+        assert not problem.warnings  # the network carries the slope jump: nothing to warn about
+    assert seam_variables(pdec.load(PERIODIC_IC.format(ic="x^2 * cos(pi*x)"))) == ()  # u_x listed: equal slopes
+    assert seam_variables(pdec.load(value_only.format(ic="cos(pi*x)"))) == ()  # nothing jumps
+    found = pdec.load(value_only.format(ic="x"))  # a value jump: no network carries it
+    assert seam_variables(found) == () and len(found.warnings) == 1

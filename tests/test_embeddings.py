@@ -40,6 +40,25 @@ def test_periodic_embedding_makes_outputs_and_derivatives_exactly_periodic(netwo
         assert torch.allclose(a, b, rtol=0, atol=1e-10 * (1 + float(a.detach().abs().max())))
 
 
+@pytest.mark.parametrize("network, features", [("mlp", 0), ("modified_mlp", 16)])
+def test_periodic_in_value_only_keeps_values_equal_and_lets_the_slope_jump(network, features):
+    spec = SPEC.replace("periodic: u, v, v_x in x exact", "periodic: u, v in x exact").replace(
+        "ic: u = sin(pi*x)", "ic: u = (x + 1)*(3 - x)"  # equal values at x = -1 and 3, slopes 4 and -4
+    )
+    compiled = pdec.compile(spec, dtype="float64", layers=[16, 16], network=network, fourier_features=features)
+    assert compiled.constraints.seams == (0,)
+    net = make_net(compiled, compiled.settings, torch.device("cpu"), torch.float64)
+    assert net.embedding.width == (2 * features if features else 4)  # cos, sin, the seam's column, t
+    t = torch.linspace(0, 2, 17, dtype=torch.float64)[:, None]
+    lo, hi = torch.cat([torch.full_like(t, -1.0), t], 1), torch.cat([torch.full_like(t, 3.0), t], 1)
+    (value_lo, slope_lo), (value_hi, slope_hi) = _derivatives(net, lo, 1), _derivatives(net, hi, 1)
+    assert torch.allclose(value_lo, value_hi, rtol=0, atol=1e-12)
+    assert float((slope_lo - slope_hi).abs().max()) > 1e-3  # free to differ (the seam's column: slopes pi/4, -pi/4)
+    z = net.embedding(torch.tensor([[-1.0, 0.5], [1.0, 0.5], [3.0, 0.5]], dtype=torch.float64))
+    if not features:
+        assert torch.allclose(z[:, 2], torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64), atol=1e-15)
+
+
 def test_input_map_is_off_by_default():
     assert input_map({"x": (0.0, 1.0)}, (), 0, 1.0, torch.Generator()) is None
     compiled = pdec.compile("var x in [0, 1]\nfield u(x)\neq: u_xx = 1\nbc: u = 0 on boundary\n")

@@ -268,6 +268,12 @@ bc side: v = cos(y) at x = 0 exact
 bc other: v_x = 0 at x = 1
 """
 
+# Periodic in value only, with an initial value whose slopes differ at the ends (4 and -4): a seam, the embedding's
+# extra column sin(pi (x - lo) / L) lets the network's slopes differ there too.
+SEAM = PERIODIC.replace("periodic: u, u_x, v in x", "periodic: u, v in x").replace(
+    "u = sin(pi*x/2) + 1", "u = (x + 1)*(3 - x)"
+)
+
 # Exact conditions face by face: u's faces differ (the Boolean sum of their values, in space and time); v's lid and
 # side disagree at their corner (each face's value on the other face, pdec.compiler.constraints.corner_value).
 FACES = """
@@ -294,6 +300,11 @@ NETWORKS = {
     "periodic_and_fourier": (PERIODIC.format(exact_ic="", exact_periodic=" exact"), {"fourier_features": 6}),
     "modified_mlp": (PERIODIC.format(exact_ic="", exact_periodic=""), {"network": "modified_mlp"}),
     "exact_ic": (PERIODIC.format(exact_ic=" exact", exact_periodic=""), {}),
+    "seam_embedding": (SEAM.format(exact_ic="", exact_periodic=" exact"), {}),
+    "seam_exact_ic_modified_fourier": (
+        SEAM.format(exact_ic=" exact", exact_periodic=" exact"),
+        {"network": "modified_mlp", "fourier_features": 6},
+    ),
     "exact_walls": (WALLS, {}),
     "exact_walls_modified_fourier": (WALLS, {"network": "modified_mlp", "fourier_features": 5}),
     "exact_faces": (FACES, {}),

@@ -117,6 +117,8 @@ class Constraints:
     Attributes:
         pieces: the faces (and pieces of a domain's boundary) of the exact conditions (one each, in spec order).
         periodic: ``(column, lo, hi)`` per exactly periodic variable (the network embeds it, pdec.nn.embeddings).
+        seams: the columns of those variables periodic in value only (no exact periodic condition lists a derivative
+            in them): their embedding lets the slope jump across the seam (pdec.nn.embeddings).
         values: the generated ``values(X) -> [N, len(pieces)]``: each piece's condition value ``g`` at ``X``.
         source: that function's source.
         join: the distance combination rule (a key of :data:`JOINS`).
@@ -128,6 +130,7 @@ class Constraints:
 
     pieces: tuple[ExactPiece | CurvedPiece, ...] = ()
     periodic: tuple[tuple[int, float, float], ...] = ()
+    seams: tuple[int, ...] = ()
     values: Callable[[torch.Tensor], torch.Tensor] | None = dataclasses.field(default=None, repr=False)
     source: str = dataclasses.field(default="", repr=False)
     join: str = "product"
@@ -381,6 +384,7 @@ def constraints_of(problem: Problem, join: str = "product") -> Constraints:
         for c in problem.conditions
         if isinstance(c, Periodic) and c.exact
     )
+    seams = seam_columns(problem)
     pieces, exprs = [], []
     for c in problem.conditions:
         if not (isinstance(c, Condition) and c.exact):
@@ -399,14 +403,21 @@ def constraints_of(problem: Problem, join: str = "product") -> Constraints:
             length = float(var.hi - var.lo)
             pieces.append(ExactPiece(term, field, variables.index(var.name), face.value, face.side, length))
     if not pieces:
-        return Constraints(periodic=tuple(dict.fromkeys(periodic)), join=join)
+        return Constraints(periodic=tuple(dict.fromkeys(periodic)), seams=seams, join=join)
     source = values_source(problem, exprs)
     function = load_source(source, problem.source.path + " (exact constraints)")["values"]
     exprs = [sympy.sympify(e) for e in exprs]
     keys = tuple(exprs.index(e) for e in exprs)  # the first piece with the same value expression
     bounds = [(float(v.lo), float(v.hi)) for v in problem.variables]
     disagree = disagreements(function, pieces, keys, bounds)
-    return Constraints(tuple(pieces), tuple(dict.fromkeys(periodic)), function, source, join, keys, disagree)
+    return Constraints(tuple(pieces), tuple(dict.fromkeys(periodic)), seams, function, source, join, keys, disagree)
+
+
+def seam_columns(problem: Problem) -> tuple[int, ...]:
+    """The columns of the variables whose network gets a seam column (periodic conditions marked ``seam``)."""
+    variables = [v.name for v in problem.variables]
+    seamed = (c.variable for c in problem.conditions if isinstance(c, Periodic) and c.seam)
+    return tuple(dict.fromkeys(variables.index(v) for v in seamed))
 
 
 def disagreements(

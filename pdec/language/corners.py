@@ -130,8 +130,10 @@ PERIODIC_ORDERS = 3  # derivatives 0, 1, 2 of an exact value compared at both en
 PERIODIC_HINT = (
     "an exactly periodic variable enters the network through cos and sin, so the field and every derivative in it "
     "take equal values at both ends, while the exact condition fixes them to values that differ there: the network "
-    "cannot represent the solution near the seam. Drop `exact` from this condition (it is then learned like the "
-    "other terms)"
+    "cannot represent the solution near the seam. Where only the slope (or a higher derivative) differs, list only "
+    "the value in the exact periodic condition (`periodic: u in x exact`): the network then keeps values equal at "
+    "both ends and lets the slope jump across the seam. Otherwise drop `exact` from this condition (it is then "
+    "learned like the other terms)"
 )
 
 
@@ -163,15 +165,43 @@ def seams(problem: Problem) -> Iterator[Seam]:
 
     The value and its first :data:`PERIODIC_ORDERS` - 1 derivatives in the periodic variable are compared at its two
     ends, on the face's other variables at :data:`FRACTIONS` (e.g. the initial value ``x^2 cos(pi x)`` on [-1, 1]
-    has equal values but derivatives 2 and -2 at the ends).
+    has equal values but derivatives 2 and -2 at the ends). A slope (or higher) jump in a seam variable
+    (:func:`seam_variables`) is left out: that network carries it.
     """
+    seamed = seam_variables(problem)
+    for seam in _disagreements(problem, exact_only=True):
+        if not (seam.order >= 1 and seam.periodic.variable in seamed):
+            yield seam
+
+
+def seam_variables(problem: Problem) -> tuple[str, ...]:
+    """The exactly periodic variables whose network gets a seam column (pdec.nn.embeddings): a slope that may jump.
+
+    A variable qualifies when its exact periodic conditions list the value only (``periodic: u in x exact``, no
+    derivative in ``x``) and a condition's value on another variable's face (an initial value, exact or not) has
+    equal values but a different slope (or higher derivative) at the two ends, as Allen-Cahn's ``x^2 cos(pi x)``
+    does: the solution then carries that jump across the seam, and a network periodic in every derivative cannot.
+    Listing ``u_x`` asks for equal slopes, and keeps the smooth embedding.
+    """
+    exact = [c for c in problem.conditions if isinstance(c, Periodic) and c.exact]
+    smooth = {
+        c.variable
+        for c in exact
+        if any(symbol(c.variable) in d.variables for e in c.exprs for d in sympy.sympify(e).atoms(sympy.Derivative))
+    }
+    jumps = {s.periodic.variable for s in _disagreements(problem, exact_only=False) if s.order >= 1}
+    return tuple(dict.fromkeys(c.variable for c in exact if c.variable not in smooth and c.variable in jumps))
+
+
+def _disagreements(problem: Problem, exact_only: bool) -> Iterator[Seam]:
+    """Conditions on another variable's face whose value differs (to some order) at an exactly periodic one's ends."""
     names = [v.name for v in problem.variables]
     bounds = {v.name: (float(v.lo), float(v.hi)) for v in problem.variables}
     constants = {symbol(c.name): sympy.Float(c.value) for c in problem.constants}
     for per in (p for p in problem.conditions if isinstance(p, Periodic) and p.exact):
         j, (lo, hi) = names.index(per.variable), bounds[per.variable]
         for c in problem.conditions:
-            if not (isinstance(c, Condition) and c.exact and isinstance(c.lhs, AppliedUndef)):
+            if not (isinstance(c, Condition) and (c.exact or not exact_only) and isinstance(c.lhs, AppliedUndef)):
                 continue
             faces = [p.face for p in c.pieces if p.face is not None and p.boundary is None and not p.fixed]
             if not faces or any(f.variable == per.variable for f in faces):
@@ -202,14 +232,22 @@ def _first_seam(expr, names, j, ends, bounds, face) -> tuple[int, tuple, tuple[f
 
 
 def with_corner_warnings(problem: Problem) -> Problem:
-    """``problem`` with warnings where exact conditions cannot all hold.
+    """``problem`` with warnings where exact conditions cannot all hold, and its seams marked.
 
-    One for each corner where two exact conditions of one field disagree, and one for each exact value that is not
-    periodic in an exactly periodic variable.
+    One warning for each corner where two exact conditions of one field disagree, and one for each exact value that
+    is not periodic in an exactly periodic variable. Exact periodic conditions of a seam variable
+    (:func:`seam_variables`) get ``seam = True``: the network lets the slope jump there (pdec.nn.embeddings).
     """
     extra = tuple(PdecWarning(m.message, m.second.span, HINT) for m in meetings(problem))
     extra += tuple(PdecWarning(s.message, s.condition.span, PERIODIC_HINT) for s in seams(problem))
-    return dataclasses.replace(problem, warnings=problem.warnings + extra) if extra else problem
+    seamed = seam_variables(problem)
+    conditions = tuple(
+        dataclasses.replace(c, seam=True) if isinstance(c, Periodic) and c.exact and c.variable in seamed else c
+        for c in problem.conditions
+    )
+    if not extra and not seamed:
+        return problem
+    return dataclasses.replace(problem, warnings=problem.warnings + extra, conditions=conditions)
 
 
 __all__ = [
@@ -221,6 +259,7 @@ __all__ = [
     "edge_points",
     "first_disagreement",
     "meetings",
+    "seam_variables",
     "seams",
     "with_corner_warnings",
 ]

@@ -198,6 +198,8 @@ def _relative(path: str, problem: Problem) -> str:
 def _condition(c: Condition | Periodic, s) -> list[str]:
     if c.kind == "periodic":
         exact = " (exact)" if c.exact else ""
+        if c.seam:
+            exact = " (exact; the slope may jump at the seam, as the initial value's does)"
         return [f"periodic {c.name}: {', '.join(s(e) for e in c.exprs)} in {c.variable}{exact}"]
     faces = ", ".join(_where(p) for p in c.pieces)
     word = "on" if any(p.boundary for p in c.pieces) else "at"

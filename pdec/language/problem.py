@@ -312,6 +312,7 @@ class Periodic:
     exprs: tuple[sympy.Expr, ...]
     span: Span | None = field(default=None, compare=False, repr=False)
     exact: bool = False  # imposed by construction (a periodic embedding of the variable), not by a loss term
+    seam: bool = False  # exact, and the slope may jump across the seam (pdec.language.corners.seam_variables)
 
     kind = "periodic"
 

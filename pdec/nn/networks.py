@@ -233,8 +233,9 @@ def _network(cls: type[MLP], compiled: Any, settings: Any, generator: torch.Gene
     bounds = {v: compiled.bounds[v] for v in compiled.variables}
     constraints = getattr(compiled, "constraints", None)
     periodic = [compiled.variables[c] for c, _, _ in constraints.periodic] if constraints else []
+    seams = [compiled.variables[c] for c in getattr(constraints, "seams", ())] if constraints else []
     features, scale = getattr(settings, "fourier_features", 0), getattr(settings, "fourier_scale", 1.0)
-    embedding = input_map(bounds, periodic, features, scale, generator)
+    embedding = input_map(bounds, periodic, features, scale, generator, seams)
     inputs = input_range(compiled, settings)
     return cls(bounds, compiled.fields, settings.layers, settings.activation, generator, embedding, inputs)
 
