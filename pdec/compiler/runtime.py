@@ -67,9 +67,9 @@ def embedded(description, X, indices):
 
     A column 2 (x - lo) / L - 1 has one partial, 2 / L. A periodic variable's columns cos(a) and sin(a),
     a = 2 pi modes (x - lo) / L, have pure partials only: the n-th is (2 pi modes / L)**n times the entry n steps on
-    in the cycle cos, -sin, -cos, sin (sin is three steps on from cos). A seam's column sin(b), b = pi (x - lo) / L
-    (a variable periodic in value only), follows them: its n-th partial is (pi / L)**n times the entry n steps on in
-    the cycle sin, cos, -sin, -cos. Zero partials are zero rows [1, width].
+    in the cycle cos, -sin, -cos, sin (sin is three steps on from cos). A seam variable's column sin(b),
+    b = pi (x - lo) / L (pdec.language.corners.seam_variables), follows them: its n-th partial is (pi / L)**n times
+    the entry n steps on in the cycle sin, cos, -sin, -cos. Zero partials are zero rows [1, width].
     Without periodic columns the map is affine: constant rows of order one (None from the second order on).
     """
     _, lo, length, periodic, modes, seams = description

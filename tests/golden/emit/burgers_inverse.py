@@ -60,10 +60,12 @@ def embedded(description, X, indices):
 
     A column 2 (x - lo) / L - 1 has one partial, 2 / L. A periodic variable's columns cos(a) and sin(a),
     a = 2 pi modes (x - lo) / L, have pure partials only: the n-th is (2 pi modes / L)**n times the entry n steps on
-    in the cycle cos, -sin, -cos, sin (sin is three steps on from cos). Zero partials are zero rows [1, width].
+    in the cycle cos, -sin, -cos, sin (sin is three steps on from cos). A seam variable's column sin(b),
+    b = pi (x - lo) / L (pdec.language.corners.seam_variables), follows them: its n-th partial is (pi / L)**n times
+    the entry n steps on in the cycle sin, cos, -sin, -cos. Zero partials are zero rows [1, width].
     Without periodic columns the map is affine: constant rows of order one (None from the second order on).
     """
-    _, lo, length, periodic, modes = description
+    _, lo, length, periodic, modes, seams = description
     unit, modes = (X - lo) / length, modes.to(X.dtype)
     blocks = [[] for _ in range(len(indices) + 1)]
     for j, wrapped in enumerate(periodic):
@@ -76,6 +78,13 @@ def embedded(description, X, indices):
             zero = X.new_zeros(1, 2 * len(modes))
             for k, n in enumerate(orders, 1):
                 blocks[k].append(torch.cat([cycle[n % 4], cycle[(n + 3) % 4]], 1) * rate**n if n else zero)
+            if seams[j]:
+                half = torch.pi * unit[:, j : j + 1]
+                s1, c1 = torch.sin(half), torch.cos(half)
+                steps = (s1, c1, -s1, -c1)
+                blocks[0].append(s1)
+                for k, n in enumerate(orders, 1):
+                    blocks[k].append(steps[n % 4] * (torch.pi / length[j]) ** n if n else X.new_zeros(1, 1))
         else:
             blocks[0].append(2 * unit[:, j : j + 1] - 1)
             for k, n in enumerate(orders, 1):
