@@ -130,10 +130,10 @@ PERIODIC_ORDERS = 3  # derivatives 0, 1, 2 of an exact value compared at both en
 PERIODIC_HINT = (
     "an exactly periodic variable enters the network through cos and sin, so the field and every derivative in it "
     "take equal values at both ends, while the exact condition fixes them to values that differ there: the network "
-    "cannot represent the solution near the seam. Where only the slope (or a higher derivative) differs, list only "
-    "the value in the exact periodic condition (`periodic: u in x exact`): the network then keeps values equal at "
-    "both ends and lets the slope jump across the seam. Otherwise drop `exact` from this condition (it is then "
-    "learned like the other terms)"
+    "cannot represent the solution near the seam. Where only the slope (or a higher derivative) differs, keep only "
+    "the value in the exact periodic condition and make the slope a loss term (`periodic: u in x exact` and "
+    "`periodic: u_x in x`): the network then keeps values equal at both ends and lets the slope jump across the seam "
+    "where the data ask for it. Otherwise drop `exact` from this condition (it is then learned like the other terms)"
 )
 
 
