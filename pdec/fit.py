@@ -1,7 +1,8 @@
 """Fitting (CompiledProblem -> Result): the one place that knows both the trainer and time marching.
 
 ``fit(compiled, **options)`` trains one network (pdec.train.trainer), or, for a spec with time windows, one network
-per window (pdec.train.marching), which the trainer is handed rather than importing: marching builds on the trainer.
+per window (pdec.train.marching), which the trainer is handed rather than importing: marching builds on the trainer;
+a spec with a ``discover(...)`` library trains in rounds that make it sparse (pdec.train.discovery).
 Around the training it adds what reads the run from outside: the TensorBoard log of the history rows (a step callback,
 pdec.run.tensorboard) and, at the end, the solution for ParaView in the run directory (pdec.run.vtu).
 ``pdec.fit`` is this function; ``pdec run`` calls it.
@@ -23,6 +24,7 @@ def fit(compiled: Any, **options: Any) -> Any:
     """
     from pdec.run.tensorboard import TensorBoardLog, check_available
     from pdec.train.console import main_process
+    from pdec.train.discovery import discover
     from pdec.train.marching import train_windows  # torch: imported when a run starts, not with pdec
     from pdec.train.trainer import train
 
@@ -31,7 +33,10 @@ def fit(compiled: Any, **options: Any) -> Any:
         check_available()  # before training (a resumed run's settings are checked at its first step)
     log = TensorBoardLog(main_process(), options.pop("callback", None))
     try:
-        result = train(compiled, march=train_windows, callback=log, **options)
+        if getattr(compiled, "problem", None) is not None and compiled.problem.libraries:  # equation discovery
+            result = discover(compiled, callback=log, **options)
+        else:
+            result = train(compiled, march=train_windows, callback=log, **options)
     finally:
         log.close()
     if (options.get("plots", True) if vtu is None else vtu) and not result.interrupted and main_process():

@@ -26,6 +26,7 @@ PLATE = ("var x in [-0.5, 0.5]\nvar y in [-0.5, 0.5]\nfield u(x, y)\neq: lap(u) 
          "domain hole = disk((0.3, 0.3), 0.1)\n")
 K1 = "var x in [0, 1]\nfield u(x)\n{}eq flux: -d(k*u_x, x) = 1\nbc: u = 0 on boundary\n"
 K2 = "var x in [0, 1]\nvar y in [0, 1]\nfield u(x, y)\n{}eq flux: -d(k*u_x, x) - u_yy = 1\nbc: u = 0 on boundary\n"
+LIB = HEAD + 'data: "heat_few.csv" x = x, t = t, u = u\n'  # equation discovery needs readings
 PLATE_BC = "domain plate = rectangle - hole\nbc edges: u = 1 on boundary(rectangle)\nbc hole: u = 0 on boundary(hole)\n"
 
 # name -> (spec text, expected error class)
@@ -221,6 +222,21 @@ BAD_SPECS: dict[str, tuple[str, type[PdecError]]] = {
     "function_in_constant": (K1.format("unknown k(x) = 1\nconst c = 2*k\n"), pdec.PdecSemanticError),
     "function_in_exact_condition": (K1.format("unknown k(x) = 1\n").replace("bc: u = 0 on boundary",
                                     "bc: u = k at x = 0 exact\nbc: u = 0 at x = 1"), pdec.PdecSemanticError),
+    # equation discovery (a `discover(...)` library)
+    "discover_empty": (LIB + "eq: u_t = discover()\n", pdec.PdecSemanticError),
+    "discover_duplicate": (LIB + "eq: u_t = discover(u*u_x, u_xx, -3*u_x*u)\n", pdec.PdecSemanticError),
+    "discover_not_a_field_term": (LIB + "eq: u_t = discover(u_xx, x^2)\n", pdec.PdecSemanticError),
+    "discover_with_unknown": (LIB + "unknown a = 1\neq: u_t = discover(u_xx, a*u)\n", pdec.PdecSemanticError),
+    "discover_in_condition": (LIB + "eq: u_t = discover(u_xx)\nbc: u = discover(u_x) at x = 0\n",
+                              pdec.PdecSemanticError),
+    "discover_in_let": (LIB + "let f = discover(u_xx)\neq: u_t = f\n", pdec.PdecSemanticError),
+    "discover_not_a_term": (LIB + "eq: u_t = 2*discover(u_xx, u)\n", pdec.PdecSemanticError),
+    "discover_twice": (LIB + "eq: u_t = discover(u_xx) + discover(u)\n", pdec.PdecSemanticError),
+    "discover_only_library": (LIB + "eq: 0 = discover(u_t, u_xx)\n", pdec.PdecSemanticError),
+    "discover_candidate_is_the_rest": (LIB + "eq: u_t = discover(u_xx, 2*u_t)\n", pdec.PdecSemanticError),
+    "discover_without_data": (HEAD + "eq: u_t = discover(u_xx, u)\nic: u = sin(pi*x)\n", pdec.PdecSemanticError),
+    "discover_as_a_name": (HEAD + "const discover = 1\neq: u_t = u_xx\n", pdec.PdecNameError),
+    "discover_bare": (LIB + "eq: u_t = discover*u_xx\n", pdec.PdecSemanticError),
     "windows_derivative_ic": (HEAD + "eq wave: u_tt = u_xx\nic value: u = sin(pi*x)\nic speed: u_t = 0\n"
                               "bc: u = 0 on boundary(x)\ntrain:\n  windows = 4\n", pdec.PdecSemanticError),
 }

@@ -23,7 +23,7 @@ GOLDEN = Path(__file__).parent / "golden" / "examples"
 UPDATE = os.environ.get("PDEC_UPDATE_GOLDEN") == "1"
 
 # examples whose warnings are expected (inverse problems lean on data instead of initial/boundary conditions)
-EXPECTED_WARNINGS = {"burgers_inverse": 2}
+EXPECTED_WARNINGS = {"burgers_inverse": 2, "burgers_discovery": 2}
 
 
 def symbolic_form(problem: pdec.Problem) -> str:

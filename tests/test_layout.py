@@ -36,6 +36,7 @@ STAGES = (
             "data",
             "coefficients",
             "expressions",
+            "library",
             "declarations",
             "domains",
             "symbolic",
@@ -62,7 +63,7 @@ STAGES = (
         ),
     ),
     ("nn", ("embeddings", "networks", "windows", "__init__")),
-    ("run", ("intervals", "functions", "results", "vtu", "tensorboard", "__init__")),
+    ("run", ("intervals", "discovered", "functions", "results", "vtu", "tensorboard", "__init__")),
     (
         "train",
         (
@@ -81,6 +82,7 @@ STAGES = (
             "inverse",
             "trainer",
             "marching",
+            "discovery",
             "__init__",
         ),
     ),

@@ -115,7 +115,8 @@ class FunctionNet(nn.Module):
 class Unknowns(nn.Module):
     """The unknowns of an inverse problem, constrained by smooth reparameterisation.
 
-    Each unknown number has one raw parameter ``raw[name]``; its value is ``raw`` (free), ``lo + softplus(raw)``
+    Each unknown number has one raw parameter ``raw[name]``, times its ``scale`` (1 unless equation discovery set one)
+    below; its value is ``raw`` (free), ``lo + softplus(raw)``
     (lower bound; ``positive`` means ``lo = 0``), ``hi - softplus(raw)`` (upper bound) or
     ``lo + (hi - lo) * sigmoid(raw)`` (both). The raw parameter starts where the value equals ``init``. Each unknown
     function is a :class:`FunctionNet` in ``functions[name]`` (its weights drawn from ``seed``, ``layers`` wide).
@@ -135,6 +136,7 @@ class Unknowns(nn.Module):
         super().__init__()
         self.specs: dict[str, Unknown | UnknownFunction] = {u.name: u for u in (*unknowns, *functions)}
         self.bounds = {u.name: _bounds(u) for u in unknowns}
+        self.scales = {u.name: float(u.scale) for u in unknowns}  # value = constrained(raw * scale)
         self.lr = {u.name: u.lr for u in (*unknowns, *functions)}
         self.raw = nn.ParameterDict(
             {u.name: nn.Parameter(torch.tensor(self._raw_init(u), dtype=dtype)) for u in unknowns}
@@ -165,11 +167,12 @@ class Unknowns(nn.Module):
 
     def _raw_init(self, u: Unknown) -> float:
         """The raw value whose constrained value is ``u.init``."""
-        return raw_start(u.name, u.init, *self.bounds[u.name], u.span)
+        return raw_start(u.name, u.init, *self.bounds[u.name], u.span) / self.scales[u.name]
 
     def value(self, name: str) -> torch.Tensor:
         """The constrained value of one unknown number (a 0-d tensor in the graph of its raw parameter)."""
-        return constrained(self.raw[name], *self.bounds[name])
+        scale = self.scales.get(name, 1.0)
+        return constrained(self.raw[name] if scale == 1.0 else self.raw[name] * scale, *self.bounds[name])
 
     def values(self) -> dict[str, Any]:
         """Name -> constrained value (0-d tensors, differentiable); an unknown function's is its network (a module)."""

@@ -84,6 +84,11 @@ class Settings:
     eval_points: int = 10000
     checkpoint_every: int = 1000
     tensorboard: bool = False
+    # equation discovery (a `discover(...)` library; pdec.train.discovery): sequential thresholding with retraining
+    discover_threshold: float = 0.1  # a term whose share of its equation's largest term is below this is dropped
+    discover_rounds: int = 4  # retraining rounds at most, after the first training
+    discover_adam: int = 1000  # Adam steps of each retraining round
+    discover_iterations: int = 500  # second-phase iterations of each retraining round
 
     @property
     def compile_settings(self) -> CompileSettings:
@@ -198,6 +203,10 @@ _SCHEMA: dict[str, tuple[str, Any]] = {
     "eval_points": ("int", 1),
     "checkpoint_every": ("int", 1),
     "tensorboard": ("bool", None),
+    "discover_threshold": ("float", "unit_open"),
+    "discover_rounds": ("int", 0),
+    "discover_adam": ("int", 0),
+    "discover_iterations": ("int", 0),
 }
 _MAPS = {"points": ("int", 1), "weight": ("float", "nonnegative")}
 MAX_INT = 2**31 - 1  # counts (steps, points, seeds) beyond this are mistakes, and overflow torch and numpy

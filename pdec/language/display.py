@@ -107,7 +107,11 @@ def describe(problem: Problem) -> str:
         lines += _section(f"boundary of {problem.domain.name}", pieces)
     lines += _section("fields", [f"{f.name}({', '.join(f.args)})" for f in problem.fields])
     lines += _section("constants", [_constant(c.name, s(c.expr), c.value) for c in problem.constants])
-    lines += _section("unknowns", [_unknown(u) for u in problem.unknowns])
+    library = {c.name for lib in problem.libraries for c in lib.candidates}
+    lines += _section("unknowns", [_unknown(u) for u in problem.unknowns if u.name not in library])
+    lines += _section("libraries (discover)", [
+        f"{lib.equation}: " + ", ".join(f"{c.text} ({c.name})" for c in lib.candidates) for lib in problem.libraries
+    ])
     lines += _section("unknown functions", [_unknown(u, s) for u in problem.functions])
     lines += _section("coefficients", [_coefficient(c, problem) for c in problem.coefficients])
     lines += _section("definitions", [f"{d.name} = {s(d.expr)}" for d in problem.definitions])

@@ -16,7 +16,7 @@ from pdec.core.source import Span
 from pdec.language import syntax as ast
 from pdec.language.problem import Variable, symbol
 from pdec.language.scope import Context, Decl, Scope
-from pdec.language.vocabulary import BUILTIN_CONSTANTS, FUNCTIONS, OPERATORS
+from pdec.language.vocabulary import BUILTIN_CONSTANTS, DISCOVER, FUNCTIONS, OPERATORS
 
 MAX_ORDER = 20  # highest derivative order in one variable
 MAX_TOTAL_ORDER = 8  # highest total order of a field derivative: each order multiplies autograd's work by ~3.5
@@ -81,7 +81,7 @@ class Expressions:
             return BUILTIN_CONSTANTS[name][0]
         decl = self.scope.decls.get(name)
         if decl is None:
-            if name in FUNCTIONS or name in OPERATORS:
+            if name in FUNCTIONS or name in OPERATORS or name == DISCOVER:
                 raise PdecSemanticError(f"'{name}' is a function; call it as {name}(...)", node.span)
             return shorthand(self, node, ctx)
         self.check_allowed(name, decl.kind, node.span, ctx)
@@ -129,6 +129,12 @@ class Expressions:
             if ctx.kind in ("const", "exact", "truth"):
                 raise PdecSemanticError(f"{_where(ctx)} cannot use derivatives", node.func_span)
             return CALLS[func](self, node, ctx)
+        if func == DISCOVER:  # the equation's checker takes the calls that stand as a term (pdec.language.library)
+            raise PdecSemanticError(
+                "discover(...) stands only as a term of an equation's side",
+                node.func_span,
+                "write the library as a term of an `eq`, e.g. `eq: u_t = discover(u*u_x, u_xx, u)`",
+            )
         decl = self.scope.decls.get(func)
         if decl is not None and decl.kind in ("field", *APPLIED):
             return self.field_application(node, ctx)

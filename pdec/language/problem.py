@@ -196,6 +196,8 @@ class Unknown:
 
     ``positive`` or finite ``lower``/``upper`` bounds are enforced by a smooth reparameterisation in the compiler.
     ``true`` is used only to report the error of the discovered value; ``lr`` is its own learning rate, if given.
+    ``scale`` is the size of one unit of its trained parameter (1; equation discovery sets each coefficient's to the
+    size its term's share asks for, so that the optimisers see every coefficient at unit scale).
     """
 
     name: str
@@ -206,6 +208,7 @@ class Unknown:
     true: float | None = None
     lr: float | None = None
     span: Span | None = field(default=None, compare=False, repr=False)
+    scale: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -237,6 +240,42 @@ class UnknownFunction:
     def applied(self) -> sympy.Expr:
         """The function applied to its variables, e.g. ``k(x)``."""
         return self.function(*(symbol(a) for a in self.args))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One candidate term of an equation's library (``discover(u*u_x, u_xx)``) and its unknown coefficient.
+
+    ``name`` is the coefficient's, an unknown number of ``Problem.unknowns`` (``burgers__1``: the equation's name and
+    the candidate's place in the library, from 1; no declared name holds ``__``); ``term`` is the candidate's sympy
+    expression; ``text`` is the candidate as written, in parentheses where a factor needs them (``(u - 1)``).
+    """
+
+    name: str
+    term: sympy.Expr
+    text: str
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Library:
+    """The candidate terms of one equation (``eq burgers: u_t = discover(u*u_x, u_xx, u)``), trained to be sparse.
+
+    The equation's side holds ``sign * sum(coefficient * term)`` in place of the call; ``alone`` says whether the call
+    was the whole side (otherwise a printed sum needs parentheses). ``span`` is the call's, ``candidates`` those still
+    in the library (pdec.language.library.prune removes the others).
+    """
+
+    equation: str
+    candidates: tuple[Candidate, ...]
+    sign: int = 1
+    alone: bool = True
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The coefficients' names, in library order."""
+        return tuple(c.name for c in self.candidates)
 
 
 @dataclass(frozen=True)
@@ -352,6 +391,7 @@ class Problem:
     coefficients: tuple[Coefficient, ...] = ()
     functions: tuple[UnknownFunction, ...] = ()
     equations: tuple[Equation, ...] = ()
+    libraries: tuple[Library, ...] = ()  # equation discovery: each library's coefficients are among ``unknowns``
     conditions: tuple[Condition | Periodic, ...] = ()
     data: tuple[DataSet, ...] = ()
     exact: Mapping[str, sympy.Expr] | None = None

@@ -17,7 +17,7 @@ from pdec.core.errors import PdecError, PdecNameError, PdecSemanticError, PdecWa
 from pdec.core.source import Source, Span
 from pdec.geometry import BoundaryPiece, Domain, Node
 from pdec.language import syntax as ast
-from pdec.language.problem import Coefficient, Face, Field, Unknown, UnknownFunction, Variable
+from pdec.language.problem import Coefficient, Face, Field, Library, Unknown, UnknownFunction, Variable
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,7 @@ class Scope:
     unknowns: dict[str, Unknown] = field(default_factory=dict)
     coefficients: dict[str, Coefficient] = field(default_factory=dict)
     functions: dict[str, UnknownFunction] = field(default_factory=dict)  # the unknown functions
+    libraries: list[Library] = field(default_factory=list)  # equation discovery: one per `discover(...)` call
     term_names: dict[int, str] = field(default_factory=dict)  # id(statement) -> its bare name
     domains: dict[str, Node] = field(default_factory=dict)  # the named domains, in order
     domain: Domain | None = None  # the problem's domain (the last `domain` statement); None: the box

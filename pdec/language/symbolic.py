@@ -42,6 +42,7 @@ from pdec.language.display import show
 from pdec.language.domains import check_point, declare_domains, domain_pieces
 from pdec.language.expressions import Expressions
 from pdec.language.finiteness import with_finiteness_warnings
+from pdec.language.library import check_readings, sides
 from pdec.language.problem import (
     Auxiliary,
     Condition,
@@ -94,6 +95,7 @@ def _problem(scope: Scope, ex: Expressions) -> Problem:
     data = tuple(_dataset(scope, s) for s in scope.statements(ast.DataStmt) if not s.is_reference)
     _only_one([s for s in scope.statements(ast.DataStmt) if s.is_reference], "reference", "keep one `reference:`")
     references = [_dataset(scope, s) for s in scope.statements(ast.DataStmt) if s.is_reference]
+    check_readings(scope.libraries, bool(data))
     exact = exact_solutions(scope, ex)
     check_unknowns_used(scope, equations, conditions)
     check_initial_conditions(scope, equations, conditions, bool(data))
@@ -105,10 +107,12 @@ def _problem(scope: Scope, ex: Expressions) -> Problem:
         fields=tuple(scope.fields.values()),
         constants=tuple(constants),
         definitions=tuple(definitions),
-        unknowns=tuple(u for u in declared if not isinstance(u, UnknownFunction)),
+        unknowns=tuple(u for u in declared if not isinstance(u, UnknownFunction))
+        + tuple(scope.unknowns[c.name] for lib in scope.libraries for c in lib.candidates),
         coefficients=tuple(coefficients),
         functions=tuple(u for u in declared if isinstance(u, UnknownFunction)),
         equations=tuple(equations),
+        libraries=tuple(scope.libraries),
         conditions=tuple(conditions),
         data=data,
         exact=frozen(exact) if exact else None,
@@ -187,10 +191,11 @@ def _settings(scope: Scope, equations: list[Equation]) -> Settings:
 
 
 def equation(scope: Scope, ex: Expressions, stmt: ast.EquationStmt) -> Equation:
-    """``eq name: lhs = rhs`` in the interior."""
+    """``eq name: lhs = rhs`` in the interior; a ``discover(...)`` library among its terms (pdec.language.library)."""
     scope.current = stmt.span
-    ctx = Context("field")
-    lhs, rhs = ex.expr(stmt.lhs, ctx), ex.expr(stmt.rhs, ctx)
+    lhs, rhs, library = sides(scope, ex, stmt)
+    if library is not None:
+        scope.libraries.append(library)
     if not _has_field(lhs - rhs):
         scope.warn("this equation involves no field", stmt.span, "an equation constrains fields, e.g. u_xx = f")
     return Equation(scope.term_names[id(stmt)], lhs, rhs, stmt.span)

@@ -79,5 +79,6 @@ LOWERING.update(
 SPELLING: dict[str, str] = {f.node: f.name for f in FUNCTIONS.values() if f.torch and f.node != f.name}
 
 OPERATORS = ("d", "lap", "dn")
+DISCOVER = "discover"  # a library of candidate terms in an equation (pdec.language.library)
 BUILTIN_CONSTANTS = {"pi": (sympy.pi, math.pi), "e": (sympy.E, math.e)}
-RESERVED = frozenset(KEYWORDS | set(FUNCTIONS) | set(OPERATORS) | set(BUILTIN_CONSTANTS))
+RESERVED = frozenset(KEYWORDS | set(FUNCTIONS) | set(OPERATORS) | set(BUILTIN_CONSTANTS) | {DISCOVER})

@@ -31,6 +31,7 @@ from pdec.core.errors import PdecRunError
 from pdec.core.settings import DTYPES, Settings, Stage, torch_dtype
 from pdec.geometry import Domain, sobol
 from pdec.nn.networks import MLP
+from pdec.run.discovered import Discovery
 from pdec.run.functions import LearnedFunction, from_checkpoint
 from pdec.run.intervals import Intervals
 
@@ -143,6 +144,7 @@ class Result:
     returns ``[N, len(fields)]``. ``intervals`` holds the unknowns' confidence intervals when the spec has readings
     (``print(result.intervals["k"])``: ``k = 0.4012 +- 0.0031 (95%)``; pdec.run.intervals.Intervals), else None.
     ``functions`` holds the unknown functions (``result.functions["k"]([[0.5]])``; pdec.run.functions.LearnedFunction).
+    ``discovery`` holds the discovered equations of a spec with a ``discover(...)`` library (pdec.run.discovered).
     """
 
     net: MLP
@@ -157,6 +159,7 @@ class Result:
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
     intervals: Intervals | None = None
     functions: dict[str, LearnedFunction] = field(default_factory=dict)
+    discovery: Discovery | None = None
 
     def predict(self, points: Any) -> np.ndarray:
         """Evaluate the trained fields at ``points`` (array-like ``[N, d]`` or ``[d]``); returns a float64 array."""

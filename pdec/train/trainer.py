@@ -83,17 +83,7 @@ def train(
     else:
         settings = compiled.settings
         run_dir = Path(out) if out is not None else from_rank0(default_run_dir(compiled))
-    compile_time = (("compile", "compile=True"), ("lowering", "lowering='autograd'"),
-                    ("exact_conditions", "exact_conditions=True"), ("windows", "windows=4"))
-    for key, example in compile_time:
-        if key in overrides:
-            raise PdecRunError(
-                f"'{key}' is a compile-time setting: the trainer cannot change it",
-                hint=f"pass it to the compiler: pdec.compile(spec, {example})",
-            )
-    if overrides:
-        settings = settings.replace(**overrides)
-    settings = settings.replace(inputs=input_range(compiled, settings))  # settings.json records the range used
+    settings = run_settings(compiled, settings, overrides)
     if settings.causal > 0 and Shards.current().world > 1:  # its per-rank time bins are not all-reduced yet
         raise PdecRunError("causal weights run on one process only", hint="set causal = 0, or run without --nproc")
     if settings.windows > 1:  # time marching drives one Trainer per window: pdec.fit passes it in (pdec.train.marching)
@@ -110,6 +100,21 @@ def train(
     else:
         checkpoint.create_run_dir(trainer)
     return trainer.run()
+
+
+def run_settings(compiled: Any, settings: Settings, overrides: Mapping[str, Any]) -> Settings:
+    """``settings`` with the trainer's ``overrides`` (compile-time ones refused) and the input range resolved."""
+    compile_time = (("compile", "compile=True"), ("lowering", "lowering='autograd'"),
+                    ("exact_conditions", "exact_conditions=True"), ("windows", "windows=4"))
+    for key, example in compile_time:
+        if key in overrides:
+            raise PdecRunError(
+                f"'{key}' is a compile-time setting: the trainer cannot change it",
+                hint=f"pass it to the compiler: pdec.compile(spec, {example})",
+            )
+    if overrides:
+        settings = settings.replace(**overrides)
+    return settings.replace(inputs=input_range(compiled, settings))  # settings.json records the range used
 
 
 def default_run_dir(compiled: Any) -> Path:
@@ -530,4 +535,4 @@ def finish(trainer: Trainer) -> Result:
     return result
 
 
-__all__ = ["LossNotFinite", "Trainer", "default_run_dir", "train"]
+__all__ = ["LossNotFinite", "Trainer", "default_run_dir", "run_settings", "train"]

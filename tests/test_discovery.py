@@ -1,0 +1,128 @@
+"""Equation discovery: the `discover(...)` library in the language, pruning, the emitted spec, and a trained run.
+
+The errors' messages and carets are golden files (tests/test_errors.py, ``discover_*``). The trained case is a
+harmonic oscillator written as a first-order system with a library of five candidates per equation; its truth is
+``x_t = y``, ``y_t = -x``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy
+
+import pdec
+from pdec.language.library import discovered_sum, discovered_text, latex, prune
+from pdec.language.problem import symbol
+
+HEAD = "var x in [-1, 1]\ntime t in [0, 1]\nfield u(x, t)\n"
+
+
+@pytest.fixture
+def readings(tmp_path: Path) -> Path:
+    """A small table of u(x, t) readings; returns its folder."""
+    x, t = np.meshgrid(np.linspace(-1, 1, 5), np.linspace(0, 1, 4))
+    u = np.sin(np.pi * x) * np.exp(-t)
+    np.savetxt(tmp_path / "u.csv", np.c_[x.ravel(), t.ravel(), u.ravel()], delimiter=",", header="x,t,u",
+               comments="")
+    return tmp_path
+
+
+def load(folder: Path, equation: str) -> pdec.Problem:
+    spec = folder / "spec.pde"
+    spec.write_text(HEAD + equation + '\ndata obs: "u.csv" x = x, t = t, u = u\n')
+    return pdec.load(spec)
+
+
+@pytest.mark.parametrize(
+    ("equation", "side", "sign", "alone"),
+    [
+        ("eq burgers: u_t = discover(u*u_x, u_xx, u)", "rhs", 1, True),
+        ("eq burgers: u_t - discover(u*u_x, u_xx, u) = 0", "lhs", -1, False),
+        ("eq burgers: discover(u*u_x, u_xx, u) + 2*u_t = sin(x)", "lhs", 1, False),
+        ("eq burgers: u_t = -discover(u*u_x, u_xx, u)", "rhs", -1, False),
+    ],
+)
+def test_library_becomes_coefficients_times_terms(readings, equation, side, sign, alone):
+    problem = load(readings, equation)
+    (library,) = problem.libraries
+    assert library.names == ("burgers__1", "burgers__2", "burgers__3")
+    assert (library.sign, library.alone) == (sign, alone)
+    assert [u.name for u in problem.unknowns] == list(library.names)
+    assert all(u.init == 0 and u.scale == 1 for u in problem.unknowns)
+    u, x = problem.fields[0].applied, symbol("x")
+    terms = [u * sympy.Derivative(u, x), sympy.Derivative(u, (x, 2)), u]
+    assert [c.term for c in library.candidates] == terms
+    eq = problem.equations[0]
+    expanded = sum(symbol(n) * term for n, term in zip(library.names, terms, strict=True))
+    rest = eq.residual - (sign if side == "lhs" else -sign) * expanded
+    assert all(not rest.has(symbol(n)) for n in library.names)
+
+
+def test_two_equations_each_with_a_library(readings):
+    spec = readings / "two.pde"
+    spec.write_text(
+        "time t in [0, 1]\nfield x(t), y(t)\neq dx: x_t = discover(x, y, x*y)\neq dy: y_t = discover(x, y^2)\n"
+        'data: "u.csv" t = t, x = u, y = x\n'
+    )
+    problem = pdec.load(spec)
+    assert [lib.names for lib in problem.libraries] == [("dx__1", "dx__2", "dx__3"), ("dy__1", "dy__2")]
+    assert [c.text for c in problem.libraries[1].candidates] == ["x", "y^2"]
+
+
+def test_prune_fixes_coefficients_at_zero_and_starts_the_others(readings):
+    problem = load(readings, "eq burgers: u_t = discover(u*u_x, u_xx, u - 1)")
+    pruned = prune(problem, ["burgers__3"], {"burgers__1": -1.0, "burgers__2": 0.01}, {"burgers__2": 0.002})
+    assert pruned.libraries[0].names == ("burgers__1", "burgers__2")
+    assert [(u.name, u.init, u.scale) for u in pruned.unknowns] == [("burgers__1", -1.0, 1.0),
+                                                                      ("burgers__2", 0.01, 0.002)]
+    assert not pruned.equations[0].residual.has(symbol("burgers__3"))
+    assert problem.libraries[0].candidates[2].text == "(u - 1)"  # a sum is written in parentheses
+
+
+def test_discovered_spec_replaces_the_library_and_moves_paths(readings):
+    problem = load(readings, "eq burgers: u_t = discover(u*u_x, u_xx, u - 1)")
+    pruned = prune(problem, ["burgers__3"])
+    values = {"burgers__1": -1.00002, "burgers__2": 0.00318309}
+    assert discovered_sum(pruned.libraries[0], values) == "-1.00002*u*u_x + 0.00318309*u_xx"
+    assert discovered_sum(prune(problem, ["burgers__1", "burgers__2", "burgers__3"]).libraries[0], {}) == "0"
+    text = discovered_text(problem.source, pruned.libraries, values, readings / "run")
+    assert "eq burgers: u_t = -1.00002*u*u_x + 0.00318309*u_xx\n" in text
+    assert 'data obs: "../u.csv"' in text
+    (readings / "run").mkdir()
+    (readings / "run" / "found.pde").write_text(text)
+    again = pdec.load(readings / "run" / "found.pde")  # ready for `pdec run`: no library, the data found
+    assert not again.libraries and not again.unknowns and len(again.data[0]) == 20
+    assert latex(pruned, "burgers", values) == "u_{t} = - 1.00002 u u_{x} + 0.00318309 u_{xx}"
+
+
+def test_discovery_recovers_an_oscillator(tmp_path):
+    """x_t = y, y_t = -x from 120 clean readings, with x, x^2, x*y and y^2 spurious in each library."""
+    t = np.linspace(0, 6, 120)
+    np.savetxt(tmp_path / "osc.csv", np.c_[t, np.cos(t), -np.sin(t)], delimiter=",", header="t,x,y", comments="")
+    spec = tmp_path / "osc.pde"
+    spec.write_text(
+        "time t in [0, 6]\nfield x(t), y(t)\n"
+        "eq dx: x_t = discover(x, y, x^2, x*y, y^2)\neq dy: y_t = discover(x, y, x^2, x*y, y^2)\n"
+        'data obs: "osc.csv" t = t, x = x, y = y\n'
+        "train:\n  layers = [20, 20]\n  adam = 1500\n  iterations = 200\n  discover_adam = 300\n"
+        "  discover_iterations = 200\n"
+    )
+    result = pdec.fit(pdec.compile(spec), out=tmp_path / "run", quiet=True, plots=False)
+    found = result.discovery
+    assert found.stable
+    assert [t.term for t in found["dx"].kept] == ["y"] and [t.term for t in found["dy"].kept] == ["x"]
+    assert found["dx"].kept[0].value == pytest.approx(1, abs=1e-3)
+    assert found["dy"].kept[0].value == pytest.approx(-1, abs=1e-3)
+    assert all(t.share < 1e-2 for eq in found.equations.values() for t in eq.terms if not t.kept)
+    interval = found["dy"].kept[0].interval
+    assert interval is not None and interval.half_width < 1e-3
+    assert set(result.unknowns) == {"dx__2", "dy__1"}
+    run = tmp_path / "run"
+    assert {"discovered.json", "discovered.tex", "discovered.pde", "round-0", "round-1"} <= {p.name for p in
+                                                                                           run.iterdir()}
+    again = pdec.load(run / "discovered.pde")
+    assert [str(e.rhs) for e in again.equations] != [] and not again.libraries
+    assert "x_{t} &=" in (run / "discovered.tex").read_text()
