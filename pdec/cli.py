@@ -302,7 +302,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise PdecRunError(f"'{args.run_dir}' has no {SPEC}", hint="pass a directory `pdec run` created")
     values = parameter_values(args.param or [])
     columns = [v for v in result.variables if v not in values]
-    points = full_points(read_points_csv(args.points, columns), result, values)
+    try:
+        given = read_points_csv(args.points, columns)
+    except PdecRunError as error:
+        if not result.parameters or error.hint is None:
+            raise
+        hint = f"{error.hint}; or give {', '.join(result.parameters)} with --param NAME=VALUE"
+        raise PdecRunError(error.message, error.span, hint) from None
+    points = full_points(given, result, values)
     if args.output and args.output.lower().endswith(".vtu"):
         from pdec.run.vtu import predict_vtu
 

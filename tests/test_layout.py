@@ -38,6 +38,7 @@ STAGES = (
             "expressions",
             "declarations",
             "domains",
+            "parameters",
             "symbolic",
             "frontend",
             "__init__",

@@ -262,7 +262,7 @@ def test_a_parameter_is_recovered_from_data_without_retraining(trained, tmp_path
     u = np.exp(-1.37 * x) * (1 + 1e-3 * rng.standard_normal(40))
     found = pdec.infer(trained, {"x": x, "u": u}, unknown="k")
     assert abs(found.values["k"] - 1.37) < 0.01 and found.misfit < 5e-3 and not found.at_end
-    (tmp_path / "obs.csv").write_text("x,u\n" + "\n".join(f"{a!r},{b!r}" for a, b in zip(x, u, strict=True)))
+    (tmp_path / "obs.csv").write_text("x,u\n" + "\n".join(f"{a:.17g},{b:.17g}" for a, b in zip(x, u, strict=True)))
     shown = subprocess.run([sys.executable, "-m", "pdec", "infer", str(trained.run_dir), str(tmp_path / "obs.csv"),
                             "--param", "k"], capture_output=True, text=True, check=True).stdout
     assert abs(float(shown.splitlines()[0].removeprefix("k = ")) - 1.37) < 0.01

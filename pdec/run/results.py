@@ -418,6 +418,10 @@ def read_points_csv(path: str | Path, variables: Sequence[str]) -> np.ndarray:
     if set(variables) <= set(header):
         columns = [header.index(v) for v in variables]
         body = rows[1:]
+    elif set(variables) & set(header):
+        missing = [v for v in variables if v not in header]
+        raise PdecRunError(f"'{path}' has no column {', '.join(missing)}",
+                           hint=f"write a header row naming {', '.join(variables)}")
     else:
         columns = list(range(len(variables)))
         body = rows
