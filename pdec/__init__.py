@@ -29,6 +29,13 @@ def compile(spec, **overrides):  # noqa: A001 - the public name is pdec.compile
     return compile_spec(spec, **overrides)
 
 
+def infer(result, data, unknown=None):
+    """Infer a parametric run's parameters from observations, the network frozen; see ``pdec.run.parametric.infer``."""
+    from pdec.run.parametric import infer as infer_parameters
+
+    return infer_parameters(result, data, unknown)
+
+
 def __getattr__(name: str):
     """``pdec.Result``, the record a training returns, imported when first asked for (it needs torch)."""
     if name == "Result":
@@ -52,6 +59,7 @@ __all__ = [
     "Result",
     "compile",
     "fit",
+    "infer",
     "load",
     "registry",
 ]

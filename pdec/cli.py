@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pdec.core.errors import PdecError
 from pdec.core.settings import DTYPES, LOWERINGS, OPTIMIZERS, SAMPLERS, WEIGHTINGS
@@ -238,6 +239,57 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output",
                         help="where to write the predictions: CSV (default: standard output), or VTU for ParaView "
                              "when the name ends in .vtu (with the residuals, the errors and a mesh of the points)")
+    parser.add_argument("--param", action="append", metavar="NAME=VALUE",
+                        help="a parametric run: one value of a parameter for every point (the CSV then leaves its "
+                             "column out); repeat for several")
+
+
+def parameter_values(items: Sequence[str]) -> dict[str, float]:
+    """``--param nu=0.01`` items -> ``{"nu": 0.01}`` (PdecRunError for a malformed item)."""
+    from pdec.core.errors import PdecRunError
+
+    values = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not sep or not name.strip() or not math.isfinite(value):
+            raise PdecRunError(f"--param {item}: expected NAME=VALUE with a finite number", hint="e.g. --param nu=0.01")
+        values[name.strip()] = value
+    return values
+
+
+def full_points(points: Any, result: Any, values: dict[str, float]) -> Any:
+    """The run's input columns from the CSV's and the ``--param`` values (PdecRunError: missing or out of range)."""
+    from pdec.core.errors import PdecRunError
+    from pdec.run.parametric import full_points as columns
+
+    try:
+        return columns(points, result.variables, result.parameters, values)
+    except ValueError as exc:
+        hint = f"the run's columns: {', '.join(result.variables)}"
+        if result.parameters:
+            hint += f"; give {', '.join(result.parameters)} as columns or with --param NAME=VALUE"
+        raise PdecRunError(str(exc), hint=hint) from None
+
+
+def add_infer_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``pdec infer`` arguments."""
+    parser.add_argument("run_dir", help="a parametric run directory written by `pdec run`")
+    parser.add_argument("data", help="CSV of observations: a header naming the variables, known parameters and fields")
+    parser.add_argument("--param", action="append", metavar="NAME",
+                        help="the parameter to infer (default: every parameter the data leave out); repeat for several")
+
+
+def cmd_infer(args: argparse.Namespace) -> int:
+    """``pdec infer RUN data.csv --param nu``: the parameter values that fit the observations, network frozen."""
+    from pdec.run.parametric import infer
+    from pdec.run.results import load_result
+
+    print(infer(load_result(args.run_dir), args.data, args.param))
+    return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -248,7 +300,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
     result = load_result(args.run_dir)
     if not (Path(args.run_dir) / SPEC).is_file():
         raise PdecRunError(f"'{args.run_dir}' has no {SPEC}", hint="pass a directory `pdec run` created")
-    points = read_points_csv(args.points, result.variables)
+    values = parameter_values(args.param or [])
+    columns = [v for v in result.variables if v not in values]
+    try:
+        given = read_points_csv(args.points, columns)
+    except PdecRunError as error:
+        if not result.parameters or error.hint is None:
+            raise
+        hint = f"{error.hint}; or give {', '.join(result.parameters)} with --param NAME=VALUE"
+        raise PdecRunError(error.message, error.span, hint) from None
+    points = full_points(given, result, values)
     if args.output and args.output.lower().endswith(".vtu"):
         from pdec.run.vtu import predict_vtu
 
@@ -268,6 +329,8 @@ COMMANDS: dict[str, Command] = {
     "check": Command("parse and check spec files; print the symbolic problem", _configure_check, _run_check),
     "run": Command("check, compile and train a spec; write a run directory", add_run_arguments, cmd_run),
     "predict": Command("evaluate a trained run at points from a CSV file", add_predict_arguments, cmd_predict),
+    "infer": Command("infer a parametric run's parameters from observations (no retraining)", add_infer_arguments,
+                     cmd_infer),
     "plan": Command("print each derivative, its parent, and the backward passes", _configure_compiled, _run_plan),
     "emit": Command("write the generated torch residual module", _configure_emit, _run_emit),
     "sample": Command("write synthetic observations of a spec's exact solution", _configure_sample, _run_sample),

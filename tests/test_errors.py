@@ -239,6 +239,10 @@ BAD_SPECS: dict[str, tuple[str, type[PdecError]]] = {
     "discover_bare": (LIB + "eq: u_t = discover*u_xx\n", pdec.PdecSemanticError),
     "windows_derivative_ic": (HEAD + "eq wave: u_tt = u_xx\nic value: u = sin(pi*x)\nic speed: u_t = 0\n"
                               "bc: u = 0 on boundary(x)\ntrain:\n  windows = 4\n", pdec.PdecSemanticError),
+    "param_empty_interval": ("param nu in [0.05, 0.005]\n" + HEAT.replace("u_xx", "nu*u_xx"), pdec.PdecSemanticError),
+    "param_unused": ("param nu in [0.005, 0.05]\n" + HEAT, pdec.PdecSemanticError),
+    "param_as_a_place": ("param nu in [0.005, 0.05]\n" + HEAT.replace("u_xx", "nu*u_xx") + "bc: u = 0 at nu = 0.005\n",
+                         pdec.PdecSemanticError),
 }
 
 

@@ -39,6 +39,7 @@ STAGES = (
             "library",
             "declarations",
             "domains",
+            "parameters",
             "symbolic",
             "frontend",
             "__init__",
@@ -63,7 +64,7 @@ STAGES = (
         ),
     ),
     ("nn", ("embeddings", "networks", "windows", "__init__")),
-    ("run", ("intervals", "discovered", "functions", "results", "vtu", "tensorboard", "__init__")),
+    ("run", ("intervals", "discovered", "functions", "parametric", "results", "vtu", "tensorboard", "__init__")),
     (
         "train",
         (

@@ -50,6 +50,7 @@ class CompiledProblem:
         bounds: ``{variable: (lo, hi)}``.
         domain: the spatial domain (a pdec.geometry.Domain) when the spec declares one; None: the box of ``bounds``.
         time: the name of the time variable (None without one).
+        parameters: the names of the parameters (``param nu in [lo, hi]``): the last input columns, never places.
         terms: ``{name: Term}`` in spec order.
         point_sets: ``{name: PointSet}``.
         unknowns: the unknowns module (``.specs`` holds the declared records: init, bounds, true values; an unknown
@@ -88,6 +89,7 @@ class CompiledProblem:
         self.fields = tuple(f.name for f in problem.fields)
         self.bounds = {v.name: (float(v.lo), float(v.hi)) for v in problem.variables}
         self.time = None if problem.time is None else problem.time.name
+        self.parameters = tuple(v.name for v in problem.parameters)
         self.domain = problem.domain  # pdec.geometry.Domain: where the points lie; None: the box of ``bounds``
         self.point_sets = frozen(point_sets)
         self.terms = frozen(terms)

@@ -148,7 +148,7 @@ def collect(problem: Problem) -> tuple[dict[str, Term], list[Site]]:
 def _isolated(problem: Problem, region: Mapping[str, float], boundary: str | None) -> bool:
     """Whether a point set fixes every variable: a point of the box, or an end of an interval domain without time."""
     if boundary is not None:
-        return problem.domain.piece(boundary).dim == 0 and problem.time is None
+        return problem.domain.piece(boundary).dim == 0 and problem.time is None and not problem.parameters
     return set(region) == {v.name for v in problem.variables}
 
 

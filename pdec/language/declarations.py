@@ -25,6 +25,7 @@ def declare_names(scope: Scope) -> None:
     """Register every declared name; reject reserved and duplicate names."""
     kinds = {
         ast.VarDecl: "variable",
+        ast.ParamDecl: "parameter",
         ast.FieldDecl: "field",
         ast.ConstDecl: "constant",
         ast.UnknownDecl: "unknown",
@@ -144,6 +145,7 @@ def declare_fields(scope: Scope) -> None:
         else:
             name = decl.name.name
             args = scope.listed_variables(decl.args, decl.span, f"field '{name}'", f"field {name}")
+            args = tuple(v for v in order if v in args or scope.variables[v].is_parameter)  # a family's parameters
         scope.fields[decl.name.name] = Field(decl.name.name, args, decl.span)
 
 

@@ -97,7 +97,8 @@ def describe(problem: Problem) -> str:
     lines += _section(
         "variables",
         [
-            f"{v.name} in [{number(v.lo)}, {number(v.hi)}]" + ("  (time)" if v.is_time else "")
+            f"{v.name} in [{number(v.lo)}, {number(v.hi)}]"
+            + ("  (time)" if v.is_time else "  (parameter)" if v.is_parameter else "")
             for v in problem.variables
         ],
     )
@@ -266,7 +267,7 @@ def latex(problem: Problem) -> str:
     printer = PdecLatexPrinter()
     domain = r" \times ".join(f"[{number(v.lo)}, {number(v.hi)}]" for v in problem.variables)
     if problem.domain is not None:  # the spatial variables' domain, times the time interval
-        time = [rf"[{number(v.lo)}, {number(v.hi)}]" for v in problem.variables if v.is_time]
+        time = [rf"[{number(v.lo)}, {number(v.hi)}]" for v in problem.variables if not v.is_spatial]
         domain = r" \times ".join([rf"\Omega_{{\text{{{problem.domain.name}}}}}", *time])
     names = ", ".join(printer.doprint(v.symbol) for v in problem.variables)
     names = names if len(problem.variables) == 1 else f"({names})"

@@ -70,7 +70,7 @@ def declare_domains(scope: Scope, ex: Expressions) -> None:
     last = statements[-1]
     root = scope.domains[last.name.name]
     check_inside_box(scope, root, builder.spans, last)
-    spatial = tuple(v.name for v in scope.variables.values() if not v.is_time)
+    spatial = tuple(v.name for v in scope.variables.values() if v.is_spatial)
     domain = geometry.domain_of(last.name.name, root, spatial, ast.unparse(last.region), tuple(parts))
     if not domain.pieces:
         raise PdecSemanticError(f"the domain '{domain.name}' has no boundary", last.region.span)
@@ -82,7 +82,7 @@ class Shapes:
 
     def __init__(self, scope: Scope, ex: Expressions) -> None:
         self.scope, self.ex = scope, ex
-        self.spatial: list[Variable] = [v for v in scope.variables.values() if not v.is_time]
+        self.spatial: list[Variable] = [v for v in scope.variables.values() if v.is_spatial]
         self.counts: dict[str, int] = {}
         self.spans: dict[str, Span | None] = {}  # shape label -> where it is written
 
@@ -307,7 +307,7 @@ _BUILDERS = {
 def check_inside_box(scope: Scope, root: Node, spans: dict[str, Span | None], stmt: ast.DomainStmt) -> None:
     """The declared intervals must hold the domain (they scale the network's inputs and bound the data)."""
     lo, hi = root.bounds()
-    for j, var in enumerate(v for v in scope.variables.values() if not v.is_time):
+    for j, var in enumerate(v for v in scope.variables.values() if v.is_spatial):
         tol = BOX_RTOL * (var.hi - var.lo)
         for value, outside in ((lo[j], lo[j] < var.lo - tol), (hi[j], hi[j] > var.hi + tol)):
             if not outside:
@@ -380,6 +380,10 @@ def _named_pieces(scope: Scope, ident: ast.Ident) -> list[BoundaryPiece]:
         if variable.is_time:
             raise PdecSemanticError(
                 f"'{name}' is the time variable", ident.span, "use ic for conditions at a time face"
+            )
+        if variable.is_parameter:
+            raise PdecSemanticError(
+                f"'{name}' is a parameter, not a place", ident.span, "name pieces of the domain or spatial variables"
             )
         axis = domain.variables.index(name)
         pieces = [p for p in domain.pieces if p.plane is not None and p.plane[0] == axis]

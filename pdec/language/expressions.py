@@ -111,7 +111,7 @@ class Expressions:
             raise PdecSemanticError(
                 f"definition '{name}' is used before it is defined", span, "move the `let` above its first use"
             )
-        if ctx.kind in ("exact", "truth") and kind not in ("variable", "constant"):
+        if ctx.kind in ("exact", "truth") and kind not in ("variable", "parameter", "constant"):
             raise PdecSemanticError(
                 f"{_where(ctx)} cannot use the {kind} '{name}'",
                 span,
@@ -148,7 +148,8 @@ class Expressions:
         self.check_allowed(node.func, kind, node.func_span, ctx)  # before the lookup: constants precede fields
         field = getattr(self.scope, APPLIED.get(kind, "fields"))[node.func]
         names = [a.name if isinstance(a, ast.Name) else None for a in node.args]
-        if sorted(n for n in names if n is not None) != sorted(field.args) or None in names:
+        written = sorted(n for n in names if n is not None)
+        if written not in (sorted(field.args), sorted(_unparametrised(self.scope, field.args))) or None in names:
             written = f"{field.name}({', '.join(field.args)})"
             hint = f"'{field.name}' is a function of ({', '.join(field.args)}): write {field.name} or {written}"
             if None in names:
@@ -243,7 +244,7 @@ def call_lap(ex: Expressions, node: ast.Call, ctx: Context) -> sympy.Expr:
     if len(node.args) != 1:
         raise PdecSemanticError(f"lap() takes one argument, got {len(node.args)}", node.span)
     expr = ex.expr(node.args[0], ctx)
-    names = [v for v in depends_on(expr, ex.scope.variables) if not ex.scope.variables[v].is_time]
+    names = [v for v in depends_on(expr, ex.scope.variables) if ex.scope.variables[v].is_spatial]
     if not names:
         raise PdecSemanticError("lap() of an expression that depends on no spatial variable", node.span)
     return sympy.Add(*(diff(expr, (v, v), node.span) for v in names))
@@ -416,6 +417,12 @@ def _split_names(suffix: str, names: Iterable[str]) -> list[tuple[str, ...]]:
             if len(ways[i]) == 2:
                 break
     return ways[0]
+
+
+def _unparametrised(scope: Scope, args: tuple[str, ...]) -> tuple[str, ...]:
+    """``args`` less the parameters: a field of a family may be applied without them (``u(x, t)`` for
+    ``u(x, t, nu)``)."""  # noqa: D205, D209
+    return tuple(a for a in args if not scope.variables[a].is_parameter)
 
 
 def depends_on(expr: sympy.Expr, variables: dict[str, Variable]) -> list[str]:

@@ -18,7 +18,7 @@ from pdec.core.source import Source, Span
 KEYWORDS = frozenset(
     "var time field const let unknown positive in true lr eq ic bc at on boundary periodic data reference "
     "sample seed noise exact train stage for domain "
-    "coef".split()
+    "coef param".split()
 )
 STATEMENT_KEYWORDS = (
     "var",
@@ -38,6 +38,7 @@ STATEMENT_KEYWORDS = (
     "stage",
     "coef",
     "domain",
+    "param",
 )
 MAX_BRACKETS = 100
 MAX_LINE_LENGTH = 10_000  # characters; specs are short, and lark needs ~30 us a token

@@ -101,13 +101,23 @@ def term_name(kind: Kind | str, bare: str) -> str:
 
 @dataclass(frozen=True)
 class Variable:
-    """An independent variable on the interval ``[lo, hi]``; ``is_time`` marks the evolution variable."""
+    """An independent variable on the interval ``[lo, hi]``; ``is_time`` marks the evolution variable.
+
+    ``is_parameter`` marks a parameter of a family of problems (``param nu in [lo, hi]``): an input of the network,
+    sampled over its interval like a variable, but never a place (no faces, no ``lap``, no domain).
+    """
 
     name: str
     lo: float
     hi: float
     is_time: bool = False
     span: Span | None = field(default=None, compare=False, repr=False)
+    is_parameter: bool = False
+
+    @property
+    def is_spatial(self) -> bool:
+        """Whether this is a spatial variable: neither time nor a parameter."""
+        return not (self.is_time or self.is_parameter)
 
     @property
     def symbol(self) -> sympy.Symbol:
@@ -407,8 +417,13 @@ class Problem:
 
     @property
     def spatial(self) -> tuple[Variable, ...]:
-        """The variables that are not time."""
-        return tuple(v for v in self.variables if not v.is_time)
+        """The variables that are neither time nor parameters."""
+        return tuple(v for v in self.variables if v.is_spatial)
+
+    @property
+    def parameters(self) -> tuple[Variable, ...]:
+        """The parameters of a family of problems (``param nu in [lo, hi]``): the last input columns."""
+        return tuple(v for v in self.variables if v.is_parameter)
 
     def variable(self, name: str) -> Variable:
         """Return the variable called ``name``."""

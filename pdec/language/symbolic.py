@@ -28,7 +28,6 @@ from pdec.core.source import Span
 from pdec.language import syntax as ast
 from pdec.language.coefficients import coefficient
 from pdec.language.corners import with_corner_warnings
-from pdec.language.data import read_statement
 from pdec.language.declarations import (
     constant,
     declare_fields,
@@ -43,6 +42,7 @@ from pdec.language.domains import check_point, declare_domains, domain_pieces
 from pdec.language.expressions import Expressions
 from pdec.language.finiteness import with_finiteness_warnings
 from pdec.language.library import check_readings, sides
+from pdec.language.parameters import check_parameters_used, dataset, declare_parameters, not_a_place
 from pdec.language.problem import (
     Auxiliary,
     Condition,
@@ -82,6 +82,7 @@ def _problem(scope: Scope, ex: Expressions) -> Problem:
     declare_names(scope)  # [statements] -> Scope.decls
     constants = [constant(scope, ex, s) for s in scope.statements(ast.ConstDecl)]
     declare_variables(scope, ex)
+    declare_parameters(scope, ex)  # `param nu in [lo, hi]`: variables marked is_parameter, after the others
     declare_fields(scope)
     coefficients = [coefficient(scope, s) for s in scope.statements(ast.CoefDecl)]
     declare_domains(scope, ex)  # domain statements -> scope.domain (None: the box of the intervals)
@@ -98,6 +99,7 @@ def _problem(scope: Scope, ex: Expressions) -> Problem:
     check_readings(scope.libraries, bool(data))
     exact = exact_solutions(scope, ex)
     check_unknowns_used(scope, equations, conditions)
+    check_parameters_used(scope, list(_residuals(equations, conditions)))
     check_initial_conditions(scope, equations, conditions, bool(data))
     check_boundaries(scope, equations, conditions)
     check_coefficient_derivatives(scope, equations, conditions)
@@ -170,12 +172,11 @@ def inputs_ignored(inputs: str, features: int, periodic: Sequence[str]) -> tuple
 
 
 def _dataset(scope: Scope, stmt: ast.DataStmt) -> DataSet:
-    """``data``/``reference``: read by the data stage (pdec.language.data.read_statement)."""
+    """``data``/``reference``: read by the data stage (pdec.language.data.read_statement; parameters it leaves out
+    are drawn over their intervals, pdec.language.parameters.dataset)."""  # noqa: D205, D209
     scope.current = stmt.span
     name = "reference" if stmt.is_reference else scope.term_names[id(stmt)]
-    return read_statement(
-        stmt, name, tuple(scope.variables.values()), tuple(scope.fields.values()), scope.source.directory
-    )
+    return dataset(scope, stmt, name)
 
 
 def _settings(scope: Scope, equations: list[Equation]) -> Settings:
@@ -235,7 +236,7 @@ def on_domain(scope: Scope, stmt: ast.ConditionStmt) -> bool:
     location = stmt.location
     if isinstance(location, ast.At):
         variable = scope.variables.get(location.variable.name)
-        return variable is not None and not variable.is_time
+        return variable is not None and variable.is_spatial
     return isinstance(location, ast.OnBoundary)
 
 
@@ -340,6 +341,7 @@ def face_at(scope: Scope, ex: Expressions, location: ast.At) -> Face:
     name = location.variable.name
     if name not in scope.variables:
         raise scope.not_a_variable(name, location.variable.span, "`at`")
+    not_a_place(scope, name, location.variable.span, "`at`")
     ex.expr(location.value, Context("const", consts=frozenset(scope.const_values)))
     value = ex.value(location.value, f"the location {name} = ...")
     var = scope.variables[name]
@@ -369,7 +371,7 @@ def point_at(scope: Scope, ex: Expressions, stmt: ast.ConditionStmt) -> tuple[Fa
     if scope.domain is not None:
         check_point(scope, location, {name: value for name, (value, _) in values.items()})
     on_faces = [name for name, (_, side) in values.items() if side]
-    spatial = {v.name for v in scope.variables.values() if not v.is_time}
+    spatial = {v.name for v in scope.variables.values() if v.is_spatial}
     if not on_faces and not spatial <= set(values):
         free = ", ".join(sorted(spatial - set(values)))
         raise PdecSemanticError(
@@ -389,6 +391,7 @@ def _point_value(scope: Scope, ex: Expressions, item: ast.At, seen: dict) -> tup
     name = item.variable.name
     if name not in scope.variables:
         raise scope.not_a_variable(name, item.variable.span, "`at`")
+    not_a_place(scope, name, item.variable.span, "`at`")
     if name in seen:
         raise PdecSemanticError(f"variable '{name}' is fixed twice", item.variable.span, "name each variable once")
     ex.expr(item.value, Context("const", consts=frozenset(scope.const_values)))
@@ -438,7 +441,7 @@ def _point_time(scope: Scope, stmt: ast.ConditionStmt, time: str | None, values:
 def boundary_faces(scope: Scope, location: ast.OnBoundary) -> list[Face]:
     """``on boundary``: both ends of each listed (default: every non-time) variable."""
     if location.variables is None:
-        names = [v.name for v in scope.variables.values() if not v.is_time]
+        names = [v.name for v in scope.variables.values() if v.is_spatial]
         if not names:
             raise PdecSemanticError(
                 "`on boundary` needs a variable that is not time",
@@ -456,6 +459,7 @@ def boundary_faces(scope: Scope, location: ast.OnBoundary) -> list[Face]:
                 )
             if ident.name not in scope.variables:
                 raise scope.not_a_variable(ident.name, ident.span, "`on boundary(...)`")
+            not_a_place(scope, ident.name, ident.span, "`on boundary(...)`")
             if scope.variables[ident.name].is_time:
                 raise PdecSemanticError(
                     f"'{ident.name}' is the time variable", ident.span, "use ic for conditions at a time face"
@@ -475,6 +479,7 @@ def periodic(scope: Scope, ex: Expressions, stmt: ast.PeriodicStmt) -> Periodic:
     name = stmt.variable.name
     if name not in scope.variables:
         raise scope.not_a_variable(name, stmt.variable.span, "periodic")
+    not_a_place(scope, name, stmt.variable.span, "a periodic condition")
     if scope.variables[name].is_time:
         raise PdecSemanticError(
             "a periodic condition in time is not supported", stmt.variable.span, "use a spatial variable"
@@ -584,7 +589,7 @@ def check_boundaries(scope: Scope, equations: list[Equation], conditions: list[C
         check_domain_boundary(scope, equations, conditions)
         return
     for var in scope.variables.values():
-        if var.is_time:
+        if not var.is_spatial:
             continue
         if not any(_differentiates(eq.residual, var.name) for eq in equations):
             continue

@@ -113,6 +113,16 @@ class VarDecl:
 
 
 @dataclass(frozen=True)
+class ParamDecl:
+    """``param nu in [lo, hi]``: a parameter of a family of problems (an input of the network)."""
+
+    name: Ident
+    lo: Expr
+    hi: Expr
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
 class FieldDecl:
     """``field u(x, t)``; ``args`` is None for a bare ``field u`` (all variables)."""
 
@@ -376,6 +386,7 @@ class TrainBlock:
 
 Statement = (
     VarDecl
+    | ParamDecl
     | DomainStmt
     | FieldDecl
     | ConstDecl
@@ -525,6 +536,10 @@ class _Builder(_DomainBuilder):
     def time_decl(self, meta, children):
         name, (lo, hi) = children
         return VarDecl(name, lo, hi, True, self._span(meta))
+
+    def param_decl(self, meta, children):
+        name, (lo, hi) = children
+        return ParamDecl(name, lo, hi, self._span(meta))
 
     def field_decl(self, meta, children):
         return list(children)
@@ -866,6 +881,7 @@ _UNPARSERS = {
     Product: _unparse_flat,
     Power: _unparse_power,
     VarDecl: lambda n: f"{'time' if n.is_time else 'var'} {n.name.name} in [{unparse(n.lo)}, {unparse(n.hi)}]",
+    ParamDecl: lambda n: f"param {n.name.name} in [{unparse(n.lo)}, {unparse(n.hi)}]",
     FieldDecl: lambda n: f"field {n.name.name}" + (f"({_names(n.args)})" if n.args is not None else ""),
     ConstDecl: lambda n: f"const {n.name.name} = {unparse(n.expr)}",
     LetDecl: lambda n: f"let {n.name.name} = {unparse(n.expr)}",

@@ -145,6 +145,8 @@ class Result:
     (``print(result.intervals["k"])``: ``k = 0.4012 +- 0.0031 (95%)``; pdec.run.intervals.Intervals), else None.
     ``functions`` holds the unknown functions (``result.functions["k"]([[0.5]])``; pdec.run.functions.LearnedFunction).
     ``discovery`` holds the discovered equations of a spec with a ``discover(...)`` library (pdec.run.discovered).
+    ``parameters`` holds a parametric run's parameters (``param nu in [lo, hi]``) with their trained ranges: the last
+    columns of ``variables``; ``predict(points, nu=0.01)`` gives one value for every point.
     """
 
     net: MLP
@@ -160,15 +162,23 @@ class Result:
     intervals: Intervals | None = None
     functions: dict[str, LearnedFunction] = field(default_factory=dict)
     discovery: Discovery | None = None
+    parameters: dict[str, tuple[float, float]] = field(default_factory=dict)
 
-    def predict(self, points: Any) -> np.ndarray:
-        """Evaluate the trained fields at ``points`` (array-like ``[N, d]`` or ``[d]``); returns a float64 array."""
+    def predict(self, points: Any, **values: float) -> np.ndarray:
+        """Evaluate the trained fields at ``points`` (array-like ``[N, d]`` or ``[d]``); returns a float64 array.
+
+        A parametric run takes its parameters as columns of ``points``, or one value each by keyword
+        (``predict(xt, nu=0.01)``: ``points`` then holds the other columns). ValueError for the wrong number of
+        columns, a name that is not a parameter, or a parameter value outside its trained range.
+        """
+        from pdec.run.parametric import full_points
+
+        return self.net_values(full_points(points, self.variables, self.parameters, values))
+
+    def net_values(self, points: np.ndarray) -> np.ndarray:
+        """The network at ``[N, len(variables)]`` points, unchecked: a float64 array ``[N, len(fields)]``."""
         p = next(self.net.parameters())
-        x = torch.as_tensor(np.atleast_2d(np.asarray(points, dtype=float)), dtype=p.dtype, device=p.device)
-        if x.shape[1] != len(self.variables):
-            raise ValueError(
-                f"points need {len(self.variables)} columns ({', '.join(self.variables)}), got {x.shape[1]}"
-            )
+        x = torch.as_tensor(np.asarray(points, dtype=float), dtype=p.dtype, device=p.device)
         with torch.no_grad():
             return self.net(x).cpu().double().numpy()
 
@@ -328,6 +338,7 @@ def load_result(run_dir: str | Path) -> Result:
         interrupted=not state.get("finished", False),
         intervals=Intervals.from_report(_read_json(run_dir / UNKNOWNS)) if (run_dir / UNKNOWNS).is_file() else None,
         functions=from_checkpoint(state.get("unknowns", {}), tuple(meta["variables"])),
+        parameters={name: tuple(meta["bounds"][name]) for name in meta.get("parameters", ())},
     )
 
 
@@ -410,6 +421,10 @@ def read_points_csv(path: str | Path, variables: Sequence[str]) -> np.ndarray:
     if set(variables) <= set(header):
         columns = [header.index(v) for v in variables]
         body = rows[1:]
+    elif set(variables) & set(header):
+        missing = [v for v in variables if v not in header]
+        raise PdecRunError(f"'{path}' has no column {', '.join(missing)}",
+                           hint=f"write a header row naming {', '.join(variables)}")
     else:
         columns = list(range(len(variables)))
         body = rows
@@ -489,7 +504,8 @@ def plot_unknowns(path: Path, history: History, truth: Mapping[str, float]) -> N
 
 
 def plot_solution(path: Path, s: Solution) -> None:
-    """Solution vs reference and the error: lines in 1D, heatmaps over the two variables in 2D / space-time."""
+    """Solution vs reference and the error: lines in 1D, heatmaps over the two variables in 2D / space-time (the
+    solution alone for a field without reference values)."""  # noqa: D205, D209
     from matplotlib.figure import Figure
 
     n = len(s.fields)
@@ -497,15 +513,18 @@ def plot_solution(path: Path, s: Solution) -> None:
     fig = Figure(figsize=(6 if one_d else 13, 3.5 * n), layout="constrained")
     error = np.abs(s.predicted - s.reference)
     for i, name in enumerate(s.fields):
+        known = bool(np.isfinite(s.reference[:, i]).all())
         if one_d:
             ax = fig.add_subplot(n, 1, i + 1)
             order = np.argsort(s.points[:, 0])
             x = s.points[order, 0]
-            ax.plot(x, s.reference[order, i], "k-", lw=2, label="reference")
+            if known:
+                ax.plot(x, s.reference[order, i], "k-", lw=2, label="reference")
             ax.plot(x, s.predicted[order, i], "r--", lw=1.5, label="pinn")
-            twin = ax.twinx()
-            twin.plot(x, error[order, i], "b:", lw=1)
-            twin.set_ylabel("|error| (dotted)")
+            if known:
+                twin = ax.twinx()
+                twin.plot(x, error[order, i], "b:", lw=1)
+                twin.set_ylabel("|error| (dotted)")
             ax.set_xlabel(s.variables[0])
             ax.set_ylabel(name)
             ax.legend(fontsize="small")
@@ -515,7 +534,7 @@ def plot_solution(path: Path, s: Solution) -> None:
             (s.reference[:, i], f"{name} (reference)"),
             (error[:, i], f"|error| {name}"),
         )
-        for j, (z, title) in enumerate(panels):
+        for j, (z, title) in enumerate(panels if known else panels[:1]):
             ax = fig.add_subplot(n, 3, 3 * i + j + 1)
             art = _heatmap(ax, s.points[:, 0], s.points[:, 1], z, "magma" if j == 2 else "viridis", s.inside)
             fig.colorbar(art, ax=ax)

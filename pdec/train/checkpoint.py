@@ -42,6 +42,7 @@ def meta(trainer: Any) -> dict[str, Any]:
         "fields": list(c.fields),
         "terms": list(trainer.terms),
         "bounds": {v: list(c.bounds[v]) for v in c.variables},
+        "parameters": list(getattr(c, "parameters", ())),  # a family's parameters: the last of the variables
         "layers": list(trainer.settings.layers),
         "activation": trainer.settings.activation,
         "dtype": str(trainer.dtype).removeprefix("torch."),  # the weights' precision now (float64 after the switch)

@@ -120,7 +120,9 @@ def finish(compiled: Any, settings: Any, run_dir: Path, marched: Marched, traine
     text = ", ".join(f"{k} {v:.3e}" for k, v in found["errors"].items())
     say(f"done: {len(trainers)} windows, {found['steps']} steps in {found['wall_time']:.1f} s"
         + (f", relative L2 error {text}" if text else "") + f"; run directory {run_dir}", quiet)
-    return Result(marched, tuple(compiled.variables), tuple(compiled.fields), {}, history, found, run_dir, settings)
+    parameters = {name: compiled.bounds[name] for name in getattr(compiled, "parameters", ())}
+    return Result(marched, tuple(compiled.variables), tuple(compiled.fields), {}, history, found, run_dir, settings,
+                  parameters=parameters)
 
 
 def joined_history(trainers: Sequence[Any]) -> History:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from pdec.run.functions import FunctionTable, LearnedFunction, plot_table, tabulate
-from pdec.run.results import PLOTS, Result, Solution, plot_domain, plot_run
+from pdec.run.results import PLOTS, Result, Solution, plot_domain, plot_run, plot_solution
 from pdec.train.console import main_process
 from pdec.train.sampling import eval_points
 
@@ -155,12 +155,42 @@ def plot(trainer: Any) -> None:
     if solution is not None and domain is not None and len(domain.variables) == len(solution.variables) == 2:
         solution = dataclasses.replace(solution, inside=domain.contains)  # no colour over the holes
     plot_run(trainer.run_dir, trainer.history, solution, truth)
+    for label, picture in parameter_slices(trainer.compiled, trainer.predict, trainer.settings.eval_points):
+        plot_solution(trainer.run_dir / PLOTS / f"solution_{label}.png", picture)
     for name, table in function_tables(trainer).items():
         plot_table(trainer.run_dir / PLOTS / f"function_{name}.png", table)
     if domain is not None and len(domain.variables) <= 2:
         columns = [trainer.compiled.variables.index(v) for v in domain.variables]
         points = {name: p[:, columns] for name, p in trainer.sampler.draw(0).items()}
         plot_domain(trainer.run_dir / PLOTS / "domain.png", domain, points)
+
+
+SLICES = (0.0, 0.5, 1.0)  # where a parametric run's solution is drawn: each parameter at these fractions of its range
+
+
+def parameter_slices(
+    compiled: Any, predict: Callable[[np.ndarray], np.ndarray], n: int
+) -> list[tuple[str, Solution]]:
+    """A parametric run's solution at the ends and the middle of its parameters' ranges (``nu=0.005``), against the
+    exact solution when the spec gives one; only where the other variables are one or two (a line or a map)."""  # noqa: D205, D209
+    names = getattr(compiled, "parameters", ())
+    others = {v: b for v, b in compiled.bounds.items() if v not in names}
+    if not names or not 1 <= len(others) <= 2:
+        return []
+    base = eval_points(others, min(n, 4096), getattr(compiled, "domain", None))
+    columns = [list(others).index(v) if v in others else None for v in compiled.variables]
+    out = []
+    for fraction in SLICES:
+        values = {p: compiled.bounds[p][0] + fraction * (compiled.bounds[p][1] - compiled.bounds[p][0]) for p in names}
+        points = np.stack([base[:, j] if j is not None else np.full(len(base), values[v])
+                           for v, j in zip(compiled.variables, columns, strict=True)], axis=1)
+        predicted = predict(points)
+        with torch.no_grad():
+            exact = compiled.exact(torch.as_tensor(points, dtype=torch.float64))
+        reference = np.full_like(predicted, np.nan) if exact is None else exact.cpu().double().numpy()
+        label = ",".join(f"{p}={v:.4g}" for p, v in values.items())
+        out.append((label, Solution(tuple(others), tuple(compiled.fields), base, predicted, reference)))
+    return out
 
 
 def result(trainer: Any, metrics: dict[str, Any], interrupted: bool = False) -> Result:
@@ -178,6 +208,7 @@ def result(trainer: Any, metrics: dict[str, Any], interrupted: bool = False) -> 
         interrupted,
         intervals=getattr(trainer, "intervals", None),
         functions=learned_functions(trainer),
+        parameters={name: c.bounds[name] for name in getattr(c, "parameters", ())},
     )
 
 
