@@ -9,6 +9,7 @@ import torch
 
 import pdec
 from pdec.core.errors import PdecRunError
+from pdec.run.history import Row
 from pdec.train.causal import Causal, make_causal
 from pdec.train.checkpoint import BestIterate
 
@@ -83,14 +84,14 @@ def test_a_system_shares_the_smallest_weights_of_its_equations():
     shared = torch.minimum(wa, wb)  # = wb
     assert float(losses["pde:a"]) == pytest.approx(float((shared * 0.01).mean()), rel=1e-12)  # a waits for b
     assert float(losses["pde:b"]) == pytest.approx(float((shared * torch.tensor([2.0, 1, 1, 1])).mean()), rel=1e-12)
-    row = causal.history()
+    row = Row(causal=causal.smallest())
     assert row["causal:min_weight:pde:a"] == pytest.approx(float(wa[-1]), rel=1e-12)  # every equation's own
     assert row["causal:min_weight:pde:b"] == pytest.approx(float(wb[-1]), rel=1e-12)
     assert row["causal:min_weight"] == pytest.approx(float(wb[-1]), rel=1e-12)  # the shared weights' smallest
     assert float(causal.plain["pde:a"]) == pytest.approx(0.01) and float(causal.plain["pde:b"]) == pytest.approx(1.25)
     alone = causal.losses({"pde:a": ra}, {"interior": points}, ("pde:a",))  # a single equation: its own weights
     assert float(alone["pde:a"]) == pytest.approx(float((wa * 0.01).mean()), rel=1e-12)
-    assert set(causal.history()) == {"causal:min_weight", "causal:min_weight:pde:a"}
+    assert set(Row(causal=causal.smallest())) == {"causal:min_weight", "causal:min_weight:pde:a"}
 
 
 def test_keep_best_does_not_keep_an_iterate_worse_at_every_time():

@@ -62,7 +62,7 @@ STAGES = (
         ),
     ),
     ("nn", ("embeddings", "networks", "windows", "__init__")),
-    ("run", ("intervals", "functions", "results", "vtu", "tensorboard", "__init__")),
+    ("run", ("intervals", "functions", "history", "results", "vtu", "tensorboard", "__init__")),
     (
         "train",
         (

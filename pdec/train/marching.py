@@ -15,6 +15,7 @@ The run directory holds one run directory per window (``window-1`` ...) and, at 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -111,7 +112,7 @@ def finish(compiled: Any, settings: Any, run_dir: Path, marched: Marched, traine
         meta = {**checkpoint.meta(trainers[-1]), "plain": False, "windows": len(trainers), "part_of": None}
         meta["bounds"] = {v: list(b) for v, b in compiled.bounds.items()}  # the whole interval
         state = {"meta": meta, "net": marched.state_dict(), "unknowns": {}, "unknowns_floats": {},
-                 "history": history.rows, "step": found["steps"], "finished": True}
+                 "history": history.flattened(), "step": found["steps"], "finished": True}
         save_checkpoint(run_dir / CHECKPOINT, state)
         if plots and evaluation is not None:
             e = evaluation
@@ -127,7 +128,7 @@ def joined_history(trainers: Sequence[Any]) -> History:
     """The windows' histories one after another: steps counted from the first window's, a ``window`` column (1...)."""
     rows, offset = [], 0
     for k, t in enumerate(trainers, start=1):
-        rows += [{**row, "window": k, "step": row["step"] + offset} for row in t.history.rows]
+        rows += [dataclasses.replace(row, step=row.step + offset, window=k) for row in t.history.rows]
         offset += t.step
     return History(rows)
 

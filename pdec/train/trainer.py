@@ -36,7 +36,8 @@ from pdec.core import registry
 from pdec.core.errors import PdecRunError
 from pdec.core.settings import Settings, torch_dtype
 from pdec.nn.networks import input_range, make_net
-from pdec.run.results import METRICS, SETTINGS, SPEC, History, Result, load_checkpoint, settings_from_dict, write_json
+from pdec.run.history import History, Row
+from pdec.run.results import METRICS, SETTINGS, SPEC, Result, load_checkpoint, settings_from_dict, write_json
 from pdec.train import checkpoint, inverse, metrics, optimizers
 from pdec.train.balance import make_balancer, sum_gradients
 from pdec.train.causal import make_causal
@@ -265,7 +266,7 @@ class Trainer:
         torch.autograd.backward(total, inputs=self.params)
         self.shards.average(p.grad for p in self.params[len(self.net_params) :])
 
-    def adam_step(self, step: int) -> dict[str, Any]:
+    def adam_step(self, step: int) -> Row:
         """One Adam step; returns the history row (LossNotFinite when a loss is NaN/Inf)."""
         active, before = self.schedule.active(step), self.active or ()
         switched_on = set(active) - set(before) if self.active is not None else set()
@@ -292,8 +293,8 @@ class Trainer:
         self.optimizer.step()
         return self.row(step, values, lr)
 
-    def second_step(self) -> dict[str, Any]:
-        """One chunk of second-phase iterations, weights frozen: a history row (losses at its start, ``converged``)."""
+    def second_step(self) -> tuple[Row, bool]:
+        """One chunk of second-phase iterations, weights frozen: its history row (losses at its start), converged."""
         n = min(self.CHUNK[self.phase], self.total_steps - self.step)
         if again := self.settings.resample_second:  # a chunk ends where new points are drawn
             n = min(n, again - (self.step - self.settings.adam) % again)
@@ -324,25 +325,19 @@ class Trainer:
         bad = [k for k, v in first.items() if not math.isfinite(v)]
         if bad or not math.isfinite(loss) or not all(torch.isfinite(p).all() for p in self.params):
             raise LossNotFinite(bad or list(self.terms))
-        row = self.row(self.step + done, first, self.optimizer.param_groups[0]["lr"])
-        row["converged"] = converged
-        return row
+        return self.row(self.step + done, first, self.optimizer.param_groups[0]["lr"]), converged
 
     def stacked(self, points: Mapping[str, torch.Tensor], jacobian: bool) -> Any:
         """The weighted residual vector at ``points`` and, if asked, its Jacobian (pdec.train.jacobian)."""
         return residual_vector(self.residual_problem, points, self.targets_for(points), self.balancer.weights, jacobian)
 
-    def row(self, step: int, losses: Mapping[str, float], lr: float) -> dict[str, Any]:
+    def row(self, step: int, losses: Mapping[str, float], lr: float) -> Row:
         """A history row: step, phase, lr, total and per-term losses, weights, unknowns (errors added later)."""
         w = self.balancer.weights
-        row: dict[str, Any] = {"step": step, "phase": self.phase, "dtype": str(self.dtype).removeprefix("torch."),
-                               "lr": lr, "loss": sum(w[k] * v for k, v in losses.items())}
-        row.update({f"loss:{k}": v for k, v in losses.items()})
-        row.update({f"weight:{k}": w[k] for k in self.terms})
-        row.update({f"unknown:{k}": v for k, v in self.unknowns.floats().items()})
-        if self.causal is not None:
-            row.update(self.causal.history())  # causal:min_weight, and causal:min_weight:<equation> for each
-        return row
+        total = sum(w[k] * v for k, v in losses.items())
+        return Row(step, self.phase, str(self.dtype).removeprefix("torch."), lr, total, losses=dict(losses),
+                   weights={k: w[k] for k in self.terms}, unknowns=self.unknowns.floats(),
+                   causal={} if self.causal is None else self.causal.smallest())
 
     def predict(self, points: np.ndarray) -> np.ndarray:
         """The network at ``[N, d]`` points as float64 numpy (no gradient)."""
@@ -373,14 +368,14 @@ def loop(trainer: Trainer, flag: Mapping[str, bool]) -> None:
             checkpoint.snapshot(trainer)
         started = time.perf_counter()
         try:
-            row = trainer.adam_step(trainer.step + 1) if trainer.phase == "adam" else trainer.second_step()
+            row, converged = (trainer.adam_step(trainer.step + 1), False) if trainer.phase == "adam" else (
+                trainer.second_step())
         except LossNotFinite as exc:
             checkpoint.rollback(trainer, metrics.where_not_finite(trainer, list(exc.args[0])))
             trainer.console.moved_to(trainer.step)
             continue
         trainer.elapsed += time.perf_counter() - started
-        converged = row.pop("converged", False)
-        previous, trainer.step = trainer.step, row["step"]
+        previous, trainer.step = trainer.step, row.step
         if trainer.step == previous:  # the second phase converged before its first iteration: nothing new to record
             break
         record(trainer, previous, row)
@@ -396,14 +391,14 @@ def loop(trainer: Trainer, flag: Mapping[str, bool]) -> None:
             break
 
 
-def record(trainer: Trainer, previous: int, row: dict[str, Any]) -> None:
+def record(trainer: Trainer, previous: int, row: Row) -> None:
     """Add evaluation errors when due, the wall time; append the row; show progress; warn about new findings."""
-    step = row["step"]
+    step = row.step
     due = crossed(previous, step, trainer.settings.eval_every) or step == trainer.total_steps
     if trainer.evaluation is not None and due:
         trainer.errors = trainer.evaluation.errors(trainer.predict)
-        row.update({f"error:{k}": v for k, v in trainer.errors.items()})
-    row["time"] = trainer.elapsed
+        row.errors = dict(trainer.errors)
+    row.time = trainer.elapsed
     trainer.history.append(row)
     if crossed(previous, step, trainer.DIAGNOSE_EVERY):
         trainer.console.warn_new(trainer.step, diagnose(trainer.history.rows, trainer.terms))
