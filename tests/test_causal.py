@@ -10,8 +10,8 @@ import torch
 import pdec
 from pdec.core.errors import PdecRunError
 from pdec.run.history import Row
+from pdec.train.best import BestIterate
 from pdec.train.causal import Causal, make_causal
-from pdec.train.checkpoint import BestIterate
 
 ADVECTION = (
     "var x in [0, 1]\ntime t in [0, 2]\nfield u(x, t)\neq adv: u_t + u_x = 0\nic: u = sin(2*pi*x)\nperiodic: u in x\n"
@@ -122,7 +122,7 @@ def test_a_run_records_every_equation_s_smallest_weight_and_keeps_best_on_plain_
     seen = []
 
     def watch(trainer, row):
-        seen.append(trainer.best.causal is trainer.causal)
+        seen.append(trainer.state.best.causal is trainer.causal)
 
     result = pdec.fit(
         compiled, adam=10, lbfgs=0, layers=[8], interior=64, out=tmp_path / "r", quiet=True, plots=False, callback=watch

@@ -27,12 +27,13 @@ each equation's term.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import torch
 
+from pdec.compiler.driver import CompiledProblem
 from pdec.compiler.terms import INTERIOR
 from pdec.core.errors import PdecRunError
+from pdec.core.settings import Settings
 from pdec.language.problem import Kind
 
 
@@ -107,7 +108,7 @@ class Causal:
         return {"": self.min_weight} | {t: float(w) for t, w in self.min_weights.items()}
 
 
-def make_causal(compiled: Any, settings: Any) -> Causal | None:
+def make_causal(compiled: CompiledProblem, settings: Settings) -> Causal | None:
     """The causal weighting of a run, or None when ``causal = 0`` (PdecRunError without a time variable)."""
     if not settings.causal:
         return None
