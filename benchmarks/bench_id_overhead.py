@@ -59,8 +59,8 @@ def timed_chunk(trainer: Trainer, steps: int) -> float:
     """Run ``steps`` more Adam steps; return seconds per step."""
     started = time.perf_counter()
     for _ in range(steps):
-        trainer.step += 1
-        trainer.adam_step(trainer.step)
+        trainer.state.step += 1
+        trainer.adam_step(trainer.state.step)
     return (time.perf_counter() - started) / steps
 
 

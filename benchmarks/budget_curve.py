@@ -32,11 +32,10 @@ def main() -> None:
     compiled = pdec.compile(spec)
     with open(out + ".jsonl", "w") as log:
 
-        def callback(trainer, row) -> None:
-            errors = [v for k, v in row.items() if k.startswith("error:")]
-            if errors:
-                log.write(json.dumps({"step": row["step"], "phase": row["phase"], "time": row["time"],
-                                      "error": max(errors)}) + "\n")
+        def callback(trainer, row) -> None:  # row: a pdec.run.history.Row
+            if row.errors:
+                log.write(json.dumps({"step": row.step, "phase": row.phase, "time": row.time,
+                                      "error": max(row.errors.values())}) + "\n")
                 log.flush()
 
         result = pdec.fit(compiled, out=out, quiet=True, plots=False, callback=callback, eval_every=50, **overrides)

@@ -50,8 +50,8 @@ def faults(trainer, row) -> None:
     import os
     import signal
 
-    if row["step"] == POISON_AFTER and not trainer.rollbacks:
-        trainer.net.head.weight.data.fill_(math.nan)
+    if row["step"] == POISON_AFTER and not trainer.state.rollbacks:
+        trainer.state.net.head.weight.data.fill_(math.nan)
     if row["step"] == INTERRUPT_AFTER:
         os.kill(os.getpid(), signal.SIGINT)
 

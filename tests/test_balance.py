@@ -41,11 +41,11 @@ def test_inverse_dirichlet_matches_hand_computation(tmp_path):
     expected = {k: 0.5 * 1.0 + 0.5 * top / s for k, s in sigma.items()}  # alpha = 0.5, lambda = 1 at start
 
     losses = trainer.losses(points, trainer.terms)
-    assert trainer.balancer.due(1)
+    assert trainer.state.balancer.due(1)
     trainer.balanced_gradients(losses)
     for k in trainer.terms:
-        assert trainer.balancer.weights[k] == pytest.approx(expected[k], rel=1e-6)
-    assert trainer.balancer.weights["pde:poisson"] < trainer.balancer.weights["bc:left"]
+        assert trainer.state.balancer.weights[k] == pytest.approx(expected[k], rel=1e-6)
+    assert trainer.state.balancer.weights["pde:poisson"] < trainer.state.balancer.weights["bc:left"]
     # the step's gradient is sum_k lambda_k g_k, with no further backward pass
     combined = torch.cat([p.grad.reshape(-1) for p in trainer.net_params]).numpy()
     np.testing.assert_allclose(combined, sum(expected[k] * fd[k] for k in fd), rtol=1e-5, atol=1e-8)
@@ -56,8 +56,8 @@ def test_grouped_inverse_dirichlet_matches_hand_computation(tmp_path):
     gradients summed)."""
     compiled = heat2d(layers=(3,), interior=16, boundary=8, dtype="float64")
     trainer = Trainer(compiled, compiled.settings, tmp_path)
-    assert trainer.balancer.name == "inverse_dirichlet_data_capped"
-    assert not any(trainer.balancer.isolated.values())  # an initial line and two walls: no isolated points
+    assert trainer.state.balancer.name == "inverse_dirichlet_data_capped"
+    assert not any(trainer.state.balancer.isolated.values())  # an initial line and two walls: no isolated points
     points = trainer.points(1, trainer.terms)
     fd = _fd_gradients(trainer, points)
     sigma = {"pde": np.std(fd["pde:heat"], ddof=1), "conditions": np.std(fd["ic:initial"] + fd["bc:walls"], ddof=1)}
@@ -65,8 +65,8 @@ def test_grouped_inverse_dirichlet_matches_hand_computation(tmp_path):
     expected = {k: 0.5 + 0.5 * top / sigma["pde" if k == "pde:heat" else "conditions"] for k in fd}
     trainer.balanced_gradients(trainer.losses(points, trainer.terms))
     for k in trainer.terms:
-        assert trainer.balancer.weights[k] == pytest.approx(expected[k], rel=1e-6)
-    assert trainer.balancer.weights["ic:initial"] == trainer.balancer.weights["bc:walls"] != 1.0
+        assert trainer.state.balancer.weights[k] == pytest.approx(expected[k], rel=1e-6)
+    assert trainer.state.balancer.weights["ic:initial"] == trainer.state.balancer.weights["bc:walls"] != 1.0
 
 
 @pytest.mark.parametrize(
@@ -82,13 +82,13 @@ def test_group_gradients_give_the_per_term_weights_and_step(tmp_path, problem, s
     for per_term in (True, False):
         compiled = problem(layers=(3,), interior=16, boundary=8, dtype="float64")
         trainer = Trainer(compiled, compiled.settings, tmp_path / str(per_term))
-        trainer.balancer.weights.update(start)
+        trainer.state.balancer.weights.update(start)
         losses = trainer.losses(trainer.points(1, trainer.terms), trainer.terms)
-        assert trainer.balancer.gradient_sums(losses) == sums
+        assert trainer.state.balancer.gradient_sums(losses) == sums
         if per_term:  # every term's own gradient, summed per group by the balancer
-            trainer.balancer.gradient_sums = lambda losses: {k: [k] for k in losses}
+            trainer.state.balancer.gradient_sums = lambda losses: {k: [k] for k in losses}
         trainer.balanced_gradients(losses)
-        found.append((dict(trainer.balancer.weights), torch.cat([p.grad.reshape(-1) for p in trainer.params])))
+        found.append((dict(trainer.state.balancer.weights), torch.cat([p.grad.reshape(-1) for p in trainer.params])))
     (weights, step), (group_weights, group_step) = found
     assert group_weights == pytest.approx(weights, rel=1e-12, abs=0.0)
     assert weights != dict.fromkeys(weights, 1.0)
@@ -112,7 +112,7 @@ def test_conditions_at_isolated_points_keep_weight_one(tmp_path):
     """u(0) = u(1) = 0 of a 1-D problem: met exactly at a point, their gradient vanishes; they stay at weight 1."""
     compiled = poisson1d(**small())
     trainer = Trainer(compiled, compiled.settings, tmp_path)
-    assert trainer.balancer.isolated == {"pde:poisson": False, "bc:left": True, "bc:right": True}
+    assert trainer.state.balancer.isolated == {"pde:poisson": False, "bc:left": True, "bc:right": True}
     terms = {k: Term(k, Kind(k.split(":")[0]), (), (), bare=k.split(":")[1], isolated=k == "bc:c") for k in TERMS}
     g = {
         "pde:a": [torch.tensor([1.0, -1.0, 3.0])],

@@ -9,8 +9,9 @@ import torch
 
 import pdec
 from pdec.core.errors import PdecRunError
+from pdec.run.history import Row
+from pdec.train.best import BestIterate
 from pdec.train.causal import Causal, make_causal
-from pdec.train.checkpoint import BestIterate
 
 ADVECTION = (
     "var x in [0, 1]\ntime t in [0, 2]\nfield u(x, t)\neq adv: u_t + u_x = 0\nic: u = sin(2*pi*x)\nperiodic: u in x\n"
@@ -83,14 +84,14 @@ def test_a_system_shares_the_smallest_weights_of_its_equations():
     shared = torch.minimum(wa, wb)  # = wb
     assert float(losses["pde:a"]) == pytest.approx(float((shared * 0.01).mean()), rel=1e-12)  # a waits for b
     assert float(losses["pde:b"]) == pytest.approx(float((shared * torch.tensor([2.0, 1, 1, 1])).mean()), rel=1e-12)
-    row = causal.history()
+    row = Row(causal=causal.smallest())
     assert row["causal:min_weight:pde:a"] == pytest.approx(float(wa[-1]), rel=1e-12)  # every equation's own
     assert row["causal:min_weight:pde:b"] == pytest.approx(float(wb[-1]), rel=1e-12)
     assert row["causal:min_weight"] == pytest.approx(float(wb[-1]), rel=1e-12)  # the shared weights' smallest
     assert float(causal.plain["pde:a"]) == pytest.approx(0.01) and float(causal.plain["pde:b"]) == pytest.approx(1.25)
     alone = causal.losses({"pde:a": ra}, {"interior": points}, ("pde:a",))  # a single equation: its own weights
     assert float(alone["pde:a"]) == pytest.approx(float((wa * 0.01).mean()), rel=1e-12)
-    assert set(causal.history()) == {"causal:min_weight", "causal:min_weight:pde:a"}
+    assert set(Row(causal=causal.smallest())) == {"causal:min_weight", "causal:min_weight:pde:a"}
 
 
 def test_keep_best_does_not_keep_an_iterate_worse_at_every_time():
@@ -121,7 +122,7 @@ def test_a_run_records_every_equation_s_smallest_weight_and_keeps_best_on_plain_
     seen = []
 
     def watch(trainer, row):
-        seen.append(trainer.best.causal is trainer.causal)
+        seen.append(trainer.state.best.causal is trainer.causal)
 
     result = pdec.fit(
         compiled, adam=10, lbfgs=0, layers=[8], interior=64, out=tmp_path / "r", quiet=True, plots=False, callback=watch

@@ -229,7 +229,9 @@ def test_check_does_not_import_torch():
     code = (
         "import sys; from pdec.cli import main; "
         f"status = main(['check', {str(ROOT / 'examples' / 'burgers.pde')!r}]); "
-        "assert 'torch' not in sys.modules, 'torch was imported'; sys.exit(status)"
+        "assert 'torch' not in sys.modules, 'torch was imported'; "
+        "assert 'scipy.stats' not in sys.modules and 'matplotlib' not in sys.modules, 'a heavy module was imported'; "
+        "sys.exit(status)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr

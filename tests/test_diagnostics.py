@@ -2,6 +2,7 @@
 
 import pytest
 
+from pdec.run.history import Row
 from pdec.train.diagnostics import (
     CAUSAL_CLOSED,
     EXTREME,
@@ -22,8 +23,8 @@ TERMS = ("pde:burgers", "ic:initial", "bc:left")
 
 def _rows(n, ic, pde=1e-5, weight_pde=1.0, step0=1):
     return [
-        {"step": step0 + i, "loss:pde:burgers": pde, "loss:ic:initial": ic(i), "loss:bc:left": 1e-6,
-         "weight:pde:burgers": weight_pde, "weight:ic:initial": 1.0, "weight:bc:left": 3.0}
+        Row.from_flat({"step": step0 + i, "loss:pde:burgers": pde, "loss:ic:initial": ic(i), "loss:bc:left": 1e-6,
+                       "weight:pde:burgers": weight_pde, "weight:ic:initial": 1.0, "weight:bc:left": 3.0})
         for i in range(n)
     ]
 

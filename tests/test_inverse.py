@@ -2,7 +2,6 @@
 
 import json
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,6 +11,7 @@ from pdec import fit
 from pdec.cli import main
 from pdec.compiler.driver import compile as compile_spec
 from pdec.train.inverse import (
+    Identifiability,
     assess,
     format_table,
     identifiability,
@@ -22,6 +22,7 @@ from pdec.train.inverse import (
     unknowns_table,
     weak_unknowns,
 )
+from pdec.train.state import Setup
 
 HEAT = """
 var x in [0, 1]
@@ -343,9 +344,9 @@ def test_the_unknowns_report_records_the_condition_number(tmp_path):
     compiled = compile_spec(ANISOTROPIC)
     torch.manual_seed(0)
     found = sensitivities(compiled, _NearlyDiagonal(2.5e-5), {"interior": torch.rand(300, 3)})
-    trainer = SimpleNamespace(unknowns=compiled.unknowns, run_dir=tmp_path, quiet=True)
-    trainer.identifiability, trainer.conditioning = assess(found)
-    report_unknowns(trainer, {"unknowns": {"a": 0.3, "b": 0.6}})
+    checked = Identifiability(*assess(found))
+    setup = Setup(compiled, compiled.settings, tmp_path, tmp_path)
+    report_unknowns(setup, compiled.unknowns, {"a": 0.3, "b": 0.6}, checked)
     saved = json.loads((tmp_path / "unknowns.json").read_text())
-    assert saved["condition_number"] == pytest.approx(trainer.conditioning.condition_number)
+    assert saved["condition_number"] == pytest.approx(checked.conditioning.condition_number)
     assert len(saved["warnings"]) == 1

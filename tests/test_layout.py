@@ -64,7 +64,10 @@ STAGES = (
         ),
     ),
     ("nn", ("embeddings", "networks", "windows", "__init__")),
-    ("run", ("intervals", "discovered", "functions", "parametric", "results", "vtu", "tensorboard", "__init__")),
+    (
+        "run",
+        ("intervals", "discovered", "functions", "history", "parametric", "results", "vtu", "tensorboard", "__init__"),
+    ),
     (
         "train",
         (
@@ -78,6 +81,8 @@ STAGES = (
             "distributed",
             "adaptive",
             "schedule",
+            "best",
+            "state",
             "checkpoint",
             "metrics",
             "inverse",
@@ -417,3 +422,39 @@ def test_functions_and_classes_stay_small():
                     rel = path.relative_to(PACKAGE)
                     too_long.append(f"{rel}:{node.lineno} {node.name} ({size} lines, at most {limit})")
     assert not too_long, too_long
+
+
+# ----------------------------------------------------------------------------------------------------- typed state
+
+# The owners of a run's state: a helper receives typed records (pdec.train.state), never one of these typed Any.
+OWNERS = {"trainer", "trainers", "setup"}
+
+
+def _untyped_owners(tree: ast.AST) -> list[tuple[int, str]]:
+    """``(line, parameter)`` of every parameter named like a run's owner and annotated ``Any`` (or not at all)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            args = node.args
+            for arg in args.posonlyargs + args.args + args.kwonlyargs:
+                if arg.arg in OWNERS and (arg.annotation is None or ast.unparse(arg.annotation) == "Any"):
+                    found.append((node.lineno, f"{node.name}({arg.arg})"))
+    return found
+
+
+def test_no_helper_takes_the_run_s_owner_untyped():
+    """Checkpoint, metrics, inverse and the rest say what they reach: no ``trainer: Any``, no stand-in namespaces."""
+    untyped, stand_ins = [], []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_text()
+        rel = path.relative_to(PACKAGE)
+        untyped += [f"{rel}:{line} {name}" for line, name in _untyped_owners(ast.parse(text))]
+        if "SimpleNamespace" in text:
+            stand_ins.append(str(rel))
+    assert not untyped, untyped
+    assert not stand_ins, stand_ins
+
+
+def test_the_checker_finds_an_untyped_trainer():
+    tree = ast.parse("def f(trainer: Any, n: int) -> None: ...\ndef g(setup: Setup, trainer) -> None: ...")
+    assert _untyped_owners(tree) == [(1, "f(trainer)"), (2, "g(trainer)")]

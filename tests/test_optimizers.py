@@ -174,7 +174,7 @@ def small_trainer(tmp_path, **overrides):
 def test_jacobian_of_the_stacked_residuals_matches_autograd_and_the_loss(tmp_path):
     trainer = small_trainer(tmp_path, dtype="float64")
     points = trainer.points(1, trainer.terms)
-    trainer.balancer.weights.update({t: w for t, w in zip(trainer.terms, (0.5, 2.0, 3.0, 1.5), strict=False)})
+    trainer.state.balancer.weights.update({t: w for t, w in zip(trainer.terms, (0.5, 2.0, 3.0, 1.5), strict=False)})
     r, J = trainer.stacked(points, True)
     loss = trainer.weighted(trainer.losses(points, trainer.terms))
     assert float(r @ r) == pytest.approx(float(loss.detach()), rel=1e-12)  # |r|^2 is exactly the weighted loss

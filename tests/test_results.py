@@ -158,3 +158,35 @@ def test_a_snapshot_copies_every_tensor_and_keeps_a_state_dict_loadable():
     assert type(copy["net"]) is type(state["net"]) and copy["net"]._metadata == state["net"]._metadata
     net.load_state_dict(copy["net"])
     assert torch.equal(net.weight, copy["net"]["weight"])
+
+
+def test_history_rows_are_structured_and_flattened_only_for_the_files(tmp_path):
+    """A row keeps each quantity by name; its columns (the CSV's header, a callback's view) are built from them in
+    the order history.csv has always had, and read back into the same structure."""
+    import math
+
+    from pdec.run.history import History, Row, column, parse_column
+
+    row = Row(3, "adam", "float32", 1e-3, 0.75, losses={"pde:heat": 0.5, "ic:start": 0.25},
+              weights={"pde:heat": 1.0, "ic:start": 1.0}, unknowns={"k": 0.4},
+              causal={"": 0.1, "pde:heat": 0.1}, errors={"u": 0.02}, time=1.5)
+    assert list(row) == ["step", "phase", "dtype", "lr", "loss", "loss:pde:heat", "loss:ic:start", "weight:pde:heat",
+                         "weight:ic:start", "unknown:k", "causal:min_weight", "causal:min_weight:pde:heat", "error:u",
+                         "time"]
+    assert row["loss:pde:heat"] == 0.5 and row["error:u"] == 0.02 and "error:v" not in row and row.get("window") is None
+    assert Row.from_flat(row.flat()).losses == row.losses and Row.from_flat(dict(row)) == row
+    for name, parsed in [("step", ("step", None)), ("loss", ("loss", None)), ("loss:pde:heat", ("losses", "pde:heat")),
+                         ("causal:min_weight", ("causal", "")), ("causal:min_weight:pde:heat", ("causal", "pde:heat")),
+                         ("unknown:k", ("unknowns", "k")), ("error:u", ("errors", "u")), ("note", ("other", "note"))]:
+        assert parse_column(name) == parsed
+    assert column("loss", "pde:heat") == "loss:pde:heat" and column("causal:min_weight", "") == "causal:min_weight"
+    history = History([row, Row(4, "adam", "float32", 1e-3, 0.5, losses={"pde:heat": 0.5}, other={"note": 1.0})])
+    history.write_csv(tmp_path / "h.csv")
+    back = History.read_csv(tmp_path / "h.csv")
+    assert back.columns == history.columns and back.columns[-1] == "note"
+    assert back.rows[0].losses == {"pde:heat": 0.5, "ic:start": 0.25} and back.rows[0].causal[""] == 0.1
+    errors = back.series("errors", "u")
+    assert back.names("losses") == ["pde:heat", "ic:start"] and errors[0] == 0.02 and math.isnan(errors[1])
+    back.write_csv(tmp_path / "again.csv")
+    assert (tmp_path / "again.csv").read_text() == (tmp_path / "h.csv").read_text().replace("3,", "3.0,", 1).replace(
+        "\n4,", "\n4.0,")  # the same columns; only the steps come back as floats

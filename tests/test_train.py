@@ -102,7 +102,7 @@ def test_staged_training_activates_terms(tmp_path):
     settings = compiled.settings.replace(update_every=1000, weighting="inverse_dirichlet")
     settings = Settings(**{**settings.__dict__, "stages": (Stage(("left", "right"), 5),)})
     trainer = Trainer(compiled, settings, tmp_path / "run", quiet=True, plots=False)
-    checkpoint.create_run_dir(trainer)
+    checkpoint.create_run_dir(trainer.setup.run_dir, compiled.spec.text, settings)
     result = trainer.run()
     rows = result.history.rows
     assert all("loss:pde:poisson" not in r and "loss:bc:left" in r for r in rows[:5])
@@ -163,9 +163,9 @@ def test_rollback_names_the_term_and_where_it_is_not_finite(tmp_path, capsys):
 def test_unknowns_trained_with_their_own_lr(tmp_path):
     compiled = poisson_inverse(**small(adam=30))
     trainer = Trainer(compiled, compiled.problem.settings, tmp_path / "run", quiet=True, plots=False)
-    groups = trainer.optimizer.param_groups
+    groups = trainer.state.optimizer.param_groups
     assert [g["lr"] for g in groups] == [1e-3, 1e-2]
-    checkpoint.create_run_dir(trainer)
+    checkpoint.create_run_dir(trainer.setup.run_dir, compiled.spec.text, trainer.settings)
     result = trainer.run()
     k = result.history["unknown:k"]
     assert k[0] != k[-1] and result.unknowns["k"] == pytest.approx(k[-1])
@@ -227,7 +227,7 @@ def test_example_smoke(tmp_path, path):
     }
     tiny.update({f"points.{t.bare}": 32 for t in compiled.terms.values() if t.kind not in ("pde", "data")})
     stages = tuple(dataclasses.replace(st, steps=10) for st in compiled.settings.stages)  # within 80 steps
-    compiled.settings = dataclasses.replace(compiled.settings, stages=stages)
+    compiled = compiled.replace(settings=dataclasses.replace(compiled.settings, stages=stages))
     result = fit(compiled, out=tmp_path / "run", quiet=True, plots=path.stem == "burgers", **tiny)
     loss = result.history["loss"]
     assert np.isfinite(loss).all()
@@ -346,8 +346,8 @@ def test_default_weighting_holds_conditions_at_points(tmp_path):
     # the last iterate, where the drift ends (the kept lowest-loss iterate, 4.8e-2 here, hides how far it went)
     settings = compiled.settings.replace(seed=1, keep_best=False)
     balanced = Trainer(compiled, settings, tmp_path / "balanced", quiet=True, plots=False)
-    balanced.balancer.isolated = dict.fromkeys(balanced.terms, False)  # the rule before points were held at 1
-    checkpoint.create_run_dir(balanced)
+    balanced.state.balancer.isolated = dict.fromkeys(balanced.terms, False)  # the rule before points were held at 1
+    checkpoint.create_run_dir(balanced.setup.run_dir, compiled.spec.text, settings)
     result = balanced.run()
     assert result.metrics["errors"]["u"] > 0.2
     assert result.metrics["weights"]["bc:ends"] > 100
@@ -359,10 +359,10 @@ def test_resume_restores_the_rng_state(tmp_path):
     compiled = poisson1d(**FAST)
     trainer = Trainer(compiled, compiled.settings, tmp_path / "run", quiet=True, plots=False)
     torch.manual_seed(7)
-    saved = checkpoint.state(trainer)
+    saved = checkpoint.saved(trainer.setup, trainer.state)
     expected = torch.rand(3)
     torch.rand(100)  # the generator moves on
-    checkpoint.restore(trainer, saved)
+    trainer.resume(saved)
     assert torch.equal(torch.rand(3), expected)
 
 

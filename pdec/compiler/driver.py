@@ -13,6 +13,7 @@ in ``linecache`` so tracebacks show the generated lines.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
@@ -107,6 +108,24 @@ class CompiledProblem:
         if self.options.compile:
             needs_grad = frozenset(name for name, sp in plan.sets.items() if sp.steps)
             self._residuals = compile_step(self._residuals, needs_grad)
+        self._frozen = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if getattr(self, "_frozen", False):
+            raise AttributeError(
+                f"a CompiledProblem is frozen after compilation: build a new one with .replace({name}=...)"
+            )
+        super().__setattr__(name, value)
+
+    def replace(self, **changes: Any) -> CompiledProblem:
+        """A copy with some attributes replaced (``settings``, ``unknowns``, ...); this one stays as it is."""
+        unknown = [k for k in changes if k.startswith("_") or k not in vars(self)]
+        if unknown:
+            raise TypeError(f"CompiledProblem has no attribute {', '.join(unknown)} to replace")
+        new = copy.copy(self)
+        for name, value in changes.items():
+            object.__setattr__(new, name, value)
+        return new
 
     def evaluate(
         self,

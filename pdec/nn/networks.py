@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -291,7 +292,7 @@ class NetworkShape:
     """What :func:`make_net` reads of a compiled problem, for a network built without compiling one.
 
     A loaded run (pdec.run.results) and a time window (pdec.nn.windows.shapes) build their networks from this;
-    :func:`pdec.nn.windows.chain` replaces ``constraints`` with the carried initial values.
+    :func:`pdec.nn.windows.chain` builds a copy whose ``constraints`` carry the initial values (:meth:`replace`).
     """
 
     variables: tuple[str, ...]
@@ -299,6 +300,10 @@ class NetworkShape:
     bounds: Mapping[str, tuple[float, float]]
     constraints: Constraints | None
     terms: Mapping[str, Any] = field(default_factory=dict)  # no data terms: no output scales
+
+    def replace(self, **changes: Any) -> NetworkShape:
+        """A copy with some fields replaced (as :meth:`pdec.compiler.driver.CompiledProblem.replace`)."""
+        return dataclasses.replace(self, **changes)
 
 
 def make_net(

@@ -224,9 +224,11 @@ def shapes(problem: Problem, windows: int) -> list[NetworkShape]:
 
 
 def chain(problem: Problem, windows: Sequence[Any], settings: Any, device: torch.device, dtype: torch.dtype) -> Marched:
-    """The windows' networks, each window's initial values wired to the one before (sets each ``.constraints``).
+    """The windows' networks, each window's initial values wired to the one before.
 
     ``windows``: what :func:`pdec.nn.networks.make_net` reads of each window (its compiled problem, or :func:`shapes`).
+    Each network after the first is built from a copy of its window whose ``constraints`` carry the previous
+    network's values (``.replace``); the windows themselves are left as they are.
     """
     column = [v.name for v in problem.variables].index(problem.time.name)
     t_edges = edges(problem, len(windows))
@@ -235,7 +237,7 @@ def chain(problem: Problem, windows: Sequence[Any], settings: Any, device: torch
     nets: list[nn.Module] = []
     for k, w in enumerate(windows):
         if k:
-            w.constraints = carried(w.constraints, nets[-1], column, t_edges[k], max_order(residuals))
+            w = w.replace(constraints=carried(w.constraints, nets[-1], column, t_edges[k], max_order(residuals)))
         nets.append(make_net(w, settings, device, dtype))
     return Marched(nets, t_edges, column)
 

@@ -33,6 +33,7 @@ from pdec.geometry import Domain, sobol
 from pdec.nn.networks import MLP
 from pdec.run.discovered import Discovery
 from pdec.run.functions import LearnedFunction, from_checkpoint
+from pdec.run.history import History
 from pdec.run.intervals import Intervals
 
 SPEC = "spec.pde"
@@ -42,98 +43,6 @@ METRICS = "metrics.json"
 UNKNOWNS = "unknowns.json"
 CHECKPOINT = "checkpoint.pt"
 PLOTS = "plots"
-
-
-class History:
-    """Per-step records keyed by column name: ``step``, ``phase``, ``lr``, ``loss``, ``loss:pde:burgers``,
-    ``weight:pde:burgers``, ``unknown:nu``, ``error:u`` (evaluation steps only), ``time`` (seconds).
-    """  # noqa: D205
-
-    def __init__(self, rows: Sequence[Mapping[str, Any]] = (), blocks: Sequence[str] = ()) -> None:
-        self.rows: list[dict[str, Any]] = [dict(r) for r in rows]
-        self.written: tuple[Path, list[str], int] | None = None  # the CSV last written: path, columns, rows
-        self.blocks = list(blocks)  # the rows as JSON text, block by block (packed), and how many rows they hold
-        self.encoded = len(self.rows) if self.blocks else 0
-        self.seen: tuple[dict[str, None], int] = ({}, 0)  # the columns of the first rows, and how many rows
-
-    def append(self, row: Mapping[str, Any]) -> None:
-        """Add one row."""
-        self.rows.append(dict(row))
-
-    def truncate(self, length: int) -> None:
-        """Drop the rows after the first ``length`` (a rollback)."""
-        if length < len(self.rows):
-            del self.rows[length:]
-            self.written, self.blocks, self.encoded, self.seen = None, [], 0, ({}, 0)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    @property
-    def columns(self) -> list[str]:
-        """Every column name, in first-seen order (the rows added since the last call are read)."""
-        seen, read = self.seen
-        for row in self.rows[read:]:
-            seen.update(dict.fromkeys(row))
-        self.seen = (seen, len(self.rows))
-        return list(seen)
-
-    def packed(self) -> dict[str, list[str]]:
-        """The rows for a checkpoint: ``{"json": blocks}``, each block the JSON text of the rows added since the last.
-
-        Each row is encoded once (a checkpoint every 1,000 steps pickled the whole history each time); JSON keeps
-        ints, floats (repr: exact), NaN, text and the order of each row's columns, and loads without running code.
-        """
-        if self.encoded < len(self.rows):
-            self.blocks.append(json.dumps(self.rows[self.encoded :], default=_json_number))
-            self.encoded = len(self.rows)
-        return {"json": list(self.blocks)}
-
-    @classmethod
-    def unpacked(cls, saved: Any) -> History:
-        """The history a checkpoint holds: :meth:`packed` blocks, or (checkpoints before them) the rows."""
-        if isinstance(saved, Mapping):
-            blocks = [str(b) for b in saved["json"]]
-            return cls([row for block in blocks for row in json.loads(block)], blocks)
-        return cls(saved)
-
-    def __getitem__(self, column: str) -> np.ndarray:
-        """The column as a float array (NaN where a row has no value, e.g. errors between evaluations)."""
-        return np.array([float(r.get(column, math.nan)) if r.get(column) != "" else math.nan for r in self.rows])
-
-    def last(self, column: str) -> float | None:
-        """The last recorded value of ``column`` (None if never recorded)."""
-        for row in reversed(self.rows):
-            if column in row:
-                return row[column]
-        return None
-
-    def write_csv(self, path: Path) -> None:
-        """Write every row (floats with repr precision; empty cells where a row has no value).
-
-        Rows added since the last write to ``path`` are appended when the columns are the same (a checkpoint every
-        1,000 steps would otherwise rewrite the whole history each time); otherwise the file is written anew.
-        """
-        columns = self.columns
-        if self.written is not None and self.written[:2] == (path, columns) and path.is_file():
-            with open(path, "a", newline="") as f:
-                csv.DictWriter(f, fieldnames=columns, restval="").writerows(self.rows[self.written[2] :])
-        else:
-            tmp = path.with_suffix(".tmp")
-            with open(tmp, "w", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=columns, restval="")
-                writer.writeheader()
-                writer.writerows(self.rows)
-            os.replace(tmp, path)
-        self.written = (path, columns, len(self.rows))
-
-    @classmethod
-    def read_csv(cls, path: Path) -> History:
-        """Read a history CSV back (numbers as floats, ``phase`` as text)."""
-        with open(path, newline="") as f:
-            text = ("phase", "dtype")
-            rows = [{k: (v if k in text else float(v)) for k, v in r.items() if v != ""} for r in csv.DictReader(f)]
-        return cls(rows)
 
 
 @dataclass
@@ -239,13 +148,6 @@ def save_checkpoint(path: Path, state: Mapping[str, Any]) -> None:
 
 
 _PLAIN = frozenset({float, int, bool, type(None)})
-
-
-def _json_number(value: Any) -> Any:
-    """A numpy scalar as the Python number JSON writes (TypeError for anything else)."""
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"a history value of type {type(value).__name__} cannot be saved")
 
 
 def plain(value: Any) -> Any:
@@ -469,18 +371,17 @@ def plot_run(
     folder = Path(run_dir) / PLOTS
     folder.mkdir(exist_ok=True)
     steps = history["step"]
-    for prefix, name in (("loss:", "loss.png"), ("weight:", "weights.png")):
+    for quantity, label, name in (("losses", "loss", "loss.png"), ("weights", "weight", "weights.png")):
         fig = Figure(figsize=(7, 4.5), layout="constrained")
         ax = fig.add_subplot()
-        for column in history.columns:
-            if column.startswith(prefix):
-                ax.plot(steps, history[column], label=column[len(prefix) :], lw=1)
+        for term in history.names(quantity):
+            ax.plot(steps, history.series(quantity, term), label=term, lw=1)
         ax.set_xlabel("step")
-        ax.set_ylabel(prefix.rstrip(":"))
+        ax.set_ylabel(label)
         ax.set_yscale("log")
         ax.legend(fontsize="small")
         fig.savefig(folder / name, dpi=120)
-    if any(c.startswith("unknown:") for c in history.columns):
+    if history.names("unknowns"):
         plot_unknowns(folder / "unknowns.png", history, truth or {})
     if solution is not None and solution.points.shape[1] <= 2:
         plot_solution(folder / "solution.png", solution)
@@ -490,11 +391,11 @@ def plot_unknowns(path: Path, history: History, truth: Mapping[str, float]) -> N
     """One panel per unknown: its trajectory over the steps, and its true value (dashed) when known."""
     from matplotlib.figure import Figure
 
-    names = [c[len("unknown:") :] for c in history.columns if c.startswith("unknown:")]
+    names = history.names("unknowns")
     fig = Figure(figsize=(7, 2.6 * len(names)), layout="constrained")
     for i, name in enumerate(names):
         ax = fig.add_subplot(len(names), 1, i + 1)
-        ax.plot(history["step"], history[f"unknown:{name}"], lw=1.5, label="discovered")
+        ax.plot(history["step"], history.series("unknowns", name), lw=1.5, label="discovered")
         if truth.get(name) is not None:
             ax.axhline(truth[name], color="k", ls="--", lw=1, label="true")
         ax.set_ylabel(name)

@@ -13,13 +13,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pdec.core.errors import PdecRunError
+from pdec.core.settings import Settings
 
 FOLDER = "tensorboard"
 SKIPPED = frozenset({"step", "time", "window"})  # the step is the x axis; the wall time is the writer's own
 HINT = "pip install 'pdec[tensorboard]' (or tensorboard), or set tensorboard = false"
+
+
+class Logged(Protocol):
+    """What the log reads of the trainer that calls it (pdec.train.trainer.Trainer), and nothing else."""
+
+    @property
+    def settings(self) -> Settings:
+        """The run's settings: ``tensorboard`` says whether to log."""
+
+    @property
+    def resume_dir(self) -> Path:
+        """The run's directory (a time window's run: the marched run's), where ``tensorboard/`` goes."""
 
 
 def check_available() -> None:
@@ -63,13 +76,14 @@ class TensorBoardLog:
     def __init__(self, enabled: bool = True, then: Callable[[Any, Mapping[str, Any]], None] | None = None) -> None:
         self.enabled, self.then = enabled, then
         self.writer: Any = None
-        self.trainer: Any = None
+        self.trainer: Logged | None = None
         self.offset = 0  # steps of the trainers before the current one
         self.last = 0  # the last step logged of the current trainer
 
-    def __call__(self, trainer: Any, row: Mapping[str, Any]) -> None:
-        """Log ``row`` at its step (counted on across trainers) when the trainer's settings ask; then ``then``."""
-        if self.enabled and getattr(trainer.settings, "tensorboard", False):
+    def __call__(self, trainer: Logged, row: Mapping[str, Any]) -> None:
+        """Log ``row`` (a history Row, or its columns) at its step (counted on across trainers) when the trainer's
+        settings ask; then ``then``."""  # noqa: D205, D209
+        if self.enabled and trainer.settings.tensorboard:
             if trainer is not self.trainer:
                 if self.trainer is not None:
                     self.offset += self.last
@@ -82,7 +96,7 @@ class TensorBoardLog:
         if self.then is not None:
             self.then(trainer, row)
 
-    def open(self, trainer: Any, first_step: int) -> Any:
+    def open(self, trainer: Logged, first_step: int) -> Any:
         """The writer, opened on the first row in the run directory's ``tensorboard/`` folder.
 
         ``purge_step``: a resumed run drops the events a crash left after its checkpoint.
@@ -91,7 +105,7 @@ class TensorBoardLog:
             check_available()
             from torch.utils.tensorboard import SummaryWriter
 
-            folder = Path(getattr(trainer, "resume_dir", trainer.run_dir)) / FOLDER
+            folder = Path(trainer.resume_dir) / FOLDER
             try:
                 self.writer = SummaryWriter(log_dir=str(folder), purge_step=first_step)
             except OSError as exc:

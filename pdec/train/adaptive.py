@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from pdec.compiler.driver import CompiledProblem
 from pdec.core.errors import PdecRunError
 from pdec.core.settings import Settings
 from pdec.language.problem import Kind
@@ -91,7 +92,7 @@ class Adaptive(Sampler):
     C = 1.0
     point_rule = staticmethod(sobol_points)  # the fixed rule (BASE_RULE), for draws that do not adapt
 
-    def __init__(self, compiled: Any, settings: Settings) -> None:
+    def __init__(self, compiled: CompiledProblem, settings: Settings) -> None:
         if not settings.resample:
             raise PdecRunError(
                 f"sampler {settings.sampler} moves the points every resampling round, but resample = 0",

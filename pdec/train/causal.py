@@ -27,12 +27,13 @@ each equation's term.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import torch
 
+from pdec.compiler.driver import CompiledProblem
 from pdec.compiler.terms import INTERIOR
 from pdec.core.errors import PdecRunError
+from pdec.core.settings import Settings
 from pdec.language.problem import Kind
 
 
@@ -98,17 +99,16 @@ class Causal:
         self.plain = {t: residuals[t].detach().pow(2).mean() for t in terms}
         return {t: (shared * per_bin[t]).mean() for t in terms}
 
-    def history(self) -> dict[str, float]:
-        """The history columns of the last evaluation: the smallest shared weight and each equation's own smallest.
+    def smallest(self) -> dict[str, float]:
+        """The smallest weights of the last evaluation, a history row's ``causal`` (pdec.run.history.Row).
 
-        Keys ``causal:min_weight`` (shared: the one the diagnostics watch) and ``causal:min_weight:<equation>``.
+        Key ``""``: the weight the equations share (the one the diagnostics watch, column ``causal:min_weight``); each
+        equation's own smallest by its term (column ``causal:min_weight:<equation>``).
         """
-        row = {"causal:min_weight": self.min_weight}
-        row.update({f"causal:min_weight:{t}": float(w) for t, w in self.min_weights.items()})
-        return row
+        return {"": self.min_weight} | {t: float(w) for t, w in self.min_weights.items()}
 
 
-def make_causal(compiled: Any, settings: Any) -> Causal | None:
+def make_causal(compiled: CompiledProblem, settings: Settings) -> Causal | None:
     """The causal weighting of a run, or None when ``causal = 0`` (PdecRunError without a time variable)."""
     if not settings.causal:
         return None

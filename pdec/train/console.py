@@ -15,6 +15,8 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from pdec.run.history import Row
+
 
 def rank() -> int:
     """This process's rank under ``torch.distributed`` when a process group is initialised, else 0."""
@@ -104,12 +106,12 @@ class Console:
         """The run went back to ``step`` (a rollback)."""
         self.bar.n = step
 
-    def show(self, previous: int, row: Mapping[str, Any], errors: Mapping[str, float], elapsed: float) -> None:
+    def show(self, previous: int, row: Row, errors: Mapping[str, float], elapsed: float) -> None:
         """Advance the bar to the row's step; every 10 steps show its loss; off a terminal, a status line when due."""
-        step = row["step"]
+        step = row.step
         self.bar.update(step - previous)
         if self.show_bar and (crossed(previous, step, 10) or step == self.total):
-            shown = {"loss": f"{row['loss']:.3e}"}
+            shown = {"loss": f"{row.loss:.3e}"}
             shown.update({f"error {k}": f"{v:.2e}" for k, v in errors.items()})  # the latest evaluation
             self.bar.set_postfix(shown, refresh=False)
         now = time.monotonic()
@@ -117,18 +119,18 @@ class Console:
             self._last_status = now
             say(self.status_line(row, errors, elapsed))
 
-    def status_line(self, row: Mapping[str, Any], errors: Mapping[str, float], elapsed: float) -> str:
+    def status_line(self, row: Row, errors: Mapping[str, float], elapsed: float) -> str:
         """One line for a log file: step, phase, total and per-term losses, latest errors, time spent and left."""
-        step = row["step"]
-        terms = ", ".join(f"{k} {row[f'loss:{k}']:.2e}" for k in self.terms if f"loss:{k}" in row)
+        step = row.step
+        terms = ", ".join(f"{k} {row.losses[k]:.2e}" for k in self.terms if k in row.losses)
         shown = ", ".join(f"{k} {v:.2e}" for k, v in errors.items())
-        if self._phase[0] != row["phase"]:  # each phase's own pace (a second-phase iteration
-            self._phase = (row["phase"], step, elapsed)  # costs several Adam steps)
+        if self._phase[0] != row.phase:  # each phase's own pace (a second-phase iteration
+            self._phase = (row.phase, step, elapsed)  # costs several Adam steps)
         _, start, spent = self._phase
         pace = (elapsed - spent) / (step - start) if step > start else elapsed / max(step, 1)
         left = pace * (self.total - step)
         return (
-            f"step {step}/{self.total} {row['phase']}: loss {row['loss']:.3e} ({terms})"
+            f"step {step}/{self.total} {row.phase}: loss {row.loss:.3e} ({terms})"
             + (f"; error {shown}" if shown else "")
             + f"; {elapsed:.0f} s, about {left:.0f} s left"
         )

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from pdec.run.history import Row
 
 STALL_STEPS = 1000  # a term is stalled when its loss has not halved over this many steps ...
 GAP = 100.0  # ... while every other active term's loss is at least this many times smaller ...
@@ -38,7 +39,7 @@ class Finding:
 
 
 def diagnose(
-    rows: Sequence[Mapping[str, Any]],
+    rows: Sequence[Row],
     terms: Sequence[str],
     final: bool = False,
     heldout: Mapping[str, tuple[float, float, int]] | None = None,
@@ -46,7 +47,7 @@ def diagnose(
     """All findings on the history ``rows`` of a run whose loss terms are ``terms``.
 
     Args:
-        rows: history rows (``step``, ``loss:TERM``, ``weight:TERM``, ``error:FIELD``).
+        rows: history rows (pdec.run.history.Row: ``step``, ``losses``, ``weights``, ``causal``, ``errors``).
         terms: every term name of the problem.
         final: the run has ended: also judge the end state (divergence, equations that hold only at their points,
             errors of an unlearned solution).
@@ -60,7 +61,7 @@ def diagnose(
     return found
 
 
-def stalled_terms(rows: Sequence[Mapping[str, Any]], terms: Sequence[str]) -> list[Finding]:
+def stalled_terms(rows: Sequence[Row], terms: Sequence[str]) -> list[Finding]:
     """Terms whose loss has not halved over the last ``STALL_STEPS`` steps while all others are far below it.
 
     Only a term still above ``STUCK`` times its first recorded loss counts: one that has fallen by orders of magnitude
@@ -68,19 +69,19 @@ def stalled_terms(rows: Sequence[Mapping[str, Any]], terms: Sequence[str]) -> li
     source, stays far above its conditions without anything being wrong).
     """
     last = rows[-1]
-    start = next((r for r in rows if r["step"] >= last["step"] - STALL_STEPS), rows[0])
-    if last["step"] - start["step"] < STALL_STEPS - 1 or start is last:
+    start = next((r for r in rows if r.step >= last.step - STALL_STEPS), rows[0])
+    if last.step - start.step < STALL_STEPS - 1 or start is last:
         return []
-    window = [r for r in rows if r["step"] >= start["step"]]
-    active = [k for k in terms if f"loss:{k}" in last and f"loss:{k}" in start]
+    window = [r for r in rows if r.step >= start.step]
+    active = [k for k in terms if k in last.losses and k in start.losses]
     out = []
     for k in active:
-        others = [last[f"loss:{t}"] for t in active if t != k]
-        now, then = last[f"loss:{k}"], start[f"loss:{k}"]
-        best = min(r.get(f"loss:{k}", math.inf) for r in window)
-        first = next(r[f"loss:{k}"] for r in rows if f"loss:{k}" in r)
+        others = [last.losses[t] for t in active if t != k]
+        now, then = last.losses[k], start.losses[k]
+        best = min(r.losses.get(k, math.inf) for r in window)
+        first = next(r.losses[k] for r in rows if k in r.losses)
         if others and best > 0.5 * then and now > GAP * max(others) and now > STUCK * first and now > 0:
-            out.append(Finding("stalled", k, _stalled_message(k, now, max(others), last["step"] - start["step"])))
+            out.append(Finding("stalled", k, _stalled_message(k, now, max(others), last.step - start.step)))
     return out
 
 
@@ -95,9 +96,9 @@ def _stalled_message(term: str, loss: float, others: float, steps: int) -> str:
     )
 
 
-def extreme_weights(row: Mapping[str, Any], terms: Sequence[str]) -> list[Finding]:
+def extreme_weights(row: Row, terms: Sequence[str]) -> list[Finding]:
     """The weights of ``row`` when the largest is more than ``EXTREME`` times the smallest."""
-    weights = {k: row[f"weight:{k}"] for k in terms if f"loss:{k}" in row and f"weight:{k}" in row}
+    weights = {k: row.weights[k] for k in terms if k in row.losses and k in row.weights}
     positive = {k: w for k, w in weights.items() if w > 0}
     if len(positive) < 2:
         return []
@@ -114,12 +115,12 @@ def extreme_weights(row: Mapping[str, Any], terms: Sequence[str]) -> list[Findin
     return [Finding("weights", top, message)]
 
 
-def causal_closed(rows: Sequence[Mapping[str, Any]]) -> list[Finding]:
+def causal_closed(rows: Sequence[Row]) -> list[Finding]:
     """Causal weights whose smallest (the last time bin's) has stayed below ``CAUSAL_CLOSED`` for ``STALL_STEPS``.
 
     Then the equation is trained at the earliest times only, and the network is unconstrained at the later ones.
     """
-    recent = [r["causal:min_weight"] for r in rows[-STALL_STEPS:] if "causal:min_weight" in r]
+    recent = [r.causal[""] for r in rows[-STALL_STEPS:] if "" in r.causal]  # the weight the equations share
     if len(rows) < STALL_STEPS or len(recent) < STALL_STEPS or max(recent) >= CAUSAL_CLOSED:
         return []
     message = (
@@ -131,12 +132,12 @@ def causal_closed(rows: Sequence[Mapping[str, Any]]) -> list[Finding]:
     return [Finding("causal", "causal", message)]
 
 
-def diverged(rows: Sequence[Mapping[str, Any]], terms: Sequence[str]) -> list[Finding]:
+def diverged(rows: Sequence[Row], terms: Sequence[str]) -> list[Finding]:
     """The run's unweighted loss (the sum of the term losses) ended above where it started, or is not finite.
 
     Only the terms trained from the first step count, so a stage switching more terms on is not a rise.
     """
-    terms = [k for k in terms if f"loss:{k}" in rows[0]]
+    terms = [k for k in terms if k in rows[0].losses]
     first, last = _unweighted(rows[0], terms), _unweighted(rows[-1], terms)
     if math.isfinite(last) and last <= first:
         return []
@@ -147,16 +148,16 @@ def diverged(rows: Sequence[Mapping[str, Any]], terms: Sequence[str]) -> list[Fi
     return [Finding("diverged", "loss", message)]
 
 
-def _unweighted(row: Mapping[str, Any], terms: Sequence[str]) -> float:
+def _unweighted(row: Row, terms: Sequence[str]) -> float:
     """The sum of the term losses of one row."""
-    return sum(row[f"loss:{k}"] for k in terms if f"loss:{k}" in row)
+    return sum(row.losses[k] for k in terms if k in row.losses)
 
 
-def unlearned(rows: Sequence[Mapping[str, Any]]) -> list[Finding]:
+def unlearned(rows: Sequence[Row]) -> list[Finding]:
     """Fields whose last relative L2 error is at least ``NOT_LEARNED``."""
     errors: dict[str, float] = {}
     for row in rows:
-        errors.update({k.split(":", 1)[1]: v for k, v in row.items() if k.startswith("error:")})
+        errors.update(row.errors)
     return [
         Finding(
             "error",
@@ -169,7 +170,7 @@ def unlearned(rows: Sequence[Mapping[str, Any]]) -> list[Finding]:
     ]
 
 
-def overfitted(heldout: Mapping[str, tuple[float, float, int]], rows: Sequence[Mapping[str, Any]]) -> list[Finding]:
+def overfitted(heldout: Mapping[str, tuple[float, float, int]], rows: Sequence[Row]) -> list[Finding]:
     """Equations whose loss at held-out points (pdec.train.metrics.heldout_losses) is far above their training loss.
 
     ``heldout`` maps a term to ``(training loss, held-out loss, points)``. Only a held-out loss above
@@ -177,7 +178,7 @@ def overfitted(heldout: Mapping[str, tuple[float, float, int]], rows: Sequence[M
     """
     out = []
     for term, (train, held, n) in heldout.items():
-        first = next((r[f"loss:{term}"] for r in rows if f"loss:{term}" in r), math.inf)
+        first = next((r.losses[term] for r in rows if term in r.losses), math.inf)
         if held > OVERFIT * train and held > OVERFIT_FLOOR * first:
             out.append(Finding("overfitted", term, (
                 f"{term} holds at its training points (loss {train:.2e}) but not at {n} fresh points "

@@ -71,23 +71,24 @@ def discover(compiled: Any, *, out: str | Path | None = None, resume: str | Path
     compiled, net, first = started
     problem, rounds = compiled.problem, []
     for k in range(settings.discover_rounds + 1):
-        trainer = Trainer(compiled, first if k == 0 else retraining(settings), run_dir / ROUND_DIR.format(k),
-                          net=net, **options)
-        checkpoint.create_run_dir(trainer)
+        round_settings, round_dir = first if k == 0 else retraining(settings), run_dir / ROUND_DIR.format(k)
+        trainer = Trainer(compiled, round_settings, round_dir, net=net, **options)
+        checkpoint.create_run_dir(round_dir, compiled.spec.text, trainer.settings)
         say(f"discovery round {k}: {describe_library(problem)}", bool(quiet))
         result = trainer.run()
         if result.interrupted:
             return result
         shares = term_shares(trainer, problem)
         drop = tuple(n for n, s in shares.items() if s < settings.discover_threshold)
-        found = Round(k, {n: result.unknowns[n] for n in shares}, shares, drop, trainer.step, trainer.elapsed,
+        state = trainer.state
+        found = Round(k, {n: result.unknowns[n] for n in shares}, shares, drop, state.step, state.elapsed,
                       float(result.metrics.get("loss", float("nan"))))
         rounds.append(found)
         say(round_line(found, problem), bool(quiet))
         if not drop or k == settings.discover_rounds:
             break
         problem = prune(problem, drop, result.unknowns)
-        compiled, net = compile_problem(problem), trainer.net.to(torch_dtype(settings.dtype))
+        compiled, net = compile_problem(problem), trainer.state.net.to(torch_dtype(settings.dtype))
     discovery = summarise(problem, written, rounds, result, settings.discover_threshold, run_dir)
     if main_process():
         write(discovery, run_dir)
@@ -115,19 +116,19 @@ def first_round(compiled: Any, settings: Settings, run_dir: Path, options: Mappi
         return compiled, None, settings
     names = [c.name for lib in problem.libraries for c in lib.candidates]
     fit = dataclasses.replace(settings.replace(adam=steps, iterations=0), stages=(Stage(data, steps),))
-    trainer = Trainer(compile_problem(prune(problem, names)), fit, run_dir / "data-fit", net=None,
-                      **{**options, "plots": False})
-    checkpoint.create_run_dir(trainer)
+    fitting = compile_problem(prune(problem, names))
+    trainer = Trainer(fitting, fit, run_dir / "data-fit", net=None, **{**options, "plots": False})
+    checkpoint.create_run_dir(run_dir / "data-fit", fitting.spec.text, trainer.settings)
     say(f"fitting the readings alone for {steps} Adam steps", bool(options.get("quiet")))
     result = trainer.run()
     if result.interrupted:
         return result
-    starts, scales = regress(compiled, trainer.net, problem)
+    starts, scales = regress(compiled, trainer.state.net, problem)
     rest = dataclasses.replace(settings.replace(adam=settings.adam - steps, data_first=0.0), stages=())
     text = {c.name: c.text for lib in problem.libraries for c in lib.candidates}
     say("least squares on the fitted network: " + ", ".join(f"{text[n]} {v:.4g}" for n, v in starts.items()),
         bool(options.get("quiet")))
-    return compile_problem(prune(problem, (), starts, scales)), trainer.net, rest
+    return compile_problem(prune(problem, (), starts, scales)), trainer.state.net, rest
 
 
 def regress(compiled: Any, net: Any, problem: Problem) -> tuple[dict[str, float], dict[str, float]]:
@@ -175,7 +176,7 @@ def term_shares(trainer: Trainer, problem: Problem) -> dict[str, float]:
     unknowns (pdec.run.intervals.linearise: the residual is linear in each coefficient, so its column is the term);
     the terms outside the library count as one.
     """
-    lin = linearised(trainer.compiled, trainer.net, trainer.unknowns, problem)
+    lin = linearised(trainer.compiled, trainer.state.net, trainer.state.unknowns, problem)
     column = {name: i for i, name in enumerate(lin.unknowns)}
     shares: dict[str, float] = {}
     for lib in problem.libraries:

@@ -1,12 +1,11 @@
 """Inverse problems: synthetic observations, the frozen-network fit, identifiability and the unknowns report.
 
-The functions taking a ``trainer`` act on the run's :class:`pdec.train.trainer.Trainer` (its network, unknowns and
-losses).
+The functions of a run read its records (pdec.train.state: :class:`Setup`, :class:`TrainState`, :class:`Objective`
+for the losses) and return what they found (:class:`Identifiability`); none reaches into the trainer.
 """
 
 from __future__ import annotations
 
-import copy
 import csv
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -17,14 +16,17 @@ from typing import Any
 import numpy as np
 import torch
 
+from pdec.compiler.driver import CompiledProblem
+from pdec.compiler.unknowns import Unknowns
 from pdec.core.errors import PdecRunError
 from pdec.language.problem import Kind
 from pdec.run.functions import FUNCTIONS, write_table
-from pdec.run.intervals import NETWORK, POINTS, describe, estimate, linearise
+from pdec.run.intervals import NETWORK, POINTS, Intervals, describe, estimate, linearise
 from pdec.run.results import UNKNOWNS, write_json
 from pdec.train.console import main_process, say
 from pdec.train.metrics import function_tables
 from pdec.train.sampling import region_points
+from pdec.train.state import Objective, Points, Setup, TrainState
 
 WEAK = 1e-6  # sensitivity, relative to the strongest unknown's (or the residual), below which an unknown is weak
 TIED = 1e-6  # singular value (relative to the largest) of the unit-normalised sensitivities below which unknowns tie
@@ -32,7 +34,7 @@ ILL_CONDITIONED = 1e3  # condition number of the unit-normalised sensitivities a
 
 
 def sample_exact(
-    compiled: Any, n: int, *, noise: float = 0.0, seed: int = 0, sampler: str = "sobol"
+    compiled: CompiledProblem, n: int, *, noise: float = 0.0, seed: int = 0, sampler: str = "sobol"
 ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """Draw ``n`` observations of the exact solution inside the domain, with optional relative Gaussian noise.
 
@@ -75,7 +77,7 @@ def write_csv(path: str | Path, names: Sequence[str], *columns: np.ndarray) -> N
 
 
 def sensitivities(
-    compiled: Any,
+    compiled: CompiledProblem,
     net: Callable[[torch.Tensor], torch.Tensor],
     points: Mapping[str, torch.Tensor],
     targets: Mapping[str, torch.Tensor] | None = None,
@@ -235,7 +237,8 @@ def format_table(rows: Sequence[Mapping[str, Any]]) -> str:
 
 
 def fit_unknowns(
-    trainer: Any, points: Mapping[str, torch.Tensor], terms: tuple[str, ...], before: tuple[str, ...]
+    setup: Setup, state: TrainState, objective: Objective, points: Points, terms: tuple[str, ...],
+    before: tuple[str, ...]
 ) -> None:
     """Fit the unknowns to ``terms`` (just switched on) with the network frozen: L-BFGS on their summed losses.
 
@@ -247,52 +250,51 @@ def fit_unknowns(
     contain an unknown or such a field count. Skipped when no data set was trained before, when no term contains an
     unknown, or when ``settings.fit_unknowns`` is 0; a non-finite result restores the old values.
     """
-    term = trainer.term
+    term, unknowns = setup.compiled.terms, state.unknowns
     fitted = {f for t in before for f in term[t].observed}
-    if not trainer.settings.fit_unknowns or not list(trainer.unknowns.parameters()) or not fitted:
+    if not setup.settings.fit_unknowns or not list(unknowns.parameters()) or not fitted:
         return
     with_unknowns = {t for t in terms if term[t].unknowns}
     if not with_unknowns:
         return
     free = {f for t in with_unknowns for f in term[t].fields} - fitted
     terms = tuple(t for t in terms if t in with_unknowns or set(term[t].fields) & free)
-    params = list(trainer.unknowns.parameters())
-    head = trainer.net.head
+    params = list(unknowns.parameters())
+    head = state.net.head
     if free:
         params += [head.weight, head.bias]
-    start, before_values = trainer.unknowns.floats(), [p.detach().clone() for p in params]
-    with trainer.shards.local(trainer.model):  # over ranks: the closure all-reduces, DDP stays out
-        _frozen_network_lbfgs(trainer, points, terms, params, free)
-        finite = math.isfinite(_summed_loss(trainer, points, terms))
+    start, before_values = unknowns.floats(), [p.detach().clone() for p in params]
+    with objective.shards.local(objective.model):  # over ranks: the closure all-reduces, DDP stays out
+        _frozen_network_lbfgs(setup, state.net, objective, points, terms, params, free)
+        finite = math.isfinite(_summed_loss(objective, points, terms))
     if not all(torch.isfinite(p).all() for p in params) or not finite:
         with torch.no_grad():
             for p, old in zip(params, before_values, strict=True):
                 p.copy_(old)
         say("warning: fitting the unknowns to the newly active terms failed; they keep their values")
         return
-    found = trainer.unknowns.floats()
-    moved = ", ".join([f"{k} {start[k]:.4g} -> {found[k]:.4g}" for k in found] + list(trainer.unknowns.functions))
+    found = unknowns.floats()
+    moved = ", ".join([f"{k} {start[k]:.4g} -> {found[k]:.4g}" for k in found] + list(unknowns.functions))
     also = f" (and the output layer of {', '.join(sorted(free))})" if free else ""
     switched = ", ".join(term[t].bare for t in terms)
-    say(
-        f"step {trainer.step + 1}: {switched} on; unknowns fitted with the network frozen{also}: {moved}", trainer.quiet
-    )
+    say(f"step {state.step + 1}: {switched} on; unknowns fitted with the network frozen{also}: {moved}", setup.quiet)
 
 
 def _frozen_network_lbfgs(
-    trainer: Any, points: Mapping[str, torch.Tensor], terms: tuple[str, ...], params: list, free: set[str]
+    setup: Setup, net: torch.nn.Module, objective: Objective, points: Points, terms: tuple[str, ...], params: list,
+    free: set[str]
 ) -> None:
     """L-BFGS on ``params`` (the unknowns, and the output layer's rows of the ``free`` fields) for the summed losses.
 
     Over several ranks the closure returns the loss over every rank's points and averages the gradients (an
     all-reduced closure), so every rank takes the same L-BFGS steps as one process on all the points.
     """
-    head = trainer.net.head
-    rows = torch.tensor([f in free for f in trainer.net.fields], device=trainer.device)
+    head, shards = net.head, objective.shards
+    rows = torch.tensor([f in free for f in net.fields], device=setup.device)
     optimizer = torch.optim.LBFGS(
         params,
         lr=1.0,
-        max_iter=trainer.settings.fit_unknowns,
+        max_iter=setup.settings.fit_unknowns,
         line_search_fn="strong_wolfe",
         tolerance_grad=1e-12,
         tolerance_change=1e-14,
@@ -301,11 +303,11 @@ def _frozen_network_lbfgs(
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad(set_to_none=True)
-        total = sum(trainer.losses(points, terms).values())
-        reported = trainer.shards.mean(total)
+        total = sum(objective.losses(points, terms).values())
+        reported = shards.mean(total)
         if torch.isfinite(reported):
             torch.autograd.backward(total, inputs=params)
-            trainer.shards.average(p.grad for p in params)
+            shards.average(p.grad for p in params)
             if free:  # only the free fields' rows move: L-BFGS steps lie in the span of the gradients
                 head.weight.grad[~rows] = 0
                 head.bias.grad[~rows] = 0
@@ -314,79 +316,95 @@ def _frozen_network_lbfgs(
     optimizer.step(closure)
 
 
-def _summed_loss(trainer: Any, points: Mapping[str, torch.Tensor], terms: tuple[str, ...]) -> float:
+def _summed_loss(objective: Objective, points: Points, terms: tuple[str, ...]) -> float:
     """The summed losses of ``terms`` as a float (with the gradient graph built, as the fit's closure does)."""
-    return float(trainer.shards.mean(sum(trainer.losses(points, terms).values())).detach())
+    return float(objective.shards.mean(sum(objective.losses(points, terms).values())).detach())
+
+
+@dataclass(frozen=True)
+class Identifiability:
+    """What the check of the unknowns found on the trained network (:func:`check_identifiability`).
+
+    Attributes:
+        warnings: weak unknowns, ties, poorly determined combinations (and the intervals' own warnings).
+        conditioning: the SVD of the unknowns' sensitivities (its condition number goes to unknowns.json).
+        intervals: the unknowns' confidence intervals (None without readings).
+    """
+
+    warnings: list[str]
+    conditioning: Conditioning
+    intervals: Intervals | None = None
 
 
 def check_identifiability(
-    trainer: Any, points: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor] | None = None
-) -> None:
+    setup: Setup, state: TrainState, points: Points, targets: Points
+) -> Identifiability:
     """Warn about unknowns the residuals barely depend on, or depend on only in a fixed or ill-conditioned combination.
 
     Runs on the trained network at the end of the run (a barely trained network gives false alarms both ways),
     in float64, with the SVD of the normalised sensitivities (see :func:`assess`). ``targets`` are the
-    observations at ``points`` (default: the trainer's). With readings, the same linearisation also includes the
-    network's trailing parameters and gives the confidence intervals (:func:`pdec.run.intervals.estimate`), on at most
-    ``POINTS`` points of each equation's or condition's point set (the first ones: the sampler drew them at random).
-    Sets
-    ``trainer.identifiability`` (the warnings), ``trainer.conditioning`` (a :class:`Conditioning`) and
-    ``trainer.intervals`` (None without readings), all reported by :func:`report_unknowns`.
+    observations at ``points``. With readings, the same linearisation also includes the network's trailing
+    parameters and gives the confidence intervals (:func:`pdec.run.intervals.estimate`), on at most ``POINTS``
+    points of each equation's or condition's point set (the first ones: the sampler drew them at random). Returns
+    the findings, which :func:`report_unknowns` reports.
     """
-    compiled = copy.copy(trainer.compiled)
-    compiled.unknowns = trainer.unknowns
-    targets = trainer.targets_for(points) if targets is None else targets
-    readings = any(trainer.term[t].kind == Kind.DATA for t in trainer.terms)
+    compiled = setup.compiled.replace(unknowns=state.unknowns)
+    readings = any(t.kind == Kind.DATA for t in compiled.terms.values())
     if readings:
         points = {k: x if k in targets else x[:POINTS] for k, x in points.items()}
     with torch.enable_grad():
-        found = linearise(compiled, trainer.net, points, targets, network=NETWORK if readings else 0)
-    trainer.identifiability, trainer.conditioning = assess(found.sensitivities())  # condition number: unknowns.json
-    trainer.intervals = estimate(found, trainer.balancer.weights) if readings else None
-    if trainer.intervals is not None:
-        trainer.identifiability += trainer.intervals.warnings
-    for warning in trainer.identifiability:
+        found = linearise(compiled, state.net, points, targets, network=NETWORK if readings else 0)
+    warnings, conditioning = assess(found.sensitivities())  # condition number: unknowns.json
+    intervals = estimate(found, state.balancer.weights) if readings else None
+    if intervals is not None:
+        warnings += intervals.warnings
+    for warning in warnings:
         say(f"warning: {warning}")
+    return Identifiability(warnings, conditioning, intervals)
 
 
-def report_unknowns(trainer: Any, metrics: Mapping[str, Any]) -> None:
+def report_unknowns(
+    setup: Setup, unknowns: Unknowns, discovered: Mapping[str, float], checked: Identifiability | None
+) -> None:
     """Print the discovered unknowns against their initial and true values, and their intervals; save unknowns.json.
 
     Each unknown function goes on the grid of its variables to ``functions/NAME.csv``, summarised under
     ``functions`` in unknowns.json (its relative L2 error against its ``true`` expression, when given).
+    ``discovered``: the unknowns' final values; ``checked``: :func:`check_identifiability`'s findings (None: it
+    did not run).
     """
-    declared = tuple(u for name, u in trainer.unknowns.specs.items() if name in trainer.unknowns.raw)
-    rows = unknowns_table(declared, {u.name: u.init for u in declared}, metrics["unknowns"])
-    intervals = getattr(trainer, "intervals", None)  # set by check_identifiability when the spec has readings
+    declared = tuple(u for name, u in unknowns.specs.items() if name in unknowns.raw)
+    rows = unknowns_table(declared, {u.name: u.init for u in declared}, discovered)
+    intervals = None if checked is None else checked.intervals  # with readings only
     saved = rows if intervals is None else describe(rows, intervals)
-    report = {"unknowns": saved, "warnings": trainer.identifiability or []}
-    tables = function_tables(trainer)
+    report = {"unknowns": saved, "warnings": [] if checked is None else checked.warnings}
+    tables = function_tables(unknowns, setup.compiled)
     if tables:
         report["functions"] = {k: t.summary(f"{FUNCTIONS}/{k}.csv") for k, t in tables.items()}
-    found = getattr(trainer, "conditioning", None)  # set by check_identifiability, when it ran
+    found = None if checked is None else checked.conditioning
     if found is not None:
         report["condition_number"] = found.condition_number  # of the sensitivities; JSON null for an exact tie
     if intervals is not None:
         report["intervals"] = intervals.to_dict()
     if main_process():
-        write_json(trainer.run_dir / UNKNOWNS, report)
+        write_json(setup.run_dir / UNKNOWNS, report)
         for name, table in tables.items():
-            write_table(trainer.run_dir / FUNCTIONS / f"{name}.csv", table)
-    say(format_table(rows), trainer.quiet or not rows)
+            write_table(setup.run_dir / FUNCTIONS / f"{name}.csv", table)
+    say(format_table(rows), setup.quiet or not rows)
     for name, table in tables.items():
         error = "" if table.true is None else f", relative L2 error {100 * table.relative_error:.3g}% against the true"
         say(
             f"{name}({', '.join(table.args)}): values in [{table.values.min():.4g}, {table.values.max():.4g}] on a "
             f"grid of {len(table.values)} points{error} ({FUNCTIONS}/{name}.csv)",
-            trainer.quiet,
+            setup.quiet,
         )
     if found is not None and len(found.names) > 1:
         say(
             f"condition number of the unknowns' sensitivities ({', '.join(found.names)}): "
             f"{found.condition_number:.3g} (warned above {ILL_CONDITIONED:g})",
-            trainer.quiet,
+            setup.quiet,
         )
     if intervals is not None:
         noise = ", ".join(f"{k} {'-' if v is None else format(v, '.3g')}" for k, v in intervals.noise.items())
-        say(f"confidence intervals (linearised; noise estimated from the readings: {noise}):", trainer.quiet)
-        say("\n".join(f"  {line}" for line in str(intervals).splitlines()), trainer.quiet)
+        say(f"confidence intervals (linearised; noise estimated from the readings: {noise}):", setup.quiet)
+        say("\n".join(f"  {line}" for line in str(intervals).splitlines()), setup.quiet)

@@ -13,9 +13,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
+
+from pdec.compiler.driver import CompiledProblem
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class ResidualProblem:
         sets_of: term -> the point sets it is evaluated on.
     """
 
-    compiled: Any
+    compiled: CompiledProblem
     net: torch.nn.Module
     unknowns: torch.nn.Module
     terms: Sequence[str]

@@ -15,16 +15,18 @@ The run directory holds one run directory per window (``window-1`` ...) and, at 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import torch
 
+from pdec.compiler.driver import CompiledProblem
 from pdec.compiler.driver import compile as compile_problem
+from pdec.core.settings import Settings
 from pdec.nn.windows import Marched, chain, freeze, window_problem
 from pdec.run.results import (
     CHECKPOINT,
@@ -45,7 +47,9 @@ from pdec.train.trainer import Trainer
 WINDOW_DIR = "window-{}"
 
 
-def train_windows(compiled: Any, settings: Any, run_dir: Path, resume: bool, options: Mapping[str, Any]) -> Any:
+def train_windows(
+    compiled: CompiledProblem, settings: Settings, run_dir: Path, resume: bool, options: Mapping[str, Any]
+) -> Result:
     """Train window after window; return the Result of the joined network over the whole interval.
 
     ``options`` are the trainer's (quiet, callback, plots). On resume, finished windows are loaded and the
@@ -57,7 +61,7 @@ def train_windows(compiled: Any, settings: Any, run_dir: Path, resume: bool, opt
     t_edges = marched.edges
     quiet = bool(options.get("quiet"))
     if not resume:
-        checkpoint.create_run_dir(SimpleNamespace(run_dir=run_dir, compiled=compiled, settings=settings))
+        checkpoint.create_run_dir(run_dir, compiled.spec.text, settings)
     trainers = []
     for k, (w, net) in enumerate(zip(windows, marched.nets, strict=True)):
         sub = run_dir / WINDOW_DIR.format(k + 1)
@@ -65,12 +69,12 @@ def train_windows(compiled: Any, settings: Any, run_dir: Path, resume: bool, opt
         trainers.append(trainer)
         saved = load_checkpoint(sub) if (sub / CHECKPOINT).is_file() else None
         if saved is not None:
-            checkpoint.restore(trainer, saved)
+            trainer.resume(saved)
             if saved.get("finished"):
                 freeze(net)
                 continue
         else:
-            checkpoint.create_run_dir(trainer)
+            checkpoint.create_run_dir(sub, w.spec.text, settings)
         say(f"window {k + 1}/{n}: {compiled.time} in [{t_edges[k]:.6g}, {t_edges[k + 1]:.6g}]", quiet)
         result = trainer.run()
         freeze(net)
@@ -79,8 +83,8 @@ def train_windows(compiled: Any, settings: Any, run_dir: Path, resume: bool, opt
     return finish(compiled, settings, run_dir, marched, trainers, bool(options.get("plots", True)), quiet)
 
 
-def finish(compiled: Any, settings: Any, run_dir: Path, marched: Marched, trainers: Sequence[Any], plots: bool,
-           quiet: bool) -> Result:
+def finish(compiled: CompiledProblem, settings: Settings, run_dir: Path, marched: Marched, trainers: Sequence[Trainer],
+           plots: bool, quiet: bool) -> Result:
     """The joined run: metrics over the whole interval, the joined history, the checkpoint and the plots."""
     device = next(marched.parameters()).device
 
@@ -93,12 +97,12 @@ def finish(compiled: Any, settings: Any, run_dir: Path, marched: Marched, traine
     evaluation = metrics.evaluation_set(compiled, compiled.bounds, settings.eval_points, tensor)
     history = joined_history(trainers)
     found = {
-        "steps": sum(t.step for t in trainers),
+        "steps": sum(t.state.step for t in trainers),
         "windows": len(trainers),
         "edges": list(marched.edges),
         "errors": evaluation.errors(predict) if evaluation is not None else {},
         **window_metrics(trainers),
-        "wall_time": sum(t.elapsed for t in trainers),
+        "wall_time": sum(t.state.elapsed for t in trainers),
         "device": str(device),
         "dtype": settings.dtype,
         "torch_threads": torch.get_num_threads(),
@@ -108,10 +112,11 @@ def finish(compiled: Any, settings: Any, run_dir: Path, marched: Marched, traine
     if main_process():
         write_json(run_dir / METRICS, found)
         history.write_csv(run_dir / HISTORY)
-        meta = {**checkpoint.meta(trainers[-1]), "plain": False, "windows": len(trainers), "part_of": None}
+        last = trainers[-1]
+        meta = {**checkpoint.meta(last.setup, last.state), "plain": False, "windows": len(trainers), "part_of": None}
         meta["bounds"] = {v: list(b) for v, b in compiled.bounds.items()}  # the whole interval
         state = {"meta": meta, "net": marched.state_dict(), "unknowns": {}, "unknowns_floats": {},
-                 "history": history.rows, "step": found["steps"], "finished": True}
+                 "history": history.flattened(), "step": found["steps"], "finished": True}
         save_checkpoint(run_dir / CHECKPOINT, state)
         if plots and evaluation is not None:
             e = evaluation
@@ -125,18 +130,18 @@ def finish(compiled: Any, settings: Any, run_dir: Path, marched: Marched, traine
                   parameters=parameters)
 
 
-def joined_history(trainers: Sequence[Any]) -> History:
+def joined_history(trainers: Sequence[Trainer]) -> History:
     """The windows' histories one after another: steps counted from the first window's, a ``window`` column (1...)."""
     rows, offset = [], 0
     for k, t in enumerate(trainers, start=1):
-        rows += [{**row, "window": k, "step": row["step"] + offset} for row in t.history.rows]
-        offset += t.step
+        rows += [dataclasses.replace(row, step=row.step + offset, window=k) for row in t.state.history.rows]
+        offset += t.state.step
     return History(rows)
 
 
-def window_metrics(trainers: Sequence[Any]) -> dict[str, Any]:
+def window_metrics(trainers: Sequence[Trainer]) -> dict[str, Any]:
     """Each window's errors and final losses (from its metrics.json), and its warnings named by window."""
-    found = [json.loads(p.read_text()) if (p := t.run_dir / METRICS).is_file() else {} for t in trainers]
+    found = [json.loads(p.read_text()) if (p := t.setup.run_dir / METRICS).is_file() else {} for t in trainers]
     return {
         "window_errors": [w.get("errors", {}) for w in found],
         "losses": [w.get("losses", {}) for w in found],

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import qmc
 
+from pdec.compiler.driver import CompiledProblem
 from pdec.core.errors import PdecRunError
 from pdec.core.registry import SAMPLERS
 from pdec.core.settings import Settings
@@ -286,7 +287,7 @@ class SamplingContext:
     """
 
     net: Any
-    compiled: Any
+    compiled: CompiledProblem
     unknowns: Any
     run_dir: Any = None  # where an adaptive sampler records its point clouds (None: nowhere)
 
@@ -306,7 +307,7 @@ class Sampler:
         settings: the resolved settings (``interior``, ``boundary``, ``points``, ``sampler``, ``seed``).
     """
 
-    def __init__(self, compiled: Any, settings: Settings) -> None:
+    def __init__(self, compiled: CompiledProblem, settings: Settings) -> None:
         self.bounds = {v: (float(compiled.bounds[v][0]), float(compiled.bounds[v][1])) for v in compiled.variables}
         self.domain = getattr(compiled, "domain", None)
         bare = {name: t.bare for name, t in compiled.terms.items()}
@@ -390,7 +391,7 @@ def eval_points(bounds: Mapping[str, tuple[float, float]], n: int, domain: Domai
     return region_points(n, bounds, {}, "sobol", 12345, domain)
 
 
-def make_sampler(compiled: Any, settings: Settings) -> Sampler:
+def make_sampler(compiled: CompiledProblem, settings: Settings) -> Sampler:
     """The sampler of a run: ``settings.sampler`` is a point rule (:func:`unit_points`) or an adaptive Sampler class."""
     rule = SAMPLERS.load(settings.sampler)
     if isinstance(rule, type) and issubclass(rule, Sampler):
