@@ -18,7 +18,6 @@ spec and the files of pdec.run.discovered.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
@@ -155,8 +154,7 @@ def regress(compiled: Any, net: Any, problem: Problem) -> tuple[dict[str, float]
 
 def linearised(compiled: Any, net: Any, unknowns: Any, problem: Problem) -> Any:
     """The equations with libraries linearised in the unknowns (no network columns) at ``POINTS`` fixed points."""
-    compiled = copy.copy(compiled)
-    compiled.unknowns = unknowns
+    compiled = compiled.replace(unknowns=unknowns)
     sets = {s for lib in problem.libraries for s in compiled.terms[term_name(Kind.PDE, lib.equation)].point_sets}
     fixed = torch.as_tensor(eval_points(compiled.bounds, POINTS, compiled.domain), dtype=torch.float64)
     with torch.enable_grad():
