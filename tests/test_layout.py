@@ -27,6 +27,7 @@ STAGES = (
         (
             "parse",
             "syntax",
+            "units",
             "vocabulary",
             "problem",
             "display",
@@ -36,9 +37,11 @@ STAGES = (
             "data",
             "coefficients",
             "expressions",
+            "dimensions",
             "declarations",
             "domains",
             "symbolic",
+            "scaling",
             "frontend",
             "__init__",
         ),
@@ -62,7 +65,7 @@ STAGES = (
         ),
     ),
     ("nn", ("embeddings", "networks", "windows", "__init__")),
-    ("run", ("intervals", "functions", "results", "vtu", "tensorboard", "__init__")),
+    ("run", ("intervals", "functions", "scales", "results", "vtu", "tensorboard", "__init__")),
     (
         "train",
         (

@@ -93,11 +93,17 @@ def describe(problem: Problem) -> str:
     def s(expr: sympy.Expr) -> str:
         return show(expr, problem)
 
+    def unit(name: str) -> str:  # `  [W / K / m]` where the spec writes units; the constants' are SI
+        if problem.units is None:
+            return ""
+        written = problem.units.units.get(name)
+        return f"  [{written}]" if written else f"  [SI: {problem.units.dimensions.get(name, '1')}]"
+
     lines = [f"problem {problem.source.path}"]
     lines += _section(
         "variables",
         [
-            f"{v.name} in [{number(v.lo)}, {number(v.hi)}]" + ("  (time)" if v.is_time else "")
+            f"{v.name} in [{number(v.lo)}, {number(v.hi)}]" + unit(v.name) + ("  (time)" if v.is_time else "")
             for v in problem.variables
         ],
     )
@@ -105,8 +111,8 @@ def describe(problem: Problem) -> str:
         lines += _section("domains", domain_lines(problem.domain))
         pieces = [piece_line(p, problem.domain, s) for p in problem.domain.pieces]
         lines += _section(f"boundary of {problem.domain.name}", pieces)
-    lines += _section("fields", [f"{f.name}({', '.join(f.args)})" for f in problem.fields])
-    lines += _section("constants", [_constant(c.name, s(c.expr), c.value) for c in problem.constants])
+    lines += _section("fields", [f"{f.name}({', '.join(f.args)})" + unit(f.name) for f in problem.fields])
+    lines += _section("constants", [_constant(c.name, s(c.expr), c.value) + unit(c.name) for c in problem.constants])
     lines += _section("unknowns", [_unknown(u) for u in problem.unknowns])
     lines += _section("unknown functions", [_unknown(u, s) for u in problem.functions])
     lines += _section("coefficients", [_coefficient(c, problem) for c in problem.coefficients])

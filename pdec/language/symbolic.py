@@ -18,6 +18,7 @@ from pdec.core.errors import (
     PdecNameError,
     PdecSemanticError,
     PdecSettingsError,
+    PdecUnitError,
     PdecWarning,
     did_you_mean,
     number,
@@ -38,6 +39,7 @@ from pdec.language.declarations import (
     name_terms,
     unknown,
 )
+from pdec.language.dimensions import Dimensions, convert_data, located, mismatch
 from pdec.language.display import show
 from pdec.language.domains import check_point, declare_domains, domain_pieces
 from pdec.language.expressions import Expressions
@@ -54,6 +56,7 @@ from pdec.language.problem import (
     Piece,
     Problem,
     Tabulated,
+    Units,
     UnknownFunction,
     frozen,
     is_field,
@@ -61,13 +64,14 @@ from pdec.language.problem import (
     term_name,
 )
 from pdec.language.scope import Context, Scope
+from pdec.language.units import NONE, conversion, spelled
 
 FACE_RTOL = 1e-9
 
 
 def check(spec: ast.Spec) -> Problem:
     """Check a parsed spec and return its symbolic Problem; raise a PdecError for the first mistake found."""
-    scope = Scope(spec)
+    scope = Scope(spec, dimensions={} if spec.units else None)  # dimensions: checked when a unit is written
     try:
         return with_corner_warnings(with_finiteness_warnings(_problem(scope, Expressions(scope))))
     except RecursionError:
@@ -95,6 +99,7 @@ def _problem(scope: Scope, ex: Expressions) -> Problem:
     _only_one([s for s in scope.statements(ast.DataStmt) if s.is_reference], "reference", "keep one `reference:`")
     references = [_dataset(scope, s) for s in scope.statements(ast.DataStmt) if s.is_reference]
     exact = exact_solutions(scope, ex)
+    check_coefficient_units(scope, coefficients)
     check_unknowns_used(scope, equations, conditions)
     check_initial_conditions(scope, equations, conditions, bool(data))
     check_boundaries(scope, equations, conditions)
@@ -116,6 +121,7 @@ def _problem(scope: Scope, ex: Expressions) -> Problem:
         settings=_settings(scope, equations),
         warnings=tuple(scope.warnings),
         domain=scope.domain,
+        units=declared_units(scope),
     )
     return settle(problem, _setting_spans(scope))
 
@@ -169,9 +175,36 @@ def _dataset(scope: Scope, stmt: ast.DataStmt) -> DataSet:
     """``data``/``reference``: read by the data stage (pdec.language.data.read_statement)."""
     scope.current = stmt.span
     name = "reference" if stmt.is_reference else scope.term_names[id(stmt)]
-    return read_statement(
+    data = read_statement(
         stmt, name, tuple(scope.variables.values()), tuple(scope.fields.values()), scope.source.directory
     )
+    return data if scope.dimensions is None else convert_data(scope, stmt, data)
+
+
+def declared_units(scope: Scope) -> Units | None:
+    """The Units record of a spec that writes units (None otherwise)."""
+    if scope.dimensions is None:
+        return None
+    return Units(
+        units=frozen({name: spelled(unit) for name, unit in scope.units.items()}),
+        conversions=frozen({name: conversion(unit) for name, unit in scope.units.items()}),
+        dimensions=frozen({name: str(dim) for name, dim in scope.dimensions.items()}),
+    )
+
+
+def check_coefficient_units(scope: Scope, coefficients: list) -> None:
+    """Tabulated coefficients are dimensionless numbers in a spec with units (a unit on their column is refused)."""
+    if scope.dimensions is None:
+        return
+    for stmt in scope.statements(ast.CoefDecl):
+        scope.dimensions.setdefault(stmt.name.name, NONE)
+        for item in stmt.mappings:
+            if item.unit is not None:
+                raise PdecUnitError(
+                    "units on a tabulated coefficient's columns are not supported yet",
+                    item.unit.span,
+                    "write the table in the variables' units and the coefficient in SI units, without [unit]",
+                )
 
 
 def _settings(scope: Scope, equations: list[Equation]) -> Settings:
@@ -191,6 +224,8 @@ def equation(scope: Scope, ex: Expressions, stmt: ast.EquationStmt) -> Equation:
     scope.current = stmt.span
     ctx = Context("field")
     lhs, rhs = ex.expr(stmt.lhs, ctx), ex.expr(stmt.rhs, ctx)
+    if scope.dimensions is not None:
+        Dimensions(scope, ex).sides(stmt.lhs, stmt.rhs, ctx, "equation")
     if not _has_field(lhs - rhs):
         scope.warn("this equation involves no field", stmt.span, "an equation constrains fields, e.g. u_xx = f")
     return Equation(scope.term_names[id(stmt)], lhs, rhs, stmt.span)
@@ -211,6 +246,8 @@ def condition(scope: Scope, ex: Expressions, stmt: ast.ConditionStmt | ast.Perio
         places = [(Context("condition", face=f), f, (), None) for f in condition_faces(scope, ex, stmt)]
     display = Context("condition")
     lhs, rhs = ex.expr(stmt.lhs, display), ex.expr(stmt.rhs, display)
+    if scope.dimensions is not None:
+        Dimensions(scope, ex).sides(stmt.lhs, stmt.rhs, places[0][0] if places else display, "condition")
     pieces = []
     for ctx, face, fixed, label in places:
         pieces.append(Piece(face, ex.expr(stmt.lhs, ctx) - ex.expr(stmt.rhs, ctx), fixed, label))
@@ -337,6 +374,8 @@ def face_at(scope: Scope, ex: Expressions, location: ast.At) -> Face:
         raise scope.not_a_variable(name, location.variable.span, "`at`")
     ex.expr(location.value, Context("const", consts=frozenset(scope.const_values)))
     value = ex.value(location.value, f"the location {name} = ...")
+    if scope.dimensions is not None:
+        value = located(Dimensions(scope, ex), name, location.value, value)
     var = scope.variables[name]
     for side, end in (("lo", var.lo), ("hi", var.hi)):
         if math.isclose(value, end, rel_tol=FACE_RTOL, abs_tol=FACE_RTOL * (var.hi - var.lo)):
@@ -388,6 +427,8 @@ def _point_value(scope: Scope, ex: Expressions, item: ast.At, seen: dict) -> tup
         raise PdecSemanticError(f"variable '{name}' is fixed twice", item.variable.span, "name each variable once")
     ex.expr(item.value, Context("const", consts=frozenset(scope.const_values)))
     value = ex.value(item.value, f"the location {name} = ...")
+    if scope.dimensions is not None:
+        value = located(Dimensions(scope, ex), name, item.value, value)
     var = scope.variables[name]
     for side, end in (("lo", var.lo), ("hi", var.hi)):
         if math.isclose(value, end, rel_tol=FACE_RTOL, abs_tol=FACE_RTOL * (var.hi - var.lo)):
@@ -481,6 +522,9 @@ def periodic(scope: Scope, ex: Expressions, stmt: ast.PeriodicStmt) -> Periodic:
             "drop the `domain` statements, or give the matching pieces conditions that tie them together",
         )
     exprs = tuple(ex.expr(e, Context("field")) for e in stmt.exprs)
+    if scope.dimensions is not None:
+        for e in stmt.exprs:
+            Dimensions(scope, ex).of(e, Context("field"))
     return Periodic(scope.term_names[id(stmt)], name, exprs, stmt.span, stmt.exact is not None)
 
 
@@ -507,6 +551,11 @@ def exact_solutions(scope: Scope, ex: Expressions) -> dict[str, sympy.Expr]:
                     f"exact solution for '{name}' given twice (first on line {spans[name].line})", item.name.span
                 )
             expr = ex.expr(item.expr, Context("exact"))
+            if scope.dimensions is not None:
+                dims = Dimensions(scope, ex)
+                found, wanted = dims.of(item.expr, Context("exact")), scope.dimensions[name]
+                if not found.agrees(wanted):
+                    raise mismatch(f"'{name}'", wanted, "its exact solution", found, item.expr.span)
             extra = sorted(
                 s.name for s in expr.free_symbols if s.name in scope.variables and s.name not in scope.fields[name].args
             )
