@@ -84,6 +84,7 @@ class Settings:
     eval_points: int = 10000
     checkpoint_every: int = 1000
     tensorboard: bool = False
+    scale: bool = True  # a spec with units: train it non-dimensionalised (pdec.language.scaling)
 
     @property
     def compile_settings(self) -> CompileSettings:
@@ -198,6 +199,7 @@ _SCHEMA: dict[str, tuple[str, Any]] = {
     "eval_points": ("int", 1),
     "checkpoint_every": ("int", 1),
     "tensorboard": ("bool", None),
+    "scale": ("bool", None),
 }
 _MAPS = {"points": ("int", 1), "weight": ("float", "nonnegative")}
 MAX_INT = 2**31 - 1  # counts (steps, points, seeds) beyond this are mistakes, and overflow torch and numpy

@@ -293,6 +293,11 @@ def write_solution(
     residuals = residuals_at(compiled, result.net, points, theta)
     truth = reference_at(reference, points) if reference is not None else exact_at(compiled, points)
     data = point_data(result.predict, result.fields, points, truth, residuals)
+    if getattr(compiled, "scaling", None) is not None:  # a non-dimensionalised run: the file in the user's units
+        from pdec.run.scales import user_data, user_points
+
+        scales = compiled.scaling.to_dict()
+        points, data = user_points(scales, result.variables, points), user_data(scales, data)
     return write_vtu(path, points, result.variables, mesh, data)
 
 
