@@ -14,9 +14,10 @@ variable's interval ends to its unit, :func:`convert_columns` a data column writ
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Callable
 from fractions import Fraction
 
+import numpy as np
 import sympy
 from sympy.core.function import AppliedUndef
 
@@ -24,7 +25,6 @@ from pdec.core.errors import PdecUnitError, short
 from pdec.core.source import Span
 from pdec.language import syntax as ast
 from pdec.language.expressions import Expressions
-from pdec.language.problem import DataSet
 from pdec.language.scope import Context, Scope
 from pdec.language.units import ANY, NONE, Dimension, conversion, dimension, resolve
 from pdec.language.vocabulary import BUILTIN_CONSTANTS, FUNCTIONS
@@ -292,9 +292,9 @@ def located(dims: Dimensions, name: str, node: ast.Expr, value: float) -> float:
     return (value - offset) / factor
 
 
-def convert_data(scope: Scope, stmt: ast.DataStmt, data: DataSet) -> DataSet:
-    """Data columns written with a unit (``T = temp [degC]``) converted to their variable's or field's unit."""
-    points, values = data.points.copy(), data.values.copy()
+def column_conversions(scope: Scope, stmt: ast.DataStmt) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+    """Data columns written with a unit (``T = temp [degC]``): name -> its conversion to the target's unit."""
+    out = {}
     for item in stmt.mappings:
         if item.unit is None:
             continue
@@ -303,11 +303,11 @@ def convert_data(scope: Scope, stmt: ast.DataStmt, data: DataSet) -> DataSet:
         target_dim = scope.dimensions.get(name, NONE)
         if not dimension(unit).agrees(target_dim):
             raise mismatch(f"'{name}'", target_dim, f"the column '{item.column}'", dimension(unit), item.unit.span)
-        array, j = (points, data.variables.index(name)) if name in data.variables else (values, data.fields.index(name))
-        factor, offset = conversion(unit)
-        column = offset + factor * array[:, j]  # SI
-        if name in scope.units:
-            factor, offset = conversion(scope.units[name])
-            column = (column - offset) / factor
-        array[:, j] = column
-    return dataclasses.replace(data, points=points, values=values)
+        out[name] = _converter(conversion(unit), conversion(scope.units[name]) if name in scope.units else (1.0, 0.0))
+    return out
+
+
+def _converter(source: tuple[float, float], target: tuple[float, float]) -> Callable[[np.ndarray], np.ndarray]:
+    """Values in one unit -> another, through SI (``(factor, offset)`` each)."""
+    (f1, o1), (f2, o2) = source, target
+    return lambda column: (o1 + f1 * column - o2) / f2

@@ -39,7 +39,7 @@ from pdec.language.declarations import (
     name_terms,
     unknown,
 )
-from pdec.language.dimensions import Dimensions, convert_data, located, mismatch
+from pdec.language.dimensions import Dimensions, column_conversions, located, mismatch
 from pdec.language.display import show
 from pdec.language.domains import check_point, declare_domains, domain_pieces
 from pdec.language.expressions import Expressions
@@ -175,10 +175,10 @@ def _dataset(scope: Scope, stmt: ast.DataStmt) -> DataSet:
     """``data``/``reference``: read by the data stage (pdec.language.data.read_statement)."""
     scope.current = stmt.span
     name = "reference" if stmt.is_reference else scope.term_names[id(stmt)]
-    data = read_statement(
-        stmt, name, tuple(scope.variables.values()), tuple(scope.fields.values()), scope.source.directory
+    convert = None if scope.dimensions is None else column_conversions(scope, stmt)  # columns with their own unit
+    return read_statement(
+        stmt, name, tuple(scope.variables.values()), tuple(scope.fields.values()), scope.source.directory, convert
     )
-    return data if scope.dimensions is None else convert_data(scope, stmt, data)
 
 
 def declared_units(scope: Scope) -> Units | None:
