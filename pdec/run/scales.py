@@ -73,6 +73,12 @@ def user_points(scales: Mapping[str, Any], variables: Sequence[str], points: np.
     return maps[:, 0] + maps[:, 1] * np.asarray(points, dtype=float)
 
 
+def scaled_points(scales: Mapping[str, Any], variables: Sequence[str], points: np.ndarray) -> np.ndarray:
+    """Points in the user's units -> the scaled variables."""
+    maps = np.array(affine(scales, "variables", variables)).reshape(-1, 2)
+    return (np.asarray(points, dtype=float) - maps[:, 0]) / maps[:, 1]
+
+
 def user_values(scales: Mapping[str, Any], fields: Sequence[str], values: np.ndarray, shift: bool = True) -> np.ndarray:
     """Scaled field values (columns ``fields``) -> the user's units (``shift=False``: differences, no offset)."""
     maps = np.array(affine(scales, "fields", fields)).reshape(-1, 2)
