@@ -106,13 +106,13 @@ def _option_value(option: Any) -> int | float:
 
 
 def _converted(
-    points: np.ndarray, values: np.ndarray, convert: Mapping[str, Callable], variables: list[str], fields: list
+    points: np.ndarray, values: np.ndarray, convert: Mapping[str, Callable], variables: Sequence, fields: list
 ) -> tuple[np.ndarray, np.ndarray]:
     """The columns with a conversion, converted."""
     points, values = points.copy(), values.copy()
-    for j, name in enumerate(variables):
-        if name in convert:
-            points[:, j] = convert[name](points[:, j])
+    for j, var in enumerate(variables):
+        if var.name in convert:
+            points[:, j] = convert[var.name](points[:, j])
     for k, item in enumerate(fields):
         if item.name in convert:
             values[:, k] = convert[item.name](values[:, k])
@@ -149,20 +149,17 @@ def load_dataset(
         base_dir: folder for relative paths (the spec's folder).
         span: the whole statement (for errors with no more precise place).
         path_span: the path string (for file errors); defaults to ``span``.
-        convert: variable or field -> a function of its column (a unit conversion, pdec.language.dimensions),
-            applied before the bounds are checked.
+        convert: name -> its column's unit conversion (applied before the bounds are checked).
 
     Raises:
-        PdecDataError: for a missing or unreadable file, a bad mapping, bad shapes, non-finite values, points
-            outside their interval, or bad ``sample``/``seed``/``noise`` options.
+        PdecDataError: a missing or unreadable file, a bad mapping or shape, non-finite values, points outside
+            their interval, or bad ``sample``/``seed``/``noise`` options.
     """
     _check_options(sample, seed, noise, span)
     items = _check_mapping(name, mapping, variables, fields, span)
-    where = path_span or span
-    resolved = _resolve(path, base_dir, where)
+    resolved = _resolve(path, base_dir, where := path_span or span)
     arrays, lines = _read(resolved, items, where)
-    points, values = _layout(arrays, items, variables, span)
-    points, values = _converted(points, values, convert or {}, [v.name for v in variables], _fields(items))
+    points, values = _converted(*_layout(arrays, items, variables, span), convert or {}, variables, _fields(items))
     if not len(points):
         raise PdecDataError(f"data set '{name}' has no rows", where, "the mapped arrays are empty")
     var_items, field_items = [next(i for i in items if i.name == v.name) for v in variables], _fields(items)
@@ -209,8 +206,7 @@ def read_columns(
     """
     names = {v.name for v in coordinates}
     items = [_Item(name, key, item_span, name not in names) for name, key, item_span in mapping]
-    where = path_span or span
-    resolved = _resolve(path, base_dir, where)
+    resolved = _resolve(path, base_dir, where := path_span or span)
     arrays, lines = _read(resolved, items, where)
     points, values = _layout(arrays, items, coordinates, span)
     _check_finite(points, [next(i for i in items if i.name == v.name) for v in coordinates], lines)
