@@ -42,11 +42,11 @@ def fit(compiled: Any, **options: Any) -> Any:
     if (options.get("plots", True) if vtu is None else vtu) and not result.interrupted and main_process():
         write_solution_file(compiled, result, bool(options.get("quiet")), asked=bool(vtu))
     if getattr(compiled, "scaling", None) is not None:
-        in_user_units(compiled, result, options.get("plots", True) and main_process())
+        in_user_units(compiled, result, options.get("plots", True) and main_process(), bool(options.get("quiet")))
     return result
 
 
-def in_user_units(compiled: Any, result: Any, plots: bool) -> None:
+def in_user_units(compiled: Any, result: Any, plots: bool, quiet: bool = False) -> None:
     """A non-dimensionalised run in the user's units: its network wrapped (``predict``), its errors, ``scales.json``.
 
     ``metrics["errors"]`` become the relative L2 errors in the user's units (the trainer's, of the scaled fields,
@@ -57,7 +57,7 @@ def in_user_units(compiled: Any, result: Any, plots: bool) -> None:
 
     from pdec.run.results import METRICS, Solution, plot_run, write_json
     from pdec.run.scales import relative_errors, rescaled, user_points, user_values, write_scales
-    from pdec.train.console import main_process
+    from pdec.train.console import main_process, say
     from pdec.train.sampling import eval_points
 
     scales = compiled.scaling.to_dict()
@@ -77,6 +77,8 @@ def in_user_units(compiled: Any, result: Any, plots: bool) -> None:
         truth = user_values(scales, known, truth)
         result.metrics["scaled_errors"] = result.metrics.get("errors", {})
         result.metrics["errors"] = relative_errors(predicted, truth, known)
+        shown = ", ".join(f"{k} {v:.3e}" for k, v in result.metrics["errors"].items())
+        say(f"in the spec's units (the errors above are of the scaled fields): relative L2 error {shown}", quiet)
     if result.run_dir is None or not main_process():
         return
     write_scales(result.run_dir, scales)
