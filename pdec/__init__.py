@@ -13,6 +13,7 @@ from pdec.core.errors import (
     PdecSemanticError,
     PdecSettingsError,
     PdecSyntaxError,
+    PdecUnitError,
     PdecWarning,
 )
 from pdec.fit import fit  # the module pdec/fit.py is shadowed by its function here
@@ -54,6 +55,7 @@ __all__ = [
     "PdecSemanticError",
     "PdecSettingsError",
     "PdecSyntaxError",
+    "PdecUnitError",
     "PdecWarning",
     "Problem",
     "Result",

@@ -58,6 +58,15 @@ def _configure_check(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latex", action="store_true", help="print the equations and conditions as LaTeX")
 
 
+def _scales(problem: object) -> str:
+    """What a spec with units trains on: its scales, or that it trains as written (``scale = false``)."""
+    from pdec.language.scaling import describe, scaled
+
+    if not problem.settings.scale:
+        return "scales: none (scale = false): trained in the units as written, converted to SI"
+    return "\n".join(describe(scaled(problem))) or "scales: none needed"
+
+
 def _run_check(args: argparse.Namespace) -> int:
     """Check each file; print its summary (or LaTeX) to stdout and its errors and warnings to stderr."""
     from pdec.language.display import describe, latex
@@ -67,6 +76,7 @@ def _run_check(args: argparse.Namespace) -> int:
     for i, path in enumerate(args.files):
         try:
             problem = load(Path(path))  # command-line arguments are paths, whatever their suffix
+            scales = _scales(problem) if problem.units is not None and not args.latex else None
         except PdecError as error:
             print(error, file=sys.stderr)
             status = 1
@@ -74,6 +84,8 @@ def _run_check(args: argparse.Namespace) -> int:
         if i:
             print()
         print(latex(problem) if args.latex else describe(problem))
+        if scales is not None:
+            print(scales)
         for warning in problem.warnings:
             print(warning, file=sys.stderr)
     return status

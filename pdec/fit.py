@@ -29,6 +29,11 @@ def fit(compiled: Any, **options: Any) -> Any:
     from pdec.train.trainer import train
 
     vtu = options.pop("vtu", None)
+    if "scale" in options:
+        from pdec.core.errors import PdecRunError
+
+        raise PdecRunError("'scale' is a compile-time setting: the trainer cannot change it",
+                           hint="pass it to the compiler: pdec.compile(spec, scale=False)")
     if options.get("tensorboard", getattr(compiled.settings, "tensorboard", False)) and options.get("resume") is None:
         check_available()  # before training (a resumed run's settings are checked at its first step)
     log = TensorBoardLog(main_process(), options.pop("callback", None))
@@ -41,7 +46,51 @@ def fit(compiled: Any, **options: Any) -> Any:
         log.close()
     if (options.get("plots", True) if vtu is None else vtu) and not result.interrupted and main_process():
         write_solution_file(compiled, result, bool(options.get("quiet")), asked=bool(vtu))
+    if getattr(compiled, "scaling", None) is not None:
+        in_user_units(compiled, result, options.get("plots", True) and main_process(), bool(options.get("quiet")))
     return result
+
+
+def in_user_units(compiled: Any, result: Any, plots: bool, quiet: bool = False) -> None:
+    """A non-dimensionalised run in the user's units: its network wrapped (``predict``), its errors, ``scales.json``.
+
+    ``metrics["errors"]`` become the relative L2 errors in the user's units (the trainer's, of the scaled fields,
+    move to ``metrics["scaled_errors"]``); the solution plot is redrawn in the user's units.
+    """
+    import numpy as np
+    import torch
+
+    from pdec.run.results import METRICS, Solution, plot_run, write_json
+    from pdec.run.scales import relative_errors, rescaled, user_points, user_values, write_scales
+    from pdec.train.console import main_process, say
+    from pdec.train.sampling import eval_points
+
+    scales = compiled.scaling.to_dict()
+    variables, fields = tuple(compiled.variables), tuple(compiled.fields)
+    if compiled.reference is not None:
+        points, truth, known = compiled.reference.points, compiled.reference.values, tuple(compiled.reference.fields)
+    else:
+        points = eval_points(compiled.bounds, result.settings.eval_points, compiled.domain)
+        exact = compiled.exact(torch.as_tensor(points, dtype=torch.float64))
+        exact = None if exact is None else exact.detach().cpu().double().numpy()
+        columns = [] if exact is None else [j for j in range(exact.shape[1]) if np.isfinite(exact[:, j]).all()]
+        truth, known = (exact[:, columns] if columns else None), tuple(fields[j] for j in columns)
+    result.net = rescaled(result.net, scales, variables, fields)
+    if truth is not None:
+        points = user_points(scales, variables, points)
+        predicted = result.predict(points)[:, [fields.index(f) for f in known]]
+        truth = user_values(scales, known, truth)
+        result.metrics["scaled_errors"] = result.metrics.get("errors", {})
+        result.metrics["errors"] = relative_errors(predicted, truth, known)
+        shown = ", ".join(f"{k} {v:.3e}" for k, v in result.metrics["errors"].items())
+        say(f"in the spec's units (the errors above are of the scaled fields): relative L2 error {shown}", quiet)
+    if result.run_dir is None or not main_process():
+        return
+    write_scales(result.run_dir, scales)
+    write_json(result.run_dir / METRICS, result.metrics)
+    if plots and truth is not None and points.shape[1] <= 2:
+        truths = {name: u.true for name, u in compiled.unknowns.specs.items()}
+        plot_run(result.run_dir, result.history, Solution(variables, known, points, predicted, truth), truths)
 
 
 def write_solution_file(compiled: Any, result: Any, quiet: bool, asked: bool = False) -> None:

@@ -27,6 +27,7 @@ STAGES = (
         (
             "parse",
             "syntax",
+            "units",
             "vocabulary",
             "problem",
             "display",
@@ -37,10 +38,12 @@ STAGES = (
             "coefficients",
             "expressions",
             "library",
+            "dimensions",
             "declarations",
             "domains",
             "parameters",
             "symbolic",
+            "scaling",
             "frontend",
             "__init__",
         ),
@@ -66,7 +69,10 @@ STAGES = (
     ("nn", ("embeddings", "networks", "windows", "__init__")),
     (
         "run",
-        ("intervals", "discovered", "functions", "history", "parametric", "results", "vtu", "tensorboard", "__init__"),
+        (
+            "intervals", "discovered", "functions", "history", "parametric", "scales", "results", "vtu", "tensorboard",
+            "__init__",
+        ),
     ),
     (
         "train",

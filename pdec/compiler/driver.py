@@ -27,6 +27,7 @@ from pdec.compiler.terms import INTERIOR, Observations, PointSet, Readings, Site
 from pdec.compiler.unknowns import Unknowns
 from pdec.core.errors import PdecCompileError
 from pdec.language.problem import Problem, frozen
+from pdec.language.scaling import scaled
 
 __all__ = [
     "INTERIOR",
@@ -67,6 +68,8 @@ class CompiledProblem:
         source: the generated module's source.
         functions: the generated module's functions.
         problem: the symbolic Problem it came from (for display and tools; the trainer does not read it).
+        scaling: the scales of a spec with units trained non-dimensionalised (pdec.language.problem.Scaling): the
+            variables, fields, points, data and exact solutions above are the scaled ones; None otherwise.
 
     See docs/architecture.md ("The compiled problem") for the contract.
     """
@@ -96,6 +99,7 @@ class CompiledProblem:
         self.terms = frozen(terms)
         self.reference = None if problem.reference is None else readings(problem.reference, problem)
         self.exact_fields = tuple(f for f in self.fields if f in (problem.exact or {}))
+        self.scaling = problem.scaling  # None, or the scales of a non-dimensionalised spec (pdec.language.scaling)
         self.plan = plan
         self.source = source
         self.functions = frozen(namespace["FUNCTIONS"])
@@ -211,6 +215,7 @@ def compile(spec: Any, **overrides: Any) -> CompiledProblem:  # shadows the buil
         from pdec.language.symbolic import settle  # settings that change the problem (exact conditions, time windows)
 
         problem = settle(dataclasses.replace(problem, settings=problem.settings.replace(**overrides)))
+    problem = scaled(problem)  # a spec with units: its variables and fields on scales of order one (`scale`)
     check_range(problem)  # intervals the dtype cannot hold: a located error
     constraints = constraints_of(problem)  # Problem -> Constraints (the conditions marked `exact`)
     terms, sites = collect(without_exact(problem))  # Problem -> {name: Term}, [Site] (one per point set)

@@ -46,6 +46,10 @@ class PdecSemanticError(PdecError, ValueError):
     """The spec parses but does not make sense (arity, derivative variable, location, well-posedness)."""
 
 
+class PdecUnitError(PdecSemanticError):
+    """A unit pint does not know, or an expression whose terms have different physical dimensions."""
+
+
 class PdecDataError(PdecError, ValueError):
     """A data file is missing, unreadable, or does not match its mapping."""
 

@@ -89,6 +89,7 @@ class Settings:
     discover_rounds: int = 4  # retraining rounds at most, after the first training
     discover_adam: int = 1000  # Adam steps of each retraining round
     discover_iterations: int = 500  # second-phase iterations of each retraining round
+    scale: bool = True  # a spec with units: train it non-dimensionalised (pdec.language.scaling)
 
     @property
     def compile_settings(self) -> CompileSettings:
@@ -207,6 +208,7 @@ _SCHEMA: dict[str, tuple[str, Any]] = {
     "discover_rounds": ("int", 0),
     "discover_adam": ("int", 0),
     "discover_iterations": ("int", 0),
+    "scale": ("bool", None),
 }
 _MAPS = {"points": ("int", 1), "weight": ("float", "nonnegative")}
 MAX_INT = 2**31 - 1  # counts (steps, points, seeds) beyond this are mistakes, and overflow torch and numpy

@@ -14,7 +14,7 @@ import itertools
 import math
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,12 @@ class _Table:
 
 
 def read_statement(
-    stmt: Any, name: str, variables: Sequence[Variable], fields: Sequence[Field], base_dir: Path
+    stmt: Any,
+    name: str,
+    variables: Sequence[Variable],
+    fields: Sequence[Field],
+    base_dir: Path,
+    convert: Mapping[str, Callable[[np.ndarray], np.ndarray]] | None = None,
 ) -> DataSet:
     """A ``data`` or ``reference`` statement -> its DataSet: options checked, then read by :func:`load_dataset`.
 
@@ -62,6 +67,7 @@ def read_statement(
         variables: the problem's variables, in declaration order.
         fields: the problem's fields, in declaration order.
         base_dir: the folder relative paths are resolved against (the spec's).
+        convert: variable or field -> the conversion of its column to its unit (columns written with a unit).
     """
     options: dict[str, Any] = {}
     for option in stmt.options:
@@ -82,6 +88,7 @@ def read_statement(
         base_dir=base_dir,
         span=stmt.span,
         path_span=stmt.path_span,
+        convert=convert,
     )
 
 
@@ -98,6 +105,20 @@ def _option_value(option: Any) -> int | float:
     return value
 
 
+def _converted(
+    points: np.ndarray, values: np.ndarray, convert: Mapping[str, Callable], variables: Sequence, fields: list
+) -> tuple[np.ndarray, np.ndarray]:
+    """The columns with a conversion, converted."""
+    points, values = points.copy(), values.copy()
+    for j, var in enumerate(variables):
+        if var.name in convert:
+            points[:, j] = convert[var.name](points[:, j])
+    for k, item in enumerate(fields):
+        if item.name in convert:
+            values[:, k] = convert[item.name](values[:, k])
+    return points, values
+
+
 def load_dataset(
     name: str,
     path: str,
@@ -111,6 +132,7 @@ def load_dataset(
     base_dir: Path,
     span: Span,
     path_span: Span | None = None,
+    convert: Mapping[str, Callable[[np.ndarray], np.ndarray]] | None = None,
 ) -> DataSet:
     """Read a data file: a DataSet of points ``[N, len(variables)]`` (problem order), values ``[N, k]`` (mapped).
 
@@ -127,17 +149,17 @@ def load_dataset(
         base_dir: folder for relative paths (the spec's folder).
         span: the whole statement (for errors with no more precise place).
         path_span: the path string (for file errors); defaults to ``span``.
+        convert: name -> its column's unit conversion (applied before the bounds are checked).
 
     Raises:
-        PdecDataError: for a missing or unreadable file, a bad mapping, bad shapes, non-finite values, points
-            outside their interval, or bad ``sample``/``seed``/``noise`` options.
+        PdecDataError: a missing or unreadable file, a bad mapping or shape, non-finite values, points outside
+            their interval, or bad ``sample``/``seed``/``noise`` options.
     """
     _check_options(sample, seed, noise, span)
     items = _check_mapping(name, mapping, variables, fields, span)
-    where = path_span or span
-    resolved = _resolve(path, base_dir, where)
+    resolved = _resolve(path, base_dir, where := path_span or span)
     arrays, lines = _read(resolved, items, where)
-    points, values = _layout(arrays, items, variables, span)
+    points, values = _converted(*_layout(arrays, items, variables, span), convert or {}, variables, _fields(items))
     if not len(points):
         raise PdecDataError(f"data set '{name}' has no rows", where, "the mapped arrays are empty")
     var_items, field_items = [next(i for i in items if i.name == v.name) for v in variables], _fields(items)
@@ -184,8 +206,7 @@ def read_columns(
     """
     names = {v.name for v in coordinates}
     items = [_Item(name, key, item_span, name not in names) for name, key, item_span in mapping]
-    where = path_span or span
-    resolved = _resolve(path, base_dir, where)
+    resolved = _resolve(path, base_dir, where := path_span or span)
     arrays, lines = _read(resolved, items, where)
     points, values = _layout(arrays, items, coordinates, span)
     _check_finite(points, [next(i for i in items if i.name == v.name) for v in coordinates], lines)

@@ -12,6 +12,8 @@ import sympy
 from pdec.core.errors import PdecNameError, PdecSemanticError, number, short
 from pdec.core.source import Span
 from pdec.language import syntax as ast
+from pdec.language.dimensions import Dimensions, declared
+from pdec.language.dimensions import interval as unit_interval
 from pdec.language.expressions import Expressions
 from pdec.language.parse import KEYWORDS
 from pdec.language.problem import Constant, Definition, Field, Unknown, UnknownFunction, Variable
@@ -87,6 +89,8 @@ def constant(scope: Scope, ex: Expressions, stmt: ast.ConstDecl) -> Constant:
     expr = ex.expr(stmt.expr, ctx)
     value = ex.value(stmt.expr, f"constant '{stmt.name.name}'")
     scope.const_values[stmt.name.name] = value
+    if scope.dimensions is not None:
+        scope.dimensions[stmt.name.name] = Dimensions(scope, ex).of(stmt.expr, ctx)
     return Constant(stmt.name.name, value, expr, stmt.span)
 
 
@@ -114,6 +118,9 @@ def declare_variables(scope: Scope, ex: Expressions) -> None:
             )
         time_decl = decl if decl.is_time else time_decl
         lo, hi = interval(scope, ex, decl.lo, decl.hi, f"'{decl.name.name}'", decl.span)
+        if scope.dimensions is not None:
+            declared(scope, decl.name.name, decl.unit)
+            lo, hi = unit_interval(Dimensions(scope, ex), decl, lo, hi)
         scope.variables[decl.name.name] = Variable(decl.name.name, lo, hi, decl.is_time, decl.span)
 
 
@@ -147,6 +154,8 @@ def declare_fields(scope: Scope) -> None:
             args = scope.listed_variables(decl.args, decl.span, f"field '{name}'", f"field {name}")
             args = tuple(v for v in order if v in args or scope.variables[v].is_parameter)  # a family's parameters
         scope.fields[decl.name.name] = Field(decl.name.name, args, decl.span)
+        if scope.dimensions is not None:
+            declared(scope, decl.name.name, decl.unit)
 
 
 def unknown(scope: Scope, ex: Expressions, stmt: ast.UnknownDecl) -> Unknown | UnknownFunction:
@@ -157,6 +166,8 @@ def unknown(scope: Scope, ex: Expressions, stmt: ast.UnknownDecl) -> Unknown | U
     ctx = Context("const", consts=frozenset(scope.const_values))
     ex.expr(stmt.init, ctx)
     values: dict[str, object] = {"init": ex.value(stmt.init, f"the initial guess of '{name}'")}
+    if scope.dimensions is not None:  # an unknown has the dimension of its initial guess (`unknown k = 40 [W/(m*K)]`)
+        scope.dimensions[name] = Dimensions(scope, ex).of(stmt.init, ctx)
     seen: set[str] = set()
     for modifier in stmt.modifiers:
         if modifier.kind in seen:
@@ -222,6 +233,8 @@ def definition(scope: Scope, ex: Expressions, stmt: ast.LetDecl) -> Definition:
     scope.current = stmt.span
     expr = ex.expr(stmt.expr, Context("field"))
     scope.lets[stmt.name.name] = expr
+    if scope.dimensions is not None:
+        scope.dimensions[stmt.name.name] = Dimensions(scope, ex).of(stmt.expr, Context("field"))
     return Definition(stmt.name.name, expr, stmt.span)
 
 

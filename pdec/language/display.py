@@ -93,11 +93,17 @@ def describe(problem: Problem) -> str:
     def s(expr: sympy.Expr) -> str:
         return show(expr, problem)
 
+    def unit(name: str) -> str:  # `  [W / K / m]` where the spec writes units; the constants' are SI
+        if problem.units is None:
+            return ""
+        written = problem.units.units.get(name)
+        return f"  [{written}]" if written else f"  [SI: {problem.units.dimensions.get(name, '1')}]"
+
     lines = [f"problem {problem.source.path}"]
     lines += _section(
         "variables",
         [
-            f"{v.name} in [{number(v.lo)}, {number(v.hi)}]"
+            f"{v.name} in [{number(v.lo)}, {number(v.hi)}]" + unit(v.name)
             + ("  (time)" if v.is_time else "  (parameter)" if v.is_parameter else "")
             for v in problem.variables
         ],
@@ -106,8 +112,8 @@ def describe(problem: Problem) -> str:
         lines += _section("domains", domain_lines(problem.domain))
         pieces = [piece_line(p, problem.domain, s) for p in problem.domain.pieces]
         lines += _section(f"boundary of {problem.domain.name}", pieces)
-    lines += _section("fields", [f"{f.name}({', '.join(f.args)})" for f in problem.fields])
-    lines += _section("constants", [_constant(c.name, s(c.expr), c.value) for c in problem.constants])
+    lines += _section("fields", [f"{f.name}({', '.join(f.args)})" + unit(f.name) for f in problem.fields])
+    lines += _section("constants", [_constant(c.name, s(c.expr), c.value) + unit(c.name) for c in problem.constants])
     library = {c.name for lib in problem.libraries for c in lib.candidates}
     lines += _section("unknowns", [_unknown(u) for u in problem.unknowns if u.name not in library])
     lines += _section("libraries (discover)", [

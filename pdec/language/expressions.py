@@ -16,6 +16,7 @@ from pdec.core.source import Span
 from pdec.language import syntax as ast
 from pdec.language.problem import Variable, symbol
 from pdec.language.scope import Context, Decl, Scope
+from pdec.language.units import conversion, resolve, si_value
 from pdec.language.vocabulary import BUILTIN_CONSTANTS, DISCOVER, FUNCTIONS, OPERATORS
 
 MAX_ORDER = 20  # highest derivative order in one variable
@@ -43,6 +44,14 @@ class Expressions:
     def expr_number(self, node: ast.Number, ctx: Context) -> sympy.Expr:
         """A number literal: exact (Integer/Rational) when short, a Float otherwise."""
         return _number(node)
+
+    def expr_quantity(self, node: ast.Quantity, ctx: Context) -> sympy.Expr:
+        """A number with a unit, as SI base units (``20 [cm]`` is 0.2; ``45 [W/(m*K)]`` stays 45)."""
+        value = _number(node.number)
+        factor, offset = conversion(resolve(node.unit))
+        if factor == 1 and offset == 0:
+            return value
+        return sympy.Float(offset + factor * float(value))
 
     def expr_neg(self, node: ast.Neg, ctx: Context) -> sympy.Expr:
         """Unary minus or plus."""
@@ -435,6 +444,8 @@ def _evaluate(node: ast.Expr, consts: dict[str, float]) -> float:
     """Evaluate a checked constant expression with Python floats."""
     if isinstance(node, ast.Number):
         return float(node.text)
+    if isinstance(node, ast.Quantity):
+        return si_value(float(node.number.text), node.unit)
     if isinstance(node, ast.Name):
         return BUILTIN_CONSTANTS[node.name][1] if node.name in BUILTIN_CONSTANTS else consts[node.name]
     if isinstance(node, ast.Neg):

@@ -11,6 +11,7 @@ of points.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import sympy
@@ -77,12 +78,18 @@ def _uses(expr: sympy.Expr) -> set[str]:
     return names | {s.name for s in bare.free_symbols}
 
 
-def dataset(scope: Scope, stmt: ast.DataStmt, name: str) -> DataSet:
+def dataset(
+    scope: Scope,
+    stmt: ast.DataStmt,
+    name: str,
+    convert: Mapping[str, Callable[[np.ndarray], np.ndarray]] | None = None,
+) -> DataSet:
     """A ``data`` or ``reference`` statement whose file may leave parameters out.
 
     A data set that maps a parameter reads its values from the file. One that does not holds for every value of it:
     each row gets a value drawn uniformly over the parameter's interval (seeded by the statement's ``seed``). A
-    reference must map every parameter: errors are measured where the solution is known.
+    reference must map every parameter: errors are measured where the solution is known. ``convert``: the columns
+    with a unit of their own, converted as they are read (pdec.language.data.read_statement).
     """
     mapped = {m.target.name for m in stmt.mappings}
     free = [v for v in scope.variables.values() if v.is_parameter and v.name not in mapped]
@@ -95,7 +102,7 @@ def dataset(scope: Scope, stmt: ast.DataStmt, name: str) -> DataSet:
             "known at given parameter values",
         )
     variables = tuple(v for v in scope.variables.values() if v not in free)
-    found = read_statement(stmt, name, variables, tuple(scope.fields.values()), scope.source.directory)
+    found = read_statement(stmt, name, variables, tuple(scope.fields.values()), scope.source.directory, convert)
     if not free:
         return found
     seed = next((int(o.value.text) for o in stmt.options if o.key == "seed" and o.value.text.isdigit()), 0)

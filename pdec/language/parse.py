@@ -213,6 +213,8 @@ def describe_token(token: lark.Token) -> str:
 def describe_expected(names: Iterable[str]) -> str:
     """Say which terminals were expected, in words, grouping expression starts, operators and statements."""
     names = set(names)
+    if len(names) > 1:  # an optional unit `[...]` may follow a number or a declaration: never what was missing
+        names.discard("LSQB")
     phrases = []
     keywords = {n for n in names if _terminal_text(n) in STATEMENT_KEYWORDS}
     if len(keywords) > 4:

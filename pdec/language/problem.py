@@ -389,6 +389,50 @@ class DataSet:
 
 
 @dataclass(frozen=True)
+class Units:
+    """The units a spec declares (pdec.language.dimensions checked them): the interface of its variables and fields.
+
+    ``units``: variable or field -> its unit as pint spells it (``W / K / m``); ``conversions``: variable or field ->
+    ``(factor, offset)`` with ``SI = offset + factor * value``; ``dimensions``: every declared name -> its dimension
+    in SI base units (``kg/(m*s^3)``), for display. Numbers inside expressions (constants, quantities) are SI.
+    """
+
+    units: Mapping[str, str]
+    conversions: Mapping[str, tuple[float, float]]
+    dimensions: Mapping[str, str]
+
+    def si(self, name: str) -> tuple[float, float]:
+        """``(factor, offset)`` of a variable or field (``(1, 0)``: SI, or no unit)."""
+        return self.conversions.get(name, (1.0, 0.0))
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """The characteristic scales of a non-dimensionalised problem (pdec.language.scaling).
+
+    A variable's value in the user's unit is ``offset + scale * x`` for the scaled ``x`` (``variables``), a field's
+    ``offset + scale * u`` (``fields``); ``sources`` says where each field's scale came from; ``residuals``: term
+    name -> the number its residual (SI) was divided by; ``units``: the user's unit of each variable and field.
+    """
+
+    variables: Mapping[str, tuple[float, float]]
+    fields: Mapping[str, tuple[float, float]]
+    sources: Mapping[str, str]
+    residuals: Mapping[str, float]
+    units: Mapping[str, str]
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (``scales.json`` in the run directory)."""
+        return {
+            "variables": {k: {"offset": o, "scale": s, "unit": self.units.get(k, "")}
+                          for k, (o, s) in self.variables.items()},
+            "fields": {k: {"offset": o, "scale": s, "unit": self.units.get(k, ""), "from": self.sources.get(k, "")}
+                       for k, (o, s) in self.fields.items()},
+            "residuals": dict(self.residuals),
+        }
+
+
+@dataclass(frozen=True)
 class Problem:
     """A checked symbolic problem: everything later stages need, with no reference back to the text but spans."""
 
@@ -409,6 +453,8 @@ class Problem:
     settings: Settings = field(default_factory=Settings)
     warnings: tuple[PdecWarning, ...] = field(default=(), compare=False)
     domain: Domain | None = field(default=None, compare=False)  # None: the box of the variables' intervals
+    units: Units | None = field(default=None, compare=False)  # None: the spec writes no unit
+    scaling: Scaling | None = field(default=None, compare=False)  # set on the scaled problem (pdec.language.scaling)
 
     @property
     def time(self) -> Variable | None:

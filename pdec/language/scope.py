@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import sympy
 
@@ -18,6 +19,7 @@ from pdec.core.source import Source, Span
 from pdec.geometry import BoundaryPiece, Domain, Node
 from pdec.language import syntax as ast
 from pdec.language.problem import Coefficient, Face, Field, Library, Unknown, UnknownFunction, Variable
+from pdec.language.units import Dimension
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class Scope:
     term_names: dict[int, str] = field(default_factory=dict)  # id(statement) -> its bare name
     domains: dict[str, Node] = field(default_factory=dict)  # the named domains, in order
     domain: Domain | None = None  # the problem's domain (the last `domain` statement); None: the box
+    dimensions: dict[str, Dimension] | None = None  # name -> physical dimension; None: the spec writes no unit
+    units: dict[str, Any] = field(default_factory=dict)  # variable or field -> its pint unit (when declared)
 
     @property
     def source(self) -> Source:

@@ -18,6 +18,7 @@ from pdec.core.errors import (
     PdecNameError,
     PdecSemanticError,
     PdecSettingsError,
+    PdecUnitError,
     PdecWarning,
     did_you_mean,
     number,
@@ -37,6 +38,7 @@ from pdec.language.declarations import (
     name_terms,
     unknown,
 )
+from pdec.language.dimensions import Dimensions, column_conversions, located, mismatch
 from pdec.language.display import show
 from pdec.language.domains import check_point, declare_domains, domain_pieces
 from pdec.language.expressions import Expressions
@@ -55,6 +57,7 @@ from pdec.language.problem import (
     Piece,
     Problem,
     Tabulated,
+    Units,
     UnknownFunction,
     frozen,
     is_field,
@@ -62,13 +65,14 @@ from pdec.language.problem import (
     term_name,
 )
 from pdec.language.scope import Context, Scope
+from pdec.language.units import NONE, conversion, spelled
 
 FACE_RTOL = 1e-9
 
 
 def check(spec: ast.Spec) -> Problem:
     """Check a parsed spec and return its symbolic Problem; raise a PdecError for the first mistake found."""
-    scope = Scope(spec)
+    scope = Scope(spec, dimensions={} if spec.units else None)  # dimensions: checked when a unit is written
     try:
         return with_corner_warnings(with_finiteness_warnings(_problem(scope, Expressions(scope))))
     except RecursionError:
@@ -98,6 +102,7 @@ def _problem(scope: Scope, ex: Expressions) -> Problem:
     references = [_dataset(scope, s) for s in scope.statements(ast.DataStmt) if s.is_reference]
     check_readings(scope.libraries, bool(data))
     exact = exact_solutions(scope, ex)
+    check_coefficient_units(scope, coefficients)
     check_unknowns_used(scope, equations, conditions)
     check_parameters_used(scope, list(_residuals(equations, conditions)))
     check_initial_conditions(scope, equations, conditions, bool(data))
@@ -122,6 +127,7 @@ def _problem(scope: Scope, ex: Expressions) -> Problem:
         settings=_settings(scope, equations),
         warnings=tuple(scope.warnings),
         domain=scope.domain,
+        units=declared_units(scope),
     )
     return settle(problem, _setting_spans(scope))
 
@@ -176,7 +182,34 @@ def _dataset(scope: Scope, stmt: ast.DataStmt) -> DataSet:
     are drawn over their intervals, pdec.language.parameters.dataset)."""  # noqa: D205, D209
     scope.current = stmt.span
     name = "reference" if stmt.is_reference else scope.term_names[id(stmt)]
-    return dataset(scope, stmt, name)
+    convert = None if scope.dimensions is None else column_conversions(scope, stmt)  # columns with their own unit
+    return dataset(scope, stmt, name, convert)
+
+
+def declared_units(scope: Scope) -> Units | None:
+    """The Units record of a spec that writes units (None otherwise)."""
+    if scope.dimensions is None:
+        return None
+    return Units(
+        units=frozen({name: spelled(unit) for name, unit in scope.units.items()}),
+        conversions=frozen({name: conversion(unit) for name, unit in scope.units.items()}),
+        dimensions=frozen({name: str(dim) for name, dim in scope.dimensions.items()}),
+    )
+
+
+def check_coefficient_units(scope: Scope, coefficients: list) -> None:
+    """Tabulated coefficients are dimensionless numbers in a spec with units (a unit on their column is refused)."""
+    if scope.dimensions is None:
+        return
+    for stmt in scope.statements(ast.CoefDecl):
+        scope.dimensions.setdefault(stmt.name.name, NONE)
+        for item in stmt.mappings:
+            if item.unit is not None:
+                raise PdecUnitError(
+                    "units on a tabulated coefficient's columns are not supported yet",
+                    item.unit.span,
+                    "write the table in the variables' units and the coefficient in SI units, without [unit]",
+                )
 
 
 def _settings(scope: Scope, equations: list[Equation]) -> Settings:
@@ -197,6 +230,8 @@ def equation(scope: Scope, ex: Expressions, stmt: ast.EquationStmt) -> Equation:
     lhs, rhs, library = sides(scope, ex, stmt)
     if library is not None:
         scope.libraries.append(library)
+    if scope.dimensions is not None:
+        Dimensions(scope, ex).sides(stmt.lhs, stmt.rhs, Context("field"), "equation")
     if not _has_field(lhs - rhs):
         scope.warn("this equation involves no field", stmt.span, "an equation constrains fields, e.g. u_xx = f")
     return Equation(scope.term_names[id(stmt)], lhs, rhs, stmt.span)
@@ -217,6 +252,8 @@ def condition(scope: Scope, ex: Expressions, stmt: ast.ConditionStmt | ast.Perio
         places = [(Context("condition", face=f), f, (), None) for f in condition_faces(scope, ex, stmt)]
     display = Context("condition")
     lhs, rhs = ex.expr(stmt.lhs, display), ex.expr(stmt.rhs, display)
+    if scope.dimensions is not None:
+        Dimensions(scope, ex).sides(stmt.lhs, stmt.rhs, places[0][0] if places else display, "condition")
     pieces = []
     for ctx, face, fixed, label in places:
         pieces.append(Piece(face, ex.expr(stmt.lhs, ctx) - ex.expr(stmt.rhs, ctx), fixed, label))
@@ -344,6 +381,8 @@ def face_at(scope: Scope, ex: Expressions, location: ast.At) -> Face:
     not_a_place(scope, name, location.variable.span, "`at`")
     ex.expr(location.value, Context("const", consts=frozenset(scope.const_values)))
     value = ex.value(location.value, f"the location {name} = ...")
+    if scope.dimensions is not None:
+        value = located(Dimensions(scope, ex), name, location.value, value)
     var = scope.variables[name]
     for side, end in (("lo", var.lo), ("hi", var.hi)):
         if math.isclose(value, end, rel_tol=FACE_RTOL, abs_tol=FACE_RTOL * (var.hi - var.lo)):
@@ -396,6 +435,8 @@ def _point_value(scope: Scope, ex: Expressions, item: ast.At, seen: dict) -> tup
         raise PdecSemanticError(f"variable '{name}' is fixed twice", item.variable.span, "name each variable once")
     ex.expr(item.value, Context("const", consts=frozenset(scope.const_values)))
     value = ex.value(item.value, f"the location {name} = ...")
+    if scope.dimensions is not None:
+        value = located(Dimensions(scope, ex), name, item.value, value)
     var = scope.variables[name]
     for side, end in (("lo", var.lo), ("hi", var.hi)):
         if math.isclose(value, end, rel_tol=FACE_RTOL, abs_tol=FACE_RTOL * (var.hi - var.lo)):
@@ -491,6 +532,9 @@ def periodic(scope: Scope, ex: Expressions, stmt: ast.PeriodicStmt) -> Periodic:
             "drop the `domain` statements, or give the matching pieces conditions that tie them together",
         )
     exprs = tuple(ex.expr(e, Context("field")) for e in stmt.exprs)
+    if scope.dimensions is not None:
+        for e in stmt.exprs:
+            Dimensions(scope, ex).of(e, Context("field"))
     return Periodic(scope.term_names[id(stmt)], name, exprs, stmt.span, stmt.exact is not None)
 
 
@@ -517,6 +561,11 @@ def exact_solutions(scope: Scope, ex: Expressions) -> dict[str, sympy.Expr]:
                     f"exact solution for '{name}' given twice (first on line {spans[name].line})", item.name.span
                 )
             expr = ex.expr(item.expr, Context("exact"))
+            if scope.dimensions is not None:
+                dims = Dimensions(scope, ex)
+                found, wanted = dims.of(item.expr, Context("exact")), scope.dimensions[name]
+                if not found.agrees(wanted):
+                    raise mismatch(f"'{name}'", wanted, "its exact solution", found, item.expr.span)
             extra = sorted(
                 s.name for s in expr.free_symbols if s.name in scope.variables and s.name not in scope.fields[name].args
             )

@@ -87,7 +87,27 @@ class Power:
     span: Span | None = _span()
 
 
-Expr = Number | Name | Call | Neg | Sum | Product | Power
+@dataclass(frozen=True)
+class Unit:
+    """A physical unit in brackets, ``[W/(m*K)]``: an expression of unit names (pint's), ``*``, ``/``, ``^`` and 1.
+
+    pdec/language/units.py resolves it; the syntax keeps it as written.
+    """
+
+    expr: Expr
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A number with a unit, ``45 [W/(m*K)]``."""
+
+    number: Number
+    unit: Unit
+    span: Span | None = _span()
+
+
+Expr = Number | Name | Call | Neg | Sum | Product | Power | Quantity
 
 
 # ---------------------------------------------------------------------------------------------------- statements
@@ -103,13 +123,14 @@ class Ident:
 
 @dataclass(frozen=True)
 class VarDecl:
-    """``var x in [lo, hi]`` or, with ``is_time``, ``time t in [lo, hi]``."""
+    """``var x in [lo, hi] [unit]`` or, with ``is_time``, ``time t in [lo, hi] [unit]`` (the unit optional)."""
 
     name: Ident
     lo: Expr
     hi: Expr
     is_time: bool = False
     span: Span | None = _span()
+    unit: Unit | None = None
 
 
 @dataclass(frozen=True)
@@ -124,11 +145,12 @@ class ParamDecl:
 
 @dataclass(frozen=True)
 class FieldDecl:
-    """``field u(x, t)``; ``args`` is None for a bare ``field u`` (all variables)."""
+    """``field u(x, t) [unit]``; ``args`` is None for a bare ``field u`` (all variables); the unit is optional."""
 
     name: Ident
     args: tuple[Ident, ...] | None
     span: Span | None = _span()
+    unit: Unit | None = None
 
 
 @dataclass(frozen=True)
@@ -310,12 +332,16 @@ class DomainStmt:
 
 @dataclass(frozen=True)
 class MappingItem:
-    """``target = column`` in a data statement: column is a name or string (str) or a column index (int)."""
+    """``target = column [unit]`` in a data statement: column is a name or string (str) or a column index (int).
+
+    ``unit`` is the column's unit when written (its values are converted to the target's unit).
+    """
 
     target: Ident
     column: str | int
     span: Span | None = _span()
     column_span: Span | None = _span()
+    unit: Unit | None = None
 
 
 @dataclass(frozen=True)
@@ -408,6 +434,7 @@ class Spec:
 
     statements: tuple[Statement, ...]
     source: Source = field(compare=False, repr=False)
+    units: bool = field(default=False, compare=False)  # some statement writes a unit: check dimensions
 
 
 # ---------------------------------------------------------------------------------------------------- tree -> AST
@@ -416,13 +443,14 @@ class Spec:
 def build(tree: lark.Tree, source: Source) -> Spec:
     """Turn a parse tree of ``source`` into a Spec; raise PdecSyntaxError for too-deep nesting or stray settings."""
     check_depth(tree, source)
+    builder = _Builder(source)
     try:
-        items = _Builder(source).transform(tree)
+        items = builder.transform(tree)
     except VisitError as error:
         if isinstance(error.orig_exc, PdecError):
             raise error.orig_exc from None
         raise
-    return Spec(_group_train(items, source), source)
+    return Spec(_group_train(items, source), source, builder.units)
 
 
 def check_depth(tree: lark.Tree, source: Source, limit: int = MAX_DEPTH) -> None:
@@ -512,6 +540,7 @@ class _Builder(_DomainBuilder):
     def __init__(self, source: Source) -> None:
         super().__init__()
         self.source = source
+        self.units = False  # set when a unit is written
 
     def _span(self, meta: lark.tree.Meta) -> Span | None:
         return _meta_span(meta, self.source)
@@ -530,12 +559,16 @@ class _Builder(_DomainBuilder):
         return tuple(children)
 
     def var_decl(self, meta, children):
-        name, (lo, hi) = children
-        return VarDecl(name, lo, hi, False, self._span(meta))
+        name, (lo, hi), unit = children
+        return VarDecl(name, lo, hi, False, self._span(meta), unit)
 
     def time_decl(self, meta, children):
-        name, (lo, hi) = children
-        return VarDecl(name, lo, hi, True, self._span(meta))
+        name, (lo, hi), unit = children
+        return VarDecl(name, lo, hi, True, self._span(meta), unit)
+
+    def unit(self, meta, children):
+        self.units = True
+        return Unit(children[0], self._span(meta))
 
     def param_decl(self, meta, children):
         name, (lo, hi) = children
@@ -545,8 +578,9 @@ class _Builder(_DomainBuilder):
         return list(children)
 
     def field_item(self, meta, children):
-        name, args = children if len(children) == 2 else (children[0], None)
-        return FieldDecl(name, args, self._span(meta))
+        unit = children[-1]
+        name, args = children[:-1] if len(children) == 3 else (children[0], None)
+        return FieldDecl(name, args, self._span(meta), unit)
 
     def field_args(self, meta, children):
         return tuple(c for c in children if c is not None)
@@ -636,8 +670,8 @@ class _Builder(_DomainBuilder):
         return DataStmt(None, path, mappings, options, True, self._span(meta), path_span)
 
     def mapping(self, meta, children):
-        target, (column, column_span) = children
-        return MappingItem(target, column, self._span(meta), column_span)
+        target, (column, column_span), unit = children
+        return MappingItem(target, column, self._span(meta), column_span, unit)
 
     def column_name(self, meta, children):
         return str(children[0]), self._tok(children[0])
@@ -708,6 +742,10 @@ class _Builder(_DomainBuilder):
     def number(self, meta, children):
         return Number(str(children[0]), self._span(meta))
 
+    def quantity(self, meta, children):
+        number, unit = children
+        return Quantity(Number(str(number), self._tok(number)), unit, self._span(meta))
+
     def name(self, meta, children):
         return Name(str(children[0]), self._span(meta))
 
@@ -750,7 +788,7 @@ def _number_value(text: str) -> int | float:
 
 # ---------------------------------------------------------------------------------------------------- AST -> text
 
-_PRECEDENCE = {Sum: 1, Product: 2, Neg: 3, Power: 4}
+_PRECEDENCE = {Sum: 1, Product: 2, Neg: 3, Power: 4, Quantity: 5}
 
 
 def unparse(node: Expr | Statement | Spec) -> str:
@@ -815,7 +853,7 @@ def _unparse_modifier(node: Modifier) -> str:
 
 def _unparse_data(node: DataStmt) -> str:
     head = "reference:" if node.is_reference else _label("data", node.name)
-    columns = [f"{m.target.name} = {_column(m.column)}" for m in node.mappings]
+    columns = [f"{m.target.name} = {_column(m.column)}{_unit(m.unit, ' ')}" for m in node.mappings]
     options = "".join(f" {o.key} {o.value.text}" for o in node.options)
     return f'{head} "{node.path}" ' + ", ".join(columns) + options
 
@@ -823,8 +861,13 @@ def _unparse_data(node: DataStmt) -> str:
 def _unparse_coef(node: CoefDecl) -> str:
     args = f"({_names(node.args)})" if node.args is not None else ""
     method = f"{node.method.name} " if node.method is not None else ""
-    columns = ", ".join(f"{m.target.name} = {_column(m.column)}" for m in node.mappings)
+    columns = ", ".join(f"{m.target.name} = {_column(m.column)}{_unit(m.unit, ' ')}" for m in node.mappings)
     return f'coef {node.name.name}{args} = {method}"{node.path}" {columns}'
+
+
+def _unit(unit: Unit | None, before: str = "") -> str:
+    """``[W/(m*K)]`` (after ``before``), or nothing without a unit."""
+    return "" if unit is None else f"{before}[{unparse(unit.expr)}]"
 
 
 def _column(column: str | int) -> str:
@@ -880,9 +923,14 @@ _UNPARSERS = {
     Sum: _unparse_flat,
     Product: _unparse_flat,
     Power: _unparse_power,
-    VarDecl: lambda n: f"{'time' if n.is_time else 'var'} {n.name.name} in [{unparse(n.lo)}, {unparse(n.hi)}]",
+    Quantity: lambda n: f"{n.number.text} {_unit(n.unit)}",
+    VarDecl: lambda n: (
+        f"{'time' if n.is_time else 'var'} {n.name.name} in [{unparse(n.lo)}, {unparse(n.hi)}]" + _unit(n.unit, " ")
+    ),
     ParamDecl: lambda n: f"param {n.name.name} in [{unparse(n.lo)}, {unparse(n.hi)}]",
-    FieldDecl: lambda n: f"field {n.name.name}" + (f"({_names(n.args)})" if n.args is not None else ""),
+    FieldDecl: lambda n: (
+        f"field {n.name.name}" + (f"({_names(n.args)})" if n.args is not None else "") + _unit(n.unit, " ")
+    ),
     ConstDecl: lambda n: f"const {n.name.name} = {unparse(n.expr)}",
     LetDecl: lambda n: f"let {n.name.name} = {unparse(n.expr)}",
     UnknownDecl: lambda n: " ".join(

@@ -35,6 +35,7 @@ from pdec.run.discovered import Discovery
 from pdec.run.functions import LearnedFunction, from_checkpoint
 from pdec.run.history import History
 from pdec.run.intervals import Intervals
+from pdec.run.scales import read_scales, rescaled
 
 SPEC = "spec.pde"
 SETTINGS = "settings.json"
@@ -225,6 +226,9 @@ def load_result(run_dir: str | Path) -> Result:
         raise PdecRunError(f"'{run_dir}' holds one time window of the run in '{meta['part_of']}'",
                            hint=f"load the whole run: {meta['part_of']}")
     net = _network(meta, state["net"], run_dir)
+    scales = read_scales(run_dir)
+    if scales is not None:  # trained non-dimensionalised: predictions in the user's units
+        net = rescaled(net, scales, tuple(meta["variables"]), tuple(meta["fields"]))
     metrics_path = run_dir / METRICS
     metrics = _read_json(metrics_path) if metrics_path.is_file() else {}
     settings = read_settings(run_dir)

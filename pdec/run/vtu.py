@@ -13,6 +13,7 @@ meshio (the ``pdec[vtu]`` extra) writes the file; without it :func:`write_vtu` r
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import os
@@ -293,6 +294,11 @@ def write_solution(
     residuals = residuals_at(compiled, result.net, points, theta)
     truth = reference_at(reference, points) if reference is not None else exact_at(compiled, points)
     data = point_data(result.predict, result.fields, points, truth, residuals)
+    if getattr(compiled, "scaling", None) is not None:  # a non-dimensionalised run: the file in the user's units
+        from pdec.run.scales import user_data, user_points
+
+        scales = compiled.scaling.to_dict()
+        points, data = user_points(scales, result.variables, points), user_data(scales, data)
     return write_vtu(path, points, result.variables, mesh, data)
 
 
@@ -339,5 +345,11 @@ def predict_vtu(path: Path, result: Any, points: np.ndarray) -> list[str]:
         compiled = None
         notes.append(f"note: the fields alone (no mesh, residuals or errors): {str(error).splitlines()[0]}")
     reference = None if compiled is None else compiled.reference
+    if compiled is not None and compiled.scaling is not None:  # the residuals need the scaled network and points
+        from pdec.run.scales import Rescaled, scaled_points
+
+        if isinstance(result.net, Rescaled):
+            points = scaled_points(compiled.scaling.to_dict(), result.variables, points)
+            result = dataclasses.replace(result, net=result.net.net)
     write_solution(path, result, points, compiled, reference, boundary=False)
     return [*notes, f"wrote {len(points)} points to {path}"]
