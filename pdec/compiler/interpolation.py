@@ -211,18 +211,31 @@ def problem_coefficient(problem: Problem, name: str) -> Coefficient:
 
 def binding_lines(uses: Mapping[sympy.Symbol, Use], used: set, indent: str = "    ") -> list[str]:
     """Lines binding the coefficient symbols in ``used``: one ``interpolate`` call per coefficient."""
+    def call(name: str, indices: tuple) -> str:
+        return f"interpolate({table_name(name)}, X, {indices!r})"
+
+    return grouped_bindings(uses, used, call, indent)
+
+
+def grouped_bindings(
+    uses: Mapping[sympy.Symbol, Use], used: set, call: Callable[[str, tuple], str], indent: str = "    "
+) -> list[str]:
+    """Lines binding the symbols in ``used``: one ``call(name, indices)`` per table or function, unpacked by index.
+
+    Shared by coefficient tables (here) and unknown functions (pdec.compiler.learned).
+    """
     grouped: dict[str, list[tuple[sympy.Symbol, tuple[int, ...]]]] = {}
     for sym, (name, index) in sorted(uses.items(), key=lambda kv: kv[0].name):
         if sym in used:
             grouped.setdefault(name, []).append((sym, index))
     lines = []
     for name, items in grouped.items():
-        call = f"interpolate({table_name(name)}, X, {tuple(index for _, index in items)!r})"
+        text = call(name, tuple(index for _, index in items))
         if len(items) == 1:
-            lines.append(f"{indent}{identifier(items[0][0].name)} = {call}[0]")
+            lines.append(f"{indent}{identifier(items[0][0].name)} = {text}[0]")
         else:
-            lines.append(f"{indent}{', '.join(identifier(sym.name) for sym, _ in items)} = {call}")
+            lines.append(f"{indent}{', '.join(identifier(sym.name) for sym, _ in items)} = {text}")
     return lines
 
 
-__all__ = ["BASES", "Table", "binding_lines", "interpolate", "substitute", "table", "tables_source"]
+__all__ = ["BASES", "Table", "binding_lines", "grouped_bindings", "interpolate", "substitute", "table", "tables_source"]

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 import sympy
 import torch
 
-from pdec.compiler.interpolation import replace_calls
+from pdec.compiler.interpolation import grouped_bindings, replace_calls
 from pdec.compiler.lower import identifier, lower
 from pdec.language.problem import Learned, Problem, UnknownFunction, symbol
 
@@ -83,20 +83,12 @@ def substitute(expr: sympy.Expr, problem: Problem) -> tuple[sympy.Expr, dict[sym
 def binding_lines(uses: Mapping[sympy.Symbol, Use], used: set, problem: Problem, indent: str = "    ") -> list[str]:
     """Lines binding the unknown-function symbols in ``used``: one ``function_partials`` call per function."""
     variables = [v.name for v in problem.variables]
-    grouped: dict[str, list[tuple[sympy.Symbol, tuple[int, ...]]]] = {}
-    for sym, (name, index) in sorted(uses.items(), key=lambda kv: kv[0].name):
-        if sym in used:
-            grouped.setdefault(name, []).append((sym, index))
-    lines = []
-    for name, items in grouped.items():
+
+    def call(name: str, indices: tuple) -> str:
         columns = tuple(variables.index(a) for a in function_of(problem, name).args)
-        indices = tuple(index for _, index in items)
-        call = f"function_partials(theta[{name!r}], X, {columns!r}, {indices!r})"
-        if len(items) == 1:
-            lines.append(f"{indent}{identifier(items[0][0].name)} = {call}[0]")
-        else:
-            lines.append(f"{indent}{', '.join(identifier(sym.name) for sym, _ in items)} = {call}")
-    return lines
+        return f"function_partials(theta[{name!r}], X, {columns!r}, {indices!r})"
+
+    return grouped_bindings(uses, used, call, indent)
 
 
 def truths_source(problem: Problem) -> str:
