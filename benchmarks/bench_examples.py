@@ -47,6 +47,10 @@ LBFGS_LOG = RESULTS / "examples_2026-12-01.jsonl"
 # Rows measured with the float64 second phase before its one-pass dense update and SciPy's first trial step
 # (2026-12-06, earlier the same day): every line search started at the unit step.
 UNIT_STEP_LOG = RESULTS / "examples_2026-12-06a.jsonl"
+# ``--before REV``: each example's spec as it was at REV (from git, run with ``--dtype float32``: float32 L-BFGS
+# after float32 Adam, as before the float64 second phase) and today's spec, both with today's code, one after the
+# other; rows tagged "spec": "before" / "now".
+BEFORE_LOG = RESULTS / "examples_before.jsonl"
 TARGETS = {"burgers": 1e-3, "conductivity_inverse": 5e-2}  # conductivity_inverse: k(x)'s relative L2 error
 # The README's first command first, then the cheapest examples, so that a table cut short covers the most rows.
 ORDER = (
@@ -74,19 +78,47 @@ FORWARD_TARGET = 1e-2
 INVERSE_TARGET = 1e-2
 
 
-def run(name: str, seed: int, folder: Path) -> dict:
-    """``pdec run examples/NAME.pde --seed SEED --threads 1 --quiet`` in a fresh process; its metrics."""
+def _commit() -> str:
+    """The checked-out commit, short, with "+" when tracked files differ from it ("" outside a git checkout)."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "pdec", "grammar"], cwd=ROOT).returncode
+    return head.stdout.strip() + ("+" if dirty else "")
+
+
+COMMIT = _commit()
+
+
+def run(name: str, seed: int, folder: Path, before: str | None = None) -> dict:
+    """``pdec run examples/NAME.pde --seed SEED --threads 1 --quiet`` in a fresh process; its metrics.
+
+    ``before``: a git revision; the spec as it was there (beside a link to examples/data), with ``--dtype float32``.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
     out = folder / f"{name}-{seed}"
-    command = [sys.executable, "-m", "pdec.cli", "run", str(EXAMPLES / f"{name}.pde"), "--seed", str(seed)]
-    command += ["--threads", "1", "--quiet", "--out", str(out)]
+    spec = EXAMPLES / f"{name}.pde"
+    if before:
+        old = folder / f"before-{name}-{seed}"
+        old.mkdir()
+        (old / "data").symlink_to(EXAMPLES / "data")
+        spec = old / f"{name}.pde"
+        text = subprocess.run(["git", "show", f"{before}:examples/{name}.pde"], cwd=ROOT, capture_output=True)
+        spec.write_bytes(text.stdout)
+    command = [sys.executable, "-m", "pdec.cli", "run", str(spec), "--seed", str(seed)]
+    command += ["--threads", "1", "--quiet", "--out", str(out)] + (["--dtype", "float32"] if before else [])
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    log = folder / f"{name}-{seed}.log"
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    with log.open("w") as sink:  # os.wait4: this child's own CPU seconds, whatever else runs beside it
+        child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
-    row = {"example": name, "seed": seed, "seconds": seconds, "exit": done.returncode}
+    code = os.waitstatus_to_exitcode(status)
+    row = {"example": name, "seed": seed, "seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime}
+    row["commit"] = COMMIT  # the code that ran (a "+" when the tree had uncommitted changes)
+    row["exit"] = code
     metrics = out / "metrics.json"
-    if done.returncode or not metrics.is_file():
-        return {**row, "failure": (done.stderr or done.stdout).strip().splitlines()[-3:]}
+    if code or not metrics.is_file():
+        return {**row, "failure": log.read_text().strip().splitlines()[-3:]}
     found = json.loads(metrics.read_text())
     return {**row, **{k: found[k] for k in ("errors", "unknown_errors", "unknowns", "steps", "wall_time", "warnings")}}
 
@@ -106,13 +138,13 @@ def judge(name: str, rows: list[dict]) -> tuple[dict[str, float], float, bool]:
 def table(log: list[dict], names: list[str]) -> str:
     """The markdown table of every example with at least one finished run."""
     lines = [
-        "| example | kind | median error (seeds) | per seed | target | met | seconds per run |",
-        "|---|---|---|---|---|---|---:|",
+        "| example | kind | median error (seeds) | per seed | target | met | seconds per run | CPU s per run |",
+        "|---|---|---|---|---|---|---:|---:|",
     ]
     for name in names:
         rows = sorted((r for r in log if r["example"] == name), key=lambda r: r["seed"])
         if not rows:
-            lines.append(f"| {name} | | not run | | | **NO** (not run) | |")
+            lines.append(f"| {name} | | not run | | | **NO** (not run) | | |")
             continue
         medians, seconds, met = judge(name, rows)
         inverse = any(r.get("unknown_errors") for r in rows)
@@ -127,9 +159,37 @@ def table(log: list[dict], names: list[str]) -> str:
         target = f"{100 * target:g}%" if inverse else f"{target:g}"
         mark = ("yes" if met else "**NO**") + ("" if len(rows) >= 3 else f" ({len(rows)} of 3 seeds run)")
         kind = "inverse" if inverse else "forward"
+        cpus = [r["cpu_seconds"] for r in rows if "cpu_seconds" in r]  # measured from 2026-12-07 on
+        cpu = (
+            f"{statistics.median(cpus):.0f}" + ("" if len(cpus) == len(rows) else f" ({len(cpus)} of {len(rows)})")
+            if cpus
+            else "-"
+        )
         lines.append(
             f"| {name} | {kind} | {shown} | {per_seed} ({len(rows)} seed{'s' * (len(rows) > 1)}) | {target} | {mark} | "
-            f"{seconds:.0f} |"
+            f"{seconds:.0f} | {cpu} |"
+        )
+    return "\n".join(lines)
+
+
+def side_by_side(before: list[dict], now: list[dict], names: list[str]) -> str:
+    """Per example: median error and CPU seconds of the earlier spec and of today's, over the seeds run both ways."""
+    lines = [
+        "| example | seeds | error before | error now | before / now | CPU s before | CPU s now | now / before |",
+        "|---|---|---|---|---:|---:|---:|---:|",
+    ]
+    for name in names:
+        runs = [{r["seed"]: r for r in log if r["example"] == name} for log in (before, now)]
+        seeds = sorted(set(runs[0]) & set(runs[1]))
+        if not seeds or any("failure" in runs[i][s] for i in (0, 1) for s in seeds):
+            continue
+        key = "unknown_errors" if runs[1][seeds[0]]["unknown_errors"] else "errors"
+        worst = [statistics.median(max(runs[i][s][key].values()) for s in seeds) for i in (0, 1)]
+        cpu = [statistics.median(runs[i][s]["cpu_seconds"] for s in seeds) for i in (0, 1)]
+        fmt = (lambda v: f"{100 * v:.3g}%") if key == "unknown_errors" else (lambda v: f"{v:.2e}")
+        lines.append(
+            f"| {name} | {', '.join(map(str, seeds))} | {fmt(worst[0])} | {fmt(worst[1])} | {worst[0] / worst[1]:.3g} "
+            f"| {cpu[0]:.0f} | {cpu[1]:.0f} | {cpu[1] / cpu[0]:.2f} |"
         )
     return "\n".join(lines)
 
@@ -140,8 +200,18 @@ def read_log(path: Path = LOG) -> list[dict]:
 
 
 def report(header: str) -> str:
-    """The table of the runs under the default lowering, then the earlier autograd-lowering table."""
-    text = header + table(read_log(), list(ORDER))
+    """The table of the runs under the default lowering, then the side-by-side timings and the earlier tables."""
+    names = list(ORDER) + sorted({r["example"] for r in read_log()} - set(ORDER))
+    text = header + table(read_log(), names)
+    if BEFORE_LOG.is_file():
+        text += (
+            "\n\n## Side by side: the specs before the float64 second phase, with today's code (CPU seconds)\n\n"
+            "Each example's spec as it was before the float64 second phase (git revision in the log; float32 "
+            "L-BFGS after float32 Adam, `--dtype float32`), run with today's code on the same machine as today's "
+            "spec, so the CPU seconds (each run's own, os.wait4) compare where the wall seconds of the tables below, "
+            "measured under other loads, do not. The seeds are those run both ways.\n\n"
+            + side_by_side(*[[r for r in read_log(BEFORE_LOG) if r["spec"] == k] for k in ("before", "now")], names)
+        )
     if UNIT_STEP_LOG.is_file():
         text += (
             "\n\n## Earlier rows: the float64 second phase with unit first steps (2026-12-06)\n\n"
@@ -173,23 +243,35 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each (default 2)")
     parser.add_argument("--skip", nargs="+", default=[], metavar="NAME:SEED", help="runs to leave out")
+    parser.add_argument("--before", metavar="REV", help="time the specs at git REV against today's, side by side")
     args = parser.parse_args()
     rank = {n: i for i, n in enumerate(ORDER)}
     names = args.only or sorted((p.stem for p in EXAMPLES.glob("*.pde")), key=lambda n: (rank.get(n, len(ORDER)), n))
     RESULTS.mkdir(exist_ok=True)
-    done = {(r["example"], r["seed"]) for r in read_log()}
-    done |= {(name, int(seed)) for name, _, seed in (item.partition(":") for item in args.skip)}
-    todo = [(n, s) for n in names for s in args.seeds if (n, s) not in done]
+    if args.before:  # the revision's hash, logged with each row
+        rev = subprocess.run(["git", "rev-parse", "--short", args.before], cwd=ROOT, capture_output=True, text=True)
+        args.before = rev.stdout.strip() or parser.error(f"--before: no git revision {args.before!r}")
+    log = BEFORE_LOG if args.before else LOG
+    done = {(r["example"], r["seed"], r.get("spec")) for r in read_log(log)}
+    done |= {(name, int(seed), k) for name, _, seed in (i.partition(":") for i in args.skip) for k in (None, "now")}
+    specs = ("before", "now") if args.before else (None,)  # None: today's spec, into the main table
+    todo = [(n, s, k) for n in names for s in args.seeds for k in specs if (n, s, k) not in done]
     header = (
         f"Every example run as written (`pdec run examples/NAME.pde --seed S --threads 1`, the default forward-mode "
         f"lowering), {platform.machine()} "
         f"CPU, torch {torch.__version__}, {os.cpu_count()} cores shared by the runs and other jobs (read the "
-        f"seconds as a ceiling), {time.strftime('%Y-%m-%d')}. Rows missing below were not run.\n\n"
+        f"wall seconds as a ceiling; the CPU seconds, the run's own from os.wait4, measured from 2026-12-07 on, are "
+        f"what an idle machine takes), {time.strftime('%Y-%m-%d')}. Rows missing below were not run.\n\n"
     )
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(args.jobs) as pool:
-        for future in as_completed([pool.submit(run, *job, Path(tmp)) for job in todo]):
-            row = future.result()
-            with LOG.open("a") as f:
+        jobs = {
+            pool.submit(run, n, s, Path(tmp) / (k or "now"), args.before if k == "before" else None): k
+            for n, s, k in todo
+        }
+        for future in as_completed(jobs):
+            k = jobs[future]
+            row = future.result() | ({"spec": k, "rev": args.before} if k else {})
+            with log.open("a") as f:
                 f.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)
             write_result("examples", report(header))

@@ -123,6 +123,27 @@ train:
 """
 
 
+HEAT = """
+var x in [0, 1]
+time t in [0, 1]
+field u(x, t)
+unknown k = 1 positive true 0.4
+eq heat: u_t = k*u_xx
+ic: u = sin(pi*x)
+bc ends: u = 0 on boundary(x)
+data obs: "DATA" x = x, t = t, u = u
+train:
+  layers = [20, 20, 20]
+  interior = 1000
+  boundary = 100
+"""
+
+
+def heat(xt: np.ndarray, k: float) -> np.ndarray:
+    """The solution of u_t = k u_xx, u(x, 0) = sin(pi x), u(0, t) = u(1, t) = 0, at ``xt`` = [x, t] (2 x n)."""
+    return np.exp(-k * np.pi**2 * xt[1]) * np.sin(np.pi * xt[0])
+
+
 def oscillator(t: np.ndarray, c: float, k: float) -> np.ndarray:
     """The solution of y'' + c y' + k y = 0, y(0) = 1, y'(0) = 0 (underdamped)."""
     w = np.sqrt(k - c * c / 4.0)
@@ -134,10 +155,12 @@ def decay(t: np.ndarray, a: float) -> np.ndarray:
     return np.exp(-a * t)
 
 
-# name -> (spec with DATA for the readings' path, closed form, true unknowns, time span, Adam steps, iterations)
+# name -> (spec with DATA for the readings' path, closed form, true unknowns, time span, Adam steps, iterations);
+# heat, a PDE, reads at uniformly random (x, t) in [0, 1]^2, the ODEs at evenly spaced t
 ODES = {
     "oscillator": (OSCILLATOR, oscillator, {"c": 0.4, "k": 4.0}, 10.0, 2000, 200),
     "decay": (DECAY, decay, {"a": 1.5}, 2.0, 1200, 100),
+    "heat": (HEAT, heat, {"k": 0.4}, 1.0, 3000, 300),
 }
 
 
@@ -148,15 +171,23 @@ def ode_case(ode: str, folder: Path, n: int, seed: int, noise: float, budget: fl
     from scipy.optimize import curve_fit
 
     spec, closed, truth, span, adam, iterations = ODES[ode]
-    t = np.linspace(0.0, span, n)
+    rng = np.random.default_rng(seed)
+    t = rng.uniform(0.0, span, (2, n)) if ode == "heat" else np.linspace(0.0, span, n)
     clean = closed(t, *truth.values())
-    y = clean + noise * np.std(clean) * np.random.default_rng(seed).standard_normal(n)
+    y = clean + noise * np.std(clean) * rng.standard_normal(n)
     path = folder / f"{ode}_{n}_{seed}.csv"
-    np.savetxt(path, np.column_stack([t, y]), delimiter=",", header="t,y", comments="")
+    columns, header = (np.column_stack([t[0], t[1], y]), "x,t,u") if ode == "heat" else (np.column_stack([t, y]), "t,y")
+    np.savetxt(path, columns, delimiter=",", header=header, comments="")
     p, cov = curve_fit(closed, t, y, p0=[1.0] * len(truth))
     q = stats.t.ppf(0.975, n - len(truth))
-    result, seconds = run(spec.replace("DATA", str(path)), folder / f"run_{n}_{seed}", budget, adam=adam,
-                          iterations=iterations, weighting="inverse_dirichlet_data_capped")
+    result, seconds = run(
+        spec.replace("DATA", str(path)),
+        folder / f"run_{n}_{seed}",
+        budget,
+        adam=adam,
+        iterations=iterations,
+        weighting="inverse_dirichlet_data_capped",
+    )
     if result.intervals is None:  # stopped at the budget: no intervals
         return None
     names = list(truth)
@@ -175,11 +206,15 @@ def coverage(args) -> list[str]:
     what it measured.
     """
     noise, (_, _, truth, span, adam, iterations) = args.noise[-1], ODES[args.ode]
-    head = [f"{args.ode}: {', '.join(f'{k} = {v:g}' for k, v in truth.items())}; {args.readings} readings on "
-            f"t in [0, {span:g}] with {100 * noise:g}% noise (seeds 0..{args.datasets - 1}); weighting "
-            f"inverse_dirichlet_data_capped, Adam {adam} + {iterations} second phase (the spec in "
-            "benchmarks/bench_inverse.py). LS: a least-squares fit of the closed form to the same readings (scipy "
-            "curve_fit), with t intervals.", ""]
+    where = "uniformly random (x, t) in [0, 1]^2" if args.ode == "heat" else f"t in [0, {span:g}]"
+    head = [
+        f"{args.ode}: {', '.join(f'{k} = {v:g}' for k, v in truth.items())}; {args.readings} readings at "
+        f"{where} with {100 * noise:g}% noise (seeds 0..{args.datasets - 1}); weighting "
+        f"inverse_dirichlet_data_capped, Adam {adam} + {iterations} second phase (the spec in "
+        "benchmarks/bench_inverse.py). LS: a least-squares fit of the closed form to the same readings (scipy "
+        "curve_fit), with t intervals.",
+        "",
+    ]
     rows, sweep, stopped = [], {}, 0
     with tempfile.TemporaryDirectory() as tmp:
         sizes = [n for n in (args.readings // 2, args.readings * 2, args.readings * 4)]
@@ -199,10 +234,14 @@ def _coverage_lines(truth: dict, rows: list[dict], stopped: int, args) -> list[s
     """The coverage table of the data sets of ``args.readings`` readings."""
     if not rows:
         return []
-    lines = ["", f"{len(rows)} data sets of {args.readings} readings ({stopped} runs stopped at the "
-             f"{args.budget:.0f} s budget, left out)", "",
-             "| unknown | pdec coverage | LS coverage | median half-width pdec / LS | median half-width pdec |",
-             "|---|---:|---:|---:|---:|"]
+    lines = [
+        "",
+        f"{len(rows)} data sets of {args.readings} readings ({stopped} runs stopped at the "
+        f"{args.budget:.0f} s budget, left out)",
+        "",
+        "| unknown | pdec coverage | LS coverage | median half-width pdec / LS | median half-width pdec |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for name in truth:
         inside = sum(r[name][2] for r in rows) / len(rows)
         ls = sum(r[name][5] for r in rows) / len(rows)
@@ -210,8 +249,11 @@ def _coverage_lines(truth: dict, rows: list[dict], stopped: int, args) -> list[s
         width = statistics.median(r[name][1] for r in rows)
         lines.append(f"| {name} | {100 * inside:.0f}% | {100 * ls:.0f}% | {ratio:.2f} | {width:.3g} |")
     every = sum(all(r[k][2] for k in truth) for r in rows) / len(rows)
-    lines += ["", f"all unknowns inside: {100 * every:.0f}%; median seconds per run: "
-              f"{statistics.median(r['seconds'] for r in rows):.1f}"]
+    lines += [
+        "",
+        f"all unknowns inside: {100 * every:.0f}%; median seconds per run: "
+        f"{statistics.median(r['seconds'] for r in rows):.1f}",
+    ]
     if len(truth) > 1:
         lines[-1] += f"; median correlation: {statistics.median(r['rho'] for r in rows):+.3f}"
     return lines
@@ -219,8 +261,10 @@ def _coverage_lines(truth: dict, rows: list[dict], stopped: int, args) -> list[s
 
 def _sweep_lines(truth: dict, rows: list[dict], sweep: dict[int, list[dict]], readings: int) -> list[str]:
     """Median half-widths against the number of readings (pdec / LS)."""
-    lines = ["| readings | data sets | " + " | ".join(f"median half-width {k} (pdec / LS)" for k in truth) + " |",
-             "|---:|---:|" + "---|" * len(truth)]
+    lines = [
+        "| readings | data sets | " + " | ".join(f"median half-width {k} (pdec / LS)" for k in truth) + " |",
+        "|---:|---:|" + "---|" * len(truth),
+    ]
     for n, found in sorted({**sweep, readings: rows}.items()):
         if found:
             median = lambda k, i: statistics.median(r[k][i] for r in found)  # noqa: B023, E731
@@ -279,7 +323,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("case", choices=("burgers", "lorenz", "kovasznay", "forgetting", "coverage"))
     parser.add_argument("--datasets", type=int, default=50, help="coverage: synthetic data sets")
-    parser.add_argument("--ode", choices=("decay", "oscillator"), default="decay", help="coverage: the problem")
+    parser.add_argument(
+        "--ode",
+        choices=tuple(ODES),
+        default="decay",
+        help="coverage: the problem (decay, oscillator: ODEs; heat: a PDE)",
+    )
     parser.add_argument("--readings", type=int, default=30, help="coverage: readings per data set")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--budget", type=float, default=900.0, help="wall-clock seconds per run")

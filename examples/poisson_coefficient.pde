@@ -1,14 +1,17 @@
 # Poisson equation with a tabulated conductivity: -div(a grad u) = f on the unit square, u = 0 on the boundary.
 # The conductivity a(x, y) = 1 + sin(2 pi x) cos(pi y) / 2 is read from a 41 x 41 table (data/make_conductivity.py)
-# and interpolated multilinearly; f applies the same operator to that formula (A) and to the exact solution
-# u = sin(pi x) sin(pi y) (U), so the interpolation of the table is the only departure from a manufactured problem.
-# Target: relative L2 error of u at most 1e-2. Measured as written (`pdec run examples/poisson_coefficient.pde
-# --seed 0 --threads 1`): 6.3e-04, in 92 s of training (108 s wall) on one thread of a shared 2-core CPU.
+# and interpolated by cubic Hermite polynomials (`cubic`); f applies the same operator to that formula (A) and to the
+# exact solution u = sin(pi x) sin(pi y) (U), so the interpolation of the table is the only departure from a
+# manufactured problem. The equation differentiates a, and a multilinear table (the default `linear`) has a first
+# derivative that jumps at every grid line: the solution then has kinks there and differs from U by 1.6e-4 (a
+# finite-difference solution of the multilinear problem on 400 x 400 cells), and training stopped at 4.2e-4 (seed 0);
+# with `cubic`, 2.2e-5 (benchmarks/results/examples.md).
+# Target: relative L2 error of u at most 1e-2.
 
 var x in [0, 1]
 var y in [0, 1]
 field u(x, y)
-coef a(x, y) = "data/conductivity.csv" x = x, y = y, a = a
+coef a(x, y) = cubic "data/conductivity.csv" x = x, y = y, a = a
 
 let A = 1 + sin(2*pi*x)*cos(pi*y)/2
 let U = sin(pi*x)*sin(pi*y)
