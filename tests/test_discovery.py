@@ -126,3 +126,20 @@ def test_discovery_recovers_an_oscillator(tmp_path):
     again = pdec.load(run / "discovered.pde")
     assert [str(e.rhs) for e in again.equations] != [] and not again.libraries
     assert "x_{t} &=" in (run / "discovered.tex").read_text()
+
+
+def test_a_round_drops_the_smallest_shares_below_the_threshold_at_most_half_the_library(readings):
+    """Fisher's noisy round 0 (benchmarks/results/discovery_fisher.md): the true u_xx at share 0.095 and a spurious
+    u^3 at 0.12 stood in for each other; dropping every term under 0.1 at once removed u_xx for good."""  # noqa: D209
+    from pdec.train.discovery import to_drop
+
+    problem = load(readings, "eq fisher: u_t = discover(u, u^2, u^3, u_x, u*u_x, u_xx, u*u_xx, u_x^2)")
+    names = {c.text: c.name for lib in problem.libraries for c in lib.candidates}
+    measured = {"u": 1, "u^2": 0.943, "u^3": 0.12, "u_x": 0.00533, "u*u_x": 0.034, "u_xx": 0.0954,
+                "u*u_xx": 0.00664, "u_x^2": 0.0119}
+    shares = {names[k]: v for k, v in measured.items()}
+    dropped = {k for k, n in names.items() if n in to_drop(shares, problem, 0.1)}
+    assert dropped == {"u_x", "u*u_xx", "u_x^2", "u*u_x"}  # four of eight; u_xx waits for the next round
+    kept = {names["u"]: 1.0, names["u_xx"]: 0.05}  # a library of two: one term goes, the one below the threshold
+    assert to_drop(kept, problem, 0.1) == (names["u_xx"],)
+    assert to_drop(shares, problem, 0.001) == ()

@@ -127,6 +127,51 @@ def test_oscillator_intervals_agree_with_least_squares_on_the_closed_form(tmp_pa
     assert str(again) == str(found)
 
 
+DECAY = """
+time t in [0, 2]
+field y(t)
+unknown a = 1 positive true 1.5
+eq decay: y_t = -a*y
+ic: y = 1
+data obs: "obs.csv" t = t, y = y
+train:
+  layers = [16, 16]
+  interior = 200
+  stage: obs for 400
+"""
+
+
+def _decay_interval(folder, n, seed):
+    """pdec's 95% interval of a from n readings of exp(-1.5 t) with 2% noise, and the least-squares one."""
+    t = np.linspace(0.0, 2.0, n)
+    clean = np.exp(-1.5 * t)
+    y = clean + 0.02 * np.std(clean) * np.random.default_rng(seed).standard_normal(n)
+    folder.mkdir()
+    np.savetxt(folder / "obs.csv", np.column_stack([t, y]), delimiter=",", header="t,y", comments="")
+    (folder / "decay.pde").write_text(DECAY)
+    fit = least_squares(lambda p: np.exp(-p[0] * t) - y, [1.0])
+    ls = stats.t.ppf(0.975, n - 1) * math.sqrt(np.sum(fit.fun**2) / (n - 1) / (fit.jac.T @ fit.jac)[0, 0])
+    result = train(compile_spec(folder / "decay.pde"), out=folder / "run", plots=False, quiet=True, adam=700,
+                   iterations=100, weighting="inverse_dirichlet_data_capped", checkpoint_every=10**6)
+    return result.intervals["a"], ls
+
+
+def test_nominal_95_percent_intervals_cover_the_truth_and_shrink_with_more_readings(tmp_path):
+    """The coverage study of benchmarks/bench_inverse.py in small: 20 data sets of 30 readings (seeds 0-19). With
+    exact 95% coverage, 17 or more of 20 intervals hold the truth with probability 0.98; intervals half as wide (a
+    noise estimate off by 2x) would hold it about 68% of the time. Each half-width is within 10% of the least-squares
+    one of the closed form, and four times the readings halve it (sqrt(4)).
+    """  # noqa: D205
+    found = [_decay_interval(tmp_path / f"n30-{seed}", 30, seed) for seed in range(20)]
+    inside = sum(1.5 in interval for interval, _ in found)
+    assert inside >= 17, [str(i) for i, _ in found]
+    ratios = sorted(interval.half_width / ls for interval, ls in found)
+    assert 0.9 < ratios[len(ratios) // 2] < 1.1, ratios
+    more, _ = _decay_interval(tmp_path / "n120", 120, 100)
+    fewer, _ = _decay_interval(tmp_path / "n30", 30, 100)
+    assert 0.4 < more.half_width / fewer.half_width < 0.65, (more, fewer)
+
+
 ANISOTROPIC = """
 var x in [0, 1]
 var y in [0, 1]

@@ -85,7 +85,7 @@ class Settings:
     checkpoint_every: int = 1000
     tensorboard: bool = False
     # equation discovery (a `discover(...)` library; pdec.train.discovery): sequential thresholding with retraining
-    discover_threshold: float = 0.1  # a term whose share of its equation's largest term is below this is dropped
+    discover_threshold: float = 0.05  # a term whose share of its equation's largest term is below this is dropped
     discover_rounds: int = 4  # retraining rounds at most, after the first training
     discover_adam: int = 1000  # Adam steps of each retraining round
     discover_iterations: int = 500  # second-phase iterations of each retraining round

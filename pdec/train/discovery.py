@@ -6,8 +6,8 @@ Both et al. 2021, apply it to a network trained with the library; docs/training.
     round 0: train the network and every coefficient (the spec's settings)
     measure each term's share: the RMS of coefficient * term over fixed points in the domain, divided by the RMS of
         the equation's largest term (the terms outside the library counted as one)
-    drop the terms whose share is below discover_threshold: their coefficients are fixed at zero (a new compiled
-        problem, pdec.language.library.prune)
+    drop the terms whose share is below discover_threshold, smallest first and at most half of each library's
+        terms in a round: their coefficients are fixed at zero (a new compiled problem, pdec.language.library.prune)
     round k: retrain from where round k - 1 ended (its network, the kept coefficients' values), discover_adam Adam
         steps and discover_iterations second-phase iterations; measure again; stop when no term is dropped
 
@@ -78,7 +78,7 @@ def discover(compiled: Any, *, out: str | Path | None = None, resume: str | Path
         if result.interrupted:
             return result
         shares = term_shares(trainer, problem)
-        drop = tuple(n for n, s in shares.items() if s < settings.discover_threshold)
+        drop = to_drop(shares, problem, settings.discover_threshold)
         state = trainer.state
         found = Round(k, {n: result.unknowns[n] for n in shares}, shares, drop, state.step, state.elapsed,
                       float(result.metrics.get("loss", float("nan"))))
@@ -195,6 +195,23 @@ def describe_library(problem: Problem) -> str:
     """``burgers: u*u_x, u_xx, u (3 terms)`` for each library."""
     return "; ".join(f"{lib.equation}: {', '.join(c.text for c in lib.candidates)} ({len(lib.candidates)} terms)"
                      for lib in problem.libraries)
+
+
+def to_drop(shares: Mapping[str, float], problem: Problem, threshold: float) -> tuple[str, ...]:
+    """The terms a round drops: those whose share is below ``threshold``, smallest first, at most half of each
+    library's remaining terms (at least one).
+
+    Gradual pruning: while a spurious term still stands in for a true one (``u^3`` for Fisher's ``u_xx`` in a noisy
+    round 0, both near the threshold), the true term's share can fall below it too; dropping them all at once then
+    removes the true term for good. Keeping the larger half for another round lets the retrained network settle
+    first (benchmarks/results/discovery_fisher.md).
+    """  # noqa: D205
+    out: list[str] = []
+    for lib in problem.libraries:
+        names = [c.name for c in lib.candidates if c.name in shares]
+        below = sorted((shares[n], n) for n in names if shares[n] < threshold)
+        out += [n for _, n in below[: max(1, len(names) // 2)]]
+    return tuple(out)
 
 
 def round_line(found: Round, problem: Problem) -> str:
