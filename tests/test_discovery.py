@@ -143,3 +143,41 @@ def test_a_round_drops_the_smallest_shares_below_the_threshold_at_most_half_the_
     kept = {names["u"]: 1.0, names["u_xx"]: 0.05}  # a library of two: one term goes, the one below the threshold
     assert to_drop(kept, problem, 0.1) == (names["u_xx"],)
     assert to_drop(shares, problem, 0.001) == ()
+
+
+def test_an_interrupted_discovery_resumes_where_it_stopped(tmp_path):
+    """Stopped in round 1, resumed from that round's directory: round 0 is not trained again, and the discovery
+    ends as an uninterrupted one does (the same terms, the coefficients to round-off)."""  # noqa: D209
+    t = np.linspace(0, 6, 60)
+    np.savetxt(tmp_path / "osc.csv", np.c_[t, np.cos(t), -np.sin(t)], delimiter=",", header="t,x,y", comments="")
+    spec = tmp_path / "osc.pde"
+    spec.write_text(
+        "time t in [0, 6]\nfield x(t), y(t)\n"
+        "eq dx: x_t = discover(x, y, x^2)\neq dy: y_t = discover(x, y, y^2)\n"
+        'data obs: "osc.csv" t = t, x = x, y = y\n'
+        "train:\n  layers = [16, 16]\n  interior = 100\n  adam = 600\n  iterations = 100\n  discover_adam = 200\n"
+        "  discover_iterations = 50\n"
+    )
+    whole = pdec.fit(pdec.compile(spec), out=tmp_path / "whole", quiet=True, plots=False)
+
+    def stop(trainer, row):
+        if trainer.setup.run_dir.name == "round-1" and trainer.state.step == 120:
+            raise KeyboardInterrupt
+
+    run = tmp_path / "run"
+    stopped = pdec.fit(pdec.compile(spec), out=run, quiet=True, plots=False, callback=stop)
+    assert stopped.interrupted and not (run / "discovered.json").exists()
+    round0 = (run / "round-0" / "history.csv").read_text()
+    with pytest.raises(pdec.PdecRunError, match="already holds a run"):
+        pdec.fit(pdec.compile(spec), out=run, quiet=True, plots=False)
+    resumed = pdec.fit(pdec.compile(spec), resume=run / "round-1", quiet=True, plots=False)
+    assert (run / "round-0" / "history.csv").read_text() == round0  # not trained again
+    assert [t.term for t in resumed.discovery["dx"].kept] == [t.term for t in whole.discovery["dx"].kept] == ["y"]
+    assert [t.term for t in resumed.discovery["dy"].kept] == ["x"]
+    for name, value in whole.unknowns.items():
+        assert resumed.unknowns[name] == pytest.approx(value, rel=1e-9)
+    assert (run / "discovered.json").is_file()
+    with pytest.raises(pdec.PdecRunError, match="has finished"):
+        pdec.fit(pdec.compile(spec), resume=run, quiet=True, plots=False)
+    with pytest.raises(pdec.PdecRunError, match="not the run directory of an equation discovery"):
+        pdec.fit(pdec.compile(spec), resume=tmp_path, quiet=True, plots=False)

@@ -19,6 +19,7 @@ spec and the files of pdec.run.discovered.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -33,14 +34,16 @@ from pdec.language.library import discovered_text, latex, prune
 from pdec.language.problem import Kind, Library, Problem, term_name
 from pdec.run.discovered import JSON, SPEC, TEX, Discovery, Equation, Round, Term
 from pdec.run.intervals import linearise
+from pdec.run.results import CHECKPOINT, SETTINGS, Result, load_checkpoint, load_result, read_settings, write_json
 from pdec.run.results import SPEC as SPEC_COPY
-from pdec.run.results import Result, write_json
 from pdec.train import checkpoint
 from pdec.train.console import main_process, say
 from pdec.train.sampling import eval_points
 from pdec.train.trainer import Trainer, default_run_dir, run_settings
 
 ROUND_DIR = "round-{}"
+ROUND = re.compile(r"round-\d+")
+DATA_FIT = "data-fit"  # the readings alone, before round 0
 POINTS = 2000  # the fixed points in the domain where the terms' shares are measured
 
 
@@ -52,15 +55,22 @@ def discover(compiled: Any, *, out: str | Path | None = None, resume: str | Path
     and ``discover_iterations`` steps).
     """
     if resume is not None:
-        raise PdecRunError("a discovery run cannot be resumed yet",
-                           hint="resume one round's run (RUN/round-K) with pdec.fit, or start the discovery again")
-    settings = run_settings(compiled, compiled.settings, overrides)
-    run_dir = Path(out) if out is not None else default_run_dir(compiled)
-    if (run_dir / JSON).exists() or (run_dir / ROUND_DIR.format(0)).exists():
-        raise PdecRunError(f"'{run_dir}' already holds a run", hint="choose another --out")
-    if main_process():
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / SPEC_COPY).write_text(compiled.spec.text)
+        run_dir = discovery_dir(Path(resume))
+        saved = run_dir / SETTINGS
+        settings = run_settings(compiled, read_settings(run_dir) if saved.is_file() else compiled.settings, overrides)
+        copy = run_dir / SPEC_COPY
+        if copy.is_file() and copy.read_text() != compiled.spec.text:
+            say(f"warning: the spec differs from the copy in {run_dir}; continuing with the spec given now")
+    else:
+        settings = run_settings(compiled, compiled.settings, overrides)
+        run_dir = Path(out) if out is not None else default_run_dir(compiled)
+        if (run_dir / JSON).exists() or (run_dir / DATA_FIT).exists() or (run_dir / ROUND_DIR.format(0)).exists():
+            raise PdecRunError(f"'{run_dir}' already holds a run",
+                               hint=f"continue it with --resume {run_dir}, or choose another --out")
+        if main_process():
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / SPEC_COPY).write_text(compiled.spec.text)
+            write_json(run_dir / SETTINGS, settings.to_dict())
     options = {"quiet": quiet, "callback": callback, "plots": plots}
     written = {lib.equation: lib for lib in compiled.problem.libraries}  # every candidate, as the spec lists them
     say(f"discovering: {describe_library(compiled.problem)}", bool(quiet))
@@ -72,9 +82,8 @@ def discover(compiled: Any, *, out: str | Path | None = None, resume: str | Path
     for k in range(settings.discover_rounds + 1):
         round_settings, round_dir = first if k == 0 else retraining(settings), run_dir / ROUND_DIR.format(k)
         trainer = Trainer(compiled, round_settings, round_dir, net=net, **options)
-        checkpoint.create_run_dir(round_dir, compiled.spec.text, trainer.settings)
         say(f"discovery round {k}: {describe_library(problem)}", bool(quiet))
-        result = trainer.run()
+        result = run_or_load(trainer, compiled.spec.text)
         if result.interrupted:
             return result
         shares = term_shares(trainer, problem)
@@ -94,6 +103,32 @@ def discover(compiled: Any, *, out: str | Path | None = None, resume: str | Path
     say(str(discovery) + f"\nthe discovered spec: {run_dir / SPEC}", bool(quiet))
     result.discovery = discovery
     return result
+
+
+def discovery_dir(path: Path) -> Path:
+    """The discovery's run directory for ``--resume PATH``: PATH, or its parent when PATH is one round's run."""
+    if path.name == DATA_FIT or ROUND.fullmatch(path.name):
+        path = path.parent
+    if not (path / DATA_FIT).is_dir() and not (path / ROUND_DIR.format(0)).is_dir():
+        raise PdecRunError(f"'{path}' is not the run directory of an equation discovery",
+                           hint="pass the directory `pdec run` made for the spec with discover(...)")
+    if (path / JSON).is_file():
+        raise PdecRunError(f"the discovery in '{path}' has finished", hint=f"its result: {path / JSON}")
+    return path
+
+
+def run_or_load(trainer: Trainer, text: str) -> Result:
+    """Run ``trainer`` in its directory, from its checkpoint where one is saved (a resumed discovery).
+
+    A round that had finished is not run again: its result is loaded, and the trainer holds its final state.
+    """
+    folder = trainer.setup.run_dir
+    if not (folder / CHECKPOINT).is_file():
+        checkpoint.create_run_dir(folder, text, trainer.settings)
+        return trainer.run()
+    saved = load_checkpoint(folder)
+    trainer.resume(saved)  # the network and unknowns as the round left them, whether it finished or not
+    return load_result(folder) if saved.get("finished") else trainer.run()
 
 
 def first_round(compiled: Any, settings: Settings, run_dir: Path, options: Mapping[str, Any]) -> Any:
@@ -116,10 +151,9 @@ def first_round(compiled: Any, settings: Settings, run_dir: Path, options: Mappi
     names = [c.name for lib in problem.libraries for c in lib.candidates]
     fit = dataclasses.replace(settings.replace(adam=steps, iterations=0), stages=(Stage(data, steps),))
     fitting = compile_problem(prune(problem, names))
-    trainer = Trainer(fitting, fit, run_dir / "data-fit", net=None, **{**options, "plots": False})
-    checkpoint.create_run_dir(run_dir / "data-fit", fitting.spec.text, trainer.settings)
+    trainer = Trainer(fitting, fit, run_dir / DATA_FIT, net=None, **{**options, "plots": False})
     say(f"fitting the readings alone for {steps} Adam steps", bool(options.get("quiet")))
-    result = trainer.run()
+    result = run_or_load(trainer, fitting.spec.text)
     if result.interrupted:
         return result
     starts, scales = regress(compiled, trainer.state.net, problem)
