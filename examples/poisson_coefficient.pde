@@ -4,8 +4,8 @@
 # exact solution u = sin(pi x) sin(pi y) (U), so the interpolation of the table is the only departure from a
 # manufactured problem. The equation differentiates a, and a multilinear table (the default `linear`) has a first
 # derivative that jumps at every grid line: the solution then has kinks there and differs from U by 1.6e-4 (a
-# finite-difference solution of the multilinear problem on 400 x 400 cells), and training stopped at 4.2e-4 (seed 0);
-# with `cubic`, 2.2e-5 (benchmarks/results/examples.md).
+# finite-difference solution of the multilinear problem: benchmarks/table_floor.py), and training stopped at 4.2e-4
+# (seed 0); with `cubic`, 2.2e-5, 2.7e-5, 4.3e-5 on seeds 0-2 (benchmarks/results/examples.md).
 # Target: relative L2 error of u at most 1e-2.
 
 var x in [0, 1]
