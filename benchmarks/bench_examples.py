@@ -51,6 +51,8 @@ UNIT_STEP_LOG = RESULTS / "examples_2026-12-06a.jsonl"
 # after float32 Adam, as before the float64 second phase) and today's spec, both with today's code, one after the
 # other; rows tagged "spec": "before" / "now".
 BEFORE_LOG = RESULTS / "examples_before.jsonl"
+# Examples scored by another benchmark: a discovery run's metrics are per round (benchmarks/bench_discovery.py).
+ELSEWHERE = ("burgers_discovery",)
 TARGETS = {"burgers": 1e-3, "conductivity_inverse": 5e-2}  # conductivity_inverse: k(x)'s relative L2 error
 # The README's first command first, then the cheapest examples, so that a table cut short covers the most rows.
 ORDER = (
@@ -201,7 +203,7 @@ def read_log(path: Path = LOG) -> list[dict]:
 
 def report(header: str) -> str:
     """The table of the runs under the default lowering, then the side-by-side timings and the earlier tables."""
-    names = list(ORDER) + sorted({r["example"] for r in read_log()} - set(ORDER))
+    names = list(ORDER) + sorted({r["example"] for r in read_log()} - set(ORDER) - set(ELSEWHERE))
     text = header + table(read_log(), names)
     if BEFORE_LOG.is_file():
         text += (
@@ -246,7 +248,8 @@ def main() -> None:
     parser.add_argument("--before", metavar="REV", help="time the specs at git REV against today's, side by side")
     args = parser.parse_args()
     rank = {n: i for i, n in enumerate(ORDER)}
-    names = args.only or sorted((p.stem for p in EXAMPLES.glob("*.pde")), key=lambda n: (rank.get(n, len(ORDER)), n))
+    found = (p.stem for p in EXAMPLES.glob("*.pde") if p.stem not in ELSEWHERE)
+    names = args.only or sorted(found, key=lambda n: (rank.get(n, len(ORDER)), n))
     RESULTS.mkdir(exist_ok=True)
     if args.before:  # the revision's hash, logged with each row
         rev = subprocess.run(["git", "rev-parse", "--short", args.before], cwd=ROOT, capture_output=True, text=True)
