@@ -133,46 +133,8 @@ def case_unknowns(args, specs, overrides) -> list[str]:
     return lines
 
 
-OSCILLATOR = """
-time t in [0, 10]
-field y(t)
-unknown c = 1 positive true 0.4
-unknown k = 1 positive true 4
-eq osc: y_tt + c*y_t + k*y = 0
-ic y0: y = 1
-ic v0: y_t = 0
-data obs: "DATA" t = t, y = y
-train:
-  stage: obs for 800
-"""
-DECAY = """
-time t in [0, 2]
-field y(t)
-unknown a = 1 positive true 1.5
-eq decay: y_t = -a*y
-ic: y = 1
-data obs: "DATA" t = t, y = y
-train:
-  layers = [16, 16]
-  interior = 200
-  stage: obs for 400
-"""
 
 
-HEAT = """
-var x in [0, 1]
-time t in [0, 1]
-field u(x, t)
-unknown k = 1 positive true 0.4
-eq heat: u_t = k*u_xx
-ic: u = sin(pi*x)
-bc ends: u = 0 on boundary(x)
-data obs: "DATA" x = x, t = t, u = u
-train:
-  layers = [20, 20, 20]
-  interior = 1000
-  boundary = 100
-"""
 
 
 def heat(xt: np.ndarray, k: float) -> np.ndarray:
@@ -191,12 +153,13 @@ def decay(t: np.ndarray, a: float) -> np.ndarray:
     return np.exp(-a * t)
 
 
-# name -> (spec with DATA for the readings' path, closed form, true unknowns, time span, Adam steps, iterations);
+COVERAGE = ROOT / "benchmarks" / "specs" / "coverage"  # the studies' specs, DATA standing for the readings' path
+# name -> (spec file with DATA for the readings' path, closed form, true unknowns, time span, Adam steps, iterations);
 # heat, a PDE, reads at uniformly random (x, t) in [0, 1]^2, the ODEs at evenly spaced t
 ODES = {
-    "oscillator": (OSCILLATOR, oscillator, {"c": 0.4, "k": 4.0}, 10.0, 2000, 200),
-    "decay": (DECAY, decay, {"a": 1.5}, 2.0, 1200, 100),
-    "heat": (HEAT, heat, {"k": 0.4}, 1.0, 3000, 300),
+    "oscillator": (COVERAGE / "oscillator.pde", oscillator, {"c": 0.4, "k": 4.0}, 10.0, 2000, 200),
+    "decay": (COVERAGE / "decay.pde", decay, {"a": 1.5}, 2.0, 1200, 100),
+    "heat": (COVERAGE / "heat.pde", heat, {"k": 0.4}, 1.0, 3000, 300),
 }
 
 
@@ -217,7 +180,7 @@ def ode_case(ode: str, folder: Path, n: int, seed: int, noise: float, budget: fl
     p, cov = curve_fit(closed, t, y, p0=[1.0] * len(truth))
     q = stats.t.ppf(0.975, n - len(truth))
     result, seconds = run(
-        spec.replace("DATA", str(path)),
+        spec.read_text().replace("DATA", str(path)),
         folder / f"run_{n}_{seed}",
         budget,
         adam=adam,
@@ -247,8 +210,8 @@ def coverage(args) -> list[str]:
         f"{args.ode}: {', '.join(f'{k} = {v:g}' for k, v in truth.items())}; {args.readings} readings at "
         f"{where} with {100 * noise:g}% noise (seeds 0..{args.datasets - 1}); weighting "
         f"inverse_dirichlet_data_capped, Adam {adam} + {iterations} second phase (the spec in "
-        "benchmarks/bench_inverse.py). LS: a least-squares fit of the closed form to the same readings (scipy "
-        "curve_fit), with t intervals.",
+        f"benchmarks/specs/coverage/{args.ode}.pde). LS: a least-squares fit of the closed form to the same readings "
+        "(scipy curve_fit), with t intervals.",
         "",
     ]
     rows, sweep, stopped = [], {}, 0

@@ -98,18 +98,24 @@ def test_discovered_spec_replaces_the_library_and_moves_paths(readings):
     assert latex(pruned, "burgers", values) == "u_{t} = - 1.00002 u u_{x} + 0.00318309 u_{xx}"
 
 
+def _oscillator(folder: Path, readings: int, libraries: tuple[str, str], train: str) -> Path:
+    """x_t = y, y_t = -x on [0, 6] with a library in each equation, from clean readings of cos t, -sin t: the spec."""
+    t = np.linspace(0, 6, readings)
+    np.savetxt(folder / "osc.csv", np.c_[t, np.cos(t), -np.sin(t)], delimiter=",", header="t,x,y", comments="")
+    spec = folder / "osc.pde"
+    spec.write_text(
+        f"time t in [0, 6]\nfield x(t), y(t)\neq dx: x_t = discover({libraries[0]})\n"
+        f"eq dy: y_t = discover({libraries[1]})\n"
+        f'data obs: "osc.csv" t = t, x = x, y = y\ntrain:\n  {train}\n'
+    )
+    return spec
+
+
 def test_discovery_recovers_an_oscillator(tmp_path):
     """x_t = y, y_t = -x from 120 clean readings, with x, x^2, x*y and y^2 spurious in each library."""
-    t = np.linspace(0, 6, 120)
-    np.savetxt(tmp_path / "osc.csv", np.c_[t, np.cos(t), -np.sin(t)], delimiter=",", header="t,x,y", comments="")
-    spec = tmp_path / "osc.pde"
-    spec.write_text(
-        "time t in [0, 6]\nfield x(t), y(t)\n"
-        "eq dx: x_t = discover(x, y, x^2, x*y, y^2)\neq dy: y_t = discover(x, y, x^2, x*y, y^2)\n"
-        'data obs: "osc.csv" t = t, x = x, y = y\n'
-        "train:\n  layers = [20, 20]\n  adam = 1500\n  iterations = 200\n  discover_adam = 300\n"
-        "  discover_iterations = 200\n"
-    )
+    spec = _oscillator(tmp_path, 120, ("x, y, x^2, x*y, y^2", "x, y, x^2, x*y, y^2"),
+                       "layers = [20, 20]\n  adam = 1500\n  iterations = 200\n  discover_adam = 300\n"
+                       "  discover_iterations = 200")
     result = pdec.fit(pdec.compile(spec), out=tmp_path / "run", quiet=True, plots=False)
     found = result.discovery
     assert found.stable
@@ -148,16 +154,9 @@ def test_a_round_drops_the_smallest_shares_below_the_threshold_at_most_half_the_
 def test_an_interrupted_discovery_resumes_where_it_stopped(tmp_path):
     """Stopped in round 1, resumed from that round's directory: round 0 is not trained again, and the discovery
     ends as an uninterrupted one does (the same terms, the coefficients to round-off)."""  # noqa: D209
-    t = np.linspace(0, 6, 60)
-    np.savetxt(tmp_path / "osc.csv", np.c_[t, np.cos(t), -np.sin(t)], delimiter=",", header="t,x,y", comments="")
-    spec = tmp_path / "osc.pde"
-    spec.write_text(
-        "time t in [0, 6]\nfield x(t), y(t)\n"
-        "eq dx: x_t = discover(x, y, x^2)\neq dy: y_t = discover(x, y, y^2)\n"
-        'data obs: "osc.csv" t = t, x = x, y = y\n'
-        "train:\n  layers = [16, 16]\n  interior = 100\n  adam = 600\n  iterations = 100\n  discover_adam = 200\n"
-        "  discover_iterations = 50\n"
-    )
+    spec = _oscillator(tmp_path, 60, ("x, y, x^2", "x, y, y^2"),
+                       "layers = [16, 16]\n  interior = 100\n  adam = 600\n  iterations = 100\n  discover_adam = 200\n"
+                       "  discover_iterations = 50")
     whole = pdec.fit(pdec.compile(spec), out=tmp_path / "whole", quiet=True, plots=False)
 
     def stop(trainer, row):

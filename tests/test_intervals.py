@@ -3,6 +3,7 @@ least-squares fit of its closed form, and a heat equation whose data determine o
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -127,18 +128,7 @@ def test_oscillator_intervals_agree_with_least_squares_on_the_closed_form(tmp_pa
     assert str(again) == str(found)
 
 
-DECAY = """
-time t in [0, 2]
-field y(t)
-unknown a = 1 positive true 1.5
-eq decay: y_t = -a*y
-ic: y = 1
-data obs: "obs.csv" t = t, y = y
-train:
-  layers = [16, 16]
-  interior = 200
-  stage: obs for 400
-"""
+DECAY = Path(__file__).resolve().parent.parent / "benchmarks" / "specs" / "coverage" / "decay.pde"  # y' = -a y
 
 
 def _decay_interval(folder, n, seed):
@@ -148,7 +138,7 @@ def _decay_interval(folder, n, seed):
     y = clean + 0.02 * np.std(clean) * np.random.default_rng(seed).standard_normal(n)
     folder.mkdir()
     np.savetxt(folder / "obs.csv", np.column_stack([t, y]), delimiter=",", header="t,y", comments="")
-    (folder / "decay.pde").write_text(DECAY)
+    (folder / "decay.pde").write_text(DECAY.read_text().replace('"DATA"', '"obs.csv"'))
     fit = least_squares(lambda p: np.exp(-p[0] * t) - y, [1.0])
     ls = stats.t.ppf(0.975, n - 1) * math.sqrt(np.sum(fit.fun**2) / (n - 1) / (fit.jac.T @ fit.jac)[0, 0])
     result = train(compile_spec(folder / "decay.pde"), out=folder / "run", plots=False, quiet=True, adam=700,
