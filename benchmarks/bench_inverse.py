@@ -163,7 +163,10 @@ ODES = {
 }
 
 
-def ode_case(ode: str, folder: Path, n: int, seed: int, noise: float, budget: float) -> dict | None:
+def ode_case(
+    ode: str, folder: Path, n: int, seed: int, noise: float, budget: float,
+    weighting: str = "inverse_dirichlet_data_capped",
+) -> dict | None:
     """One synthetic data set: pdec's intervals and the least-squares ones of the closed form (None: the run hit
     the budget)."""  # noqa: D205
     from scipy import stats
@@ -185,7 +188,7 @@ def ode_case(ode: str, folder: Path, n: int, seed: int, noise: float, budget: fl
         budget,
         adam=adam,
         iterations=iterations,
-        weighting="inverse_dirichlet_data_capped",
+        weighting=weighting,
     )
     if result.intervals is None:  # stopped at the budget: no intervals
         return None
@@ -205,11 +208,12 @@ def coverage(args) -> list[str]:
     what it measured.
     """
     noise, (_, _, truth, span, adam, iterations) = args.noise[-1], ODES[args.ode]
+    weighting = args.weighting or "inverse_dirichlet_data_capped"
     where = "uniformly random (x, t) in [0, 1]^2" if args.ode == "heat" else f"t in [0, {span:g}]"
     head = [
         f"{args.ode}: {', '.join(f'{k} = {v:g}' for k, v in truth.items())}; {args.readings} readings at "
         f"{where} with {100 * noise:g}% noise (seeds 0..{args.datasets - 1}); weighting "
-        f"inverse_dirichlet_data_capped, Adam {adam} + {iterations} second phase (the spec in "
+        f"{weighting}, Adam {adam} + {iterations} second phase (the spec in "
         f"benchmarks/specs/coverage/{args.ode}.pde). LS: a least-squares fit of the closed form to the same readings "
         "(scipy curve_fit), with t intervals.",
         "",
@@ -219,7 +223,7 @@ def coverage(args) -> list[str]:
         sizes = [n for n in (args.readings // 2, args.readings * 2, args.readings * 4)]
         cases = [(n, 1000 + s) for n in sizes for s in range(2)] + [(args.readings, s) for s in range(args.datasets)]
         for n, seed in cases:
-            found = ode_case(args.ode, Path(tmp), n, seed, noise, args.budget)
+            found = ode_case(args.ode, Path(tmp), n, seed, noise, args.budget, weighting)
             print(found, flush=True)
             stopped += found is None
             if found is not None:

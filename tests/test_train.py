@@ -305,7 +305,7 @@ def test_default_weighting_leaves_the_trivial_solution(tmp_path):
     torch.set_num_threads(1)
     compiled = compile_spec(BURGERS)
     default = fit(compiled, out=tmp_path / "default", quiet=True, plots=False, **SHORT_BURGERS)
-    assert default.settings.weighting == "inverse_dirichlet_data_capped"
+    assert default.settings.weighting == "inverse_dirichlet_grouped_capped"
     assert default.metrics["errors"]["u"] < 0.6
     paper = fit(compiled, out=tmp_path / "paper", quiet=True, plots=False, weighting="inverse_dirichlet", adam=600,
                 **{k: v for k, v in SHORT_BURGERS.items() if k != "adam"})

@@ -45,6 +45,7 @@ WEIGHTINGS = Registry(
         "inverse_dirichlet": "pdec.train.balance:InverseDirichlet",
         "inverse_dirichlet_equations": "pdec.train.balance:EquationInverseDirichlet",
         "inverse_dirichlet_data_capped": "pdec.train.balance:DataCappedInverseDirichlet",
+        "inverse_dirichlet_grouped_capped": "pdec.train.balance:GroupedCappedInverseDirichlet",
         "fixed": "pdec.train.balance:Fixed",
         "max_avg": "pdec.train.balance:MaxAvg",
         "max_avg_unweighted": "pdec.train.balance:MaxAvgUnweighted",

@@ -67,7 +67,7 @@ class Settings:
     fit_unknowns: int = 100
     function_layers: tuple[int, ...] = (20, 20)  # an unknown function's network (pdec.compiler.unknowns)
     data_first: float = 0.3
-    weighting: str = "inverse_dirichlet_data_capped"
+    weighting: str = "inverse_dirichlet_grouped_capped"
     causal: float = 0.0
     causal_bins: int = 32
     alpha: float = 0.5
