@@ -120,6 +120,100 @@ def test_data_columns_in_another_unit_are_converted(tmp_path):
     np.testing.assert_allclose(problem.data[0].values[:, 0], [300.0, 350.0])
 
 
+ROD = """var x in [0, 0.2] [m]
+field T(x) [K]
+coef k(x) = "k.csv" x = x COORD, k = k VALUE
+eq heat: d(k(x)*T_x, x) = 0 [W/m^3]
+bc left: T = 300 [K] at x = 0
+bc right: T = 350 [K] at x = 0.2 [m]
+exact: T = 300 [K] + 50 [K] * log((45 + 10*x/1 [m])/45) / log(47/45)
+"""
+
+
+def rod(tmp_path, coord="", value="[W/(m*K)]", x_factor=1.0, k_factor=1.0, train=""):
+    """A rod whose conductivity k = 45 + 10 x W/(m K) is a table (x in m): -(k T')' = 0, T = 300 K and 350 K at
+    its ends; exact T = 300 + 50 log(k / 45) / log(47 / 45). ``x_factor``, ``k_factor``: the table's columns in
+    other units (``x_factor = 100`` for cm)."""  # noqa: D205, D209
+    x = np.linspace(0.0, 0.2, 41)
+    np.savetxt(tmp_path / "k.csv", np.column_stack([x * x_factor, (45 + 10 * x) * k_factor]), delimiter=",",
+               header="x,k", comments="")
+    path = tmp_path / "rod.pde"
+    path.write_text(ROD.replace("COORD", coord).replace("VALUE", value) + train)
+    return path
+
+
+def test_a_coefficient_takes_its_values_unit_and_converts_its_coordinates(tmp_path):
+    problem = pdec.load(rod(tmp_path))
+    assert problem.units.dimensions["k"] == "kg*m/(s^3*K)" and problem.units.units["k"] == "W / K / m"
+    # the table in cm and W/(cm K): coordinates converted to the variable's unit, values kept in the column's
+    other = pdec.load(rod(tmp_path, coord="[cm]", value="[W/(cm*K)]", x_factor=100.0, k_factor=0.01))
+    (table,) = other.coefficients
+    np.testing.assert_allclose(table.axes[0], np.linspace(0.0, 0.2, 41), atol=1e-15)
+    np.testing.assert_allclose(table.values, 0.01 * (45 + 10 * np.linspace(0.0, 0.2, 41)))
+    assert other.units.conversions["k"] == (pytest.approx(100.0), 0.0)
+    # a dimensionless table (no unit) makes the equation inconsistent, and the error says so where it is
+    error = error_of(rod(tmp_path, value=""))
+    assert (error.span.line, error.span.column) == (4, 27)
+    assert "K/m^2" in error.message and "kg/(m*s^3)" in error.message
+    # a coordinate column in a unit of another dimension
+    error = error_of(rod(tmp_path, coord="[s]"))
+    assert error.span.line == 3 and "'x'" in error.message
+
+
+@pytest.mark.parametrize("coord, value, x_factor, k_factor", [("", "[W/(m*K)]", 1.0, 1.0),
+                                                              ("[cm]", "[W/(cm*K)]", 100.0, 0.01)])
+def test_scaled_residuals_with_a_tabulated_coefficient_agree_with_the_written_ones(
+    tmp_path, coord, value, x_factor, k_factor
+):
+    """The same network, once on the scaled x' = x / 0.2 and T' = (T - 325) / 25, once on the written x and T: the
+    residuals differ by the factor pdec reports (the largest term's size, k U / L^2 = 47 * 25 / 0.04)."""  # noqa: D205, D209
+    written = pdec.compile(rod(tmp_path, coord, value, x_factor, k_factor, "train:\n  scale = false\n"),
+                           dtype="float64")
+    scaled_problem = pdec.compile(rod(tmp_path, coord, value, x_factor, k_factor), dtype="float64")
+    factor = scaled_problem.scaling.residuals["pde:heat"]
+    assert factor == pytest.approx(47 * 25 / 0.04, rel=1e-3)
+
+    def hat(p):
+        return torch.sin(2 * p + 0.3) + p**2
+
+    def user(p):
+        return 325 + 25 * hat(p / 0.2)
+
+    points = torch.rand(64, 1, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    r_hat = scaled_problem.evaluate(hat, {"interior": points})["pde:heat"]
+    r_user = written.evaluate(user, {"interior": 0.2 * points})["pde:heat"]
+    torch.testing.assert_close(r_user, factor * r_hat, rtol=1e-10, atol=1e-6)
+    # and against the hand-written residual (k T')' = k T'' + k' T' with k = 45 + 10 x, away from the table's nodes
+    x = 0.2 * points
+    t1 = 25 / 0.2 * 2 * torch.cos(2 * points + 0.3) + 25 / 0.2 * 2 * points
+    t2 = 25 / 0.04 * (-4 * torch.sin(2 * points + 0.3) + 2)
+    torch.testing.assert_close(r_user, (45 + 10 * x) * t2 + 10 * t1, rtol=1e-9, atol=1e-6)
+
+
+def test_a_rod_with_a_tabulated_conductivity_trains_in_kelvin(tmp_path):
+    result = pdec.fit(pdec.compile(rod(tmp_path)), adam=300, iterations=200, out=tmp_path / "run", quiet=True,
+                      plots=False)
+    assert result.metrics["errors"]["T"] < 1e-5
+    np.testing.assert_allclose(result.predict(np.array([[0.0], [0.2]]))[:, 0], [300.0, 350.0], atol=1e-2)
+
+
+def test_an_unknown_function_trains_as_written_only_in_si_units(tmp_path):
+    spec = ("var x in [0, 0.2] [m]\nfield T(x) [K]\nunknown k(x) = 1 [W/(m*K)]\n"
+            "eq heat: d(k(x)*T_x, x) = 0 [W/m^3]\nbc: T = 300 [K] at x = 0\nbc: T = 350 [K] at x = 0.2 [m]\n"
+            "data: \"obs.csv\" x = x, T = T\n")
+    np.savetxt(tmp_path / "obs.csv", np.column_stack([np.linspace(0, 0.2, 5), np.linspace(300, 350, 5)]),
+               delimiter=",", header="x,T", comments="")
+    (tmp_path / "si.pde").write_text(spec + "train:\n  scale = false\n")
+    assert pdec.compile(tmp_path / "si.pde").scaling is None  # SI units, nothing converted: as written
+    (tmp_path / "scaled.pde").write_text(spec)
+    with pytest.raises(pdec.PdecError) as info:
+        pdec.compile(tmp_path / "scaled.pde")
+    assert info.value.span.line == 3 and "scale = false" in info.value.hint
+    (tmp_path / "mm.pde").write_text(spec.replace("[0, 0.2] [m]", "[0, 200] [mm]") + "train:\n  scale = false\n")
+    with pytest.raises(pdec.PdecError):
+        pdec.compile(tmp_path / "mm.pde")
+
+
 def test_units_round_trip_through_unparse_and_specs_without_units_are_untouched():
     from pdec.core.source import Source
     from pdec.language import syntax

@@ -20,6 +20,7 @@ from pdec.core.errors import PdecDataError, PdecSemanticError, did_you_mean, num
 from pdec.core.source import Span
 from pdec.language import syntax as ast
 from pdec.language.data import BOUNDS_RTOL, read_columns
+from pdec.language.dimensions import column_conversions, declared
 from pdec.language.problem import Coefficient, Variable
 from pdec.language.scope import Scope
 
@@ -40,12 +41,27 @@ def coefficient(scope: Scope, stmt: ast.CoefDecl) -> Coefficient:
     path, points, values = read_columns(
         stmt.path, mapping, args, base_dir=scope.source.directory, span=stmt.span, path_span=stmt.path_span
     )
+    if scope.dimensions is not None:  # a spec with units: the values' column gives the coefficient its unit
+        points = _in_units(scope, stmt, args, points)
     axes, grid, scattered = on_grid(name, points, values[:, 0], args, spans, stmt.span)
     check_coverage(name, axes, args, spans)
     names = tuple(v.name for v in args)
     coef = Coefficient(name, names, method, str(path), len(points), scattered, axes, grid, stmt.span)
     scope.coefficients[name] = coef
     return coef
+
+
+def _in_units(scope: Scope, stmt: ast.CoefDecl, args: Sequence[Variable], points: np.ndarray) -> np.ndarray:
+    """In a spec with units: the coefficient's unit is its values' column's (``k = k [W/(m*K)]``; dimensionless when
+    none is written), and coordinate columns written in another unit (``x = x [mm]``) are converted to their variable's.
+
+    The table keeps its values in that unit (the scaling stage converts them to SI, pdec.language.scaling).
+    """  # noqa: D205, D209
+    name = stmt.name.name
+    declared(scope, name, next(m for m in stmt.mappings if m.target.name == name).unit)
+    convert = column_conversions(scope, stmt)
+    columns = [convert[v.name](points[:, k]) if v.name in convert else points[:, k] for k, v in enumerate(args)]
+    return np.column_stack(columns).reshape(points.shape)
 
 
 def _arguments(scope: Scope, stmt: ast.CoefDecl) -> list[Variable]:

@@ -292,8 +292,10 @@ def located(dims: Dimensions, name: str, node: ast.Expr, value: float) -> float:
     return (value - offset) / factor
 
 
-def column_conversions(scope: Scope, stmt: ast.DataStmt) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
-    """Data columns written with a unit (``T = temp [degC]``): name -> its conversion to the target's unit."""
+def column_conversions(
+    scope: Scope, stmt: ast.DataStmt | ast.CoefDecl
+) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+    """Columns written with a unit (``T = temp [degC]``): name -> its conversion to the target's unit."""
     out = {}
     for item in stmt.mappings:
         if item.unit is None:

@@ -195,6 +195,8 @@ def _coefficient(c: Coefficient, problem: Problem) -> str:
     rows = f"{c.rows} scattered rows on a {grid} grid" if c.scattered else f"{grid} grid ({c.rows} rows)"
     ranges = ", ".join(f"{v} in [{a[0]:g}, {a[-1]:g}]" for v, a in zip(c.args, c.axes, strict=True))
     values = f"values in [{c.values.min():g}, {c.values.max():g}]"
+    if problem.units is not None and c.name in problem.units.units:
+        values += f" [{problem.units.units[c.name]}]"
     return f"{c.name}({', '.join(c.args)}) = {_relative(c.path, problem)}: {rows}, {ranges}; {values}; {c.method}"
 
 

@@ -32,6 +32,7 @@ from sympy.core.function import AppliedUndef
 from pdec.core.errors import PdecSemanticError
 from pdec.language.expressions import tree_size
 from pdec.language.problem import (
+    Coefficient,
     Condition,
     DataSet,
     Equation,
@@ -39,6 +40,7 @@ from pdec.language.problem import (
     Periodic,
     Problem,
     Scaling,
+    Tabulated,
     Variable,
     frozen,
     is_field,
@@ -60,12 +62,12 @@ def scaled(problem: Problem) -> Problem:
     """The problem on scales of order one (``scale = true``), or converted to SI only (``scale = false``)."""
     if not needed(problem):
         return problem
-    refuse_unsupported(problem)
     scale = problem.settings.scale
     variables = {v.name: (v.lo, v.hi - v.lo) if scale and problem.domain is None else (0.0, 1.0)
                  for v in problem.variables}
     fields, sources = choose(problem) if scale else ({f.name: (0.0, 1.0) for f in problem.fields}, {})
     maps = Maps(problem, variables, fields)
+    refuse_unsupported(problem, maps)
     if maps.identity:
         return problem
     equations = tuple(_equation(maps, e, scale) for e in problem.equations)
@@ -76,6 +78,7 @@ def scaled(problem: Problem) -> Problem:
     return dataclasses.replace(
         problem,
         variables=tuple(_variable(v, variables[v.name]) for v in problem.variables),
+        coefficients=tuple(_coefficient(c, variables) for c in problem.coefficients),
         equations=tuple(e for e, _ in equations),
         conditions=tuple(c for c, _ in conditions),
         data=tuple(_dataset(d, variables, fields) for d in problem.data),
@@ -85,15 +88,17 @@ def scaled(problem: Problem) -> Problem:
     )
 
 
-def refuse_unsupported(problem: Problem) -> None:
-    """Tabulated coefficients and unknown functions are functions of the user's variables: not scaled yet."""
-    found = (*problem.coefficients, *problem.functions)
-    if found:
+def refuse_unsupported(problem: Problem, maps: Maps) -> None:
+    """Unknown functions are networks of the user's variables with values in their unit: not scaled or converted yet.
+
+    Where every map is the identity (SI units, ``scale = false``) nothing is converted, and they train as written.
+    """
+    if problem.functions and not maps.identity:
+        found = problem.functions[0]
         raise PdecSemanticError(
-            f"a spec with units and the {'coefficient' if problem.coefficients else 'unknown function'} "
-            f"'{found[0].name}' cannot be non-dimensionalised yet",
-            found[0].span,
-            "set `scale = false` in the train block and write the spec in SI units",
+            f"the unknown function '{found.name}' cannot be trained on scaled or converted variables and fields yet",
+            found.span,
+            "declare the variables, fields and the function in SI units and set `scale = false` in the train block",
         )
 
 
@@ -107,11 +112,15 @@ class Maps:
         self.fields = {name: _compose(units.si(name), a) for name, a in fields.items()}
         self.values = {symbol(c.name): sympy.Float(c.value) for c in problem.constants}
         self.values |= {symbol(u.name): sympy.Float(u.init) for u in problem.unknowns}
+        # a tabulated coefficient keeps its values in its unit and is read on the scaled variables' coordinates
+        self.coefficients = {c.name: _compose(units.si(c.name), (0.0, 1.0)) for c in problem.coefficients}
+        self.tables = {c.name: _coefficient(c, variables) for c in problem.coefficients}
 
     @property
     def identity(self) -> bool:
         """Every map is ``x_SI = x'`` (SI units, nothing to scale)."""
-        return all(a == (0.0, 1.0) for a in (*self.variables.values(), *self.fields.values()))
+        maps = (*self.variables.values(), *self.fields.values(), *self.coefficients.values())
+        return all(a == (0.0, 1.0) for a in maps)
 
     def substitute(self, expr: sympy.Expr) -> sympy.Expr:
         """``expr`` (SI, of the user's symbols) in the scaled symbols: variables, fields and their derivatives."""
@@ -119,18 +128,38 @@ class Maps:
         replace: dict = {}
         for d in expr.atoms(sympy.Derivative):
             name = type(d.expr).__name__
-            if is_field(d.expr) and name in self.fields:
+            values = self.fields if is_field(d.expr) else self.coefficients if isinstance(d.expr, Tabulated) else {}
+            if name in values:
                 lengths = (self.variables[v.name][1] ** int(n) for v, n in d.variable_count)
-                factor = self.fields[name][1] / math.prod(lengths)
+                factor = values[name][1] / math.prod(lengths)
                 replace[d] = sympy.Float(factor) * d
         for f in expr.atoms(AppliedUndef):
             name = type(f).__name__
-            if is_field(f) and name in self.fields:
-                offset, scale = self.fields[name]
+            values = self.fields if is_field(f) else self.coefficients if isinstance(f, Tabulated) else {}
+            if name in values:  # the whole application: the variables inside stay the scaled ones
+                offset, scale = values[name]
                 replace[f] = _affine(offset, scale, f)
         for name, (offset, scale) in self.variables.items():
             replace[symbol(name)] = _affine(offset, scale, symbol(name))
         return expr.xreplace(replace)
+
+    def sizes(self, expr: sympy.Expr) -> dict[sympy.Expr, sympy.Float]:
+        """Each tabulated coefficient's value or partial in ``expr`` -> its largest size on its (scaled) table, so
+        that a residual's scale counts the coefficients' magnitudes (:func:`residual_scale`)."""  # noqa: D205, D209
+        sizes = {}
+        for atom in (*expr.atoms(sympy.Derivative), *expr.atoms(AppliedUndef)):
+            f = atom.expr if isinstance(atom, sympy.Derivative) else atom
+            if not isinstance(f, Tabulated) or type(f).__name__ not in self.tables:
+                continue
+            table = self.tables[type(f).__name__]
+            grid = table.values
+            if isinstance(atom, sympy.Derivative):
+                for v, n in atom.variable_count:
+                    k = table.args.index(v.name)
+                    for _ in range(int(n)):
+                        grid = np.gradient(grid, table.axes[k], axis=k)
+            sizes[atom] = sympy.Float(float(np.max(np.abs(grid))))
+        return sizes
 
     def scaled_variable(self, name: str, value: float) -> float:
         """A value of variable ``name`` in the user's unit, as the scaled variable's."""
@@ -158,7 +187,8 @@ def _affine(offset: float, scale: float, x: sympy.Expr) -> sympy.Expr:
 def residual_scale(maps: Maps, expr: sympy.Expr) -> float:
     """The largest coefficient of a term with a field in ``expr`` (expanded, constants and unknowns valued); 1 when
     there is none, or the expansion is too large."""  # noqa: D205, D209
-    expanded = sympy.expand(sympy.sympify(expr).xreplace(maps.values))
+    expr = sympy.sympify(expr)
+    expanded = sympy.expand(expr.xreplace(maps.sizes(expr)).xreplace(maps.values))
     if tree_size(expanded, MAX_EXPANDED) > MAX_EXPANDED:
         return 1.0
     coefficients = []
@@ -206,6 +236,12 @@ def _face(maps: Maps, face: Face | None) -> Face | None:
 
 def _fixed(maps: Maps, fixed: tuple[tuple[str, float], ...]) -> tuple[tuple[str, float], ...]:
     return tuple((name, maps.scaled_variable(name, value)) for name, value in fixed)
+
+
+def _coefficient(c: Coefficient, variables: Mapping[str, Affine]) -> Coefficient:
+    """A tabulated coefficient on the scaled variables' coordinates (its values stay in their unit)."""
+    axes = tuple((np.asarray(a) - variables[v][0]) / variables[v][1] for v, a in zip(c.args, c.axes, strict=True))
+    return dataclasses.replace(c, axes=axes)
 
 
 def _variable(v: Variable, chosen: Affine) -> Variable:

@@ -18,7 +18,6 @@ from pdec.core.errors import (
     PdecNameError,
     PdecSemanticError,
     PdecSettingsError,
-    PdecUnitError,
     PdecWarning,
     did_you_mean,
     number,
@@ -65,7 +64,7 @@ from pdec.language.problem import (
     term_name,
 )
 from pdec.language.scope import Context, Scope
-from pdec.language.units import NONE, conversion, spelled
+from pdec.language.units import conversion, spelled
 
 FACE_RTOL = 1e-9
 
@@ -102,7 +101,6 @@ def _problem(scope: Scope, ex: Expressions) -> Problem:
     references = [_dataset(scope, s) for s in scope.statements(ast.DataStmt) if s.is_reference]
     check_readings(scope.libraries, bool(data))
     exact = exact_solutions(scope, ex)
-    check_coefficient_units(scope, coefficients)
     check_unknowns_used(scope, equations, conditions)
     check_parameters_used(scope, list(_residuals(equations, conditions)))
     check_initial_conditions(scope, equations, conditions, bool(data))
@@ -195,21 +193,6 @@ def declared_units(scope: Scope) -> Units | None:
         conversions=frozen({name: conversion(unit) for name, unit in scope.units.items()}),
         dimensions=frozen({name: str(dim) for name, dim in scope.dimensions.items()}),
     )
-
-
-def check_coefficient_units(scope: Scope, coefficients: list) -> None:
-    """Tabulated coefficients are dimensionless numbers in a spec with units (a unit on their column is refused)."""
-    if scope.dimensions is None:
-        return
-    for stmt in scope.statements(ast.CoefDecl):
-        scope.dimensions.setdefault(stmt.name.name, NONE)
-        for item in stmt.mappings:
-            if item.unit is not None:
-                raise PdecUnitError(
-                    "units on a tabulated coefficient's columns are not supported yet",
-                    item.unit.span,
-                    "write the table in the variables' units and the coefficient in SI units, without [unit]",
-                )
 
 
 def _settings(scope: Scope, equations: list[Equation]) -> Settings:
