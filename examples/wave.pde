@@ -15,8 +15,9 @@ bc ends:  u = 0 on boundary(x)
 exact: u = sin(pi*x) * cos(c*pi*t)
 
 # Adam leaves the error near 0.5 here whatever its length; the float64 second phase (self-scaled Broyden, `auto`) does
-# the work, and on three layers (2,209 parameters) each of its iterations costs about half what it does on four:
-# 1.8e-4, 5.3e-5 and 8.1e-5 on seeds 0-2 in 87-91 CPU seconds, where the float32 spec took 100 (benchmarks/results/budgets.md).
+# the work, and on three layers (2,209 parameters) an iteration costs about 0.035 CPU s against 0.055 s on four:
+# 1.8e-4, 5.3e-5 and 8.1e-5 on seeds 0-2 in 87-91 CPU s, where the float32 spec took 100 s for 3.8e-3 on seed 0
+# (benchmarks/results/budgets.md).
 train:
   layers = [32, 32, 32]
   interior = 3000
