@@ -61,7 +61,7 @@ def in_user_units(compiled: Any, result: Any, plots: bool, quiet: bool = False) 
     import torch
 
     from pdec.run.results import METRICS, Solution, plot_run, write_json
-    from pdec.run.scales import relative_errors, rescaled, user_points, user_values, write_scales
+    from pdec.run.scales import relative_errors, rescaled, rescaled_functions, user_points, user_values, write_scales
     from pdec.train.console import main_process, say
     from pdec.train.sampling import eval_points
 
@@ -84,13 +84,54 @@ def in_user_units(compiled: Any, result: Any, plots: bool, quiet: bool = False) 
         result.metrics["errors"] = relative_errors(predicted, truth, known)
         shown = ", ".join(f"{k} {v:.3e}" for k, v in result.metrics["errors"].items())
         say(f"in the spec's units (the errors above are of the scaled fields): relative L2 error {shown}", quiet)
+    tables = _user_function_tables(compiled, result, scales)
+    result.functions = rescaled_functions(result.functions, scales)
+    for name, table in tables.items():
+        error = "" if table.true is None else f", relative L2 error {100 * table.relative_error:.3g}% against the true"
+        say(f"in the spec's units: {name}({', '.join(table.args)}) in [{table.values.min():.4g}, "
+            f"{table.values.max():.4g}] (SI){error}", quiet)
     if result.run_dir is None or not main_process():
         return
     write_scales(result.run_dir, scales)
     write_json(result.run_dir / METRICS, result.metrics)
+    if tables:
+        _write_function_tables(result.run_dir, tables, plots)
     if plots and truth is not None and points.shape[1] <= 2:
         truths = {name: u.true for name, u in compiled.unknowns.specs.items()}
         plot_run(result.run_dir, result.history, Solution(variables, known, points, predicted, truth), truths)
+
+
+def _user_function_tables(compiled: Any, result: Any, scales: dict) -> dict:
+    """The unknown functions of a scaled run on the grid of their variables, in the user's units (values SI)."""
+    from pdec.run.functions import FunctionTable, tabulate
+    from pdec.run.scales import affine, user_points
+
+    tables = {}
+    for name, f in result.functions.items():
+        table = tabulate(f, [compiled.bounds[a] for a in f.args], compiled.truths.get(name))
+        ((offset, scale),) = affine(scales, "functions", [name])
+        true = None if table.true is None else offset + scale * table.true
+        tables[name] = FunctionTable(
+            name, f.args, user_points(scales, f.args, table.points), offset + scale * table.values, true
+        )
+    return tables
+
+
+def _write_function_tables(run_dir: Any, tables: dict, plots: bool) -> None:
+    """Rewrite ``functions/NAME.csv``, their summaries in unknowns.json and their plots in the user's units."""
+    import json
+
+    from pdec.run.functions import FUNCTIONS, plot_table, write_table
+    from pdec.run.results import PLOTS, UNKNOWNS, write_json
+
+    path = run_dir / UNKNOWNS
+    report = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    report["functions"] = {name: t.summary(f"{FUNCTIONS}/{name}.csv") for name, t in tables.items()}
+    write_json(path, report)
+    for name, table in tables.items():
+        write_table(run_dir / FUNCTIONS / f"{name}.csv", table)
+        if plots and len(table.args) <= 2:
+            plot_table(run_dir / PLOTS / f"function_{name}.png", table)
 
 
 def write_solution_file(compiled: Any, result: Any, quiet: bool, asked: bool = False) -> None:

@@ -12,6 +12,7 @@ import torch
 
 import pdec
 from pdec.core.errors import PdecSyntaxError, PdecUnitError
+from pdec.language.problem import symbol
 from pdec.language.scaling import scaled
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -197,21 +198,50 @@ def test_a_rod_with_a_tabulated_conductivity_trains_in_kelvin(tmp_path):
     np.testing.assert_allclose(result.predict(np.array([[0.0], [0.2]]))[:, 0], [300.0, 350.0], atol=1e-2)
 
 
-def test_an_unknown_function_trains_as_written_only_in_si_units(tmp_path):
-    spec = ("var x in [0, 0.2] [m]\nfield T(x) [K]\nunknown k(x) = 1 [W/(m*K)]\n"
-            "eq heat: d(k(x)*T_x, x) = 0 [W/m^3]\nbc: T = 300 [K] at x = 0\nbc: T = 350 [K] at x = 0.2 [m]\n"
-            "data: \"obs.csv\" x = x, T = T\n")
+FLUX_ROD = """var x in [0, 0.2] [m]
+field T(x) [K]
+unknown k(x) = 40 [W/(m*K)] positive true 45 [W/(m*K)] + 10 [W/(m^2*K)] * x
+eq heat: d(k(x)*T_x, x) = 0 [W/m^3]
+bc left: T = 300 [K] at x = 0
+bc flux: -k(x)*T_x = -FLUX [W/m^2] at x = 0
+data obs: "obs.csv" x = x, T = T
+"""
+
+
+def test_an_unknown_function_is_scaled_by_its_start_and_found_in_si(tmp_path):
+    """The rod's conductivity k(x) = 45 + 10 x W/(m K) from 21 readings of T and the heat flux at x = 0 (k T' = C is
+    constant; T = 300 + C/10 log(k/45), C = 500 / log(47/45) W/m^2 for T(0.2) = 350 K). The function is trained as
+    k = 40 k' (its start's size) on x' = x / 0.2, and comes back as a function of x in metres with SI values."""  # noqa: D205, D209
+    flux = 500 / math.log(47 / 45)
+    x = np.linspace(0.0, 0.2, 21)
+    np.savetxt(tmp_path / "obs.csv", np.column_stack([x, 300 + flux / 10 * np.log((45 + 10 * x) / 45)]),
+               delimiter=",", header="x,T", comments="")
+    (tmp_path / "rod.pde").write_text(FLUX_ROD.replace("FLUX", f"{flux:.10g}"))
+    compiled = pdec.compile(tmp_path / "rod.pde")
+    assert compiled.scaling.functions == {"k": (0.0, 40.0)}
+    (function,) = compiled.problem.functions
+    assert function.init == 1.0 and function.positive  # 40 W/(m K) / 40
+    assert float(function.true.subs(symbol("x"), 1.0)) == pytest.approx(47 / 40)  # the truth at x' = 1 (0.2 m)
+    result = pdec.fit(compiled, adam=600, iterations=200, interior=100, out=tmp_path / "run", quiet=True,
+                      plots=False)
+    found = result.functions["k"](np.array([0.0, 0.1, 0.2]))  # x in metres
+    np.testing.assert_allclose(found, [45.0, 46.0, 47.0], rtol=3e-3)
+    table = np.loadtxt(tmp_path / "run" / "functions" / "k.csv", delimiter=",", skiprows=1)
+    assert table[-1, 0] == pytest.approx(0.2) and table[-1, 2] == pytest.approx(47.0)  # x in m, k and its truth SI
+    from pdec.run.results import load_result
+
+    np.testing.assert_allclose(load_result(tmp_path / "run").functions["k"](np.array([0.1])), found[1:2], rtol=1e-6)
+
+
+def test_an_unknown_function_in_si_units_without_scaling_is_trained_as_written(tmp_path):
+    spec = FLUX_ROD.replace("FLUX", "11498").replace("= 40 [W/(m*K)]", "= 1 [W/(m*K)]") + "train:\n  scale = false\n"
     np.savetxt(tmp_path / "obs.csv", np.column_stack([np.linspace(0, 0.2, 5), np.linspace(300, 350, 5)]),
                delimiter=",", header="x,T", comments="")
-    (tmp_path / "si.pde").write_text(spec + "train:\n  scale = false\n")
+    (tmp_path / "si.pde").write_text(spec)
     assert pdec.compile(tmp_path / "si.pde").scaling is None  # SI units, nothing converted: as written
-    (tmp_path / "scaled.pde").write_text(spec)
-    with pytest.raises(pdec.PdecError) as info:
-        pdec.compile(tmp_path / "scaled.pde")
-    assert info.value.span.line == 3 and "scale = false" in info.value.hint
-    (tmp_path / "mm.pde").write_text(spec.replace("[0, 0.2] [m]", "[0, 200] [mm]") + "train:\n  scale = false\n")
-    with pytest.raises(pdec.PdecError):
-        pdec.compile(tmp_path / "mm.pde")
+    (tmp_path / "mm.pde").write_text(spec.replace("[0, 0.2] [m]", "[0, 200] [mm]").replace("0.2 [m]", "200 [mm]"))
+    compiled = pdec.compile(tmp_path / "mm.pde")  # converted, not scaled: k(x) of x in mm, values SI
+    assert compiled.scaling.functions == {"k": (0.0, 1.0)} and compiled.scaling.variables == {"x": (0.0, 1.0)}
 
 
 def test_units_round_trip_through_unparse_and_specs_without_units_are_untouched():

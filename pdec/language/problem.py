@@ -412,7 +412,8 @@ class Scaling:
 
     A variable's value in the user's unit is ``offset + scale * x`` for the scaled ``x`` (``variables``), a field's
     ``offset + scale * u`` (``fields``); ``sources`` says where each field's scale came from; ``residuals``: term
-    name -> the number its residual (SI) was divided by; ``units``: the user's unit of each variable and field.
+    name -> the number its residual (SI) was divided by; ``units``: the user's unit of each variable and field;
+    ``functions``: an unknown function's SI value is ``offset + scale * k`` for the scaled ``k``.
     """
 
     variables: Mapping[str, tuple[float, float]]
@@ -420,6 +421,7 @@ class Scaling:
     sources: Mapping[str, str]
     residuals: Mapping[str, float]
     units: Mapping[str, str]
+    functions: Mapping[str, tuple[float, float]] = field(default_factory=lambda: frozen({}))
 
     def to_dict(self) -> dict:
         """A JSON-ready dict (``scales.json`` in the run directory)."""
@@ -428,6 +430,8 @@ class Scaling:
                           for k, (o, s) in self.variables.items()},
             "fields": {k: {"offset": o, "scale": s, "unit": self.units.get(k, ""), "from": self.sources.get(k, "")}
                        for k, (o, s) in self.fields.items()},
+            "functions": {k: {"offset": o, "scale": s, "unit": "SI", "from": "its initial value"}
+                          for k, (o, s) in self.functions.items()},
             "residuals": dict(self.residuals),
         }
 

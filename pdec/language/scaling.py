@@ -29,7 +29,6 @@ import numpy as np
 import sympy
 from sympy.core.function import AppliedUndef
 
-from pdec.core.errors import PdecSemanticError
 from pdec.language.expressions import tree_size
 from pdec.language.problem import (
     Coefficient,
@@ -37,10 +36,12 @@ from pdec.language.problem import (
     DataSet,
     Equation,
     Face,
+    Learned,
     Periodic,
     Problem,
     Scaling,
     Tabulated,
+    UnknownFunction,
     Variable,
     frozen,
     is_field,
@@ -66,19 +67,21 @@ def scaled(problem: Problem) -> Problem:
     variables = {v.name: (v.lo, v.hi - v.lo) if scale and problem.domain is None else (0.0, 1.0)
                  for v in problem.variables}
     fields, sources = choose(problem) if scale else ({f.name: (0.0, 1.0) for f in problem.fields}, {})
-    maps = Maps(problem, variables, fields)
-    refuse_unsupported(problem, maps)
+    functions = {f.name: (0.0, _size(f.init) if scale else 1.0) for f in problem.functions}
+    maps = Maps(problem, variables, fields, functions)
     if maps.identity:
         return problem
     equations = tuple(_equation(maps, e, scale) for e in problem.equations)
     conditions = tuple(_condition(maps, c, scale) for c in problem.conditions)
     residuals = {term_name("pde", e.name): s for e, (_, s) in zip(problem.equations, equations, strict=True)}
     residuals |= {term_name(c.kind, c.name): s for c, (_, s) in zip(problem.conditions, conditions, strict=True)}
-    record = Scaling(frozen(variables), frozen(fields), frozen(sources), frozen(residuals), problem.units.units)
+    record = Scaling(frozen(variables), frozen(fields), frozen(sources), frozen(residuals), problem.units.units,
+                     frozen(functions))
     return dataclasses.replace(
         problem,
         variables=tuple(_variable(v, variables[v.name]) for v in problem.variables),
         coefficients=tuple(_coefficient(c, variables) for c in problem.coefficients),
+        functions=tuple(_function(maps, f) for f in problem.functions),
         equations=tuple(e for e, _ in equations),
         conditions=tuple(c for c, _ in conditions),
         data=tuple(_dataset(d, variables, fields) for d in problem.data),
@@ -88,24 +91,11 @@ def scaled(problem: Problem) -> Problem:
     )
 
 
-def refuse_unsupported(problem: Problem, maps: Maps) -> None:
-    """Unknown functions are networks of the user's variables with values in their unit: not scaled or converted yet.
-
-    Where every map is the identity (SI units, ``scale = false``) nothing is converted, and they train as written.
-    """
-    if problem.functions and not maps.identity:
-        found = problem.functions[0]
-        raise PdecSemanticError(
-            f"the unknown function '{found.name}' cannot be trained on scaled or converted variables and fields yet",
-            found.span,
-            "declare the variables, fields and the function in SI units and set `scale = false` in the train block",
-        )
-
-
 class Maps:
     """The affine maps from the scaled symbols to SI values: ``x_SI = A + B * x'``, ``u_SI = C + D * u'``."""
 
-    def __init__(self, problem: Problem, variables: Mapping[str, Affine], fields: Mapping[str, Affine]) -> None:
+    def __init__(self, problem: Problem, variables: Mapping[str, Affine], fields: Mapping[str, Affine],
+                 functions: Mapping[str, Affine] | None = None) -> None:
         units = problem.units
         self.chosen = dict(variables)  # user = offset + scale * scaled
         self.variables = {name: _compose(units.si(name), a) for name, a in variables.items()}
@@ -115,11 +105,14 @@ class Maps:
         # a tabulated coefficient keeps its values in its unit and is read on the scaled variables' coordinates
         self.coefficients = {c.name: _compose(units.si(c.name), (0.0, 1.0)) for c in problem.coefficients}
         self.tables = {c.name: _coefficient(c, variables) for c in problem.coefficients}
+        # an unknown function's values are SI (like its initial value): k_SI = scale * k' (the scale from the start)
+        self.functions = dict(functions or {})
 
     @property
     def identity(self) -> bool:
         """Every map is ``x_SI = x'`` (SI units, nothing to scale)."""
-        maps = (*self.variables.values(), *self.fields.values(), *self.coefficients.values())
+        maps = (*self.variables.values(), *self.fields.values(), *self.coefficients.values(),
+                *self.functions.values())
         return all(a == (0.0, 1.0) for a in maps)
 
     def substitute(self, expr: sympy.Expr) -> sympy.Expr:
@@ -128,14 +121,14 @@ class Maps:
         replace: dict = {}
         for d in expr.atoms(sympy.Derivative):
             name = type(d.expr).__name__
-            values = self.fields if is_field(d.expr) else self.coefficients if isinstance(d.expr, Tabulated) else {}
+            values = self._values(d.expr)
             if name in values:
                 lengths = (self.variables[v.name][1] ** int(n) for v, n in d.variable_count)
                 factor = values[name][1] / math.prod(lengths)
                 replace[d] = sympy.Float(factor) * d
         for f in expr.atoms(AppliedUndef):
             name = type(f).__name__
-            values = self.fields if is_field(f) else self.coefficients if isinstance(f, Tabulated) else {}
+            values = self._values(f)
             if name in values:  # the whole application: the variables inside stay the scaled ones
                 offset, scale = values[name]
                 replace[f] = _affine(offset, scale, f)
@@ -143,12 +136,20 @@ class Maps:
             replace[symbol(name)] = _affine(offset, scale, symbol(name))
         return expr.xreplace(replace)
 
+    def _values(self, f: sympy.Expr) -> Mapping[str, Affine]:
+        """The value maps of ``f``'s kind: fields, tabulated coefficients or unknown functions."""
+        if is_field(f):
+            return self.fields
+        return self.coefficients if isinstance(f, Tabulated) else self.functions if isinstance(f, Learned) else {}
+
     def sizes(self, expr: sympy.Expr) -> dict[sympy.Expr, sympy.Float]:
         """Each tabulated coefficient's value or partial in ``expr`` -> its largest size on its (scaled) table, so
         that a residual's scale counts the coefficients' magnitudes (:func:`residual_scale`)."""  # noqa: D205, D209
         sizes = {}
         for atom in (*expr.atoms(sympy.Derivative), *expr.atoms(AppliedUndef)):
             f = atom.expr if isinstance(atom, sympy.Derivative) else atom
+            if isinstance(f, Learned):  # of order one on the scaled variables, like a scaled field
+                sizes[atom] = sympy.Float(1.0)
             if not isinstance(f, Tabulated) or type(f).__name__ not in self.tables:
                 continue
             table = self.tables[type(f).__name__]
@@ -242,6 +243,19 @@ def _coefficient(c: Coefficient, variables: Mapping[str, Affine]) -> Coefficient
     """A tabulated coefficient on the scaled variables' coordinates (its values stay in their unit)."""
     axes = tuple((np.asarray(a) - variables[v][0]) / variables[v][1] for v, a in zip(c.args, c.axes, strict=True))
     return dataclasses.replace(c, axes=axes)
+
+
+def _size(value: float) -> float:
+    """The scale of an unknown function's values: its initial value's size (1 when it starts at 0)."""
+    return abs(float(value)) if value != 0 and math.isfinite(value) else 1.0
+
+
+def _function(maps: Maps, f: UnknownFunction) -> UnknownFunction:
+    """An unknown function on the scaled variables, its values (start, bounds, truth) divided by its scale."""
+    scale = maps.functions[f.name][1]
+    divided = (lambda v: None if v is None else v / scale)  # noqa: E731
+    true = None if f.true is None else sympy.expand(maps.substitute(f.true) / sympy.Float(scale))
+    return dataclasses.replace(f, init=f.init / scale, lower=divided(f.lower), upper=divided(f.upper), true=true)
 
 
 def _variable(v: Variable, chosen: Affine) -> Variable:
@@ -355,5 +369,6 @@ def describe(problem: Problem) -> list[str]:
     lines += [f"  {n} = {o:.6g} + {s:.6g} * {n}'  [{units.get(n, '1')}]" for n, (o, s) in record.variables.items()]
     lines += [f"  {n} = {o:.6g} + {s:.6g} * {n}'  [{units.get(n, '1')}]  (from {record.sources.get(n, '')})"
               for n, (o, s) in record.fields.items()]
+    lines += [f"  {n} = {s:.6g} * {n}'  [SI]  (from its initial value)" for n, (_, s) in record.functions.items()]
     lines += [f"  {term} divided by {s:.4g}" for term, s in record.residuals.items()]
     return lines

@@ -35,7 +35,7 @@ from pdec.run.discovered import Discovery
 from pdec.run.functions import LearnedFunction, from_checkpoint
 from pdec.run.history import History
 from pdec.run.intervals import Intervals
-from pdec.run.scales import read_scales, rescaled
+from pdec.run.scales import read_scales, rescaled, rescaled_functions
 
 SPEC = "spec.pde"
 SETTINGS = "settings.json"
@@ -226,9 +226,11 @@ def load_result(run_dir: str | Path) -> Result:
         raise PdecRunError(f"'{run_dir}' holds one time window of the run in '{meta['part_of']}'",
                            hint=f"load the whole run: {meta['part_of']}")
     net = _network(meta, state["net"], run_dir)
+    functions = from_checkpoint(state.get("unknowns", {}), tuple(meta["variables"]))
     scales = read_scales(run_dir)
     if scales is not None:  # trained non-dimensionalised: predictions in the user's units
         net = rescaled(net, scales, tuple(meta["variables"]), tuple(meta["fields"]))
+        functions = rescaled_functions(functions, scales)
     metrics_path = run_dir / METRICS
     metrics = _read_json(metrics_path) if metrics_path.is_file() else {}
     settings = read_settings(run_dir)
@@ -243,7 +245,7 @@ def load_result(run_dir: str | Path) -> Result:
         settings,
         interrupted=not state.get("finished", False),
         intervals=Intervals.from_report(_read_json(run_dir / UNKNOWNS)) if (run_dir / UNKNOWNS).is_file() else None,
-        functions=from_checkpoint(state.get("unknowns", {}), tuple(meta["variables"])),
+        functions=functions,
         parameters={name: tuple(meta["bounds"][name]) for name in meta.get("parameters", ())},
     )
 

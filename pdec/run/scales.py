@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from pdec.run.functions import LearnedFunction
+
 SCALES = "scales.json"
 
 
@@ -54,6 +56,16 @@ def rescaled(net: torch.nn.Module, scales: Mapping[str, Any], variables: Sequenc
              fields: Sequence[str]) -> Rescaled:
     """The network of a scaled run, in the user's units."""
     return Rescaled(net, affine(scales, "variables", variables), affine(scales, "fields", fields))
+
+
+def rescaled_functions(functions: Mapping[str, Any], scales: Mapping[str, Any]) -> dict[str, Any]:
+    """The unknown functions of a scaled run (``{name: LearnedFunction}``), called at points in the user's units and
+    returning SI values: ``k = scale * net((x - x0) / L)``."""  # noqa: D205, D209
+    out = {}
+    for name, f in functions.items():
+        values = affine({"functions": scales.get("functions", {})}, "functions", [name])
+        out[name] = LearnedFunction(name, f.args, Rescaled(f.net, affine(scales, "variables", f.args), values))
+    return out
 
 
 def write_scales(run_dir: Path, scales: Mapping[str, Any]) -> None:
