@@ -387,6 +387,11 @@ def run_pdec(name: str, seed: int, own: bool = False) -> dict:
     case = CASES[name]
     spec = SPECS / f"{case.pdec_file or case.pdec_spec or name}.pde"
     compiled = pdec.compile(SCHEDULE_LINES.sub("", spec.read_text()) if own else spec)
+    # what DeepXDE's timer leaves out too (`import deepxde` and `model.compile` run before it starts): the modules
+    # pdec's trainer imports on first use (SciPy's qmc for the Sobol points among them) and torch's optimiser
+    # machinery, which the first torch.optim optimiser of a process loads (torch._dynamo, about 2 s)
+    from pdec.train import trainer  # noqa: F401
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
     with tempfile.TemporaryDirectory() as tmp:
         cpu = time.process_time()
         result = pdec.fit(compiled, seed=seed, quiet=True, plots=False, out=Path(tmp) / "run")
@@ -673,7 +678,11 @@ def header(seeds: list[int]) -> str:
         f"benchmarks/specs/deepxde/*.pde. Error: relative L2 against the exact solution on the same 10,000 Sobol "
         f"points for both tools (largest over the fields for ode_system); seconds: median training wall time per "
         f"run, and in brackets the median CPU seconds of the training process (the machine was heavily loaded, so "
-        f"wall time is mostly waiting). "
+        f"wall time is mostly waiting). Both timers leave out the imports and the optimiser's set-up: DeepXDE's "
+        f"starts after `import deepxde` and `model.compile`, pdec's after its trainer's modules and torch's "
+        f"optimiser machinery (torch._dynamo, which the first torch.optim optimiser of a process loads, about 2 s) "
+        f"are loaded; the 1-D pdec rows timed with those loads inside (2026-12-07; a median 2.9 CPU s more each, up to 18 "
+        f"s where the machine was busier) are in deepxde_2026-12-07b.jsonl, with the same errors seed for seed. "
         f"'—' means no finished run; 'missing' seeds were not run (time limit).\n\n"
     )
 
