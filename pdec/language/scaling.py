@@ -80,7 +80,7 @@ def scaled(problem: Problem) -> Problem:
     return dataclasses.replace(
         problem,
         variables=tuple(_variable(v, variables[v.name]) for v in problem.variables),
-        coefficients=tuple(_coefficient(c, variables) for c in problem.coefficients),
+        coefficients=tuple(maps.tables.values()),
         functions=tuple(_function(maps, f) for f in problem.functions),
         equations=tuple(e for e, _ in equations),
         conditions=tuple(c for c, _ in conditions),
@@ -143,13 +143,15 @@ class Maps:
         return self.coefficients if isinstance(f, Tabulated) else self.functions if isinstance(f, Learned) else {}
 
     def sizes(self, expr: sympy.Expr) -> dict[sympy.Expr, sympy.Float]:
-        """Each tabulated coefficient's value or partial in ``expr`` -> its largest size on its (scaled) table, so
-        that a residual's scale counts the coefficients' magnitudes (:func:`residual_scale`)."""  # noqa: D205, D209
+        """Each tabulated coefficient's value or partial in ``expr`` -> its largest size on its (scaled) table, and
+        each unknown function's -> 1 (its scaled values start at order one), so that a residual's scale counts
+        their magnitudes (:func:`residual_scale`)."""  # noqa: D205, D209
         sizes = {}
         for atom in (*expr.atoms(sympy.Derivative), *expr.atoms(AppliedUndef)):
             f = atom.expr if isinstance(atom, sympy.Derivative) else atom
-            if isinstance(f, Learned):  # of order one on the scaled variables, like a scaled field
+            if isinstance(f, Learned):
                 sizes[atom] = sympy.Float(1.0)
+                continue
             if not isinstance(f, Tabulated) or type(f).__name__ not in self.tables:
                 continue
             table = self.tables[type(f).__name__]
