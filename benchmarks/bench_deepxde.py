@@ -681,8 +681,9 @@ def header(seeds: list[int]) -> str:
         f"wall time is mostly waiting). Both timers leave out the imports and the optimiser's set-up: DeepXDE's "
         f"starts after `import deepxde` and `model.compile`, pdec's after its trainer's modules and torch's "
         f"optimiser machinery (torch._dynamo, which the first torch.optim optimiser of a process loads, about 2 s) "
-        f"are loaded; the 1-D pdec rows timed with those loads inside (2026-12-07; a median 2.9 CPU s more each, up to 18 "
-        f"s where the machine was busier) are in deepxde_2026-12-07b.jsonl, with the same errors seed for seed. "
+        f"are loaded; the 1-D pdec rows timed with those loads inside (2026-12-07; a median 2.9 CPU s more each, "
+        f"up to 18 s where the machine was busier) are in deepxde_2026-12-07b.jsonl, with the same errors seed for "
+        f"seed. "
         f"'—' means no finished run; 'missing' seeds were not run (time limit).\n\n"
     )
 
