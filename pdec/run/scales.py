@@ -47,8 +47,9 @@ class Rescaled(torch.nn.Module):
 
 
 def affine(scales: Mapping[str, Any], kind: str, names: Sequence[str]) -> list[tuple[float, float]]:
-    """``(offset, scale)`` of each of ``names`` from a scales.json dict (``kind``: variables or fields)."""
-    table = scales[kind]
+    """``(offset, scale)`` of each of ``names`` from a scales.json dict (``kind``: variables, fields or functions;
+    ``(0, 1)`` where it has none, as in a scales.json written before unknown functions were scaled)."""  # noqa: D205, D209
+    table = scales.get(kind, {})
     return [(float(table[n]["offset"]), float(table[n]["scale"])) if n in table else (0.0, 1.0) for n in names]
 
 
@@ -63,7 +64,7 @@ def rescaled_functions(functions: Mapping[str, Any], scales: Mapping[str, Any]) 
     returning SI values: ``k = scale * net((x - x0) / L)``."""  # noqa: D205, D209
     out = {}
     for name, f in functions.items():
-        values = affine({"functions": scales.get("functions", {})}, "functions", [name])
+        values = affine(scales, "functions", [name])
         out[name] = LearnedFunction(name, f.args, Rescaled(f.net, affine(scales, "variables", f.args), values))
     return out
 

@@ -191,11 +191,7 @@ class GroupedInverseDirichlet(InverseDirichlet):
 
     def groups(self, losses: Mapping[str, torch.Tensor]) -> dict[str, list[str]]:
         """The equations in one group; the conditions not at isolated points and the data in the other."""
-        out: dict[str, list[str]] = {}
-        for k in losses:
-            if not self.isolated[k]:
-                out.setdefault("equations" if self.kind[k] == Kind.PDE else "constraints", []).append(k)
-        return out
+        return two_groups(self, losses)
 
 
 class SplitInverseDirichlet(InverseDirichlet):
@@ -279,7 +275,17 @@ class GroupedCappedInverseDirichlet(SplitInverseDirichlet):
 
     def groups(self, losses: Mapping[str, torch.Tensor]) -> dict[str, list[str]]:
         """The equations in one group; the conditions not at isolated points and the data in the other."""
-        return GroupedInverseDirichlet.groups(self, losses)
+        return two_groups(self, losses)
+
+
+def two_groups(balancer: Balancer, losses: Mapping[str, torch.Tensor]) -> dict[str, list[str]]:
+    """The grouped rules' groups of the terms in ``losses``: ``equations`` (``pde:*``) and ``constraints`` (the
+    conditions and the data), each without the conditions at isolated points (which keep weight 1)."""  # noqa: D205, D209
+    out: dict[str, list[str]] = {}
+    for k in losses:
+        if not balancer.isolated[k]:
+            out.setdefault("equations" if balancer.kind[k] == Kind.PDE else "constraints", []).append(k)
+    return out
 
 
 def _summed(per_term: Sequence[Sequence[torch.Tensor | None]]) -> list[torch.Tensor | None]:
