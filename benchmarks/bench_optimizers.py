@@ -84,20 +84,18 @@ def child(problem: str, config: str, seed: int, budget: float, iterations: int |
     truth = {u.name: u.true for u in compiled.problem.unknowns if getattr(u, "true", None) is not None} if inverse \
         else {}
 
-    def error(trainer, row) -> float | None:
+    def error(row) -> float | None:  # row: a pdec.run.history.Row
         if inverse:
-            found = trainer.unknowns.floats()
-            return max(abs(found[k] - v) / abs(v) for k, v in truth.items()) if truth else None
-        errors = [v for k, v in row.items() if k.startswith("error:")]
-        return max(errors) if errors else None
+            found = row.unknowns
+            return max(abs(found[k] - v) / abs(v) for k, v in truth.items()) if truth and found else None
+        return max(row.errors.values()) if row.errors else None
 
     def callback(trainer, row) -> None:
-        e = error(trainer, row)
+        e = error(row)
         if e is not None:
             with curve.open("a") as f:
-                f.write(json.dumps({"step": row["step"], "phase": row["phase"], "time": row["time"], "error": e})
-                        + "\n")
-        if trainer.elapsed > budget:
+                f.write(json.dumps({"step": row.step, "phase": row.phase, "time": row.time, "error": e}) + "\n")
+        if row.time is not None and row.time > budget:
             raise KeyboardInterrupt
 
     eval_every = 10 if config == "lm" else 50

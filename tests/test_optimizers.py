@@ -7,10 +7,20 @@ import pytest
 import torch
 
 import pdec
+from pdec.compiler.driver import jacobian_lowering
 from pdec.core.registry import OPTIMIZERS
 from pdec.core.settings import OPTIMIZERS as SETTING_CHOICES
+from pdec.nn.networks import make_net
 from pdec.run.results import load_result
-from pdec.train.optimizers import METHODS, DenseQuasiNewton, LevenbergMarquardt, damped_step, runnable
+from pdec.train.optimizers import (
+    GRAM_SPLIT,
+    METHODS,
+    DenseQuasiNewton,
+    LevenbergMarquardt,
+    damped_step,
+    gram_matrix,
+    runnable,
+)
 from pdec.train.trainer import Trainer
 
 
@@ -215,6 +225,17 @@ def test_gauss_newton_step_equals_a_dense_least_squares_solve():
     assert torch.allclose(damped_step(J[:5], r[:5], 1e-13), minimum_norm, atol=1e-9)
 
 
+@pytest.mark.parametrize("shape", [(GRAM_SPLIT + 37, GRAM_SPLIT + 3), (GRAM_SPLIT + 3, GRAM_SPLIT + 37), (40, 7)])
+def test_gram_matrix_is_the_dense_product_on_either_side(shape):
+    """The lower block triangle, mirrored, equals J^T J (more rows) or J J^T (fewer), to round-off, exactly symmetric;
+    sides that do not split evenly into the blocks included."""
+    J = torch.randn(*shape, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    dense = J.T @ J if shape[0] >= shape[1] else J @ J.T
+    G = gram_matrix(J)
+    assert G.shape == dense.shape and torch.equal(G, G.T)
+    assert torch.allclose(G, dense, rtol=0, atol=1e-12 * float(dense.abs().max()))
+
+
 @pytest.mark.parametrize("method", ["ssbroyden", "lm"])
 def test_second_phase_in_float64_resumes_exactly(tmp_path, method):
     spec = tmp_path / "p.pde"
@@ -296,12 +317,56 @@ def test_a_loaded_run_predicts_in_the_precision_it_finished_in(tmp_path):
     assert (loaded.predict(points) == result.predict(points)).all()  # bit for bit, not through float32
 
 
-def test_lm_falls_back_where_the_generated_code_takes_its_own_backward_pass(tmp_path, capsys):
-    """A first partial at a point (the beam's u_x = 0 at x = 0) takes one backward pass in the generated code, which
-    torch.func cannot transform: LM says so and runs self-scaled Broyden instead."""  # noqa: D205, D209
-    result = pdec.fit(
-        pdec.compile("benchmarks/specs/optimizers/beam.pde"), out=tmp_path / "r", adam=50, iterations=20,
-        optimizer="lm", quiet=False, plots=False,
-    )
+def test_lm_runs_where_adam_takes_one_backward_pass(tmp_path, capsys):
+    """A first partial at a point (the beam's u_x = 0 at x = 0) is one backward pass in the generated code, which
+    torch.func cannot transform; Levenberg-Marquardt's Jacobian is built on the problem lowered with the forward mode
+    in every point set, and it reaches the exact solution, ``-x^4/24 + x^3/6 - x^2/4``."""  # noqa: D205, D209
+    compiled = pdec.compile("benchmarks/specs/optimizers/beam.pde")
+    assert not compiled.plan.forward("bc:slope@x=0")  # Adam and the quasi-Newton methods keep the cheaper pass
+    result = pdec.fit(compiled, out=tmp_path / "r", adam=500, iterations=80, optimizer="lm", quiet=False, plots=False)
+    assert "optimizer lm" not in capsys.readouterr().err  # no fallback
+    assert {r["phase"] for r in result.history.rows} == {"adam", "lm"}
+    assert result.metrics["errors"]["u"] < 1e-4  # 4.4e-6 when written
+
+
+def test_the_jacobian_lowering_computes_the_same_residuals():
+    """Every point set in the forward mode: the same residuals as the one-pass sets' backward pass, to round-off,
+    with no backward pass left (the beam's slope, and first partials on the edges of a square)."""
+    neumann = """
+var x in [0, 1]
+var y in [0, 1]
+field u(x, y)
+eq poisson: -lap(u) = 2*pi^2*cos(pi*x)*cos(pi*y)
+bc sides: dn(u) = 0 on boundary
+bc pin: u = 1 at x = 0, y = 0
+"""
+    for spec in ("benchmarks/specs/optimizers/beam.pde", neumann):
+        compiled = pdec.compile(spec, dtype="float64")
+        lowered = jacobian_lowering(compiled)
+        one_pass = [s for s, p in compiled.plan.sets.items() if p.passes == 1 and not compiled.plan.forward(s)]
+        assert one_pass and all(lowered.plan.forward(s) for s, p in lowered.plan.sets.items() if p.passes)
+        net = make_net(compiled, compiled.settings, torch.device("cpu"), torch.float64)
+        g = torch.Generator().manual_seed(0)
+        points = {}
+        for name, ps in compiled.point_sets.items():
+            box = torch.rand(16, len(compiled.variables), generator=g, dtype=torch.float64)
+            for i, v in enumerate(compiled.variables):  # the face's fixed coordinates (x = 0 ...) as the set has them
+                if v in ps.region:
+                    box[:, i] = float(ps.region[v])
+            points[name] = box
+        theta = compiled.unknowns.values()
+        plain = compiled.evaluate(net, points, None, theta)
+        forward = lowered.evaluate(net, points, None, theta)
+        assert plain.keys() == forward.keys() == compiled.terms.keys()
+        for t in plain:
+            assert torch.allclose(plain[t], forward[t], rtol=1e-12, atol=1e-12), t
+    assert jacobian_lowering(lowered) is lowered  # nothing left to change
+    autograd = pdec.compile(neumann, lowering="autograd")
+    assert jacobian_lowering(autograd) is autograd  # LM then falls back, saying why (below)
+
+
+def test_lm_falls_back_under_the_autograd_lowering(tmp_path, capsys):
+    compiled = pdec.compile("benchmarks/specs/optimizers/beam.pde", lowering="autograd")
+    result = pdec.fit(compiled, out=tmp_path / "r", adam=20, iterations=5, optimizer="lm", quiet=False, plots=False)
     assert "optimizer lm: its per-point Jacobian cannot be built" in capsys.readouterr().err
     assert {r["phase"] for r in result.history.rows} == {"adam", "ssbroyden"}

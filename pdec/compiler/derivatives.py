@@ -88,6 +88,7 @@ class Plan:
     variables: tuple[str, ...]
     sets: Mapping[str, SetPlan]
     lowering: str = "autograd"
+    every_set: bool = False  # forward mode for the one-pass sets too (pdec.compiler.driver.jacobian_lowering)
 
     @property
     def passes(self) -> int:
@@ -101,12 +102,13 @@ class Plan:
         (a single field's first partials) keeps it: one reverse pass gives every first partial at once, where the
         forward mode would carry one stream per variable through every layer (1.12 x slower on advection), unless
         one of the ``hosts`` can carry its partials too (``joins``): one stacked call then serves both (DeepXDE's
-        ode_system: four one-point conditions on y1_t or y2_t ride on the equations' jet).
+        ode_system: four one-point conditions on y1_t or y2_t ride on the equations' jet). With ``every_set``, every
+        set with a partial takes the forward mode: no backward pass is left for ``torch.func`` to refuse.
         """
         own = self.sets[point_set]
         if self.lowering != "forward" or not own.passes:
             return False
-        return own.passes > 1 or any(joins(own, host) for host in self.hosts)
+        return own.passes > 1 or self.every_set or any(joins(own, host) for host in self.hosts)
 
     @property
     def hosts(self) -> tuple[SetPlan, ...]:
@@ -276,10 +278,11 @@ def build_plan(
     fields: tuple[str, ...],
     needs: Mapping[str, Iterable[Partial]],
     lowering: str = "autograd",
+    every_set: bool = False,
 ) -> Plan:
     """Plan every point set: ``needs`` maps a point-set name to the partials its terms use."""
     sets = frozen({name: plan_set(name, ps, fields, variables) for name, ps in needs.items()})
-    return Plan(tuple(variables), sets, lowering)
+    return Plan(tuple(variables), sets, lowering, every_set)
 
 
 FORWARD_HEADER = (

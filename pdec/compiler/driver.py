@@ -217,17 +217,37 @@ def compile(spec: Any, **overrides: Any) -> CompiledProblem:  # shadows the buil
         problem = settle(dataclasses.replace(problem, settings=problem.settings.replace(**overrides)))
     problem = scaled(problem)  # a spec with units: its variables and fields on scales of order one (`scale`)
     check_range(problem)  # intervals the dtype cannot hold: a located error
+    return lower(problem)
+
+
+def lower(problem: Problem, every_set: bool = False) -> CompiledProblem:
+    """The settled (and scaled) Problem -> its CompiledProblem: terms, derivative plan, generated code.
+
+    ``every_set``: the forward mode for every point set with a partial (:func:`jacobian_lowering`).
+    """
     constraints = constraints_of(problem)  # Problem -> Constraints (the conditions marked `exact`)
     terms, sites = collect(without_exact(problem))  # Problem -> {name: Term}, [Site] (one per point set)
     prepared = {s.point_set: prepare(s, problem) for s in sites}  # -> {point set: Prepared}
     needs = {name: p.partials for name, p in prepared.items()}
     lowering = problem.settings.compile_settings.lowering
-    plan = build_plan(tuple(v.name for v in problem.variables), tuple(f.name for f in problem.fields), needs, lowering)
+    variables, fields = tuple(v.name for v in problem.variables), tuple(f.name for f in problem.fields)
+    plan = build_plan(variables, fields, needs, lowering, every_set)
     check_work(plan, sites)  # a plan too costly to train: a located error
     source = generate(problem, terms, sites, prepared, plan)  # -> module source (torch only)
     namespace = load_source(source, problem.source.path)  # -> functions
     dtype = problem.settings.compile_settings.torch_dtype
     return CompiledProblem(problem, point_sets(problem, sites, dtype), terms, plan, source, namespace, constraints)
+
+
+def jacobian_lowering(compiled: CompiledProblem) -> CompiledProblem:
+    """The problem lowered for Levenberg-Marquardt's per-point Jacobian, whose ``torch.func`` cannot transform a
+    backward pass: under ``lowering = forward``, a point set that needs only first partials of one field keeps the
+    one backward pass that gives them all (cheaper for Adam and the quasi-Newton methods); here it takes the forward
+    mode too. The same residuals to round-off; ``compiled`` itself when no set changes (or under ``autograd``)."""  # noqa: D205, D209
+    plan = compiled.plan
+    if plan.lowering != "forward" or plan.every_set or all(plan.forward(s) for s in plan.sets if plan.sets[s].passes):
+        return compiled
+    return lower(compiled.problem, every_set=True)
 
 
 def check_range(problem: Problem) -> None:

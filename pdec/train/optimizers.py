@@ -277,6 +277,29 @@ class DenseQuasiNewton(torch.optim.Optimizer):
         return H, Hg
 
 
+GRAM_BLOCKS = 4  # column blocks of the Gram product: the lower block triangle is 10 of their 16 products
+GRAM_SPLIT = 1024  # sides below this take the one dense product (the blocks gain nothing there)
+
+
+def gram_matrix(J: torch.Tensor) -> torch.Tensor:
+    """The smaller Gram matrix of ``J``: ``J^T J`` with more rows than columns, ``J J^T`` otherwise.
+
+    The matrix is symmetric, so only its lower block triangle is multiplied out (:data:`GRAM_BLOCKS` column blocks:
+    0.625 of the dense product's work) and mirrored; for 4,600 x 2,209 in float64 on one CPU thread that took 0.42-0.55
+    s against 0.76-0.83 s for ``J.T @ J``. Plain torch products, so it runs on any device.
+    """
+    A = J if J.shape[0] >= J.shape[1] else J.T  # the Gram matrix is A^T A
+    n = A.shape[1]
+    if n < GRAM_SPLIT:
+        return A.T @ A
+    edges = [n * i // GRAM_BLOCKS for i in range(GRAM_BLOCKS + 1)]
+    G = torch.zeros(n, n, dtype=A.dtype, device=A.device)
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        G[a:b, :b] = A[:, a:b].T @ A[:, :b]
+    lower = G.tril()
+    return lower + lower.tril(-1).T
+
+
 def damped_step(J: torch.Tensor, r: torch.Tensor, mu: float, gram: torch.Tensor | None = None) -> torch.Tensor | None:
     """The Levenberg-Marquardt step ``delta = -(J^T J + mu I)^{-1} J^T r`` (None if the Cholesky factor fails).
 
@@ -286,7 +309,7 @@ def damped_step(J: torch.Tensor, r: torch.Tensor, mu: float, gram: torch.Tensor 
     """
     M, P = J.shape
     if gram is None:
-        gram = J.T @ J if M >= P else J @ J.T
+        gram = gram_matrix(J)
     damped = gram + mu * torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
     factor, info = torch.linalg.cholesky_ex(damped)
     if int(info) != 0:
@@ -339,8 +362,7 @@ class LevenbergMarquardt(torch.optim.Optimizer):
                 first = torch.tensor(loss, dtype=r.dtype)
             if not math.isfinite(loss):
                 break
-            M, P = J.shape
-            gram = J.T @ J if M >= P else J @ J.T
+            gram = gram_matrix(J)
             scale = float(gram.diagonal().mean())
             if "mu" not in state:
                 state["mu"] = group["mu"] * scale

@@ -21,6 +21,7 @@ One Adam step ``s`` (1-based)::
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import time
@@ -32,7 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from pdec.compiler.driver import CompiledProblem
+from pdec.compiler.driver import CompiledProblem, jacobian_lowering
 from pdec.compiler.unknowns import Unknowns
 from pdec.core import registry
 from pdec.core.errors import PdecRunError
@@ -221,6 +222,9 @@ class Trainer:
 
         The run is cast to the phase's precision (``dtype = auto``: float64) and the phase's optimiser built.
         """
+        if (method or self.settings.optimizer) == "lm":  # its Jacobian needs the forward mode in every point set
+            lowered = jacobian_lowering(self.residual_problem.compiled)
+            self.residual_problem = dataclasses.replace(self.residual_problem, compiled=lowered)
         if method is None:
             size, world = sum(p.numel() for p in self.params), self.shards.world
             points = self.cached_points() or self.points(1, self.terms)
