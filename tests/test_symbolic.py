@@ -354,9 +354,16 @@ def test_show_then_parse_round_trip(tree):
     [
         ("var x in [0, 1]\nfield u(x)\neq: u_xx = 1\n", (20, 20, 20), 500, 5000),
         ("var x in [0, 1]\nvar y in [0, 1]\nfield u(x, y)\neq: lap(u) = 1\n", (32,) * 4, 2000, 5000),
-        ("var x in [0, 1]\nvar y in [0, 1]\nfield u(x, y), v(x, y)\neq: u_x + v_y = 0\n", (50,) * 4, 2000, 10000),
+        ("var x in [0, 1]\nvar y in [0, 1]\nfield u(x, y), v(x, y)\neq: u_x + v_y = 0\n", (32,) * 4, 2000, 10000),
         ("var x in [0, 1]\nfield u(x)\neq: u_xxxx = -1\n", (20, 20, 20), 500, 10000),
-        ("time t in [0, 1]\nfield x(t), y(t), z(t)\neq: x_t = y\nic: x = 0\n", (50, 50, 50), 500, 10000),
+        ("time t in [0, 1]\nfield x(t), y(t), z(t)\neq: x_t = y\nic: x = 0\n", (32, 32, 32), 500, 10000),
+        (
+            "var x in [0, 1]\nvar y in [0, 1]\nvar z in [0, 1]\nfield u(x, y, z), v(x, y, z), w(x, y, z)\n"
+            "eq: u_x + v_y + w_z = 0\n",
+            (64,) * 4,
+            5000,
+            10000,
+        ),
     ],
 )
 def test_defaults_are_sized_to_the_problem(head, layers, interior, adam):

@@ -145,8 +145,9 @@ def sized_defaults(variables: int, fields: int, order: int) -> Settings:
 
     A larger problem gets a larger network, more points and more steps (docs/training.md, "Defaults"):
 
-    - layers: 3 hidden layers for one variable, 4 otherwise; 20 wide when variables + fields <= 2, 32 up to 3,
-      50 up to 5, 64 beyond;
+    - layers: 3 hidden layers for one variable, 4 otherwise; 20 wide when variables + fields <= 2, 32 up to 5, 64
+      beyond (up to 5, a network small enough for the dense second phase: docs/measurements.md, "Problems written as
+      users would");
     - interior points: 500, 2,000, 5,000 and 10,000 for 1, 2, 3 and 4+ variables;
     - Adam steps: 5,000, doubled for several fields and again for third or higher derivatives (at most 20,000);
       then up to 1,000 second-phase iterations (``optimizer``).
@@ -157,7 +158,7 @@ def sized_defaults(variables: int, fields: int, order: int) -> Settings:
         order: the highest total derivative order in the equations.
     """
     size = variables + fields
-    width = 20 if size <= 2 else 32 if size <= 3 else 50 if size <= 5 else 64
+    width = 20 if size <= 2 else 32 if size <= 5 else 64
     depth = 3 if variables == 1 else 4
     interior = {1: 500, 2: 2000, 3: 5000}.get(variables, 10000)
     adam = 5000 * (2 if fields > 1 else 1) * (2 if order >= 3 else 1)

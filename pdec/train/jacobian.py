@@ -107,8 +107,9 @@ def jacobian_probe(
     """The residual vector's length, and why its Jacobian cannot be built here ("" when it can).
 
     The Jacobian is tried on two points of every point set. It fails where the generated code takes a backward pass
-    of its own (``lowering = autograd``; the trainer gives LM the problem lowered with the forward mode in every
-    point set, pdec.compiler.driver.jacobian_lowering): ``torch.func`` cannot transform ``requires_grad_``.
+    (``lowering = autograd``, or a network the forward mode cannot carry partials through: conditions marked
+    ``exact`` wrap it; the trainer gives LM the problem lowered with the forward mode in every point set,
+    pdec.compiler.driver.jacobian_lowering): ``torch.func`` cannot transform ``requires_grad_``.
     """
     weights = dict.fromkeys(problem.terms, 1.0)
     rows = len(residual_vector(problem, points, targets, weights, False))
@@ -118,8 +119,9 @@ def jacobian_probe(
     except RuntimeError as exc:
         if "requires_grad_" in str(exc) or "functorch" in str(exc):
             why = (
-                "a point set takes a backward pass of its own (under `lowering = autograd`; `pdec plan` shows which), "
-                "which torch.func cannot transform"
+                "its partials take a backward pass, which torch.func cannot transform (under `lowering = autograd`, "
+                "or where conditions marked `exact` build the network: the forward mode does not carry partials "
+                "through them)"
             )
         else:
             why = str(exc).splitlines()[0][:200]
