@@ -365,6 +365,50 @@ bc pin: u = 1 at x = 0, y = 0
     assert jacobian_lowering(autograd) is autograd  # LM then falls back, saying why (below)
 
 
+def test_partials_of_exact_conditions_inside_a_transform_equal_autograds():
+    """The partials of a function of the points (an exact condition's g and d) by nested jacfwd, as LM's per-point
+    Jacobian needs them inside torch.func, equal the backward passes' (and the hand-derived ones)."""  # noqa: D205, D209
+    from pdec.compiler.runtime import input_partials, transformed_partials
+
+    def function(X):
+        x, y = X[:, :1], X[:, 1:2]
+        return (x**2 * y, torch.sin(x)), (torch.exp(y) * x,)
+
+    X = torch.rand(7, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    indices = [(1, 0), (0, 1), (2, 0), (1, 1), (0, 2)]
+    by_autograd = input_partials(function, X, indices)
+    by_jacfwd = transformed_partials(function, X, indices)
+    inside = torch.func.vmap(lambda x: input_partials(function, x[None], indices)[0][3][0])(X)  # the detection
+    for a, b in zip(by_autograd, by_jacfwd, strict=True):
+        for p, q in zip(a, b, strict=True):
+            assert torch.allclose(p, q, rtol=1e-12, atol=1e-12)
+    x, y = X[:, 0], X[:, 1]
+    assert torch.allclose(by_jacfwd[0][3][:, 0], 2 * y) and torch.allclose(inside[:, 0], 2 * y)  # d2(x^2 y)/dx2
+    assert torch.allclose(by_jacfwd[0][4], torch.stack([2 * x, 0 * x], 1))  # (1, 1): 2x for x^2 y, 0 for sin x
+
+
+def test_lm_runs_with_exact_conditions(tmp_path, capsys):
+    """Conditions marked exact build the network (u = g + d n); LM's Jacobian carries g's and d's partials too."""
+    spec = """
+var x in [0, 1]
+var y in [0, 1]
+field u(x, y)
+eq poisson: -lap(u) = 2*pi^2*sin(pi*x)*sin(pi*y)
+bc walls: u = 0 on boundary exact
+exact: u = sin(pi*x)*sin(pi*y)
+train:
+  layers = [16, 16]
+  interior = 300
+  adam = 200
+  iterations = 40
+  optimizer = lm
+"""
+    result = pdec.fit(pdec.compile(spec), out=tmp_path / "r", quiet=False, plots=False)
+    assert "optimizer lm" not in capsys.readouterr().err
+    assert {r["phase"] for r in result.history.rows} == {"adam", "lm"}
+    assert result.metrics["errors"]["u"] < 1e-3  # 1.9e-5 when written
+
+
 def test_lm_falls_back_under_the_autograd_lowering(tmp_path, capsys):
     compiled = pdec.compile("benchmarks/specs/optimizers/beam.pde", lowering="autograd")
     result = pdec.fit(compiled, out=tmp_path / "r", adam=20, iterations=5, optimizer="lm", quiet=False, plots=False)

@@ -107,8 +107,8 @@ def jacobian_probe(
     """The residual vector's length, and why its Jacobian cannot be built here ("" when it can).
 
     The Jacobian is tried on two points of every point set. It fails where the generated code takes a backward pass
-    (``lowering = autograd``, or a network the forward mode cannot carry partials through: conditions marked
-    ``exact`` wrap it; the trainer gives LM the problem lowered with the forward mode in every point set,
+    (``lowering = autograd``, or a network the forward mode cannot carry partials through, such as a marched
+    window's; the trainer gives LM the problem lowered with the forward mode in every point set,
     pdec.compiler.driver.jacobian_lowering): ``torch.func`` cannot transform ``requires_grad_``.
     """
     weights = dict.fromkeys(problem.terms, 1.0)
@@ -120,8 +120,7 @@ def jacobian_probe(
         if "requires_grad_" in str(exc) or "functorch" in str(exc):
             why = (
                 "its partials take a backward pass, which torch.func cannot transform (under `lowering = autograd`, "
-                "or where conditions marked `exact` build the network: the forward mode does not carry partials "
-                "through them)"
+                "or with a network the forward mode does not carry partials through, such as a later time window's)"
             )
         else:
             why = str(exc).splitlines()[0][:200]

@@ -138,9 +138,12 @@ def input_partials(function, X, indices):
     """Jets of a function of the points alone: function(X) gives groups of [N, 1] columns; one jet per group.
 
     Each partial comes from its parent (one order lower), one backward pass per column and parent. Unless X requires
-    grad, the results are detached: they do not depend on the network.
+    grad, the results are detached: they do not depend on the network. Inside a torch.func transform (Levenberg-
+    Marquardt's per-point Jacobian), which refuses ``requires_grad_``, they come from :func:`transformed_partials`.
     """
     keep = X.requires_grad
+    if not keep and torch._C._functorch.is_functorch_wrapped_tensor(X):
+        return transformed_partials(function, X, indices)
     with torch.enable_grad():
         Y = X if keep else X.detach().requires_grad_(True)
         groups = function(Y)
@@ -157,6 +160,35 @@ def input_partials(function, X, indices):
         columns = [torch.cat(found[a][start : start + len(group)], 1) for a in (zero, *indices)]
         jets.append(tuple(c if keep else c.detach() for c in columns))
         start += len(group)
+    return jets
+
+
+def transformed_partials(function, X, indices):
+    """:func:`input_partials` inside a torch.func transform: the partials by nested ``torch.func.jacfwd``, row by row.
+
+    ``jacfwd`` applied n times to one point's columns gives every partial of order n at once (a [k, d, ..., d]
+    table); each multi-index reads its entry.
+    """
+    groups = function(X)
+    values = torch.cat([c for group in groups for c in group], 1)
+
+    def columns(x):  # one point [d] -> its columns [k]
+        return torch.cat([c for group in function(x[None]) for c in group], 1)[0]
+
+    tables, f = {}, columns
+    for n in range(1, max((sum(index) for index in indices), default=0) + 1):
+        f = torch.func.jacfwd(f)
+        if any(sum(index) == n for index in indices):
+            tables[n] = torch.func.vmap(f)(X)  # [N, k, d, ..., d]
+    found = {}
+    for index in indices:
+        at = tuple(j for j, count in enumerate(index) for _ in range(count))
+        found[index] = tables[sum(index)][(slice(None), slice(None), *at)]
+    jets, start = [], 0
+    for group in groups:
+        stop = start + len(group)
+        jets.append((values[:, start:stop], *(found[index][:, start:stop] for index in indices)))
+        start = stop
     return jets
 
 
