@@ -243,11 +243,14 @@ def jacobian_lowering(compiled: CompiledProblem) -> CompiledProblem:
     """The problem lowered for Levenberg-Marquardt's per-point Jacobian, whose ``torch.func`` cannot transform a
     backward pass: under ``lowering = forward``, a point set that needs only first partials of one field keeps the
     one backward pass that gives them all (cheaper for Adam and the quasi-Newton methods); here it takes the forward
-    mode too. The same residuals to round-off; ``compiled`` itself when no set changes (or under ``autograd``)."""  # noqa: D205, D209
+    mode too. The same residuals to round-off; ``compiled`` itself when no set changes (or under ``autograd``), and
+    when its terms or point sets are no longer its problem's (a copy changed by ``replace``): LM then falls back."""  # noqa: D205, D209
     plan = compiled.plan
     if plan.lowering != "forward" or plan.every_set or all(plan.forward(s) for s in plan.sets if plan.sets[s].passes):
         return compiled
-    return lower(compiled.problem, every_set=True)
+    lowered = lower(compiled.problem, every_set=True)
+    same = lowered.terms.keys() == compiled.terms.keys() and lowered.point_sets.keys() == compiled.point_sets.keys()
+    return lowered if same else compiled
 
 
 def check_range(problem: Problem) -> None:

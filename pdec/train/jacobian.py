@@ -116,14 +116,14 @@ def jacobian_probe(
     few = {s: x[:2] for s, x in points.items()}
     try:
         residual_vector(problem, few, {s: y[:2] for s, y in targets.items()}, weights, True)
-    except RuntimeError as exc:
+    except Exception as exc:  # any failure to build it: LM falls back, saying why (never a traceback)
         if "requires_grad_" in str(exc) or "functorch" in str(exc):
             why = (
                 "its partials take a backward pass, which torch.func cannot transform (under `lowering = autograd`, "
                 "or with a network the forward mode does not carry partials through, such as a later time window's)"
             )
         else:
-            why = str(exc).splitlines()[0][:200]
+            why = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
         return rows, f"its per-point Jacobian cannot be built for this problem: {why}"
     return rows, ""
 
