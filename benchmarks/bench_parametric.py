@@ -56,8 +56,9 @@ class Config:
     """A larger or reshaped parametric run: settings multiplied, or another spec of the same family.
 
     ``spec``: a file in benchmarks/specs/parametric/ (the family's own when None); ``log``: that spec's parameter is
-    the logarithm of the family's (``param s in [log(lo), log(hi)]`` with ``let NAME = exp(s)``), so a held-out value
-    V is asked for at ``s = log(V)``.
+    the logarithm of the family's, written by hand (``param s in [log(lo), log(hi)]`` with ``let NAME = exp(s)``), so
+    a held-out value V is asked for at ``s = log(V)``. A spec whose parameter is declared ``log`` needs no flag: it is
+    asked for at V.
     """
 
     factors: dict[str, int] = field(default_factory=dict)
@@ -196,7 +197,8 @@ BURGERS = Family(
     describe="Viscous Burgers `u_t + u u_x = nu u_xx` from `-sin(pi x)`, `nu` in [0.005, 0.05]/pi "
              "(benchmarks/specs/parametric/burgers.pde: examples/burgers.pde with its constant made a parameter)",
     configs={"parametric, log nu": Config(spec="burgers_log.pde", log=True),
-             "parametric, log nu, x2": Config({"interior": 2, "iterations": 2}, spec="burgers_log.pde", log=True)},
+             "parametric, log nu, x2": Config({"interior": 2, "iterations": 2}, spec="burgers_log.pde", log=True),
+             "parametric, nu log": Config(spec="burgers_nu_log.pde")},
 )
 FAMILIES = {f.name: f for f in (BRATU, BURGERS)}
 

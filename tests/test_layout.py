@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "pdec"
 # The stages in pipeline order, each with its modules in order: a module may import the modules of an earlier stage
 # and those listed before it in its own. ``__init__`` is the stage's package (a folder's ``__init__.py``).
 STAGES = (
-    ("core", ("source", "errors", "registry", "settings", "__init__")),
+    ("core", ("source", "errors", "intervals", "registry", "settings", "__init__")),
     ("geometry", ("shapes", "csg", "domain", "distances", "__init__")),
     (
         "language",

@@ -16,6 +16,7 @@ import sympy
 import pdec
 from pdec.core.errors import PdecDataError, PdecError, PdecNameError, PdecRunError, PdecSemanticError
 from pdec.language import syntax as ast
+from pdec.language.display import describe
 from pdec.language.parse import parse
 from pdec.language.problem import field_function, symbol
 
@@ -277,3 +278,117 @@ def test_infer_errors_name_what_is_wrong(trained):
         pdec.infer(trained, {"x": [0.5], "u": [1.0]}, unknown="nu")
     with pytest.raises(PdecDataError, match="nothing to infer"):
         pdec.infer(trained, {"x": [0.5], "k": [1.0], "u": [1.0]})
+
+
+# ------------------------------------------------------------------------------------------------ on a log scale
+
+LOG_FAMILY = FAMILY.replace("param k in [0.5, 2]", "param k in [0.5, 2] log")
+BY_HAND = FAMILY.replace("param k in [0.5, 2]", "param s in [log(0.5), log(2)]\nlet k = exp(s)").replace(
+    "exp(-k*x)", "exp(-exp(s)*x)"
+)
+
+
+def test_a_log_parameter_parses_prints_back_and_is_shown():
+    statement = spec("param nu in [0.005/pi, 0.05/pi] log\n").statements[0]
+    assert statement.log and ast.unparse(statement) == "param nu in [0.005/pi, 0.05/pi] log"
+    assert not spec("param nu in [1, 2]\n").statements[0].log
+    problem = pdec.load(LOG_FAMILY)
+    assert problem.parameters[0].log and problem.parameters[0].interval == (0.5, 2.0)
+    assert "k in [0.5, 2]  (parameter, log scale)" in describe(problem)
+
+
+@pytest.mark.parametrize(
+    "text, fragment, caret",
+    [
+        ("param k in [0, 2] log\n" + HEAT + "eq: u_t = k*u_xx\n", "declared `log` but its interval starts at 0",
+         "param k"),
+        ("param k in [-1, 2] log\n" + HEAT + "eq: u_t = k*u_xx\n", "starts at -1", "param k"),
+        ("param k in [1, 2] log\n" + HEAT + "eq: u_t = k*u_xx + d(u, k)\n",
+         "a partial derivative in 'k', a parameter declared `log`", "eq:"),
+        ("param k in [1, 2] log\n" + HEAT + "eq: u_t = k*u_xx\nbc two: u_k = 0 at x = 0\n", "declared `log`",
+         "bc two"),
+    ],
+)
+def test_misused_log_parameters_are_located_errors(text, fragment, caret):
+    with pytest.raises(PdecSemanticError) as info:
+        pdec.load(text)
+    assert fragment in str(info.value)
+    assert info.value.span.text.startswith(caret)
+
+
+def test_a_log_parameter_is_drawn_evenly_in_its_logarithm_at_every_point_set(tmp_path):
+    from pdec.train.sampling import make_sampler
+
+    compiled = pdec.compile(LOG_FAMILY + "train:\n  interior = 512\n  boundary = 256\n")
+    for name, p in make_sampler(compiled, compiled.settings).draw(0).items():
+        k = np.log(p[:, 1])
+        assert np.log(0.5) <= k.min() < np.log(0.5) + 0.03 and np.log(2) - 0.03 < k.max() <= np.log(2), name
+        counts = np.histogram(k, bins=4, range=(np.log(0.5), np.log(2)))[0]
+        assert counts.min() > len(k) / 4 * 0.8, name  # evenly in log k: as many in [0.5, 1] as in [1, 2]
+    (tmp_path / "u.csv").write_text("x,u\n" + "".join(f"{x:.3f},1\n" for x in np.linspace(0, 1, 2000)))
+    (tmp_path / "s.pde").write_text(LOG_FAMILY + 'data seen: "u.csv" x = x, u = u\n')
+    drawn = np.log(pdec.load(tmp_path / "s.pde").data[0].points[:, 1])
+    assert np.histogram(drawn, bins=4, range=(np.log(0.5), np.log(2)))[0].min() > 2000 / 4 * 0.85
+
+
+def test_the_network_reads_the_logarithm_and_both_lowerings_agree():
+    import torch
+
+    from pdec.nn.networks import make_net
+
+    forward = pdec.compile(LOG_FAMILY, dtype="float64")
+    autograd = pdec.compile(LOG_FAMILY, dtype="float64", lowering="autograd")
+    net = make_net(forward, forward.settings, torch.device("cpu"), torch.float64)
+    assert net.logged.tolist() == [False, True]
+    x = torch.rand(40, 1, dtype=torch.float64)
+    k = 0.5 * 4 ** torch.rand(40, 1, dtype=torch.float64)
+    z = net.normalise(torch.cat([x, k], 1))
+    torch.testing.assert_close(z[:, 1:], (torch.log(k) - np.log(0.5)) / np.log(2) - 1)  # log k onto [-1, 1]
+    torch.testing.assert_close(z[:, :1], 2 * x - 1)
+    points = {"interior": torch.cat([x, k], 1)}
+    a, b = forward.evaluate(net, points), autograd.evaluate(net, points)
+    torch.testing.assert_close(a["pde:decay"], b["pde:decay"], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("optimizer", ["ssbroyden", "lm"])
+def test_a_log_parameter_trains_as_its_logarithm_written_by_hand(tmp_path, optimizer):
+    """`param k in [lo, hi] log` is `param s in [log(lo), log(hi)]` with `let k = exp(s)`: the same points (in s),
+    the same network inputs, so the same training up to round-off."""  # noqa: D205, D209
+    short = TRAIN.replace("adam = 600", "adam = 40").replace("iterations = 300", "iterations = 4")
+    options = {"quiet": True, "plots": False, "optimizer": optimizer}
+    logged = pdec.fit(pdec.compile(LOG_FAMILY + short), out=str(tmp_path / "log"), **options)
+    by_hand = pdec.fit(pdec.compile(BY_HAND + short), out=str(tmp_path / "hand"), **options)
+    x = np.linspace(0, 1, 11)[:, None]
+    for k in (0.6, 1.0, 1.9):
+        np.testing.assert_allclose(logged.predict(x, k=k), by_hand.predict(x, s=np.log(k)), rtol=1e-4, atol=1e-6)
+    assert logged.history.rows[-1].loss == pytest.approx(by_hand.history.rows[-1].loss, rel=1e-3)
+
+
+@pytest.fixture(scope="module")
+def trained_log(tmp_path_factory):
+    """The family on a log scale, trained once (~20 s on one thread)."""
+    import torch
+
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("log_family") / "run"
+    return pdec.fit(pdec.compile(LOG_FAMILY + TRAIN), out=str(out), quiet=True)
+
+
+def test_a_log_family_answers_reloads_and_infers(trained_log):
+    from pdec.core.intervals import is_log
+    from pdec.run.results import load_result
+
+    assert trained_log.metrics["errors"]["u"] < 1e-3
+    x = np.linspace(0, 1, 101)
+    for k in (0.55, 1.0, 1.9):
+        exact = np.exp(-k * x)
+        assert np.linalg.norm(trained_log.predict(x[:, None], k=k)[:, 0] - exact) / np.linalg.norm(exact) < 1e-3
+    loaded = load_result(trained_log.run_dir)
+    assert is_log(loaded.parameters["k"]) and loaded.parameters["k"] == (0.5, 2.0)
+    np.testing.assert_allclose(loaded.predict([[0.3]], k=1.1), trained_log.predict([[0.3, 1.1]]), rtol=1e-6)
+    plots = {p.name for p in (trained_log.run_dir / "plots").iterdir()}
+    assert {"solution_k=0.5.png", "solution_k=1.png", "solution_k=2.png"} <= plots  # the middle of log k
+    rng = np.random.default_rng(0)
+    points = rng.random(40)
+    found = pdec.infer(loaded, {"x": points, "u": np.exp(-0.61 * points)}, unknown="k")
+    assert abs(found.values["k"] - 0.61) < 0.01 and not found.at_end

@@ -49,7 +49,7 @@ class CompiledProblem:
     Attributes:
         variables: the input column names.
         fields: the output column names.
-        bounds: ``{variable: (lo, hi)}``.
+        bounds: ``{variable: (lo, hi)}``; a ``log`` parameter's is a pdec.core.intervals.LogInterval.
         domain: the spatial domain (a pdec.geometry.Domain) when the spec declares one; None: the box of ``bounds``.
         time: the name of the time variable (None without one).
         parameters: the names of the parameters (``param nu in [lo, hi]``): the last input columns, never places.
@@ -91,7 +91,7 @@ class CompiledProblem:
         self.spec = problem.source
         self.variables = tuple(v.name for v in problem.variables)
         self.fields = tuple(f.name for f in problem.fields)
-        self.bounds = {v.name: (float(v.lo), float(v.hi)) for v in problem.variables}
+        self.bounds = {v.name: v.interval for v in problem.variables}  # a `log` parameter's: a LogInterval
         self.time = None if problem.time is None else problem.time.name
         self.parameters = tuple(v.name for v in problem.parameters)
         self.domain = problem.domain  # pdec.geometry.Domain: where the points lie; None: the box of ``bounds``

@@ -224,7 +224,7 @@ def _jet_function(fname: str, set_plan: SetPlan, names: _Names) -> str:
         "",
         f"    Returns the outputs [N, m] and their partials {names.labels(heads[1:])}; mlp: the network (mlp_layers).",
         '    """',
-        f'    e, affine = inputs(mlp["inputs"], X, {indices!r})',
+        f'    e, affine = inputs(mlp["inputs"], logged(X, mlp["logs"]), {indices!r})',
         '    if mlp["features"] is not None:  # random Fourier features [cos p, sin p] of p = e @ frequencies',
         '        p = dense(e, mlp["features"].mT)',
         f"        e = activate_{fname}(fourier_derivatives(p[0], {max(map(sum, indices))}), doubled(p), affine)",

@@ -6,6 +6,7 @@ generated module stays standalone: torch only. They may use only torch, ``grad``
 module's header), ``DERIVATIVES`` and each other.
 
 - :func:`mlp_layers` asks a network for its description (``forward_mode_layers``), or None: the autograd path;
+- :func:`logged`: `log` parameters' columns read as their logarithm;
 - :func:`inputs`, :func:`embedded`, :func:`side_by_side`: the first layer's inputs as a jet (box scaling, input map);
 - :func:`dense`, :func:`scaled`, :func:`doubled`, :func:`difference`: linear maps of jets;
 - :func:`fourier_derivatives`, :func:`derivatives`: ``[f(z), f'(z), ...]``, the activations' in closed form from
@@ -47,6 +48,17 @@ def mlp_layers(net):
     if any(activation not in DERIVATIVES for _, _, activation in [*mlp["hidden"], *(mlp["encoders"] or ())]):
         return None
     return mlp
+
+
+def logged(X, logs):
+    """X with the columns of the mask logs read as their logarithm (`log` parameters; None: X itself).
+
+    No partial is taken in such a column (pdec.language.parameters.check_log_derivatives), so the partials of the
+    other columns pass through unchanged.
+    """
+    if logs is None:
+        return X
+    return torch.where(logs, torch.log(torch.where(logs, X, torch.ones_like(X))), X)
 
 
 def inputs(description, X, indices):
@@ -204,6 +216,7 @@ def derivatives(activation, z, n):
 # What a generated module copies, in this order (its header copies ``grad``: the autograd lowering needs it too).
 RUNTIME = (
     mlp_layers,
+    logged,
     inputs,
     embedded,
     side_by_side,

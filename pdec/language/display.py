@@ -104,7 +104,7 @@ def describe(problem: Problem) -> str:
         "variables",
         [
             f"{v.name} in [{number(v.lo)}, {number(v.hi)}]" + unit(v.name)
-            + ("  (time)" if v.is_time else "  (parameter)" if v.is_parameter else "")
+            + ("  (time)" if v.is_time else "  (parameter, log scale)" if v.log else "  (parameter)" * v.is_parameter)
             for v in problem.variables
         ],
     )

@@ -11,12 +11,13 @@ of points.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 import sympy
 
 from pdec.core.errors import PdecDataError, PdecSemanticError
+from pdec.core.intervals import spread
 from pdec.core.source import Span
 from pdec.language import syntax as ast
 from pdec.language.data import read_statement
@@ -40,7 +41,13 @@ def declare_parameters(scope: Scope, ex: Expressions) -> None:
                 "each parameter is an input of the network; fix the others with `const`",
             )
         lo, hi = interval(scope, ex, decl.lo, decl.hi, f"parameter '{name}'", decl.span)
-        scope.variables[name] = Variable(name, lo, hi, False, decl.span, is_parameter=True)
+        if decl.log and not lo > 0:
+            raise PdecSemanticError(
+                f"parameter '{name}' is declared `log` but its interval starts at {lo:g}",
+                decl.span,
+                "a log scale needs 0 < lo < hi; drop `log` for an interval that reaches zero or below",
+            )
+        scope.variables[name] = Variable(name, lo, hi, False, decl.span, is_parameter=True, log=decl.log)
 
 
 def not_a_place(scope: Scope, name: str, span: Span | None, where: str) -> None:
@@ -68,6 +75,21 @@ def check_parameters_used(scope: Scope, residuals: list[sympy.Expr]) -> None:
             )
 
 
+def check_log_derivatives(scope: Scope, statements: Iterable[tuple[sympy.Expr, Span | None]]) -> None:
+    """No partial in a ``log`` parameter: the forward mode carries the network's partials in the variables it reads,
+    and the network reads ``log(nu)``, not ``nu`` (``statements``: residuals with the span of their line)."""  # noqa: D205, D209
+    logged = {v.name for v in scope.variables.values() if v.is_parameter and v.log}
+    for expr, span in statements:
+        for d in expr.atoms(sympy.Derivative):
+            found = sorted(logged & {v.name for v, _ in d.variable_count})
+            if found:
+                raise PdecSemanticError(
+                    f"a partial derivative in '{found[0]}', a parameter declared `log`",
+                    span,
+                    f"declare it without `log` (`param {found[0]} in [lo, hi]`) to differentiate in it",
+                )
+
+
 def _uses(expr: sympy.Expr) -> set[str]:
     """The names ``expr`` uses outside the arguments of fields (and other applied functions): symbols and the
     variables of its derivatives."""  # noqa: D205, D209
@@ -87,9 +109,10 @@ def dataset(
     """A ``data`` or ``reference`` statement whose file may leave parameters out.
 
     A data set that maps a parameter reads its values from the file. One that does not holds for every value of it:
-    each row gets a value drawn uniformly over the parameter's interval (seeded by the statement's ``seed``). A
-    reference must map every parameter: errors are measured where the solution is known. ``convert``: the columns
-    with a unit of their own, converted as they are read (pdec.language.data.read_statement).
+    each row gets a value drawn uniformly over the parameter's interval, or over its logarithm's for a ``log`` one
+    (seeded by the statement's ``seed``). A reference must map every parameter: errors are measured where the
+    solution is known. ``convert``: the columns with a unit of their own, converted as they are read
+    (pdec.language.data.read_statement).
     """
     mapped = {m.target.name for m in stmt.mappings}
     free = [v for v in scope.variables.values() if v.is_parameter and v.name not in mapped]
@@ -108,7 +131,7 @@ def dataset(
     seed = next((int(o.value.text) for o in stmt.options if o.key == "seed" and o.value.text.isdigit()), 0)
     rng = np.random.default_rng([seed, 0x9A7A])
     columns = {v.name: found.points[:, i] for i, v in enumerate(variables)}
-    columns |= {v.name: v.lo + (v.hi - v.lo) * rng.random(len(found)) for v in free}
+    columns |= {v.name: spread(v.interval, rng.random(len(found))) for v in free}
     order = tuple(scope.variables)
     points = np.stack([columns[v] for v in order], axis=1)
     return dataclasses.replace(found, variables=order, points=points)

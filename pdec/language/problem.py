@@ -28,6 +28,7 @@ import sympy
 from sympy.core.function import AppliedUndef, UndefinedFunction
 
 from pdec.core.errors import PdecWarning
+from pdec.core.intervals import LogInterval
 from pdec.core.settings import Settings, sized_defaults
 from pdec.core.source import Source, Span
 from pdec.geometry import Domain
@@ -104,7 +105,8 @@ class Variable:
     """An independent variable on the interval ``[lo, hi]``; ``is_time`` marks the evolution variable.
 
     ``is_parameter`` marks a parameter of a family of problems (``param nu in [lo, hi]``): an input of the network,
-    sampled over its interval like a variable, but never a place (no faces, no ``lap``, no domain).
+    sampled over its interval like a variable, but never a place (no faces, no ``lap``, no domain). ``log`` marks
+    one declared ``... log``: sampled evenly in ``log(nu)``, which the network reads (pdec.core.intervals).
     """
 
     name: str
@@ -113,6 +115,12 @@ class Variable:
     is_time: bool = False
     span: Span | None = field(default=None, compare=False, repr=False)
     is_parameter: bool = False
+    log: bool = False
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """``(lo, hi)`` as floats: a :class:`pdec.core.intervals.LogInterval` on a log scale."""
+        return LogInterval(self.lo, self.hi) if self.log else (float(self.lo), float(self.hi))
 
     @property
     def is_spatial(self) -> bool:

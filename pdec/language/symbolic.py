@@ -43,7 +43,13 @@ from pdec.language.domains import check_point, declare_domains, domain_pieces
 from pdec.language.expressions import Expressions
 from pdec.language.finiteness import with_finiteness_warnings
 from pdec.language.library import check_readings, sides
-from pdec.language.parameters import check_parameters_used, dataset, declare_parameters, not_a_place
+from pdec.language.parameters import (
+    check_log_derivatives,
+    check_parameters_used,
+    dataset,
+    declare_parameters,
+    not_a_place,
+)
 from pdec.language.problem import (
     Auxiliary,
     Condition,
@@ -103,6 +109,8 @@ def _problem(scope: Scope, ex: Expressions) -> Problem:
     exact = exact_solutions(scope, ex)
     check_unknowns_used(scope, equations, conditions)
     check_parameters_used(scope, list(_residuals(equations, conditions)))
+    check_log_derivatives(scope, [(eq.residual, eq.span) for eq in equations]
+                          + [(r, c.span) for c in conditions for r in _residuals([], [c])])
     check_initial_conditions(scope, equations, conditions, bool(data))
     check_boundaries(scope, equations, conditions)
     check_coefficient_derivatives(scope, equations, conditions)

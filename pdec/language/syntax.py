@@ -135,12 +135,13 @@ class VarDecl:
 
 @dataclass(frozen=True)
 class ParamDecl:
-    """``param nu in [lo, hi]``: a parameter of a family of problems (an input of the network)."""
+    """``param nu in [lo, hi]``: a parameter of a family of problems (an input of the network); ``log``: ``... log``."""
 
     name: Ident
     lo: Expr
     hi: Expr
     span: Span | None = _span()
+    log: bool = False
 
 
 @dataclass(frozen=True)
@@ -571,8 +572,11 @@ class _Builder(_DomainBuilder):
         return Unit(children[0], self._span(meta))
 
     def param_decl(self, meta, children):
-        name, (lo, hi) = children
-        return ParamDecl(name, lo, hi, self._span(meta))
+        name, (lo, hi), log = children
+        return ParamDecl(name, lo, hi, self._span(meta), log is not None)
+
+    def log_scale(self, meta, children):
+        return True
 
     def field_decl(self, meta, children):
         return list(children)
@@ -927,7 +931,7 @@ _UNPARSERS = {
     VarDecl: lambda n: (
         f"{'time' if n.is_time else 'var'} {n.name.name} in [{unparse(n.lo)}, {unparse(n.hi)}]" + _unit(n.unit, " ")
     ),
-    ParamDecl: lambda n: f"param {n.name.name} in [{unparse(n.lo)}, {unparse(n.hi)}]",
+    ParamDecl: lambda n: f"param {n.name.name} in [{unparse(n.lo)}, {unparse(n.hi)}]" + (" log" if n.log else ""),
     FieldDecl: lambda n: (
         f"field {n.name.name}" + (f"({_names(n.args)})" if n.args is not None else "") + _unit(n.unit, " ")
     ),

@@ -14,7 +14,9 @@ from torch import nn
 from pdec.compiler.activations import Sin as Sin  # the sine module, where it lived before the activations' records
 from pdec.compiler.activations import recognised
 from pdec.compiler.constraints import Constrained, Constraints
+from pdec.compiler.runtime import logged
 from pdec.core.errors import PdecRunError, PdecSettingsError
+from pdec.core.intervals import is_log, read_as
 from pdec.core.registry import ACTIVATIONS, NETWORKS
 from pdec.nn.embeddings import InputMap, input_map
 
@@ -58,9 +60,11 @@ class MLP(nn.Module):
         super().__init__()
         self.variables = tuple(bounds)
         self.fields = tuple(fields)
-        lo = torch.tensor([float(bounds[v][0]) for v in self.variables])
-        hi = torch.tensor([float(bounds[v][1]) for v in self.variables])
+        read = [read_as(bounds[v]) for v in self.variables]  # a `log` parameter's column is read as its logarithm
+        lo, hi = torch.tensor([r[0] for r in read]), torch.tensor([r[1] for r in read])
         offset = INPUT_OFFSETS[inputs]
+        self.register_buffer("logged", torch.tensor([is_log(bounds[v]) for v in self.variables]))
+        self.log_columns = bool(self.logged.any())  # skip the map when no column is logged
         self.register_buffer("lo", lo)
         self.register_buffer("scale", (1.0 + offset) / (hi - lo))
         self.register_buffer("offset", torch.full_like(lo, offset))
@@ -92,8 +96,10 @@ class MLP(nn.Module):
         state.setdefault("shift", torch.zeros_like(self.shift))
         state.setdefault("gain", torch.ones_like(self.gain))
         state.setdefault("offset", torch.ones_like(self.offset))  # checkpoints from before the setting: [-1, 1]
+        state.setdefault("logged", torch.zeros_like(self.logged))  # checkpoints from before `log` parameters
         out = super().load_state_dict(state, strict, assign)
         self.output_scaled = bool(torch.any(self.shift != 0) or torch.any(self.gain != 1))
+        self.log_columns = bool(self.logged.any())
         return out
 
     @property
@@ -102,7 +108,10 @@ class MLP(nn.Module):
         return self.body[-1]
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
-        """Map physical coordinates to ``[-1, 1]`` (or ``[0, 1]``) per column, or through the input map, if any."""
+        """Map physical coordinates to ``[-1, 1]`` (or ``[0, 1]``) per column, or through the input map, if any; a
+        ``log`` parameter's column is mapped from its logarithm (:func:`pdec.compiler.runtime.logged`)."""  # noqa: D205, D209
+        if self.log_columns:
+            x = logged(x, self.logged)
         if self.embedding is not None:
             return self.embedding(x)
         return (x - self.lo) * self.scale - self.offset
@@ -115,7 +124,8 @@ class MLP(nn.Module):
     def forward_mode_layers(self) -> dict | None:
         """The network as the forward mode reads it (pdec/compiler/forward.py), or None where that does not apply.
 
-        Returns ``{"inputs", "features", "encoders", "hidden", "head", "output", "constraint"}``: the input map
+        Returns ``{"logs", "inputs", "features", "encoders", "hidden", "head", "output", "constraint"}``: the columns
+        read as their logarithm (a boolean mask, or None), the input map
         (``("box", lo, scale, offset)`` or the embedding's, :meth:`InputMap.forward_mode_inputs`), the Fourier
         frequencies (or None), the modified MLP's encoders ``[(weight, bias, activation name)] * 2`` (or None), the
         hidden layers, the output layer ``(weight, bias)``, the output map ``(gain, shift)`` (or None) and the exact
@@ -135,7 +145,8 @@ class MLP(nn.Module):
         if inputs is None or body is None:
             return None
         output = (self.gain, self.shift) if self.output_scaled else None
-        return {"inputs": inputs, "features": features, **body, "output": output, "constraint": None}
+        logs = self.logged if self.log_columns else None
+        return {"logs": logs, "inputs": inputs, "features": features, **body, "output": output, "constraint": None}
 
 
 def forward_mode_body(body: nn.Module) -> dict | None:
@@ -232,11 +243,12 @@ def modified_mlp(compiled: Any, settings: Any, generator: torch.Generator) -> ML
 def _network(cls: type[MLP], compiled: Any, settings: Any, generator: torch.Generator) -> MLP:
     """``cls`` for a compiled problem, with its input map (exactly periodic variables, Fourier features) if any."""
     bounds = {v: compiled.bounds[v] for v in compiled.variables}
+    read = {v: read_as(b) for v, b in bounds.items()}  # an input map sees a `log` parameter's logarithm
     constraints = getattr(compiled, "constraints", None)
     periodic = [compiled.variables[c] for c, _, _ in constraints.periodic] if constraints else []
     seams = [compiled.variables[c] for c in getattr(constraints, "seams", ())] if constraints else []
     features, scale = getattr(settings, "fourier_features", 0), getattr(settings, "fourier_scale", 1.0)
-    embedding = input_map(bounds, periodic, features, scale, generator, seams)
+    embedding = input_map(read, periodic, features, scale, generator, seams)
     inputs = input_range(compiled, settings)
     return cls(bounds, compiled.fields, settings.layers, settings.activation, generator, embedding, inputs)
 

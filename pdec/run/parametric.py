@@ -9,6 +9,7 @@ parameter range, then a bounded quasi-Newton refinement of the data misfit; no r
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from pdec.core.errors import PdecDataError, PdecRunError
+from pdec.core.intervals import is_log, read_as, spread
+from pdec.core.intervals import values as spaced
 
 RANGE_RTOL = 1e-9  # a value this close to an end of the trained range (relative to its length) counts as inside
 SCAN = 41  # values of each unknown parameter in the first scan (41 in one, 41^k / ... capped in several)
@@ -157,22 +160,33 @@ class _Misfit:
 def _scan(misfit: _Misfit, bounds: list[tuple[float, float]]) -> np.ndarray:
     """The best of a regular grid over the trained range (the misfit may have several minima)."""
     per = max(3, min(SCAN, int(MOST_SCANNED ** (1 / len(bounds)))))
-    axes = [np.linspace(lo, hi, per) for lo, hi in bounds]
+    axes = [spaced(b, per) for b in bounds]  # evenly in log(p) for a `log` parameter
     grid = np.stack([g.ravel() for g in np.meshgrid(*axes, indexing="ij")], axis=1)
     scores = [misfit(v) for v in grid]
     return grid[int(np.argmin(scores))]
 
 
 def _refine(misfit: _Misfit, start: np.ndarray, bounds: list[tuple[float, float]]) -> np.ndarray:
-    """L-BFGS-B from the scan's best, inside the trained range (variables scaled onto [0, 1])."""
+    """L-BFGS-B from the scan's best, inside the trained range (variables scaled onto [0, 1]: of their logarithm's
+    range for a `log` parameter)."""  # noqa: D205, D209
     from scipy.optimize import minimize
 
-    lo = np.array([b[0] for b in bounds])
-    width = np.array([b[1] - b[0] for b in bounds])
-    found = minimize(lambda s: misfit(lo + s * width), (start - lo) / width, method="L-BFGS-B",
+    def place(unit: np.ndarray) -> np.ndarray:
+        return np.array([float(spread(b, np.clip(u, 0.0, 1.0))) for b, u in zip(bounds, unit, strict=True)])
+
+    found = minimize(lambda s: misfit(place(s)), _fractions(start, bounds), method="L-BFGS-B",
                      bounds=[(0.0, 1.0)] * len(bounds), options={"ftol": 1e-15, "gtol": 1e-12, "eps": 1e-7})
-    best = lo + np.clip(found.x, 0.0, 1.0) * width
+    best = place(found.x)
     return best if misfit(best) <= misfit(start) else start
+
+
+def _fractions(point: np.ndarray, bounds: list[tuple[float, float]]) -> np.ndarray:
+    """Where ``point`` lies in each interval, from 0 to 1 (in the logarithm for a `log` parameter)."""
+    out = []
+    for v, interval in zip(point, bounds, strict=True):
+        lo, hi = read_as(interval)
+        out.append(((math.log(v) if is_log(interval) else v) - lo) / (hi - lo))
+    return np.array(out)
 
 
 def read_columns(data: Any) -> dict[str, np.ndarray]:

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from pdec.core.errors import PdecRunError
+from pdec.core.intervals import LogInterval
 from pdec.core.settings import DTYPES, Settings, Stage, torch_dtype
 from pdec.geometry import Domain, sobol
 from pdec.nn.networks import MLP
@@ -246,8 +247,14 @@ def load_result(run_dir: str | Path) -> Result:
         interrupted=not state.get("finished", False),
         intervals=Intervals.from_report(_read_json(run_dir / UNKNOWNS)) if (run_dir / UNKNOWNS).is_file() else None,
         functions=functions,
-        parameters={name: tuple(meta["bounds"][name]) for name in meta.get("parameters", ())},
+        parameters={name: saved_bounds(meta)[name] for name in meta.get("parameters", ())},
     )
+
+
+def saved_bounds(meta: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
+    """A checkpoint's ``{variable: (lo, hi)}``, a ``log`` parameter's a pdec.core.intervals.LogInterval again."""
+    logged = set(meta.get("log_parameters", ()))
+    return {v: LogInterval(*b) if v in logged else tuple(b) for v, b in meta["bounds"].items()}
 
 
 def read_settings(run_dir: Path) -> Settings:
@@ -265,7 +272,7 @@ def _network(meta: Mapping[str, Any], weights: Mapping[str, Any], run_dir: Path)
         if meta["dtype"] not in DTYPES:
             raise ValueError(f"unknown dtype {meta['dtype']!r}")
         if meta.get("plain", True):
-            net = MLP(meta["bounds"], meta["fields"], meta["layers"], meta["activation"])
+            net = MLP(saved_bounds(meta), meta["fields"], meta["layers"], meta["activation"])
             net.to(torch_dtype(meta["dtype"]))
         else:
             net = _network_from_spec(meta, run_dir)
@@ -298,7 +305,7 @@ def _network_from_spec(meta: Mapping[str, Any], run_dir: Path) -> torch.nn.Modul
     shape = NetworkShape(
         variables=tuple(meta["variables"]),
         fields=tuple(meta["fields"]),
-        bounds={v: tuple(b) for v, b in meta["bounds"].items()},
+        bounds=saved_bounds(meta),
         constraints=constraints_of(problem),
     )
     return make_net(shape, settings, torch.device("cpu"), dtype)

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from pdec.core.errors import PdecRunError
+from pdec.core.intervals import is_log
 from pdec.core.settings import Settings
 from pdec.run.history import History
 from pdec.run.results import CHECKPOINT, HISTORY, RESUME_KEYS, SETTINGS, SPEC, save_checkpoint, write_json
@@ -49,6 +50,7 @@ def meta(setup: Setup, state: TrainState) -> dict[str, Any]:
         "terms": list(setup.terms),
         "bounds": {v: list(c.bounds[v]) for v in c.variables},
         "parameters": list(getattr(c, "parameters", ())),  # a family's parameters: the last of the variables
+        "log_parameters": [v for v in c.variables if is_log(c.bounds[v])],  # those declared `log`
         "layers": list(settings.layers),
         "activation": settings.activation,
         "dtype": str(state.dtype).removeprefix("torch."),  # the weights' precision now (float64 after the switch)

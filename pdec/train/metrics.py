@@ -16,6 +16,7 @@ import torch
 
 from pdec.compiler.driver import CompiledProblem
 from pdec.compiler.unknowns import Unknowns
+from pdec.core.intervals import spread
 from pdec.run.functions import FunctionTable, LearnedFunction, plot_table, tabulate
 from pdec.run.intervals import Intervals
 from pdec.run.results import PLOTS, Result, Solution, plot_domain, plot_run, plot_solution
@@ -215,7 +216,9 @@ def plot(
         plot_domain(run_dir / PLOTS / "domain.png", domain, points)
 
 
-SLICES = (0.0, 0.5, 1.0)  # where a parametric run's solution is drawn: each parameter at these fractions of its range
+# where a parametric run's solution is drawn: each parameter at these fractions of its range (of its logarithm's range,
+# for a `log` one)
+SLICES = (0.0, 0.5, 1.0)
 
 
 def parameter_slices(
@@ -231,7 +234,7 @@ def parameter_slices(
     columns = [list(others).index(v) if v in others else None for v in compiled.variables]
     out = []
     for fraction in SLICES:
-        values = {p: compiled.bounds[p][0] + fraction * (compiled.bounds[p][1] - compiled.bounds[p][0]) for p in names}
+        values = {p: float(spread(compiled.bounds[p], np.array(fraction))) for p in names}  # a `log` one: in log(p)
         points = np.stack([base[:, j] if j is not None else np.full(len(base), values[v])
                            for v, j in zip(compiled.variables, columns, strict=True)], axis=1)
         predicted = predict(points)

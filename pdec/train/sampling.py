@@ -19,6 +19,7 @@ from scipy.stats import qmc
 
 from pdec.compiler.driver import CompiledProblem
 from pdec.core.errors import PdecRunError
+from pdec.core.intervals import spread
 from pdec.core.registry import SAMPLERS
 from pdec.core.settings import Settings
 from pdec.geometry import Domain, accepted
@@ -100,8 +101,7 @@ def box_points(
         if v in region:
             out[:, j] = float(region[v])
         else:
-            lo, hi = bounds[v]
-            out[:, j] = lo + unit[:, k] * (hi - lo)
+            out[:, j] = spread(bounds[v], unit[:, k])  # evenly, or evenly in log(v) for a `log` parameter
             k += 1
     return out
 
@@ -164,8 +164,7 @@ def domain_points(
         elif v in domain.variables:
             out[:, j] = spatial[:, domain.variables.index(v)]
         else:
-            lo_v, hi_v = bounds[v]
-            out[:, j] = lo_v + unit[:, dim + others.index(v)] * (hi_v - lo_v)
+            out[:, j] = spread(bounds[v], unit[:, dim + others.index(v)])
     return out
 
 
@@ -308,7 +307,7 @@ class Sampler:
     """
 
     def __init__(self, compiled: CompiledProblem, settings: Settings) -> None:
-        self.bounds = {v: (float(compiled.bounds[v][0]), float(compiled.bounds[v][1])) for v in compiled.variables}
+        self.bounds = {v: compiled.bounds[v] for v in compiled.variables}  # floats; a LogInterval stays one
         self.domain = getattr(compiled, "domain", None)
         bare = {name: t.bare for name, t in compiled.terms.items()}
         self.plans = plan_counts(compiled.point_sets, self.bounds, settings, bare, self.domain)

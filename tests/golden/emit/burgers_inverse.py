@@ -41,6 +41,17 @@ def mlp_layers(net):
     return mlp
 
 
+def logged(X, logs):
+    """X with the columns of the mask logs read as their logarithm (`log` parameters; None: X itself).
+
+    No partial is taken in such a column (pdec.language.parameters.check_log_derivatives), so the partials of the
+    other columns pass through unchanged.
+    """
+    if logs is None:
+        return X
+    return torch.where(logs, torch.log(torch.where(logs, X, torch.ones_like(X))), X)
+
+
 def inputs(description, X, indices):
     """The first layer's inputs as a jet (value, then the partials at indices), and whether it is affine in X.
 
@@ -341,7 +352,7 @@ def jet_interior(mlp, X):
 
     Returns the outputs [N, m] and their partials x, t, x__x; mlp: the network (mlp_layers).
     """
-    e, affine = inputs(mlp["inputs"], X, ((1, 0), (0, 1), (2, 0)))
+    e, affine = inputs(mlp["inputs"], logged(X, mlp["logs"]), ((1, 0), (0, 1), (2, 0)))
     if mlp["features"] is not None:  # random Fourier features [cos p, sin p] of p = e @ frequencies
         p = dense(e, mlp["features"].mT)
         e = activate_interior(fourier_derivatives(p[0], 2), doubled(p), affine)
