@@ -9,11 +9,16 @@ Run from the repository root (needs ``pip install deepxde==1.15.0``, the ``bench
 
 Each problem is one of DeepXDE's ``examples/pinn_forward`` scripts. pdec trains the spec
 ``benchmarks/specs/deepxde/NAME.pde``, whose ``train:`` block sets only what the DeepXDE script sets (network,
-activation, point counts, learning rate, Adam steps; no L-BFGS since none of these scripts runs it), so everything
-else -- the loss weighting above all -- is pdec's default. DeepXDE trains the script's own model, rewritten below.
-DeepXDE evaluates the equation at its boundary (and initial) points as well as its domain points; the 1-D specs
-therefore also impose the equation at the ends (``bc ... on boundary``: conditions at isolated points, weight 1 under
-the default), and the 2-D specs take as many interior points as DeepXDE's equation sees (70 and 480).
+activation, point counts, learning rate, Adam steps; no L-BFGS since none of these scripts runs it) and the loss
+DeepXDE minimises, so that the table compares the implementations; pdec's own schedule and weighting are the
+``pdec_own`` rows. DeepXDE trains the script's own model, rewritten below. DeepXDE evaluates the equation at its
+boundary (and initial) points as well as its domain points, in one mean; the specs therefore also impose the equation
+there (``bc ... on boundary``, ``ic``: terms of their own) with fixed weights that give every point of the equation
+DeepXDE's share (16/18 on the interior's mean and 2/18 on the ends' for 16 + 2 points), and the conditions DeepXDE's
+weights (1; 100 on soft Helmholtz's walls). Until 2026-12-07 the 1-D specs left the ends at weight 1 each (pdec's
+default for conditions at isolated points), 8 to 35 times DeepXDE's share per point, and the 2-D specs spread all of
+DeepXDE's equation points inside under pdec's default weighting; those rows (both tools', since rerun side by side)
+are in results/deepxde_2026-12-07c.jsonl.
 
 Both tools are scored on the same points: pdec's evaluation set (``eval_points`` = 10,000 scrambled Sobol points in
 the box, fixed seed), against the exact solution; the error of a run is the largest relative L2 error over its
@@ -55,7 +60,8 @@ LOG = RESULTS / "deepxde.jsonl"
 EARLIER = RESULTS / "deepxde_2026-12-01.jsonl"  # the previous table's runs (pdec's best iterate, DeepXDE's last)
 TOOLS = ("pdec", "deepxde")  # the protocol's table: both tools on the DeepXDE script's settings
 OWN = "pdec_own"  # pdec as its users run it: the script's network, points and rate, pdec's default schedule
-SCHEDULE_LINES = re.compile(r"^  (adam|lbfgs) = \d+\n", re.MULTILINE)
+# the lines a `pdec_own` run drops: the schedule, and the weights that restate DeepXDE's loss (pdec's default then)
+SCHEDULE_LINES = re.compile(r"^  (adam|lbfgs|weighting|weight\.\w+) = \S+\n", re.MULTILINE)
 EVAL_POINTS = 10000
 
 
@@ -296,8 +302,8 @@ CASES = {
         "[150]x3 sin, 400 interior, 80 boundary (equation at 480), 5k Adam",
         helmholtz_soft,
         pdec_file="helmholtz_2d",
-        note="DeepXDE: the script's hard_constraint = False (BC weight 100); pdec: the walls as a loss term, default "
-        "weighting (helmholtz_2d.pde)",
+        note="DeepXDE: the script's hard_constraint = False (BC weight 100); pdec: the walls as a loss term of weight "
+        "100 (helmholtz_2d.pde)",
     ),
 }
 
@@ -378,8 +384,9 @@ def keep_lowest(model, torch) -> dict:
 def run_pdec(name: str, seed: int, own: bool = False) -> dict:
     """``pdec.fit`` on the problem's spec with ``seed``; its errors (pdec's own evaluation) and training seconds.
 
-    ``own``: the spec without its ``adam`` and ``lbfgs`` lines, so pdec's problem-sized default schedule trains it
-    (Adam, then 1,000 second-phase iterations in float64); the row then holds the error against training time too.
+    ``own``: the spec without its ``adam``, ``lbfgs`` and weight lines, so pdec's problem-sized default schedule and
+    its default weighting train it (Adam, then 1,000 second-phase iterations in float64); the row then holds the
+    error against training time too.
     """
     import torch
 
@@ -630,8 +637,9 @@ def report(log: list[dict], names: list[str]) -> str:
         text += (
             "\n\n## pdec as its users run it: the same network, points and rate, pdec's default schedule\n\n"
             "The table above holds both tools to the DeepXDE script's optimiser (Adam only), which measures the "
-            "implementations, not what a user of each gets. Here pdec trains the same specs with their `adam` and "
-            "`lbfgs` lines removed, so its problem-sized default schedule applies unchanged (5,000 Adam steps, "
+            "implementations, not what a user of each gets. Here pdec trains the same specs with their `adam`, "
+            "`lbfgs` and weight lines removed, so its problem-sized default schedule and its default weighting "
+            "apply unchanged (5,000 Adam steps, "
             "10,000 for several fields; then 1,000 second-phase iterations in float64, `optimizer = auto`: L-BFGS "
             "for these networks of over 5,000 parameters, self-scaled Broyden for the beam's 901). Nothing was "
             "chosen for these problems. DeepXDE's column is the table above's (its script as written). The time to "
@@ -657,7 +665,7 @@ def header(seeds: list[int]) -> str:
     import torch
 
     return (
-        f"# pdec (default weighting) vs DeepXDE 1.15 (PyTorch) on DeepXDE's forward examples\n\n"
+        f"# pdec vs DeepXDE 1.15 (PyTorch) on DeepXDE's forward examples, on DeepXDE's settings and loss\n\n"
         f"{time.strftime('%Y-%m-%d')}; {os.cpu_count()}-core {platform.machine()} CPU shared with other benchmark "
         f"runs; one run at a time, one torch thread per run, niced (this table: `nice -n 5` in all); "
         f"torch {torch.__version__}, float32. "
@@ -672,9 +680,16 @@ def header(seeds: list[int]) -> str:
         f"deepxde_2026-12-01.jsonl, and their times are compared below; older rows (autograd lowering, the last "
         f"iterate, Sobol points in one variable, or the hard-wall Helmholtz problem with its first layer on [-1, 1]) "
         f"are in deepxde_earlier.jsonl. Settings are DeepXDE's scripts' (no L-BFGS); DeepXDE evaluates the "
-        f"equation at its boundary and initial points too, so pdec's 1-D specs also impose the equation at those "
-        f"points (as conditions at isolated points, weight 1) and its 2-D specs take as many interior points as "
-        f"DeepXDE's equation sees; pdec's specs are "
+        f"equation at its boundary and initial points too, in one mean, so pdec's specs also impose the "
+        f"equation at those points, with fixed weights that make the loss DeepXDE's (each point of the equation "
+        f"its share of the mean: 16/18 on the interior's mean and 2/18 on the ends' for 16 + 2 points; the "
+        f"conditions at DeepXDE's weights, 1, and 100 on soft Helmholtz's walls): the table compares the "
+        f"implementations, and pdec's own weighting and schedule are the next table's. Until 2026-12-07 the 1-D "
+        f"specs gave the ends weight 1 each (pdec's default for conditions at isolated points), 8 to 35 times "
+        f"DeepXDE's share per point, and the 2-D specs spread DeepXDE's equation points inside under pdec's default "
+        f"weighting; those rows of both tools are in deepxde_2026-12-07c.jsonl (periodic Poisson 5.4e-5 and the "
+        f"ODE system 3.3e-3 then, where DeepXDE's medians are 4.4e-5 and 2.8e-3). "
+        f"pdec's specs are "
         f"benchmarks/specs/deepxde/*.pde. Error: relative L2 against the exact solution on the same 10,000 Sobol "
         f"points for both tools (largest over the fields for ode_system); seconds: median training wall time per "
         f"run, and in brackets the median CPU seconds of the training process (the machine was heavily loaded, so "

@@ -6,6 +6,7 @@ Run from the repository root::
     python benchmarks/bench_parametric.py --family burgers     # Burgers for nu in [0.005, 0.05]/pi (~1 h of CPU)
     python benchmarks/bench_parametric.py --family burgers --configs single   # only the single-value runs
     python benchmarks/bench_parametric.py --family burgers --report           # rewrite the table from the log
+    python benchmarks/bench_parametric.py --family burgers --configs parametric --seeds 1 2   # other seeds
 
 Two families, each a spec in benchmarks/specs/parametric/:
 
@@ -211,7 +212,7 @@ def spec_text(family: Family, value: float | None) -> str:
     return re.sub(rf"param {family.param} in \[[^\]]*\]", f"const {family.param} = {value!r}", text)
 
 
-def train(family: Family, config: str, value: float | None) -> dict:
+def train(family: Family, config: str, value: float | None, seed: int = 0) -> dict:
     """Train ``parametric``, another configuration, or ``single`` at ``value``; its errors at the held-out values."""
     torch.set_num_threads(1)
     shape = family.configs.get(config, Config())
@@ -222,7 +223,7 @@ def train(family: Family, config: str, value: float | None) -> dict:
         compiled = pdec.compile(text, **{k: f * getattr(s, k) for k, f in shape.factors.items()})
     with tempfile.TemporaryDirectory() as tmp:
         wall, cpu = time.perf_counter(), time.process_time()
-        result = pdec.fit(compiled, out=Path(tmp) / "run", quiet=True, plots=False, vtu=False, seed=0)
+        result = pdec.fit(compiled, out=Path(tmp) / "run", quiet=True, plots=False, vtu=False, seed=seed)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     values = family.held_out if value is None else (value,)
     errors = {}
@@ -239,7 +240,8 @@ def train(family: Family, config: str, value: float | None) -> dict:
     settings = {"layers": list(s.layers), "interior": s.interior, "boundary": s.boundary, "adam": s.adam,
                 "iterations": s.iterations, "optimizer": result.metrics.get("optimizer")}
     key = "lam" if family is BRATU else "value"  # the Bratu log predates the Burgers family
-    return {"config": config, key: value, "seconds": wall, "cpu": cpu, "errors": errors, "settings": settings,
+    return {"config": config, key: value, "seed": seed, "seconds": wall, "cpu": cpu, "errors": errors,
+            "settings": settings,
             "torch": torch.__version__, "machine": MACHINE, "date": time.strftime("%Y-%m-%d"),
             "platform": platform.platform()}
 
@@ -248,8 +250,15 @@ def _value(row: dict) -> float | None:
     return row.get("value", row.get("lam"))
 
 
+def _seed(row: dict) -> int:
+    return int(row.get("seed", 0))  # rows from before --seeds are seed 0's
+
+
 def report(family: Family, rows: list[dict]) -> str:
-    """The markdown table: per held-out value, the parametric and single errors and their ratio; then the costs."""
+    """The markdown table: per held-out value, the parametric and single errors and their ratio; then the costs; then
+    the configurations run on several seeds."""  # noqa: D205, D209
+    every = rows
+    rows = [r for r in rows if _seed(r) == 0]
     parametric = next((r for r in rows if r["config"] == "parametric"), None)
     larger = {c: next((r for r in rows if r["config"] == c), None) for c in family.configs}
     singles = {_value(r): r for r in rows if r["config"] == "single"}
@@ -297,7 +306,27 @@ def report(family: Family, rows: list[dict]) -> str:
                 worst = max(row["errors"][repr(v)] / singles[v]["errors"][repr(v)] for v in family.held_out)
                 lines.append(f"The {c} run took {row['seconds']:.0f} s ({row['cpu']:.1f} s CPU): "
                              f"{row['cpu'] / cpu:.2f} of the single runs' CPU time; worst ratio of errors {worst:.3g}.")
-    return "\n".join(lines)
+    return "\n".join(lines + _seeds_table(family, every))
+
+
+def _seeds_table(family: Family, rows: list[dict]) -> list[str]:
+    """The parametric configurations run on several seeds (``--seeds``): per held-out value, the median error and
+    every seed's."""  # noqa: D205, D209
+    names = [c for c in ("parametric", *family.configs) if len({_seed(r) for r in rows if r["config"] == c}) > 1]
+    if not names:
+        return []
+    lines = ["", "## Several seeds", "",
+             "The same runs on other seeds (`--seeds`): training is chaotic, so round-off differences (two ways of "
+             "writing one problem) and seeds scatter the errors alike. Median (per seed).", "",
+             f"| {family.param} | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for v in family.held_out:
+        cells = []
+        for c in names:
+            found = sorted((_seed(r), r["errors"][repr(v)]) for r in rows if r["config"] == c)
+            median = float(np.exp(np.median(np.log([e for _, e in found]))))  # an even count: the geometric middle
+            cells.append(f"{_fmt(median)} (" + ", ".join(f"{s}: {e:.1e}" for s, e in found) + ")")
+        lines.append(f"| {family.label(v)} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _fmt(value: float | None) -> str:
@@ -310,17 +339,18 @@ def main() -> None:
     parser.add_argument("--family", choices=sorted(FAMILIES), default="bratu")
     parser.add_argument("--configs", nargs="*", help="only these configurations (parametric, single, ...)")
     parser.add_argument("--report", action="store_true", help="only rewrite the table from the log")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds of the parametric configurations")
     args = parser.parse_args()
     family = FAMILIES[args.family]
     log = RESULTS / f"{family.log}.jsonl"
     if not args.report:
         todo = [("parametric", None)] + [("single", v) for v in family.held_out] + [(c, None) for c in family.configs]
-        for config, value in todo:
-            if args.configs and config not in args.configs:
+        for seed, (config, value) in ((s, t) for s in args.seeds for t in todo):
+            if args.configs and config not in args.configs or (config == "single" and seed != 0):
                 continue
-            if any(r["config"] == config and _value(r) == value for r in read_jsonl(log)):
+            if any(r["config"] == config and _value(r) == value and _seed(r) == seed for r in read_jsonl(log)):
                 continue
-            row = train(family, config, value)
+            row = train(family, config, value, seed)
             with open(log, "a") as f:
                 f.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)

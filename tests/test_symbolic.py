@@ -350,23 +350,26 @@ def test_show_then_parse_round_trip(tree):
 
 
 @pytest.mark.parametrize(
-    "head, layers, interior, adam",
+    "head, layers, interior, adam, iterations",
     [
-        ("var x in [0, 1]\nfield u(x)\neq: u_xx = 1\n", (20, 20, 20), 500, 5000),
-        ("var x in [0, 1]\nvar y in [0, 1]\nfield u(x, y)\neq: lap(u) = 1\n", (32,) * 4, 2000, 5000),
-        ("var x in [0, 1]\nvar y in [0, 1]\nfield u(x, y), v(x, y)\neq: u_x + v_y = 0\n", (32,) * 4, 2000, 10000),
-        ("var x in [0, 1]\nfield u(x)\neq: u_xxxx = -1\n", (20, 20, 20), 500, 10000),
-        ("time t in [0, 1]\nfield x(t), y(t), z(t)\neq: x_t = y\nic: x = 0\n", (32, 32, 32), 500, 10000),
+        ("var x in [0, 1]\nfield u(x)\neq: u_xx = 1\n", (20, 20, 20), 500, 1000, 2000),
+        ("var x in [0, 1]\nvar y in [0, 1]\nfield u(x, y)\neq: lap(u) = 1\n", (32,) * 4, 2000, 1000, 2000),
+        ("var x in [0, 1]\nvar y in [0, 1]\nfield u(x, y), v(x, y)\neq: u_x + v_y = 0\n", (32,) * 4, 2000, 2000, 2000),
+        ("var x in [0, 1]\nfield u(x)\neq: u_xxxx = -1\n", (20, 20, 20), 500, 2000, 2000),
+        ("time t in [0, 1]\nfield x(t), y(t), z(t)\neq: x_t = y\nic: x = 0\n", (32, 32, 32), 500, 2000, 2000),
         (
             "var x in [0, 1]\nvar y in [0, 1]\nvar z in [0, 1]\nfield u(x, y, z), v(x, y, z), w(x, y, z)\n"
             "eq: u_x + v_y + w_z = 0\n",
             (64,) * 4,
             5000,
             10000,
+            1000,
         ),
     ],
 )
-def test_defaults_are_sized_to_the_problem(head, layers, interior, adam):
+def test_defaults_are_sized_to_the_problem(head, layers, interior, adam, iterations):
     settings = pdec.load(head).settings
-    assert (settings.layers, settings.interior, settings.adam, settings.iterations) == (layers, interior, adam, 1000)
+    assert (settings.layers, settings.interior, settings.adam, settings.iterations) == (
+        layers, interior, adam, iterations
+    )
     assert pdec.load(head + "train:\n  adam = 7\n").settings.layers == layers  # a train block starts from the same base

@@ -149,8 +149,11 @@ def sized_defaults(variables: int, fields: int, order: int) -> Settings:
       beyond (up to 5, a network small enough for the dense second phase: docs/measurements.md, "Problems written as
       users would");
     - interior points: 500, 2,000, 5,000 and 10,000 for 1, 2, 3 and 4+ variables;
-    - Adam steps: 5,000, doubled for several fields and again for third or higher derivatives (at most 20,000);
-      then up to 1,000 second-phase iterations (``optimizer``).
+    - Adam steps: 1,000 for a network the dense second phase takes (variables + fields <= 5), else 5,000; doubled for
+      several fields and again for third or higher derivatives; then up to 2,000 second-phase iterations
+      (``optimizer``), 1,000 for the larger networks. The dense second phase gains more per second than Adam once
+      Adam has found the solution's shape (docs/measurements.md, "Problems written as users would": 5-12x lower
+      errors than 5,000 + 1,000 in about the same time).
 
     Args:
         variables: the number of independent variables, time included.
@@ -158,11 +161,12 @@ def sized_defaults(variables: int, fields: int, order: int) -> Settings:
         order: the highest total derivative order in the equations.
     """
     size = variables + fields
-    width = 20 if size <= 2 else 32 if size <= 5 else 64
+    dense = size <= 5  # a network of at most a few thousand parameters: self-scaled Broyden (optimizer = auto)
+    width = 20 if size <= 2 else 32 if dense else 64
     depth = 3 if variables == 1 else 4
     interior = {1: 500, 2: 2000, 3: 5000}.get(variables, 10000)
-    adam = 5000 * (2 if fields > 1 else 1) * (2 if order >= 3 else 1)
-    return Settings(layers=(width,) * depth, interior=interior, adam=adam, iterations=1000)
+    adam = (1000 if dense else 5000) * (2 if fields > 1 else 1) * (2 if order >= 3 else 1)
+    return Settings(layers=(width,) * depth, interior=interior, adam=adam, iterations=2000 if dense else 1000)
 
 
 # name -> (kind, constraint) ; kinds: int, float, choice, bool, widths

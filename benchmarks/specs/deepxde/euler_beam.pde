@@ -9,7 +9,9 @@ bc slope:  dn(u) = 0 at x = 0
 bc moment: u_xx = 0 at x = 1
 bc shear:  u_xxx = 0 at x = 1
 # DeepXDE evaluates the equation at its boundary points too (its PDE residual covers num_domain + num_boundary
-# points); the `bc ... on boundary` line below puts the equation at both ends as well.
+# points); the `bc ... on boundary` line below puts the equation at both ends as well, and the weights in the
+# train block make the loss DeepXDE's: the equation's mean over all 12 points (10/12 on the interior's mean, 2/12
+# on the ends').
 bc beam_ends: u_xxxx = -1 on boundary
 
 exact: u = -x^4/24 + x^3/6 - x^2/4
@@ -23,3 +25,6 @@ train:
   lr = 1e-3
   adam = 10000
   lbfgs = 0
+  weighting = fixed
+  weight.beam = 0.8333333
+  weight.beam_ends = 0.1666667

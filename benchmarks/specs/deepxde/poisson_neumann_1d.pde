@@ -6,7 +6,9 @@ eq poisson: u_xx = 2
 bc left:  u = (x + 1)^2 at x = -1
 bc right: dn(u) = 2*(x + 1) at x = 1
 # DeepXDE evaluates the equation at its boundary points too (its PDE residual covers num_domain + num_boundary
-# points); the `bc ... on boundary` line below puts the equation at both ends as well.
+# points); the `bc ... on boundary` line below puts the equation at both ends as well, and the weights in the
+# train block make the loss DeepXDE's: the equation's mean over all 18 points (16/18 on the interior's mean, 2/18
+# on the ends').
 bc poisson_ends: u_xx = 2 on boundary
 
 exact: u = (x + 1)^2
@@ -20,3 +22,6 @@ train:
   lr = 1e-3
   adam = 10000
   lbfgs = 0
+  weighting = fixed
+  weight.poisson = 0.8888889
+  weight.poisson_ends = 0.1111111
