@@ -152,8 +152,8 @@ def sized_defaults(variables: int, fields: int, order: int) -> Settings:
     - Adam steps: 1,000 for a network the dense second phase takes (variables + fields <= 5), else 5,000; doubled for
       several fields and again for third or higher derivatives; then up to 2,000 second-phase iterations
       (``optimizer``), 1,000 for the larger networks. The dense second phase gains more per second than Adam once
-      Adam has found the solution's shape (docs/measurements.md, "Problems written as users would": 4-7x lower
-      errors than 5,000 + 1,000 for 0.9-1.3x the time).
+      Adam has found the solution's shape (docs/measurements.md, "Problems written as users would": on four of
+      six specs 4-7x lower errors than 5,000 + 1,000 for 0.9-1.3x the time, on two the same or 3x higher in less).
 
     Args:
         variables: the number of independent variables, time included.
