@@ -392,3 +392,14 @@ def test_a_log_family_answers_reloads_and_infers(trained_log):
     points = rng.random(40)
     found = pdec.infer(loaded, {"x": points, "u": np.exp(-0.61 * points)}, unknown="k")
     assert abs(found.values["k"] - 0.61) < 0.01 and not found.at_end
+
+
+def test_a_log_interval_spreads_evenly_in_the_logarithm_and_back():
+    from pdec.core.intervals import LogInterval, fraction, spaced, spread
+
+    log, linear = LogInterval(0.5, 8.0), (0.5, 8.0)
+    np.testing.assert_allclose(spaced(log, 5), [0.5, 1.0, 2.0, 4.0, 8.0])  # each step a factor of two
+    np.testing.assert_allclose(spaced(linear, 3), [0.5, 4.25, 8.0])
+    for interval in (log, linear):
+        for value in (0.5, 1.3, 8.0):
+            assert float(spread(interval, np.array(fraction(interval, value)))) == pytest.approx(value, rel=1e-12)

@@ -48,10 +48,17 @@ def read_as(interval: Sequence[float]) -> tuple[float, float]:
     return (math.log(lo), math.log(hi)) if is_log(interval) else (float(lo), float(hi))
 
 
-def values(interval: Sequence[float], n: int) -> np.ndarray:
+def fraction(interval: Sequence[float], value: float) -> float:
+    """Where ``value`` lies in ``interval``, from 0 to 1: the inverse of :func:`spread` (in the logarithm on a log
+    scale)."""  # noqa: D205, D209
+    lo, hi = read_as(interval)
+    return ((math.log(value) if is_log(interval) else float(value)) - lo) / (hi - lo)
+
+
+def spaced(interval: Sequence[float], n: int) -> np.ndarray:
     """``n`` values from ``lo`` to ``hi``, evenly spaced on the interval's scale (its ends and, for odd ``n``, its
     middle: the geometric mean on a log scale)."""  # noqa: D205, D209
     return spread(interval, np.linspace(0.0, 1.0, n))
 
 
-__all__ = ["LogInterval", "is_log", "read_as", "spread", "values"]
+__all__ = ["LogInterval", "fraction", "is_log", "read_as", "spaced", "spread"]

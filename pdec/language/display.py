@@ -104,7 +104,7 @@ def describe(problem: Problem) -> str:
         "variables",
         [
             f"{v.name} in [{number(v.lo)}, {number(v.hi)}]" + unit(v.name)
-            + ("  (time)" if v.is_time else "  (parameter, log scale)" if v.log else "  (parameter)" * v.is_parameter)
+            + _kind(v)
             for v in problem.variables
         ],
     )
@@ -159,6 +159,15 @@ def piece_line(piece: BoundaryPiece, domain: Domain, s) -> str:
         measure = f"{word} {piece.measure:.6g} (estimate: {100 * piece.fraction:.1f}% of the {piece.what})"
     normal = ", ".join(s(n) for n in piece.normal([sympy.Symbol(v, real=True) for v in domain.variables]))
     return f"{piece.label}: {piece.what}, {measure}, normal ({normal})"
+
+
+def _kind(v: Variable) -> str:
+    """What ``pdec check`` says after a variable's interval: time, a parameter (on a log scale), or nothing."""
+    if v.is_time:
+        return "  (time)"
+    if v.is_parameter:
+        return "  (parameter, log scale)" if v.log else "  (parameter)"
+    return ""
 
 
 def _section(title: str, items: list[str]) -> list[str]:

@@ -9,7 +9,6 @@ parameter range, then a bounded quasi-Newton refinement of the data misfit; no r
 from __future__ import annotations
 
 import csv
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +17,7 @@ from typing import Any
 import numpy as np
 
 from pdec.core.errors import PdecDataError, PdecRunError
-from pdec.core.intervals import is_log, read_as, spread
-from pdec.core.intervals import values as spaced
+from pdec.core.intervals import fraction, spaced, spread
 
 RANGE_RTOL = 1e-9  # a value this close to an end of the trained range (relative to its length) counts as inside
 SCAN = 41  # values of each unknown parameter in the first scan (41 in one, 41^k / ... capped in several)
@@ -174,19 +172,11 @@ def _refine(misfit: _Misfit, start: np.ndarray, bounds: list[tuple[float, float]
     def place(unit: np.ndarray) -> np.ndarray:
         return np.array([float(spread(b, np.clip(u, 0.0, 1.0))) for b, u in zip(bounds, unit, strict=True)])
 
-    found = minimize(lambda s: misfit(place(s)), _fractions(start, bounds), method="L-BFGS-B",
+    unit = [fraction(b, v) for b, v in zip(bounds, start, strict=True)]
+    found = minimize(lambda s: misfit(place(s)), unit, method="L-BFGS-B",
                      bounds=[(0.0, 1.0)] * len(bounds), options={"ftol": 1e-15, "gtol": 1e-12, "eps": 1e-7})
     best = place(found.x)
     return best if misfit(best) <= misfit(start) else start
-
-
-def _fractions(point: np.ndarray, bounds: list[tuple[float, float]]) -> np.ndarray:
-    """Where ``point`` lies in each interval, from 0 to 1 (in the logarithm for a `log` parameter)."""
-    out = []
-    for v, interval in zip(point, bounds, strict=True):
-        lo, hi = read_as(interval)
-        out.append(((math.log(v) if is_log(interval) else v) - lo) / (hi - lo))
-    return np.array(out)
 
 
 def read_columns(data: Any) -> dict[str, np.ndarray]:
