@@ -43,6 +43,8 @@ LOG = RESULTS / "optimizers.jsonl"
 # Rows of the dense methods measured before their one-pass update and SciPy's first trial step (2026-12-06, earlier
 # the same day; every line search began at the unit step), curves in optimizers/earlier/; kept as a second table.
 EARLIER_LOG, EARLIER_CURVES = RESULTS / "optimizers_earlier.jsonl", CURVES / "earlier"
+# Rows of `lm` before geodesic acceleration (2026-12-06 and -07), curves in optimizers/lm-plain/; a third table.
+PLAIN_LM_LOG, PLAIN_LM_CURVES = RESULTS / "optimizers_lm_plain.jsonl", CURVES / "lm-plain"
 # problem -> (spec, overrides shared by every configuration: the Adam phase and the points)
 PROBLEMS = {
     "burgers": ("examples/burgers.pde", {}),
@@ -204,6 +206,10 @@ def report() -> None:
         text += ("\n\n## Earlier rows: the dense methods before their one-pass update\n\nThe same problems, measured "
                  "earlier on 2026-12-06 with every line search starting at the unit step and the dense matrix updated "
                  "by separate rank-one passes (curves in optimizers/earlier/).\n\n" + table(earlier, EARLIER_CURVES))
+    if plain := read_jsonl(PLAIN_LM_LOG):
+        text += ("\n\n## Earlier rows: Levenberg-Marquardt without geodesic acceleration\n\nThe `lm` rows as measured "
+                 "on 2026-12-06 and 2026-12-07, before each step added its geodesic acceleration (curves in "
+                 "optimizers/lm-plain/).\n\n" + table(plain, PLAIN_LM_CURVES))
     if failures:
         text += "\n\nFailed runs:\n" + "\n".join(f"- {r['problem']} {r['config']} seed {r['seed']}: {r['failure']}"
                                                   for r in failures)

@@ -8,9 +8,11 @@
 # that fixed (2026-12-07, this budget): the square's edges exact gave 8.2e-4, 2.2e-3 and 9.2e-4 on seeds 0-2 against
 # 2.0e-3, 1.2e-3 and 1.8e-3 as written, and both conditions exact 4.6e-3 on seed 0; the seeds disagree, so the
 # spec keeps its loss terms (benchmarks/results/budgets.md).
-# A compact network suits the second phase: 3x32 (2,209 parameters) gets self-scaled Broyden in float64 (`auto`):
-# 2.0e-3 after 1,000 Adam steps and 3,000 iterations (seed 0, 2026-12-07), where 4x50 with 2,000 + 2,000 steps ended
-# at 7.7e-3 (float32 L-BFGS, median of seeds 0-2) and 8.4e-3 (L-BFGS in float64); benchmarks/results/budgets.md.
+# A compact network suits the second phase: 3x32 (2,209 parameters; 4,600 residual rows) after 1,000 Adam steps takes
+# Levenberg-Marquardt with geodesic acceleration (`optimizer = lm`), on new points every 20 iterations (on fixed
+# points it fits them: 900x the training loss at fresh points). Its 100 iterations reach about 4e-4, where 3,000 of
+# self-scaled Broyden (`auto`) reached 1.5e-3 to 2.0e-3 in the same time and 4x50 with float32 L-BFGS 7.7e-3 (the
+# median of seeds 0-2 before 2026-12-06); docs/measurements.md, benchmarks/results/budgets.md.
 # Measured (benchmarks/bench_pinnacle.py --steps 1000 --points 0.25, seed 0: this spec with 1,000 interior and 50
 # points per condition, 1,000 Adam and 1,000 L-BFGS steps, 25 s on one CPU thread): relative L2 error 4.2e-2.
 # PINNacle reports about 0.64 for its vanilla PINN and 1.4e-2 for its best method at 20,000 steps.
@@ -37,4 +39,6 @@ train:
   layers = [32, 32, 32]
   interior = 4000
   adam = 1000
-  iterations = 3000
+  optimizer = lm
+  iterations = 100
+  resample_second = 20

@@ -1,7 +1,11 @@
-"""Golden training trajectories: every loss, weight, unknown and error of 50-step runs, to 1e-9 (relative).
+"""Golden training trajectories: every loss, weight, unknown and error of 50-step runs, to 1e-5 (relative) or 1e-8 of
+the largest value the quantity takes in the run.
 
-The runs are float64; 1e-9 leaves room for the last bits that differ between CPUs (summation order) and still catches
-any change to the method, which moves these numbers by far more.
+The runs are float64. The last bits that differ between CPUs (summation order, the BLAS's kernels) grow along a
+trajectory: on an AMD EPYC the goldens written on an Intel CPU differ by up to 2e-6 (relative) after 47 steps, in the
+loss of a condition at one point once it has fallen to 3.6e-7 (6.9e-13 in absolute terms, where that loss started
+near 6e-2), and by 1.4e-6 in a weight that divides by such a loss. The tolerance leaves room for that and still
+catches any change to the method, which moves these numbers by far more.
 
 Regenerate with ``OMP_NUM_THREADS=1 python tests/golden/make_goldens.py`` (see that file).
 """
@@ -17,12 +21,18 @@ sys.path.insert(0, str(Path(__file__).parent / "golden"))
 from make_goldens import CASES, golden_path, trajectory  # noqa: E402
 
 
-def _close(a, b):
+def _close(a, b, scale):
     if isinstance(a, float) and isinstance(b, float):
         if math.isnan(a) or math.isnan(b):
             return math.isnan(a) and math.isnan(b)
-        return a == b or abs(a - b) <= 1e-9 * max(abs(a), abs(b))
+        return a == b or abs(a - b) <= 1e-5 * max(abs(a), abs(b)) + 1e-8 * scale
     return a == b
+
+
+def _scales(rows):
+    """Each quantity's largest magnitude over the run (0 for one that is not a number)."""
+    return {k: max((abs(r[k]) for r in rows if isinstance(r[k], float) and math.isfinite(r[k])), default=0.0)
+            for k in rows[0]}
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -30,9 +40,10 @@ def test_trajectory_unchanged(name):
     expected = json.loads(golden_path(name).read_text())
     found = json.loads(json.dumps(trajectory(name)))
     assert len(found) == len(expected)
+    scales = _scales(expected)
     for step, (row, want) in enumerate(zip(found, expected, strict=True)):
         assert row.keys() == want.keys(), f"row {step}"
-        bad = {k: (row[k], want[k]) for k in want if not _close(row[k], want[k])}
+        bad = {k: (row[k], want[k]) for k in want if not _close(row[k], want[k], scales.get(k, 0.0))}
         assert not bad, f"{name}, row {step}: {bad}"
 
 

@@ -17,7 +17,8 @@ drives them all alike (a chunk of iterations per call, one history row per chunk
 - ``lm``: Levenberg-Marquardt on the residual vector ``r`` (rows scaled so that ``|r|^2`` is the weighted loss),
   with its Jacobian ``J`` (``M x P``); the step solves ``(J^T J + mu I) delta = -J^T r`` when ``M >= P``, or its
   kernel (Woodbury) form ``delta = -J^T (J J^T + mu I)^{-1} r`` when ``M < P``. The damping ``mu`` adapts to the
-  ratio of the actual to the predicted decrease (Nielsen's rule). Its ``step`` takes a closure returning ``(r, J)``
+  ratio of the actual to the predicted decrease (Nielsen's rule), and each step adds geodesic acceleration (the
+  residuals' curvature along it, Transtrum and Sethna 2012). Its ``step`` takes a closure returning ``(r, J)``
   when asked for the Jacobian and ``r`` otherwise (see :class:`LevenbergMarquardt`).
 
 All linear algebra is torch (``torch.linalg``), so the same code runs on a GPU.
@@ -290,14 +291,30 @@ def gram_matrix(J: torch.Tensor) -> torch.Tensor:
     """
     A = J if J.shape[0] >= J.shape[1] else J.T  # the Gram matrix is A^T A
     n = A.shape[1]
-    if n < GRAM_SPLIT:
-        return A.T @ A
+    if n < GRAM_SPLIT:  # one product; its two triangles may differ in the last bit (the BLAS's kernels), so mirrored
+        lower = (A.T @ A).tril()
+        return lower + lower.tril(-1).T
     edges = [n * i // GRAM_BLOCKS for i in range(GRAM_BLOCKS + 1)]
     G = torch.zeros(n, n, dtype=A.dtype, device=A.device)
     for a, b in zip(edges[:-1], edges[1:], strict=True):
         G[a:b, :b] = A[:, a:b].T @ A[:, :b]
     lower = G.tril()
     return lower + lower.tril(-1).T
+
+
+def damped_factor(gram: torch.Tensor, mu: float) -> torch.Tensor | None:
+    """The Cholesky factor of ``gram + mu I`` (None if it fails in floating point)."""
+    damped = gram + mu * torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
+    factor, info = torch.linalg.cholesky_ex(damped)
+    return None if int(info) != 0 else factor
+
+
+def damped_solve(J: torch.Tensor, factor: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    """``-(J^T J + mu I)^{-1} J^T r`` from the factor of the smaller damped Gram matrix (:func:`damped_factor`)."""
+    M, P = J.shape
+    if M >= P:
+        return -torch.cholesky_solve((J.T @ r)[:, None], factor)[:, 0]
+    return -(J.T @ torch.cholesky_solve(r[:, None], factor)[:, 0])
 
 
 def damped_step(J: torch.Tensor, r: torch.Tensor, mu: float, gram: torch.Tensor | None = None) -> torch.Tensor | None:
@@ -307,16 +324,21 @@ def damped_step(J: torch.Tensor, r: torch.Tensor, mu: float, gram: torch.Tensor 
     matrix ``J J^T + mu I``, using the Woodbury identity ``(J^T J + mu I)^{-1} J^T = J^T (J J^T + mu I)^{-1}``: the
     same step at the cost of the smaller side. ``gram`` is ``J^T J`` or ``J J^T`` (whichever is smaller) if known.
     """
-    M, P = J.shape
-    if gram is None:
-        gram = gram_matrix(J)
-    damped = gram + mu * torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
-    factor, info = torch.linalg.cholesky_ex(damped)
-    if int(info) != 0:
-        return None
-    if M >= P:
-        return -torch.cholesky_solve((J.T @ r)[:, None], factor)[:, 0]
-    return -(J.T @ torch.cholesky_solve(r[:, None], factor)[:, 0])
+    factor = damped_factor(gram_matrix(J) if gram is None else gram, mu)
+    return None if factor is None else damped_solve(J, factor, r)
+
+
+GEODESIC_STEP = 0.1  # the finite-difference step along delta for the residuals' curvature, as a fraction of delta
+
+
+def curvature(shifted: torch.Tensor, r: torch.Tensor, Jd: torch.Tensor, h: float) -> torch.Tensor:
+    """The residuals' second directional derivative along ``delta``, ``r_dd``, by a finite difference.
+
+    ``shifted`` is ``r(p + h delta)``, ``Jd`` is ``J delta``:
+    ``r_dd ~ (2 / h) ((r(p + h delta) - r(p)) / h - J delta)``, exact for residuals quadratic in the parameters
+    (Transtrum and Sethna 2012, eq. 13).
+    """
+    return (2.0 / h) * ((shifted - r) / h - Jd)
 
 
 class LevenbergMarquardt(torch.optim.Optimizer):
@@ -327,14 +349,23 @@ class LevenbergMarquardt(torch.optim.Optimizer):
     Nielsen's factor ``max(1/3, 1 - (2 q - 1)^3)`` (``q`` the ratio of actual to predicted decrease); one that does
     not is undone and ``mu`` grows (by 2, 4, 8, ...).
 
+    With ``accelerate`` (the default), each step is corrected for the residuals' curvature along it: geodesic
+    acceleration (Transtrum and Sethna 2012, arXiv:1201.5885). From the velocity ``v`` (the plain step) it takes
+    ``r_vv`` by one more residual evaluation (:func:`curvature`), solves ``a = -(J^T J + mu I)^{-1} J^T r_vv`` with
+    the same Cholesky factor, and steps by ``v + a / 2``; a step with ``2 |a| > accelerate |v|`` is refused as too
+    curved and ``mu`` grows. The extra cost is one residual evaluation and one triangular solve per try; on
+    examples/poisson_boltzmann.pde it took the error after 120 iterations from 1.8e-3 to 3.0e-4 (docs/training.md).
+
     Args:
         params: the parameters (one group).
         mu: the initial damping, relative to the mean diagonal of ``J^T J``.
         max_iter: accepted-or-rejected iterations per call.
+        accelerate: the largest ratio ``2 |a| / |v|`` accepted (Transtrum and Sethna's ``alpha``); 0: no acceleration.
     """
 
-    def __init__(self, params: Iterable[torch.Tensor], mu: float = 1e-3, max_iter: int = 1) -> None:
-        super().__init__(params, {"lr": 1.0, "mu": mu, "max_iter": max_iter})
+    def __init__(self, params: Iterable[torch.Tensor], mu: float = 1e-3, max_iter: int = 1,
+                 accelerate: float = 0.75) -> None:
+        super().__init__(params, {"lr": 1.0, "mu": mu, "max_iter": max_iter, "accelerate": accelerate})
         self._params = self.param_groups[0]["params"]
 
     def _add(self, delta: torch.Tensor, alpha: float = 1.0) -> None:
@@ -344,6 +375,24 @@ class LevenbergMarquardt(torch.optim.Optimizer):
                 n = p.numel()
                 p.add_(delta[offset : offset + n].view_as(p), alpha=alpha)
                 offset += n
+
+    @staticmethod
+    def _more_damping(state: dict[str, Any], mu: float) -> None:
+        """A refused step: ``mu`` grows by ``nu`` (2, then 4, 8, ... while steps keep being refused)."""
+        state["mu"] = mu * state["nu"]
+        state["nu"] *= 2.0
+
+    def _accelerated(self, closure: Callable[[bool], Any], r: torch.Tensor, J: torch.Tensor, factor: torch.Tensor,
+                     delta: torch.Tensor, Jd: torch.Tensor) -> torch.Tensor | None:
+        """``delta`` plus half its geodesic acceleration, or None where ``2 |a| > accelerate |delta|``."""
+        h = GEODESIC_STEP
+        self._add(delta, alpha=h)
+        rvv = curvature(closure(False).detach(), r, Jd, h)
+        self._add(delta, alpha=-h)
+        a = damped_solve(J, factor, rvv)
+        if 2.0 * float(a.norm()) > self.param_groups[0]["accelerate"] * float(delta.norm()):
+            return None
+        return delta + 0.5 * a
 
     @torch.no_grad()
     def step(self, closure: Callable[[bool], Any]) -> torch.Tensor:  # type: ignore[override]
@@ -370,13 +419,18 @@ class LevenbergMarquardt(torch.optim.Optimizer):
             g = J.T @ r
             for _attempt in range(30):
                 mu = state["mu"]
-                delta = damped_step(J, r, mu, gram)
-                if delta is None:  # not positive definite in floating point: more damping
-                    state["mu"] = mu * state["nu"]
-                    state["nu"] *= 2.0
+                factor = damped_factor(gram, mu)
+                if factor is None:  # not positive definite in floating point: more damping
+                    self._more_damping(state, mu)
                     continue
+                delta = damped_solve(J, factor, r)
                 Jd = J @ delta
                 predicted = -(2.0 * float(g @ delta) + float(Jd @ Jd))  # decrease of the linear model's |r|^2
+                if group["accelerate"]:
+                    delta = self._accelerated(closure, r, J, factor, delta, Jd)
+                    if delta is None:  # too curved to trust
+                        self._more_damping(state, mu)
+                        continue
                 self._add(delta)
                 new = closure(False).detach()
                 new_loss = float(new @ new)
@@ -387,8 +441,7 @@ class LevenbergMarquardt(torch.optim.Optimizer):
                     state["nu"] = 2.0
                     break
                 self._add(delta, alpha=-1.0)
-                state["mu"] = mu * state["nu"]
-                state["nu"] *= 2.0
+                self._more_damping(state, mu)
             else:
                 state["converged"] = True
             state["n_iter"] += 1
@@ -430,6 +483,9 @@ __all__ = [
     "DenseQuasiNewton",
     "LevenbergMarquardt",
     "chunk",
+    "curvature",
+    "damped_factor",
+    "damped_solve",
     "damped_step",
     "flat",
     "runnable",
