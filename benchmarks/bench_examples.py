@@ -5,6 +5,7 @@ Run from the repository root::
     python benchmarks/bench_examples.py                    # every example, seeds 0-2, two runs at a time
     python benchmarks/bench_examples.py --only burgers     # some examples
     python benchmarks/bench_examples.py --jobs 1           # one run at a time
+    python benchmarks/bench_examples.py --code HEAD~1 --only heat --seeds 0   # earlier code beside today's
 
 Each run is the command a user types, ``pdec run examples/NAME.pde --seed S --threads 1 --quiet``, in its own
 process, with nothing else overridden. Its final metrics are appended to benchmarks/results/examples.jsonl as it ends
@@ -51,6 +52,9 @@ UNIT_STEP_LOG = RESULTS / "examples_2026-12-06a.jsonl"
 # after float32 Adam, as before the float64 second phase) and today's spec, both with today's code, one after the
 # other; rows tagged "spec": "before" / "now".
 BEFORE_LOG = RESULTS / "examples_before.jsonl"
+# ``--code REV``: today's specs run with the code at REV (a git worktree) and with today's code, side by side; rows
+# tagged "code": "before" / "now".
+CODE_LOG = RESULTS / "examples_code.jsonl"
 # Examples scored by another benchmark: a discovery run's metrics are per round (benchmarks/bench_discovery.py).
 ELSEWHERE = ("burgers_discovery",)
 TARGETS = {"burgers": 1e-3, "conductivity_inverse": 5e-2}  # conductivity_inverse: k(x)'s relative L2 error
@@ -90,10 +94,11 @@ def _commit() -> str:
 COMMIT = _commit()
 
 
-def run(name: str, seed: int, folder: Path, before: str | None = None) -> dict:
+def run(name: str, seed: int, folder: Path, before: str | None = None, tree: Path = ROOT) -> dict:
     """``pdec run examples/NAME.pde --seed SEED --threads 1 --quiet`` in a fresh process; its metrics.
 
     ``before``: a git revision; the spec as it was there (beside a link to examples/data), with ``--dtype float32``.
+    ``tree``: the checkout whose code runs (a worktree of another revision for ``--code``).
     """
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / f"{name}-{seed}"
@@ -111,7 +116,7 @@ def run(name: str, seed: int, folder: Path, before: str | None = None) -> dict:
     log = folder / f"{name}-{seed}.log"
     started = time.perf_counter()
     with log.open("w") as sink:  # os.wait4: this child's own CPU seconds, whatever else runs beside it
-        child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
+        child = subprocess.Popen(command, cwd=tree, env=env, stdout=sink, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
     code = os.waitstatus_to_exitcode(status)
@@ -123,6 +128,13 @@ def run(name: str, seed: int, folder: Path, before: str | None = None) -> dict:
         return {**row, "failure": log.read_text().strip().splitlines()[-3:]}
     found = json.loads(metrics.read_text())
     return {**row, **{k: found[k] for k in ("errors", "unknown_errors", "unknowns", "steps", "wall_time", "warnings")}}
+
+
+def worktree(rev: str, folder: Path) -> Path:
+    """A detached checkout of ``rev`` under ``folder`` (git worktree; removed with the folder, pruned by git)."""
+    tree = folder / f"code-{rev}"
+    subprocess.run(["git", "worktree", "add", "--detach", str(tree), rev], cwd=ROOT, check=True, capture_output=True)
+    return tree
 
 
 def judge(name: str, rows: list[dict]) -> tuple[dict[str, float], float, bool]:
@@ -214,6 +226,16 @@ def report(header: str) -> str:
             "measured under other loads, do not. The seeds are those run both ways.\n\n"
             + side_by_side(*[[r for r in read_log(BEFORE_LOG) if r["spec"] == k] for k in ("before", "now")], names)
         )
+    if CODE_LOG.is_file():
+        code = read_log(CODE_LOG)
+        revisions = ", ".join(sorted({r["rev"] for r in code if "rev" in r}))
+        text += (
+            f"\n\n## Side by side: today's specs with the code at {revisions} and with today's code (CPU seconds)\n\n"
+            "`--code REV`: each run of the earlier code (a git worktree of REV) beside the same example and seed with "
+            "today's code, two at a time, so the two share the machine's load. Round-off differs between the two, "
+            "so a seed's error may move either way.\n\n"
+            + side_by_side(*[[r for r in code if r["code"] == k] for k in ("before", "now")], names)
+        )
     if UNIT_STEP_LOG.is_file():
         text += (
             "\n\n## Earlier rows: the float64 second phase with unit first steps (2026-12-06)\n\n"
@@ -246,18 +268,20 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each (default 2)")
     parser.add_argument("--skip", nargs="+", default=[], metavar="NAME:SEED", help="runs to leave out")
     parser.add_argument("--before", metavar="REV", help="time the specs at git REV against today's, side by side")
+    parser.add_argument("--code", metavar="REV", help="time the code at git REV against today's, side by side")
     args = parser.parse_args()
     rank = {n: i for i, n in enumerate(ORDER)}
     found = (p.stem for p in EXAMPLES.glob("*.pde") if p.stem not in ELSEWHERE)
     names = args.only or sorted(found, key=lambda n: (rank.get(n, len(ORDER)), n))
     RESULTS.mkdir(exist_ok=True)
-    if args.before:  # the revision's hash, logged with each row
-        rev = subprocess.run(["git", "rev-parse", "--short", args.before], cwd=ROOT, capture_output=True, text=True)
-        args.before = rev.stdout.strip() or parser.error(f"--before: no git revision {args.before!r}")
-    log = BEFORE_LOG if args.before else LOG
-    done = {(r["example"], r["seed"], r.get("spec")) for r in read_log(log)}
+    for option in ("before", "code"):  # the revision's hash, logged with each row
+        if given := getattr(args, option):
+            rev = subprocess.run(["git", "rev-parse", "--short", given], cwd=ROOT, capture_output=True, text=True)
+            setattr(args, option, rev.stdout.strip() or parser.error(f"--{option}: no git revision {given!r}"))
+    log, tag = (BEFORE_LOG, "spec") if args.before else (CODE_LOG, "code") if args.code else (LOG, "spec")
+    done = {(r["example"], r["seed"], r.get(tag)) for r in read_log(log)}
     done |= {(name, int(seed), k) for name, _, seed in (i.partition(":") for i in args.skip) for k in (None, "now")}
-    specs = ("before", "now") if args.before else (None,)  # None: today's spec, into the main table
+    specs = ("before", "now") if args.before or args.code else (None,)  # None: today's spec, into the main table
     todo = [(n, s, k) for n in names for s in args.seeds for k in specs if (n, s, k) not in done]
     header = (
         f"Every example run as written (`pdec run examples/NAME.pde --seed S --threads 1`, the default forward-mode "
@@ -267,17 +291,20 @@ def main() -> None:
         f"what an idle machine takes), {time.strftime('%Y-%m-%d')}. Rows missing below were not run.\n\n"
     )
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(args.jobs) as pool:
+        trees = {"now": ROOT, None: ROOT, "before": worktree(args.code, Path(tmp)) if args.code else ROOT}
         jobs = {
-            pool.submit(run, n, s, Path(tmp) / (k or "now"), args.before if k == "before" else None): k
+            pool.submit(run, n, s, Path(tmp) / (k or "now"), args.before if k == "before" else None, trees[k]): k
             for n, s, k in todo
         }
         for future in as_completed(jobs):
             k = jobs[future]
-            row = future.result() | ({"spec": k, "rev": args.before} if k else {})
+            row = future.result() | ({tag: k, "rev": args.before or args.code} if k else {})
             with log.open("a") as f:
                 f.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)
             write_result("examples", report(header))
+    if args.code:  # the worktree's folder went with the temporary directory
+        subprocess.run(["git", "worktree", "prune"], cwd=ROOT, check=False)
     write_result("examples", report(header))  # also when nothing was left to run: the table from the logs
     print((RESULTS / "examples.md").read_text())
 

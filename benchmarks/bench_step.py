@@ -27,6 +27,9 @@ the peak memory of the tensors one step allocates (the torch profiler's allocati
 their own networks (modified MLP, Fourier features, exact periodicity and initial values), their interior point
 counts, the loss without causal weights; its section of the results file is replaced.
 
+``--layout`` times the two ways of writing a layer's product in the forward mode (``p @ W.T`` against
+``(W @ p.T).T``), alone and inside a whole Burgers step, in float32 and float64; its section is replaced.
+
 The markdown table is printed and written to benchmarks/results/step.md.
 """
 
@@ -562,6 +565,96 @@ def examples_section(rounds: int) -> str:
     return "\n".join(lines)
 
 
+LAYOUT_TITLE = "## Layout of the layer products"
+
+
+def median_ms(fn, rounds: int) -> float:
+    """Median wall time of ``fn()`` over ``rounds`` calls (after two warm-up calls), in ms."""
+    for _ in range(2):
+        fn()
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e3
+
+
+def dense_row_major(jet, weight, bias=None):
+    """The forward mode's layer product as it was before 2026-12-07: p @ weight.T, the result point-major by rows."""
+    value = jet[0] @ weight.mT if bias is None else torch.addmm(bias, jet[0], weight.mT)
+    return (value, *(None if p is None else p @ weight.mT for p in jet[1:]))
+
+
+def product_times(p: torch.Tensor, grad: torch.Tensor, W: torch.Tensor, rounds: int) -> list[float]:
+    """Median ms of a layer's three products (forward, input gradient, weight gradient), each in both layouts."""
+    pt, gt = p.mT.contiguous(), grad.mT.contiguous()  # the same matrices stored the other way
+    pairs = ((p @ W.mT, W @ pt), (grad @ W, W.mT @ gt), (grad.mT @ p, gt @ pt.mT))
+    for rows, columns in pairs:  # the same values both ways
+        assert torch.allclose(rows, columns.mT if rows.shape != columns.shape else columns)
+    products = (
+        lambda: p @ W.mT,
+        lambda: W @ pt,
+        lambda: grad @ W,
+        lambda: W.mT @ gt,
+        lambda: grad.mT @ p,
+        lambda: gt @ pt.mT,
+    )
+    return [median_ms(f, rounds) for f in products]
+
+
+def layout_section(rounds: int) -> str:
+    """The two ways of writing a layer's product, alone and inside a whole Burgers step, float32 and float64."""
+    lines = [
+        LAYOUT_TITLE,
+        "",
+        f"{torch.get_num_threads()} thread(s); median ms over {rounds} calls. `rows`: `p @ W.T` (the result [N, w] "
+        "row-major); `columns`: `(W @ p.T).T`, pdec's form since 2026-12-07 (the same values, the result [w, N] "
+        "row-major, read transposed). The three products of a layer's forward and backward pass, alone:",
+        "",
+        "| dtype | N x w | forward rows | forward columns | input gradient rows | columns | weight gradient rows "
+        "| columns |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for dtype in (torch.float32, torch.float64):
+        for n, w in ((10_000, 20), (10_000, 50), (2_000, 20)):
+            g = torch.Generator().manual_seed(0)
+            p, grad, W = (torch.randn(*shape, generator=g, dtype=dtype) for shape in ((n, w), (n, w), (w, w)))
+            cells = product_times(p, grad, W, rounds)
+            lines.append(f"| {str(dtype)[6:]} | {n} x {w} | " + " | ".join(f"{c:.3f}" for c in cells) + " |")
+            print(lines[-1], flush=True)
+    lines += [
+        "",
+        "A whole step (residuals, loss, backward) of examples/burgers.pde's residual on pdec's 4x20 MLP at "
+        "its 10,000 interior points, the generated module's `dense` swapped between the two forms in "
+        "interleaved rounds:",
+        "",
+        "| dtype | rows ms | columns ms | columns / rows |",
+        "|---|---|---|---|",
+    ]
+    spec = Path(__file__).resolve().parents[1] / "examples" / "burgers.pde"
+    compiled = pc.compile(str(spec))
+    module = compiled._residuals.__globals__  # the generated module's namespace
+    forms = {"rows": dense_row_major, "columns": module["dense"]}
+    for dtype in (torch.float32, torch.float64):
+        net = pdec_mlp(compiled, 4, 20).to(dtype)
+        lo, hi = (torch.tensor([compiled.bounds[v][i] for v in compiled.variables], dtype=dtype) for i in (0, 1))
+        unit = torch.rand(10_000, 2, generator=torch.Generator().manual_seed(0), dtype=dtype)
+        pts = {"interior": lo + (hi - lo) * unit}
+        times: dict[str, list[float]] = {k: [] for k in forms}
+        for _ in range(rounds):
+            for name, form in random.sample(list(forms.items()), 2):
+                module["dense"] = form
+                t0 = time.perf_counter()
+                pdec_loss(compiled)(net, pts).backward()
+                times[name].append(time.perf_counter() - t0)
+        module["dense"] = forms["columns"]
+        rows, columns = (statistics.median(times[k]) * 1e3 for k in forms)
+        lines.append(f"| {str(dtype)[6:]} | {rows:.2f} | {columns:.2f} | {columns / rows:.2f} |")
+        print(lines[-1], flush=True)
+    return "\n".join(lines)
+
+
 def peak_step_mib(step) -> float:
     """The peak memory of the tensors a step allocates (MiB), from the torch profiler's allocation events (CPU)."""
     from torch.profiler import ProfilerActivity, profile
@@ -669,9 +762,15 @@ def main() -> None:
     parser.add_argument(
         "--examples", action="store_true", help="only the forward mode on the examples' networks (section replaced)"
     )
+    parser.add_argument("--layout", action="store_true", help="only the layer products' layout (section replaced)")
     args = parser.parse_args()
     rounds = 30 if args.quick else args.rounds
     out = Path(__file__).resolve().parent / "results" / "step.md"
+    if args.layout:
+        section = layout_section(rounds)
+        old = out.read_text() if out.is_file() else "# One Adam step: pdec vs hand-written PyTorch\n"
+        out.write_text(splice(old, section, LAYOUT_TITLE))
+        return
     if args.examples:
         section = examples_section(rounds)
         print(section)
