@@ -767,6 +767,7 @@ def main() -> None:
     rounds = 30 if args.quick else args.rounds
     out = Path(__file__).resolve().parent / "results" / "step.md"
     if args.layout:
+        torch.set_num_threads(1)  # as `pdec run` trains
         section = layout_section(rounds)
         old = out.read_text() if out.is_file() else "# One Adam step: pdec vs hand-written PyTorch\n"
         out.write_text(splice(old, section, LAYOUT_TITLE))

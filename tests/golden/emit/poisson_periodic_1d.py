@@ -120,7 +120,7 @@ def dense(jet, weight, bias=None):
 
     Each product is taken as weight @ p.T, so its result lies point-major in memory ([width, N] read transposed) and
     the elementwise operations that follow keep that layout. With N points and a narrow layer, a CPU BLAS runs this
-    form 1.3-2.6x faster than p @ weight.T in float64 (benchmarks/results/step.md, "Layout of the layer products").
+    form 1.2-2.1x faster than p @ weight.T in float64 (benchmarks/results/step.md, "Layout of the layer products").
     """
     value = (weight @ jet[0].mT).mT if bias is None else torch.addmm(bias.unsqueeze(1), weight, jet[0].mT).mT
     return (value, *(None if p is None else (weight @ p.mT).mT for p in jet[1:]))
