@@ -425,7 +425,9 @@ class LevenbergMarquardt(torch.optim.Optimizer):
                     continue
                 delta = damped_solve(J, factor, r)
                 Jd = J @ delta
-                predicted = -(2.0 * float(g @ delta) + float(Jd @ Jd))  # decrease of the linear model's |r|^2
+                # the linear model's predicted decrease of |r|^2 for the plain step; with acceleration the gain ratio
+                # below sets the actual decrease of v + a/2 against it (a curved step that does better counts so)
+                predicted = -(2.0 * float(g @ delta) + float(Jd @ Jd))
                 if group["accelerate"]:
                     delta = self._accelerated(closure, r, J, factor, delta, Jd)
                     if delta is None:  # too curved to trust
