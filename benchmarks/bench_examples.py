@@ -290,21 +290,24 @@ def main() -> None:
         f"wall seconds as a ceiling; the CPU seconds, the run's own from os.wait4, measured from 2026-12-07 on, are "
         f"what an idle machine takes), {time.strftime('%Y-%m-%d')}. Rows missing below were not run.\n\n"
     )
-    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(args.jobs) as pool:
-        trees = {"now": ROOT, None: ROOT, "before": worktree(args.code, Path(tmp)) if args.code else ROOT}
-        jobs = {
-            pool.submit(run, n, s, Path(tmp) / (k or "now"), args.before if k == "before" else None, trees[k]): k
-            for n, s, k in todo
-        }
-        for future in as_completed(jobs):
-            k = jobs[future]
-            row = future.result() | ({tag: k, "rev": args.before or args.code} if k else {})
-            with log.open("a") as f:
-                f.write(json.dumps(row) + "\n")
-            print(json.dumps(row), flush=True)
-            write_result("examples", report(header))
-    if args.code:  # the worktree's folder went with the temporary directory
-        subprocess.run(["git", "worktree", "prune"], cwd=ROOT, check=False)
+    try:
+        with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(args.jobs) as pool:
+            earlier = worktree(args.code, Path(tmp)) if args.code and todo else ROOT
+            trees = {"now": ROOT, None: ROOT, "before": earlier}
+            jobs = {
+                pool.submit(run, n, s, Path(tmp) / (k or "now"), args.before if k == "before" else None, trees[k]): k
+                for n, s, k in todo
+            }
+            for future in as_completed(jobs):
+                k = jobs[future]
+                row = future.result() | ({tag: k, "rev": args.before or args.code} if k else {})
+                with log.open("a") as f:
+                    f.write(json.dumps(row) + "\n")
+                print(json.dumps(row), flush=True)
+                write_result("examples", report(header))
+    finally:
+        if args.code:  # the worktree's folder went with the temporary directory, also on Ctrl-C
+            subprocess.run(["git", "worktree", "prune"], cwd=ROOT, check=False)
     write_result("examples", report(header))  # also when nothing was left to run: the table from the logs
     print((RESULTS / "examples.md").read_text())
 
