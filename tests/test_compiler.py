@@ -578,6 +578,7 @@ def test_every_example_compiles_and_evaluates(path):
 GENERATOR_NAMES = (
     "d_u", "g_u", "c0", "c1", "r_0", "n", "ones", "out", "X", "net", "grad", "torch", "theta", "targets",
     "points", "residuals", "interior", "bc_periodic1_x_0", "shared_outputs", "SPEC", "FUNCTIONS", "DATA", "SHARED",
+    "KIN", "FOLLOWS", "runs", "sized", "stacked_jets", "STACKED", "JOIN", "apportioned", "assembled",
 )  # fmt: skip
 
 

@@ -511,7 +511,7 @@ def test_point_sets_that_share_a_jet_take_one_stacked_call():
     jet) come from one forward-mode call, and each set's rows equal those of its own call."""
     forward, autograd = both(STACKED_SPEC)
     assert forward.plan.forward("bc:right@x=1") and not autograd.plan.forward("bc:right@x=1")
-    group = ("interior", "bc:right@x=1", "bc:ends@x=0", "bc:ends@x=1")
+    group = ("interior", "bc:ends@x=0", "bc:ends@x=1", "bc:right@x=1")  # the equation's twins beside it
     assert f"jet_interior: {group!r}" in forward.source
     net = built_net(forward)
     calls, describe = [], net.forward_mode_layers
@@ -545,6 +545,58 @@ def test_value_only_sets_at_a_few_points_ride_along_with_the_stacked_jet():
         assert calls == network_calls
         alone = forward.evaluate(net, {"bc:left@x=0": points["bc:left@x=0"]}, targets)["bc:left"]
         assert torch.allclose(together, alone, rtol=1e-14, atol=1e-14)
+
+
+TWINS_SPEC = """
+var x in [0, 1]
+time t in [0, 1]
+field u(x, t)
+eq heat: u_t = u_xx + exp(-t)*sin(x)
+bc walls: u = sin(x)*exp(-t) on boundary
+ic start: u = sin(x)
+bc flux: dn(u) = 0 on boundary
+bc bend: u_xx = 0 on boundary
+bc heat_walls: u_t = u_xx + exp(-t)*sin(x) on boundary
+ic heat_start: u_t = u_xx + exp(-t)*sin(x)
+"""
+
+
+def test_sets_whose_functions_are_twins_are_evaluated_in_one_call_each_run():
+    """Point sets whose generated functions differ only in the terms' names (a condition's faces, an equation also
+    imposed on the boundary) are evaluated once per run of neighbours: every term's rows equal those of each set's
+    own function, in its point sets' order, and with a set missing too. Twins move up beside the first of their kind
+    in a stacked call (the bending condition came between). Faces whose residuals differ (the outward normal derivative
+    changes sign and variable) are not twins."""
+    forward, autograd = both(TWINS_SPEC)
+    source = pdec.compiler.driver.emit(forward)
+    namespace: dict = {}
+    exec(compile(source, "twins.py", "exec"), namespace)  # noqa: S102 - the generated module
+    kin = namespace["KIN"]
+    assert kin["bc:walls@x=0"][0] == kin["bc:walls@x=1"][0] and kin["bc:walls@x=0"][1] == ("bc:walls",)
+    assert kin["interior"][0] == kin["bc:heat_walls@x=0"][0] == kin["ic:heat_start@t=0"][0]
+    assert not any(name.startswith("bc:flux") for name in kin)  # -u_x at x = 0, u_x at x = 1
+    group = ("interior", "bc:heat_walls@x=0", "bc:heat_walls@x=1", "ic:heat_start@t=0", "bc:bend@x=0", "bc:bend@x=1")
+    assert namespace["STACKED"][namespace["jet_interior"]] == group
+    net = built_net(forward)
+    points, targets = points_and_targets(forward)
+    functions, calls = namespace["FUNCTIONS"], []
+    for name, function in list(functions.items()):
+        functions[name] = lambda *a, f=function, name=name, **k: calls.append(name) or f(*a, **k)
+    together = namespace["residuals"](net, points, {}, targets)
+    assert "bc:walls@x=1" not in calls and "bc:heat_walls@x=1" not in calls and "ic:heat_start@t=0" not in calls
+    assert len(calls) < len(points)
+    for subset in (points, {k: v for k, v in points.items() if k not in ("bc:heat_walls@x=0", "bc:walls@x=1")}):
+        got = namespace["residuals"](net, subset, {}, targets)
+        alone = {}
+        for name in forward.point_sets:  # the reference: each set's own function, in the terms' point-set order
+            if name in subset:
+                for term, residual in functions[name](net, subset[name], {}).items():
+                    alone.setdefault(term, []).append(residual)
+        assert got.keys() == {t: 0 for t in forward.terms if t in alone}.keys()
+        for term, parts in alone.items():
+            assert torch.allclose(got[term], torch.cat(parts), rtol=1e-14, atol=1e-14), term
+    assert together.keys() == forward.evaluate(net, points, targets).keys()
+    assert_lowerings_agree(forward, autograd, net)
 
 
 def test_a_one_pass_set_joins_a_jet_only_carrying_at_most_twice_its_partials():

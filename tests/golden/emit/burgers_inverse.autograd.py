@@ -60,25 +60,53 @@ DATA = ('data:obs',)
 SHARED = ('data:obs',)  # evaluated in one network call
 STACKED = {}  # sets whose jets come from one call
 JOIN = {}  # rows of SHARED sets a jet takes along: 16 // (1 + partials carried)
+KIN = {}  # point set: (its body's index, its terms); twins
+
+
+FOLLOWS = {(term, b): a for term, sets in TERMS.items() for a, b in zip(sets, sets[1:])}  # b comes after a in term
+
+
+def runs(names):
+    """``names`` in runs of neighbours whose functions are twins (the same KIN index): [[name, ...], ...].
+
+    A run is evaluated once, by its first set's function on all its rows. Every row depends on its own point only,
+    so each set's rows of the result are what its own call would give, with one set of operations instead of one
+    per set (a condition on every face of a box, an equation also imposed on the boundary).
+    """
+    found = []
+    for name in names:
+        if found and name in KIN and found[-1][-1] in KIN and KIN[found[-1][-1]][0] == KIN[name][0]:
+            found[-1].append(name)
+        else:
+            found.append([name])
+    return found
+
+
+def sized(points, blocks):
+    """The rows of each block of point-set names."""
+    return [sum(points[name].shape[0] for name in block) for block in blocks]
 
 
 def shared_outputs(net, points, jets):
-    """One network call for every point set in SHARED (no derivatives): {point set: a stand-in net giving its rows}.
+    """One network call for every point set in SHARED (no derivatives): {first set of a run: (run, X, stand-in net)}.
 
     Sets that rode along with a stacked jet (see stacked_jets) take its value, their rows of its first part, instead
     (and leave jets: they take no jet argument).
     """
     names = [name for name in SHARED if name in points]
-    if names and all(name in jets for name in names):
-        return {name: (lambda X, out=jets.pop(name)[0]: out) for name in names}
+    blocks = runs(names)
+    if names and all(run[0] in jets for run in blocks):
+        rode = {run[0]: jets.pop(run[0]) for run in blocks}
+        return {name: (run, X, lambda _, out=jet[0]: out) for name, (run, X, jet) in rode.items()}
     if len(names) < 2:
         return {}
-    rows = net(torch.cat([points[name] for name in names])).split([points[name].shape[0] for name in names])
-    return {name: (lambda X, out=out: out) for name, out in zip(names, rows)}
+    X, sizes = torch.cat([points[name] for name in names]), sized(points, blocks)
+    rows = zip(blocks, X.split(sizes), net(X).split(sizes))
+    return {run[0]: (run, x, lambda _, out=out: out) for run, x, out in rows}
 
 
 def stacked_jets(net, points):
-    """One forward-mode call for the point sets of each STACKED group (same jet): {point set: its rows of the jet}.
+    """One forward-mode call for the point sets of each STACKED group (same jet): {first set of a run: (run, X, jet)}.
 
     Every row of a jet depends on its own point only, so the stacked call gives each set what its own call would,
     with one pass through the layers (and one backward through them) instead of one per set. The SHARED sets ride
@@ -98,9 +126,11 @@ def stacked_jets(net, points):
         return {}
     found = {}
     for jet, names in groups:
-        sizes = [points[name].shape[0] for name in names]
-        parts = [p.split(sizes) for p in jet(mlp, torch.cat([points[name] for name in names]))]
-        found.update({name: tuple(p[i] for p in parts) for i, name in enumerate(names)})
+        blocks = runs(names)
+        X, sizes = torch.cat([points[name] for name in names]), sized(points, blocks)
+        parts = [p.split(sizes) for p in jet(mlp, X)]
+        for i, (run, x) in enumerate(zip(blocks, X.split(sizes))):
+            found[run[0]] = (run, x, tuple(p[i] for p in parts))
     return found
 
 
@@ -108,11 +138,51 @@ def residuals(net, points, theta, targets=None):
     """{term name: residual [N, r]} for the terms whose point sets are in points (pieces stacked by rows)."""
     jets = stacked_jets(net, points)
     nets = shared_outputs(net, points, jets)
-    parts = {}
+    pieces, done = {}, set()
     for name, function in FUNCTIONS.items():
-        if name in points:
-            args = (nets.get(name, net), points[name], theta) + ((targets[name],) if name in DATA else ())
-            found = function(*args, jet=jets[name]) if name in jets else function(*args)
-            for term, residual in found.items():
-                parts.setdefault(term, []).append(residual)
-    return {term: torch.cat(parts[term]) if len(parts[term]) > 1 else parts[term][0] for term in TERMS if term in parts}
+        if name in points and name not in done:
+            extra = (targets[name],) if name in DATA else ()
+            if name in jets:
+                run, X, jet = jets[name]
+                found = function(net, X, theta, *extra, jet=jet)
+            else:
+                run, X, stand_in = nets.get(name, ([name], points[name], net))
+                found = function(stand_in, X, theta, *extra)
+            done.update(run)
+            pieces.update(apportioned(run, found, points))
+    return assembled(pieces)
+
+
+def apportioned(run, found, points):
+    """The residuals a run's first function found on all its rows, cut into {(term, first set): (piece, sets)}.
+
+    Neighbours that feed one term and follow each other in its point sets share one piece.
+    """
+    if len(run) == 1:
+        return {(term, run[0]): (residual, 1) for term, residual in found.items()}
+    out = {}
+    for i, (term, residual) in enumerate(found.items()):
+        owners = [KIN[name][1][i] if name in KIN else term for name in run]
+        blocks = [[0]]
+        for k in range(1, len(run)):
+            j = blocks[-1][-1]
+            same = owners[k] == owners[j] and FOLLOWS.get((owners[k], run[k])) == run[j]
+            blocks[-1].append(k) if same else blocks.append([k])
+        sizes = sized(points, [[run[k] for k in block] for block in blocks])
+        for block, piece in zip(blocks, residual.split(sizes) if len(blocks) > 1 else [residual]):
+            out[(owners[block[0]], run[block[0]])] = (piece, len(block))
+    return out
+
+
+def assembled(pieces):
+    """{term: its pieces stacked by rows in its point sets' order} for the terms with a piece."""
+    out = {}
+    for term, sets in TERMS.items():
+        parts, k = [], 0
+        while k < len(sets):
+            piece, count = pieces.get((term, sets[k]), (None, 1))
+            parts += [] if piece is None else [piece]
+            k += count
+        if parts:
+            out[term] = torch.cat(parts) if len(parts) > 1 else parts[0]
+    return out
