@@ -39,7 +39,6 @@ import io
 import json
 import math
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -631,7 +630,7 @@ def times_table(log: list[dict], names: list[str]) -> str:
 
 def report(log: list[dict], names: list[str]) -> str:
     """The whole results page: the protocol's table (seeds 0-2), the times against the previous table's, the spread."""
-    text = header(PROTOCOL_SEEDS) + table(log, names, PROTOCOL_SEEDS)
+    text = header(PROTOCOL_SEEDS, log) + table(log, names, PROTOCOL_SEEDS)
     own = own_table(log, names, PROTOCOL_SEEDS)
     if own:
         text += (
@@ -661,54 +660,53 @@ def report(log: list[dict], names: list[str]) -> str:
     return text
 
 
-def header(seeds: list[int]) -> str:
+def header(seeds: list[int], log: list[dict]) -> str:
     """What was run, where and when."""
     import torch
 
+    cpu = {tool: [r["cpu_seconds"] for r in log if r.get("problem") == "diffusion_1d" and r.get("tool") == tool
+                  and r.get("seed", 0) >= 10 and "cpu_seconds" in r] for tool in TOOLS}  # fmt: skip
+    epyc = " against DeepXDE's ".join(f"{statistics.median(c):.1f}" if c else "—" for c in cpu.values())
+
     return (
         f"# pdec vs DeepXDE 1.15 (PyTorch) on DeepXDE's forward examples, on DeepXDE's settings and loss\n\n"
-        f"{time.strftime('%Y-%m-%d')}; {os.cpu_count()}-core {platform.machine()} CPU shared with other benchmark "
-        f"runs; one run at a time, one torch thread per run, niced (this table: `nice -n 5` in all); "
-        f"torch {torch.__version__}, float32. "
-        f"Seeds {', '.join(map(str, seeds))}. **Both tools are scored on the same kind of iterate: the one with the "
-        f"lowest training loss** (the weighted loss at the training points, taken before each Adam update): pdec's "
-        f"default `keep_best`, and for DeepXDE the same rule wrapped around its Adam step by this benchmark (its "
-        f"trajectory unchanged; its last iterate's error is logged too, `errors_last`). pdec's rows run today's "
-        f"default (forward-mode lowering, point sets with the same partials in one stacked call, fused Adam; "
-        f"problems in one variable get evenly spaced equation "
-        f"points; a sine network whose walls are exact sees the box on [0, 1], `inputs = auto`). The previous "
-        f"table's runs (2026-12-01: pdec's lowest-loss iterate against DeepXDE's last) are in "
-        f"deepxde_2026-12-01.jsonl, and their times are compared below; older rows (autograd lowering, the last "
-        f"iterate, Sobol points in one variable, or the hard-wall Helmholtz problem with its first layer on [-1, 1]) "
-        f"are in deepxde_earlier.jsonl. Settings are DeepXDE's scripts' (no L-BFGS); DeepXDE evaluates the "
-        f"equation at its boundary and initial points too, in one mean, so pdec's specs also impose the "
-        f"equation at those points, with fixed weights that make the loss DeepXDE's (each point of the equation "
-        f"its share of the mean: 16/18 on the interior's mean and 2/18 on the ends' for 16 + 2 points; the "
-        f"conditions at DeepXDE's weights, 1, and 100 on soft Helmholtz's walls): the table compares the "
-        f"implementations, and pdec's own weighting and schedule are the next table's. Until 2026-12-07 the 1-D "
-        f"specs gave the ends weight 1 each (pdec's default for conditions at isolated points), 8 to 35 times "
-        f"DeepXDE's share per point, and the 2-D specs spread DeepXDE's equation points inside under pdec's default "
-        f"weighting; those rows of both tools are in deepxde_2026-12-07c.jsonl (periodic Poisson 5.4e-5 and the "
-        f"ODE system 3.3e-3 then, where DeepXDE's medians are 4.4e-5 and 2.8e-3). The periodic Poisson and "
-        f"diffusion rows were run twice, the first time with three other jobs on the two cores and the second "
-        f"with one; the same errors, seed for seed; the first runs' times are in deepxde_2026-12-07d.jsonl. "
-        f"Diffusion's seeds 5-9 (both tools, one run at a time) ran later that day on another machine, a two-core "
-        f"AMD EPYC, where each tool took about twice its time and pdec 1.1 times DeepXDE's (40 against 35 CPU s, "
-        f"medians); the seconds columns pool every seed run, so that row's times mix the two machines. "
-        f"Hard-wall Helmholtz's seeds 3-7 of pdec and 5-7 of DeepXDE (one run at a time, beside another job) ran "
-        f"there too, pdec's with the forward mode's layer products taken as `weight @ p.T` (round-off apart, the "
-        f"same method); on that machine pdec's runs took 98-107 s (99-110 CPU s) and DeepXDE's 160-220 s (160-180). "
-        f"pdec's specs are "
-        f"benchmarks/specs/deepxde/*.pde. Error: relative L2 against the exact solution on the same 10,000 Sobol "
-        f"points for both tools (largest over the fields for ode_system); seconds: median training wall time per "
-        f"run, and in brackets the median CPU seconds of the training process (the machine was heavily loaded, so "
-        f"wall time is mostly waiting). Both timers leave out the imports and the optimiser's set-up: DeepXDE's "
-        f"starts after `import deepxde` and `model.compile`, pdec's after its trainer's modules and torch's "
-        f"optimiser machinery (torch._dynamo, which the first torch.optim optimiser of a process loads, about 2 s) "
-        f"are loaded; the 1-D pdec rows timed with those loads inside (2026-12-07; a median 2.9 CPU s more each, "
-        f"up to 18 s where the machine was busier) are in deepxde_2026-12-07b.jsonl, with the same errors seed for "
-        f"seed. "
-        f"'—' means no finished run; 'missing' seeds were not run (time limit).\n\n"
+        f"Rewritten {time.strftime('%Y-%m-%d')}; torch {torch.__version__}, float32, one torch thread per run, "
+        f"niced. Seeds {', '.join(map(str, seeds))} in the first table. **Both tools are scored on the same kind of "
+        f"iterate: the one with the lowest training loss** (the weighted loss at the training points, taken before "
+        f"each Adam update): pdec's default `keep_best`, and for DeepXDE the same rule wrapped around its Adam step "
+        f"by this benchmark (its trajectory unchanged; its last iterate's error is logged too, `errors_last`). "
+        f"Settings are DeepXDE's scripts' (network, points, learning rate, Adam steps, no L-BFGS), and pdec's specs "
+        f"(benchmarks/specs/deepxde/*.pde) restate DeepXDE's loss: DeepXDE evaluates the equation at its boundary "
+        f"and initial points too, in one mean, so the specs impose the equation there as well, with fixed weights "
+        f"giving each point of the equation its share of that mean (16/18 on the interior's mean and 2/18 on the "
+        f"ends' for 16 + 2 points) and the conditions DeepXDE's weights (1, and 100 on soft Helmholtz's walls). "
+        f"The first table compares the implementations; pdec's own weighting and schedule are the second's. pdec "
+        f"runs today's default otherwise (forward-mode lowering, fused Adam, evenly spaced equation points in one "
+        f"variable, `inputs = auto`). Error: relative L2 against the exact solution on the same 10,000 Sobol points "
+        f"for both tools (the largest over the fields for ode_system). Seconds: the median training wall time per "
+        f"run, and in brackets the median CPU seconds of the training process; both timers leave out the imports "
+        f"and the optimiser's set-up (DeepXDE's starts after `import deepxde` and `model.compile`, pdec's after its "
+        f"trainer's modules and torch's optimiser machinery are loaded). '—' means no finished run; 'missing' seeds "
+        f"were not run.\n\n"
+        f"Where the runs come from (every log is in benchmarks/results/):\n\n"
+        f"- The six 1-D and ODE rows, seeds 0-4, both tools: 2026-12-07 21:36-22:00 UTC on a 2-core AMD EPYC, the "
+        f"two tools side by side (one run of each at a time, one per core), pdec with twin point sets in one call. "
+        f"Their earlier runs (another 2-core machine, one run at a time, the code before) are in "
+        f"deepxde_2026-12-07e.jsonl; with other machines' round-off single runs end elsewhere.\n"
+        f"- Diffusion: seeds 0-4 on the earlier machine, one run at a time; 5-9 on the EPYC, one run at a time; "
+        f"10-19 on the EPYC, the two tools side by side (2026-12-07 21:00 UTC). Its trajectories are the same with "
+        f"and without twin point sets, so the errors pool; the seconds columns pool the machines. On the EPYC, "
+        f"seeds 10-19, pdec took {epyc} CPU s (medians).\n"
+        f"- Helmholtz: seeds 0-2 on the earlier machine; hard walls' seeds 3-7 of pdec and 5-7 of DeepXDE on the "
+        f"EPYC (pdec 98-107 s, DeepXDE 160-220 s there).\n"
+        f"- Earlier tables: deepxde_2026-12-01.jsonl (pdec's lowest-loss iterate against DeepXDE's last; times "
+        f"compared below), deepxde_earlier.jsonl (autograd lowering, Sobol points in one variable), "
+        f"deepxde_2026-12-07c.jsonl (the specs before they restated DeepXDE's loss), deepxde_2026-12-07d.jsonl and "
+        f"b.jsonl (the same runs timed with three other jobs beside them, or with the imports inside).\n"
+        f"- Why the two rows above DeepXDE differ: benchmarks/deepxde_same_start.py trains pdec from DeepXDE's "
+        f"initial weights and points. On diffusion it reproduces DeepXDE's errors seed for seed; on Helmholtz the "
+        f"two tools' losses agree to 1e-7 for 200 steps, then float32 round-off grows apart "
+        f"(results/deepxde_same_start.md).\n\n"
     )
 
 

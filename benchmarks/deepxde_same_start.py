@@ -11,8 +11,9 @@ gradient and Adam step, the errors agree seed for seed up to float32 round-off.
 
 This reaches into pdec (its sampler and network class) for the experiment only; no setting of pdec does this.
 
-    python benchmarks/deepxde_same_start.py --seeds 0 1 2 3 4   # diffusion_1d: results/deepxde_same_start.jsonl
-    python benchmarks/deepxde_same_start.py --report            # rewrites results/deepxde_same_start.md
+    python benchmarks/deepxde_same_start.py --problem diffusion_1d --seeds 0 1 2   # results/deepxde_same_start.jsonl
+    python benchmarks/deepxde_same_start.py --problem helmholtz_2d --seeds 0 --trajectory 500   # both tools' losses
+    python benchmarks/deepxde_same_start.py --report                               # rewrites deepxde_same_start.md
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ HERE = Path(__file__).resolve().parent
 LOG = HERE / "results" / "deepxde_same_start.jsonl"
 REPORT = HERE / "results" / "deepxde_same_start.md"
 COMPARISON = HERE / "results" / "deepxde.jsonl"  # bench_deepxde.py's log: both tools' own runs
-PROBLEM = "diffusion_1d"  # the row this was written for; any box problem whose point sets lie on faces would do
+PROBLEMS = ("diffusion_1d", "helmholtz_2d")  # the rows above DeepXDE's error; box problems, point sets on faces
 
 
-def deepxde_start(seed: int):
+def deepxde_start(problem: str, seed: int):
     """DeepXDE's model for ``seed`` as bench_deepxde.py builds it: its training points and initial linear layers."""
     import bench_deepxde as bench
     import deepxde as dde
@@ -41,7 +42,7 @@ def deepxde_start(seed: int):
 
     torch.set_num_threads(1)
     dde.config.set_random_seed(seed)
-    model, *_ = bench.CASES[PROBLEM].build(dde, torch)
+    model, *_ = bench.CASES[problem].build(dde, torch)
     layers = [m for m in model.net.modules() if isinstance(m, torch.nn.Linear)]
     return model.data.train_x_all, [(m.weight.detach().clone(), m.bias.detach().clone()) for m in layers]
 
@@ -61,8 +62,8 @@ def assign(points, compiled) -> dict:
     return found
 
 
-def run(seed: int) -> dict:
-    """pdec.fit on the DeepXDE spec from DeepXDE's start; the error on the comparison's shared test set."""
+def from_deepxde_start(problem: str, seed: int):  # noqa: ANN201 - a CompiledProblem
+    """pdec's compiled spec of ``problem``, with its sampler and network class patched to start where DeepXDE does."""
     import bench_deepxde as bench
     import torch
 
@@ -71,9 +72,9 @@ def run(seed: int) -> dict:
     from pdec.train import sampling
 
     torch.set_num_threads(1)
-    points, layers = deepxde_start(seed)
-    case = bench.CASES[PROBLEM]
-    compiled = pdec.compile(bench.SPECS / f"{case.pdec_file or case.pdec_spec or PROBLEM}.pde")
+    points, layers = deepxde_start(problem, seed)
+    case = bench.CASES[problem]
+    compiled = pdec.compile(bench.SPECS / f"{case.pdec_file or case.pdec_spec or problem}.pde")
     table = assign(points, compiled)
     sampling.Sampler.draw = lambda self, round_=0, names=None, context=None: {
         k: v.copy() for k, v in table.items() if names is None or k in names
@@ -89,13 +90,23 @@ def run(seed: int) -> dict:
                 m.weight.copy_(weight), m.bias.copy_(bias)
 
     networks.MLP.__init__ = from_deepxde
+    return compiled
+
+
+def run(problem: str, seed: int) -> dict:
+    """pdec.fit on the DeepXDE spec from DeepXDE's start; the error on the comparison's shared test set."""
+    import bench_deepxde as bench
+
+    import pdec
+
+    compiled = from_deepxde_start(problem, seed)
     with tempfile.TemporaryDirectory() as tmp:
         cpu = time.process_time()
         result = pdec.fit(compiled, seed=seed, quiet=True, plots=False, out=Path(tmp) / "run")
         cpu = time.process_time() - cpu
-    test, exact = bench.test_set(bench.CASES[PROBLEM])
+    test, exact = bench.test_set(bench.CASES[problem])
     return {
-        "problem": PROBLEM,
+        "problem": problem,
         "seed": seed,
         "errors_shared": bench.relative_errors(result.predict(test), exact),
         "cpu_seconds": cpu,
@@ -103,36 +114,78 @@ def run(seed: int) -> dict:
     }
 
 
-def report() -> None:
-    """results/deepxde_same_start.md: per seed, DeepXDE's error, pdec's from DeepXDE's start, pdec's from its own."""
-    import statistics
+def trajectories(problem: str, seed: int, steps: int) -> dict:
+    """Both tools' training loss at every Adam step for ``steps`` steps from the same start (DeepXDE's)."""
+    import contextlib
+    import csv
+    import io
 
-    same = {r["seed"]: r for r in map(json.loads, LOG.read_text().splitlines()) if r["problem"] == PROBLEM}
-    own: dict[str, dict[int, float]] = {"deepxde": {}, "pdec": {}}
-    for row in map(json.loads, COMPARISON.read_text().splitlines()):
-        errors = row.get("errors_shared") or row.get("errors")  # DeepXDE's are on the shared test set already
-        if row.get("problem") == PROBLEM and row.get("tool") in own and errors:
-            own[row["tool"]][row["seed"]] = max(errors)
+    import bench_deepxde as bench
+    import deepxde as dde
+    import torch
+
+    import pdec
+
+    torch.set_num_threads(1)
+    dde.config.set_random_seed(seed)
+    model, _, lr, extra = bench.CASES[problem].build(dde, torch)
+    model.compile("adam", lr=lr, **extra)
+    with contextlib.redirect_stdout(io.StringIO()):
+        history, _ = model.train(iterations=steps, display_every=1)
+    theirs = [float(sum(loss)) for loss in history.loss_train]
+    compiled = from_deepxde_start(problem, seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        pdec.fit(compiled, seed=seed, quiet=True, plots=False, out=Path(tmp) / "run", adam=steps)
+        with open(Path(tmp) / "run" / "history.csv") as f:
+            mine = [float(row["loss"]) for row in csv.DictReader(f)]
+    return {"problem": problem, "seed": seed, "kind": "trajectory", "deepxde": theirs, "pdec": mine}
+
+
+def report() -> None:
+    """results/deepxde_same_start.md: per problem and seed, DeepXDE's error, pdec's from DeepXDE's start and its own."""
     lines = [
-        f"# pdec from DeepXDE's start ({PROBLEM})",
+        "# pdec from DeepXDE's start",
         "",
         f"{time.strftime('%Y-%m-%d')}; `benchmarks/deepxde_same_start.py` (its docstring says what it does): pdec's "
         "spec and trainer, DeepXDE's initial weights and training points, the inputs unscaled as DeepXDE's are; "
         "float32, one torch thread. DeepXDE's and pdec's own runs are bench_deepxde.py's (deepxde.jsonl). Error: "
         "relative L2 on the comparison's shared 10,000 test points, each tool's lowest-loss Adam iterate.",
+    ]
+    rows = [json.loads(line) for line in LOG.read_text().splitlines()]
+    comparison = [json.loads(line) for line in COMPARISON.read_text().splitlines()]
+    for problem in PROBLEMS:
+        same = {r["seed"]: max(r["errors_shared"]) for r in rows if r["problem"] == problem and "kind" not in r}
+        if same:
+            lines += section(problem, same, comparison)
+        for r in rows:
+            if r["problem"] == problem and r.get("kind") == "trajectory":
+                lines += trajectory_lines(r)
+    REPORT.write_text("\n".join(lines) + "\n")
+
+
+def section(problem: str, same: dict[int, float], comparison: list[dict]) -> list[str]:
+    """One problem's table: per seed, DeepXDE's error, pdec's from DeepXDE's start (and their ratio), pdec's own."""
+    import statistics
+
+    own: dict[str, dict[int, float]] = {"deepxde": {}, "pdec": {}}
+    for row in comparison:
+        errors = row.get("errors_shared") or row.get("errors")  # DeepXDE's are on the shared test set already
+        if row.get("problem") == problem and row.get("tool") in own and errors:
+            own[row["tool"]][row["seed"]] = max(errors)
+    lines = [
+        "",
+        f"## {problem}",
         "",
         "| seed | DeepXDE | pdec from DeepXDE's start | ratio | pdec from its own start |",
-        "|---:|---:|---:|---:|---:|",
     ]
+    lines.append("|---:|---:|---:|---:|---:|")
     ratios = []
-    for seed in sorted(same):
-        mine, theirs = max(same[seed]["errors_shared"]), own["deepxde"].get(seed)
-        ratio = "" if theirs is None else f"{mine / theirs:.4f}"
+    for seed, mine in sorted(same.items()):
+        theirs, pdec = own["deepxde"].get(seed), own["pdec"].get(seed)
         ratios += [] if theirs is None else [mine / theirs]
-        pdec = own["pdec"].get(seed)
         lines.append(
-            f"| {seed} | {'' if theirs is None else f'{theirs:.4e}'} | {mine:.4e} | {ratio} | "
-            f"{'' if pdec is None else f'{pdec:.2e}'} |"
+            f"| {seed} | {'' if theirs is None else f'{theirs:.4e}'} | {mine:.4e} | "
+            f"{'' if theirs is None else f'{mine / theirs:.4f}'} | {'' if pdec is None else f'{pdec:.2e}'} |"
         )
     if ratios:
         lines += [
@@ -140,12 +193,26 @@ def report() -> None:
             f"Ratios {min(ratios):.4f} to {max(ratios):.4f} over {len(ratios)} seeds (median "
             f"{statistics.median(ratios):.4f}).",
         ]
-    REPORT.write_text("\n".join(lines) + "\n")
+    return lines
+
+
+def trajectory_lines(row: dict) -> list[str]:
+    """The two tools' losses from the same start, at a few steps, and their relative difference."""
+    lines = ["", f"Training loss from the same start, seed {row['seed']} (`--trajectory {len(row['pdec'])}`):", ""]
+    lines += ["| Adam step | DeepXDE | pdec | relative difference |", "|---:|---:|---:|---:|"]
+    steps = len(row["pdec"])
+    for i in sorted({0, 1, 10, 50, 100, 200, 300, 400, steps - 1}):
+        if i < min(len(row["pdec"]), len(row["deepxde"])):
+            theirs, mine = row["deepxde"][i], row["pdec"][i]
+            lines.append(f"| {i} | {theirs:.8e} | {mine:.8e} | {abs(mine - theirs) / abs(theirs):.1e} |")
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--problem", choices=PROBLEMS, default=PROBLEMS[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--trajectory", type=int, metavar="STEPS", help="both tools' losses for STEPS Adam steps")
     parser.add_argument("--report", action="store_true", help="only rewrite the report from the logs")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child process: one seed
     args = parser.parse_args()
@@ -154,12 +221,19 @@ def main() -> None:
         return
     sys.path.insert(0, str(HERE))
     if args.one is not None:
-        print(json.dumps(run(args.one)))
+        found = (
+            run(args.problem, args.one)
+            if args.trajectory is None
+            else trajectories(args.problem, args.one, args.trajectory)
+        )
+        print(json.dumps(found))
         return
     import subprocess
 
     for seed in args.seeds:  # a process per seed: the patches above stay in it
-        out = subprocess.run([sys.executable, __file__, "--one", str(seed)], capture_output=True, text=True, check=True)
+        child = [sys.executable, __file__, "--problem", args.problem, "--one", str(seed)]
+        child += [] if args.trajectory is None else ["--trajectory", str(args.trajectory)]
+        out = subprocess.run(child, capture_output=True, text=True, check=True)
         row = json.loads(out.stdout.strip().splitlines()[-1]) | {"date": time.strftime("%Y-%m-%d")}
         with LOG.open("a") as f:
             f.write(json.dumps(row) + "\n")
