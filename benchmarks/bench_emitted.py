@@ -4,7 +4,8 @@ For each spec, ``pdec emit`` writes the residual module twice: with the code at 
 and with today's. One process loads both, builds one network and one draw of the spec's points, checks that the two
 modules give the same residuals, and times full Adam steps (residuals, mean squares, backward, fused Adam) of each in
 turn, ``--reps`` rounds of ``--steps`` steps, so that a busy machine slows both alike. Reports the median time per
-step and the ratio, today's over REV's.
+step and the ratio, today's over REV's, and the tensor operations one step dispatches with each (a count no busy
+machine moves).
 
     python benchmarks/bench_emitted.py --against 093c3b2~1            # the specs below; results/emitted.md
     python benchmarks/bench_emitted.py --against HEAD~3 --specs examples/heat.pde
@@ -83,6 +84,7 @@ def time_steps(spec: Path, old: Path, new: Path, steps: int, reps: int) -> dict:
         sum(r.pow(2).mean() for r in found.values()).backward()
         adam.step()
 
+    operations = [count_operations(lambda f=f: step(f)) for f in modules]
     times: list[list[float]] = [[], []]
     for f in modules:
         for _ in range(max(steps // 10, 3)):
@@ -94,7 +96,24 @@ def time_steps(spec: Path, old: Path, new: Path, steps: int, reps: int) -> dict:
                 step(f)
             times[i].append((time.perf_counter() - started) / steps * 1e3)
     before, today = (statistics.median(t) for t in times)
-    return {"before_ms": before, "today_ms": today, "ratio": today / before, "largest_difference": difference}
+    found = {"before_ms": before, "today_ms": today, "ratio": today / before, "largest_difference": difference}
+    return found | {"before_operations": operations[0], "today_operations": operations[1]}
+
+
+def count_operations(step) -> int:  # noqa: ANN001 - a callable
+    """The tensor operations (ATen calls, forward and backward and the update) one call of ``step`` dispatches."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Count(TorchDispatchMode):
+        calls = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+            Count.calls += 1
+            return func(*args, **(kwargs or {}))
+
+    with Count():
+        step()
+    return Count.calls
 
 
 def report() -> None:
@@ -106,13 +125,15 @@ def report() -> None:
         "network and one draw of the spec's points, and times full Adam steps (residuals, mean squares, backward, "
         "fused Adam) of each in turn; medians of the rounds; one torch thread, float32. Ratio: today's over REV's.",
         "",
-        "| date | machine | spec | REV | today | ms per step, REV | today | ratio | largest residual difference |",
-        "|---|---|---|---|---|---:|---:|---:|---:|",
+        "| date | machine | spec | REV | today | ms per step, REV | today | ratio | operations a step, REV | today | "
+        "largest residual difference |",
+        "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in read_jsonl(LOG):
+        counts = f"{r['before_operations']} | {r['today_operations']}" if "today_operations" in r else " | "
         lines.append(
             f"| {r['date']} | {r['machine']} | {r['spec']} | {r['against']} | {r['today']} | {r['before_ms']:.3f} | "
-            f"{r['today_ms']:.3f} | {r['ratio']:.3f} | {r['largest_difference']:.1e} |"
+            f"{r['today_ms']:.3f} | {r['ratio']:.3f} | {counts} | {r['largest_difference']:.1e} |"
         )
     write_result("emitted", "\n".join(lines))
 
@@ -174,9 +195,9 @@ def machine() -> str:
 
 
 def dirty() -> bool:
-    """Whether the working tree differs from HEAD (today's code is then HEAD plus changes: marked ``+``)."""
-    found = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
-                           text=True)  # fmt: skip
+    """Whether the code differs from HEAD (then today's is HEAD plus changes: marked ``+``); results do not count."""
+    found = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results"],
+                           cwd=ROOT, capture_output=True, text=True)  # fmt: skip
     return bool(found.stdout.strip())
 
 
