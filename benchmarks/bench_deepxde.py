@@ -380,6 +380,12 @@ def keep_lowest(model, torch) -> dict:
     return best
 
 
+def spec_path(name: str) -> Path:
+    """The pdec spec a problem's runs train (a DeepXDE variant may share another problem's, or name its own file)."""
+    case = CASES[name]
+    return SPECS / f"{case.pdec_file or case.pdec_spec or name}.pde"
+
+
 def run_pdec(name: str, seed: int, own: bool = False) -> dict:
     """``pdec.fit`` on the problem's spec with ``seed``; its errors (pdec's own evaluation) and training seconds.
 
@@ -390,8 +396,7 @@ def run_pdec(name: str, seed: int, own: bool = False) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    case = CASES[name]
-    spec = SPECS / f"{case.pdec_file or case.pdec_spec or name}.pde"
+    spec = spec_path(name)
     compiled = pdec.compile(SCHEDULE_LINES.sub("", spec.read_text()) if own else spec)
     # what DeepXDE's timer leaves out too (`import deepxde` and `model.compile` run before it starts): the modules
     # pdec's trainer imports on first use (SciPy's qmc for the Sobol points among them) and torch's optimiser

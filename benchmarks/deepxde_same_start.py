@@ -73,8 +73,7 @@ def from_deepxde_start(problem: str, seed: int):  # noqa: ANN201 - a CompiledPro
 
     torch.set_num_threads(1)
     points, layers = deepxde_start(problem, seed)
-    case = bench.CASES[problem]
-    compiled = pdec.compile(bench.SPECS / f"{case.pdec_file or case.pdec_spec or problem}.pde")
+    compiled = pdec.compile(bench.spec_path(problem))
     table = assign(points, compiled)
     sampling.Sampler.draw = lambda self, round_=0, names=None, context=None: {
         k: v.copy() for k, v in table.items() if names is None or k in names
@@ -151,8 +150,9 @@ def report() -> None:
         "float32, one torch thread. DeepXDE's and pdec's own runs are bench_deepxde.py's (deepxde.jsonl). Error: "
         "relative L2 on the comparison's shared 10,000 test points, each tool's lowest-loss Adam iterate.",
     ]
-    rows = [json.loads(line) for line in LOG.read_text().splitlines()]
-    comparison = [json.loads(line) for line in COMPARISON.read_text().splitlines()]
+    from _report import read_jsonl
+
+    rows, comparison = read_jsonl(LOG), read_jsonl(COMPARISON)
     for problem in PROBLEMS:
         same = {r["seed"]: max(r["errors_shared"]) for r in rows if r["problem"] == problem and "kind" not in r}
         if same:
