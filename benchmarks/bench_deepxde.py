@@ -59,6 +59,9 @@ LOG = RESULTS / "deepxde.jsonl"
 EARLIER = RESULTS / "deepxde_2026-12-01.jsonl"  # the previous table's runs (pdec's best iterate, DeepXDE's last)
 TOOLS = ("pdec", "deepxde")  # the protocol's table: both tools on the DeepXDE script's settings
 OWN = "pdec_own"  # pdec as its users run it: the script's network, points and rate, pdec's default schedule
+NET = "pdec_net"  # the protocol's spec with DeepXDE's network parametrisation too: raw inputs, Glorot-uniform weights
+NET_LINES = "  inputs = raw\n  init = glorot_uniform\n"  # appended to the train block, the spec's last
+INPUTS_LINE = re.compile(r"^  inputs = \S+\n", re.MULTILINE)
 # the lines a `pdec_own` run drops: the schedule, and the weights that restate DeepXDE's loss (pdec's default then)
 SCHEDULE_LINES = re.compile(r"^  (adam|lbfgs|weighting|weight\.\w+) = \S+\n", re.MULTILINE)
 EVAL_POINTS = 10000
@@ -386,18 +389,29 @@ def spec_path(name: str) -> Path:
     return SPECS / f"{case.pdec_file or case.pdec_spec or name}.pde"
 
 
-def run_pdec(name: str, seed: int, own: bool = False) -> dict:
-    """``pdec.fit`` on the problem's spec with ``seed``; its errors (pdec's own evaluation) and training seconds.
+def spec_text(name: str, tool: str) -> str:
+    """The spec a pdec tool trains: the problem's as written (``pdec``), without its schedule and weights
+    (``pdec_own``: pdec's defaults), or with DeepXDE's network parametrisation added (``pdec_net``)."""  # noqa: D205, D209
+    text = spec_path(name).read_text()
+    if tool == OWN:
+        return SCHEDULE_LINES.sub("", text)
+    if tool == NET:
+        return INPUTS_LINE.sub("", text).rstrip("\n") + "\n" + NET_LINES
+    return text
 
-    ``own``: the spec without its ``adam``, ``lbfgs`` and weight lines, so pdec's problem-sized default schedule and
-    its default weighting train it (Adam, then 1,000 second-phase iterations in float64); the row then holds the
+
+def run_pdec(name: str, seed: int, tool: str = "pdec") -> dict:
+    """``pdec.fit`` on the problem's spec (:func:`spec_text`) with ``seed``; its errors (pdec's own evaluation)
+    and training seconds.
+
+    ``pdec_own``: the spec without its ``adam``, ``lbfgs`` and weight lines, so pdec's problem-sized default schedule
+    and its default weighting train it (Adam, then 1,000 second-phase iterations in float64); the row then holds the
     error against training time too.
-    """
+    """  # noqa: D205
     import torch
 
     torch.set_num_threads(1)
-    spec = spec_path(name)
-    compiled = pdec.compile(SCHEDULE_LINES.sub("", spec.read_text()) if own else spec)
+    compiled = pdec.compile(spec_text(name, tool))
     # what DeepXDE's timer leaves out too (`import deepxde` and `model.compile` run before it starts): the modules
     # pdec's trainer imports on first use (SciPy's qmc for the Sobol points among them) and torch's optimiser
     # machinery, which the first torch.optim optimiser of a process loads (torch._dynamo, about 2 s)
@@ -413,7 +427,7 @@ def run_pdec(name: str, seed: int, own: bool = False) -> dict:
     settings = {"layers": list(s.layers), "interior": s.interior, "boundary": s.boundary, "points": dict(s.points)}
     settings |= {"adam": s.adam, "optimizer": s.optimizer, "iterations": s.iterations, "lr": s.lr}
     settings |= {"weighting": s.weighting, "activation": s.activation}
-    settings |= {"lowering": s.lowering, "keep_best": s.keep_best, "inputs": s.inputs}
+    settings |= {"lowering": s.lowering, "keep_best": s.keep_best, "inputs": s.inputs, "init": s.init}
     points, exact = test_set(CASES[name])
     check = relative_errors(result.predict(points), exact)  # the shared test set, as for DeepXDE
     return {
@@ -447,7 +461,7 @@ def error_curve(history: Path) -> list[list[float]]:
 def one(name: str, tool: str, seed: int) -> None:
     """Child process: run one (problem, tool, seed) and print its result as the last stdout line."""
     try:
-        row = run_deepxde(name, seed) if tool == "deepxde" else run_pdec(name, seed, own=tool == OWN)
+        row = run_deepxde(name, seed) if tool == "deepxde" else run_pdec(name, seed, tool)
     except Exception as exc:  # noqa: BLE001 - a failed run is a row of the table
         text = str(exc).strip()
         row = {"failure": f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}", "detail": text}
@@ -617,6 +631,32 @@ def spread_table(log: list[dict], names: list[str]) -> str:
     return "\n".join(lines) if len(lines) > 2 else ""
 
 
+def net_table(log: list[dict], names: list[str]) -> str:
+    """pdec with DeepXDE's network parametrisation (``pdec_net``) against DeepXDE and pdec's own, every logged seed."""
+    from scipy.stats import mannwhitneyu
+
+    lines = [
+        "| problem | seeds (DeepXDE's network, pdec's, DeepXDE) | pdec, DeepXDE's network: median [min, max] "
+        "| pdec, its network: median | DeepXDE: median [min, max] | ratio (DeepXDE's network / DeepXDE) "
+        "| Mann-Whitney p | pdec s (CPU s), DeepXDE's network | DeepXDE s (CPU s) |",
+        "|---|---|---|---:|---|---:|---:|---:|---:|",
+    ]
+    for name in names:
+        runs = [_runs(log, name, tool) for tool in (NET, "pdec", "deepxde")]
+        errors = [[max(r["errors"]) for r in found.values() if "failure" not in r] for found in runs]
+        if not all(errors):
+            continue
+        net, own, theirs = errors
+        p = mannwhitneyu(net, theirs, alternative="two-sided").pvalue
+        cells = [f"{statistics.median(e):.2e} [{min(e):.1e}, {max(e):.1e}]" for e in (net, theirs)]
+        ratio = statistics.median(net) / statistics.median(theirs)
+        lines.append(
+            f"| {name} | {len(net)}, {len(own)}, {len(theirs)} | {cells[0]} | {statistics.median(own):.2e} "
+            f"| {cells[1]} | {ratio:.2g} | {p:.2f} | {_seconds(runs[0])} | {_seconds(runs[2])} |"
+        )
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
 def times_table(log: list[dict], names: list[str]) -> str:
     """Median training seconds (CPU seconds in brackets) of each tool, today's runs against the previous table's."""
     earlier = read_jsonl(EARLIER)
@@ -652,6 +692,19 @@ def report(log: list[dict], names: list[str]) -> str:
             "times the run's CPU seconds over its wall seconds, so CPU seconds as the load allowed) and compared "
             "with DeepXDE's CPU seconds for its whole run (runs "
             f"`--tools {OWN}`).\n\n" + own
+        )
+    net = net_table(log, names)
+    if net:
+        text += (
+            "\n\n## The same network as DeepXDE's: raw inputs, Glorot-uniform weights\n\n"
+            "The first table's specs give pdec DeepXDE's widths, activation, points, loss and Adam steps, but pdec's "
+            "own network parametrisation: it maps the box onto [-1, 1] (`inputs = auto`) and draws Glorot-normal "
+            "weights, where DeepXDE's network takes the coordinates as they are and draws Glorot-uniform ones (the "
+            "same variance). Here the same specs add `inputs = raw` and `init = glorot_uniform` (runs `--tools "
+            f"{NET}`), so both tools train networks drawn from one distribution and differ only in their random "
+            "draws and training points: a comparison of the implementations alone. Where the box is [-1, 1] "
+            "(the four Poisson rows) `raw` is what `centred` does and only the draw differs. Every logged seed of "
+            "each tool; the p-value compares this column with DeepXDE's.\n\n" + net
         )
     text += "\n\n## Training time against the previous table (2026-12-01)\n\n" + times_table(log, names)
     spread = spread_table(log, names)
@@ -703,7 +756,10 @@ def header(seeds: list[int], log: list[dict]) -> str:
         f"and without twin point sets, so the errors pool; the seconds columns pool the machines. On the EPYC, "
         f"seeds 10-19, pdec took {epyc} CPU s (medians).\n"
         f"- Helmholtz: seeds 0-2 on the earlier machine; hard walls' seeds 3-7 of pdec and 5-7 of DeepXDE on the "
-        f"EPYC (pdec 98-107 s, DeepXDE 160-220 s there).\n"
+        f"EPYC (pdec 98-107 s, DeepXDE 160-220 s there); soft walls' seeds 3-4 of pdec on the EPYC "
+        f"(2026-12-07 23:48-23:54 UTC, beside a pdec run).\n"
+        f"- pdec with DeepXDE's network (`{NET}`, the section below): 2026-12-07 23:22-23:56 UTC on the EPYC, two "
+        f"pdec runs side by side, the code of the twin point sets.\n"
         f"- Earlier tables: deepxde_2026-12-01.jsonl (pdec's lowest-loss iterate against DeepXDE's last; times "
         f"compared below), deepxde_earlier.jsonl (autograd lowering, Sobol points in one variable), "
         f"deepxde_2026-12-07c.jsonl (the specs before they restated DeepXDE's loss), deepxde_2026-12-07d.jsonl and "
@@ -711,7 +767,8 @@ def header(seeds: list[int], log: list[dict]) -> str:
         f"- Why the two rows above DeepXDE differ: benchmarks/deepxde_same_start.py trains pdec from DeepXDE's "
         f"initial weights and points. On diffusion it reproduces DeepXDE's errors seed for seed; on Helmholtz the "
         f"two tools' losses agree to 1e-7 for 200 steps, then float32 round-off grows apart "
-        f"(results/deepxde_same_start.md).\n\n"
+        f"(results/deepxde_same_start.md). With DeepXDE's network parametrisation and pdec's own draws (the "
+        f"section below), no row is above DeepXDE's error beyond the seeds' scatter.\n\n"
     )
 
 
@@ -720,7 +777,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=list(CASES), help="problem names (default: all)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--tools", nargs="+", choices=(*TOOLS, OWN), default=[*TOOLS, OWN], help="these tools' rows")
+    tools = (*TOOLS, OWN, NET)
+    parser.add_argument("--tools", nargs="+", choices=tools, default=[*TOOLS, OWN], help="these tools' rows")
     parser.add_argument("--budget", type=float, default=None, help="minutes after which no new run starts")
     parser.add_argument("--grace", type=float, default=10.0, help="minutes a run may go on past --budget")
     parser.add_argument("--report", action="store_true", help="only rewrite deepxde.md from the log")

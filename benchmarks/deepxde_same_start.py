@@ -5,11 +5,12 @@ initial weights and points. Where the two differ by more than the seeds' scatter
 difference from a difference of draws: for each seed it builds DeepXDE's model exactly as bench_deepxde.py does
 (``dde.config.set_random_seed(seed)``, then the script's data and network), copies DeepXDE's initial weights into
 pdec's network, hands pdec DeepXDE's training points (each of pdec's point sets the rows of DeepXDE's ``train_x_all``
-on its face, the interior the rest), and trains pdec's spec with pdec.fit. pdec's inputs are left unscaled here (its
-networks map the box onto [-1, 1] by default), since DeepXDE's are. If the two implementations compute the same loss,
-gradient and Adam step, the errors agree seed for seed up to float32 round-off.
+on its face, the interior the rest), and trains pdec's spec with pdec.fit, its inputs as they are (`inputs = raw`;
+pdec's networks map the box onto [-1, 1] by default), since DeepXDE's are. If the two implementations compute the
+same loss, gradient and Adam step, the errors agree seed for seed up to float32 round-off.
 
-This reaches into pdec (its sampler and network class) for the experiment only; no setting of pdec does this.
+This reaches into pdec (its sampler and network class) for the experiment only: no setting hands pdec another
+tool's points and weights.
 
     python benchmarks/deepxde_same_start.py --problem diffusion_1d --seeds 0 1 2   # results/deepxde_same_start.jsonl
     python benchmarks/deepxde_same_start.py --problem helmholtz_2d --seeds 0 --trajectory 500   # both tools' losses
@@ -73,16 +74,15 @@ def from_deepxde_start(problem: str, seed: int):  # noqa: ANN201 - a CompiledPro
 
     torch.set_num_threads(1)
     points, layers = deepxde_start(problem, seed)
-    compiled = pdec.compile(bench.spec_path(problem))
+    compiled = pdec.compile(bench.spec_path(problem), inputs="raw")
     table = assign(points, compiled)
     sampling.Sampler.draw = lambda self, round_=0, names=None, context=None: {
         k: v.copy() for k, v in table.items() if names is None or k in names
     }
     built = networks.MLP.__init__
 
-    def from_deepxde(self, *args, **kwargs):  # the inputs as they are, DeepXDE's initial weights
+    def from_deepxde(self, *args, **kwargs):  # DeepXDE's initial weights
         built(self, *args, **kwargs)
-        self.lo.zero_(), self.scale.fill_(1.0), self.offset.zero_()
         mine = [m for m in self.body.modules() if isinstance(m, torch.nn.Linear)]
         with torch.no_grad():
             for m, (weight, bias) in zip(mine, layers, strict=True):

@@ -142,6 +142,7 @@ BAD_SPECS: dict[str, tuple[str, type[PdecError]]] = {
     "setting_unknown_key": (HEAT + "train:\n  lrr = 0.01\n", pdec.PdecSettingsError),
     "setting_bad_choice": (HEAT + "train:\n  activation = relu6\n", pdec.PdecSettingsError),
     "setting_bad_inputs": (HEAT + "train:\n  inputs = centered\n", pdec.PdecSettingsError),
+    "setting_bad_init": (HEAT + "train:\n  init = glorot_unifrom\n", pdec.PdecSettingsError),
     "setting_unknown_term": (HEAT + "train:\n  points.heta = 100\n", pdec.PdecSettingsError),
     "stage_unknown_term": (HEAT + "train:\n  stage: heat, end for 100\n", pdec.PdecSettingsError),
     "setting_int_overflow": (HEAT + "train:\n  adam = 1e400\n", pdec.PdecSettingsError),

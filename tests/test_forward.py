@@ -111,11 +111,13 @@ def test_every_activation_to_order_five_with_mixed_partials(activation):
     assert_lowerings_agree(forward, autograd, random_net(forward, activation, layers=(7, 6)), tol=1e-10)
 
 
-@pytest.mark.parametrize("inputs", ["centred", "unit"])
-def test_both_input_ranges_to_order_five(inputs):
+@pytest.mark.parametrize("inputs", ["centred", "unit", "raw"])
+def test_every_input_range_to_order_five(inputs):
     forward, autograd = both(HIGH_ORDER)
     net = random_net(forward, layers=(7, 6), inputs=inputs)
-    assert float(net.offset[0]) == {"centred": 1.0, "unit": 0.0}[inputs]
+    assert float(net.offset[0]) == {"centred": 1.0, "unit": 0.0, "raw": 0.0}[inputs]
+    if inputs == "raw":  # the coordinates as they are
+        assert net.lo.eq(0).all() and net.scale.eq(1).all()
     assert_lowerings_agree(forward, autograd, net, tol=1e-10)
 
 

@@ -21,6 +21,38 @@ def test_unit_inputs_map_the_box_onto_zero_one():
     torch.testing.assert_close(z, torch.tensor([[0.0, 0.0], [1.0, 1.0], [0.5, 0.5]]))
 
 
+def test_raw_inputs_reach_the_first_layer_as_they_are():
+    net = MLP({"x": (-2.0, 6.0), "t": (0.0, 0.5)}, ["u"], [4], inputs="raw")
+    x = torch.tensor([[-2.0, 0.0], [6.0, 0.5], [2.0, 0.25]])
+    torch.testing.assert_close(net.normalise(x), x)
+    first = net.body[0]
+    torch.testing.assert_close(net(x), net.body[1:](x @ first.weight.T + first.bias))
+
+
+def test_glorot_uniform_weights_lie_within_the_bound_with_glorots_variance():
+    net = MLP({"x": (0.0, 1.0)}, ["u"], [400, 300], generator=torch.Generator().manual_seed(3), init="glorot_uniform")
+    w = net.body[2].weight.detach().double()  # 400 -> 300
+    bound = math.sqrt(6 / (400 + 300))
+    assert float(w.abs().max()) <= bound
+    assert float(w.abs().max()) > 0.99 * bound  # 120,000 draws reach the edge
+    assert abs(float(w.var()) / (2 / 700) - 1) < 0.02  # the same variance as the normal draw
+    assert abs(float(w.pow(4).mean() / w.var() ** 2) - 1.8) < 0.03  # uniform's kurtosis (a normal's is 3)
+    assert float(net.body[2].bias.abs().max()) == 0.0
+
+
+def test_the_init_and_raw_settings_reach_the_network():
+    from pdec.nn.networks import make_net
+
+    spec = "var x in [2, 4]\nfield u(x)\neq poisson: u_xx = 1\nbc ends: u = 0 on boundary\n"
+    compiled = pdec.compile(spec + "train:\n  inputs = raw\n  init = glorot_uniform\n  layers = [64, 64]\n")
+    net = make_net(compiled, compiled.settings, torch.device("cpu"), torch.float64)
+    x = torch.tensor([[2.0], [4.0]], dtype=torch.float64)
+    torch.testing.assert_close(net.normalise(x), x)
+    w = net.body[2].weight
+    assert float(w.abs().max()) <= math.sqrt(6 / 128)
+    assert abs(float(w.pow(4).mean() / w.var() ** 2) - 1.8) < 0.1
+
+
 def test_a_checkpoint_from_before_the_input_setting_loads_centred():
     old = build_net(("x",), {"x": (2, 4)}, ("u",), (8,), "sin", inputs="centred")
     state = {k: v for k, v in old.state_dict().items() if k != "offset"}  # written before the buffer existed
@@ -146,8 +178,9 @@ PERIODIC_HEAT = "var x in [0, 1]\ntime t in [0, 1]\nfield u(x, t)\neq heat: u_t 
         ("periodic: u in x\ntrain:\n  exact_conditions = true\n  inputs = unit\n", {}, "exactly periodic"),
         ("periodic: u in x exact\n", {"inputs": "unit"}, "exactly periodic"),  # the compiler's overrides
         ("periodic: u in x\ntrain:\n  inputs = unit\n", {"fourier_features": 4}, "Fourier features"),
+        ("periodic: u in x exact\ntrain:\n  inputs = raw\n", {}, "exactly periodic variable (x"),
     ],
-    ids=["features", "periodic", "exact_conditions", "override_inputs", "override_features"],
+    ids=["features", "periodic", "exact_conditions", "override_inputs", "override_features", "raw"],
 )
 def test_unit_inputs_under_an_input_map_are_an_error_at_the_setting(extra, overrides, reason):
     """An input map (Fourier features, an exactly periodic variable) replaces the box scaling: `unit` is refused."""
@@ -155,10 +188,12 @@ def test_unit_inputs_under_an_input_map_are_an_error_at_the_setting(extra, overr
     with pytest.raises(pdec.PdecSettingsError, match="has no effect") as caught:
         pdec.compile(PERIODIC_HEAT + extra, **overrides)
     assert reason in caught.value.message and "replaces the box scaling" in caught.value.message
-    written = "inputs = unit" in extra and not overrides  # overrides have no place in the text
+    setting = "inputs = raw" if "inputs = raw" in extra else "inputs = unit"
+    assert f"`{setting}` has no effect" in caught.value.message
+    written = setting in extra and not overrides  # overrides have no place in the text
     assert (caught.value.span is not None) == written  # located at the setting where the spec writes it
     if written:
-        assert caught.value.span.text == "inputs = unit"
+        assert caught.value.span.text == setting
 
 
 def test_unit_inputs_with_features_given_to_the_trainer_are_an_error(tmp_path):
@@ -186,3 +221,20 @@ def test_a_run_records_the_input_range_it_resolved(tmp_path):
     assert json.loads((tmp_path / "run" / "settings.json").read_text())["inputs"] == "unit"
     points = np.array([[0.25, 0.5], [0.7, 0.1]])
     np.testing.assert_allclose(load_result(tmp_path / "run").predict(points), result.predict(points), rtol=1e-6)
+
+
+def test_a_run_with_raw_inputs_and_uniform_weights_loads_back(tmp_path):
+    import json
+
+    from pdec.run.results import load_result
+
+    spec = "var x in [2, 5]\nfield u(x)\neq poisson: u_xx = 1\nbc ends: u = 0 on boundary\n"
+    spec += "train:\n  layers = [8]\n  inputs = raw\n  init = glorot_uniform\n"
+    result = pdec.fit(pdec.compile(spec), out=tmp_path / "run", adam=3, lbfgs=0, interior=16, quiet=True, plots=False)
+    stored = json.loads((tmp_path / "run" / "settings.json").read_text())
+    assert (stored["inputs"], stored["init"]) == ("raw", "glorot_uniform")
+    loaded = load_result(tmp_path / "run")
+    x = torch.tensor([[2.0], [4.5]], dtype=loaded.net.lo.dtype)
+    torch.testing.assert_close(loaded.net.normalise(x), x)  # the coordinates reach the first layer as they are
+    points = np.array([[2.5], [4.9]])
+    np.testing.assert_allclose(loaded.predict(points), result.predict(points), rtol=1e-6)

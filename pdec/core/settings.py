@@ -25,8 +25,9 @@ NETWORKS = registry.NETWORKS.names
 DTYPES = ("auto", "float32", "float64")  # auto: Adam in float32, the second phase in float64
 OPTIMIZERS = ("auto", *registry.OPTIMIZERS.names)  # auto: pdec.train.optimizers.runnable
 OUTPUT_SCALES = ("data", "none")
-# the box onto the first layer: [-1, 1] or [0, 1]; auto: pdec.nn.networks.input_range
-INPUTS = ("auto", "centred", "unit")
+# the box onto the first layer: [-1, 1], [0, 1] or as it is; auto: pdec.nn.networks.input_range
+INPUTS = ("auto", "centred", "unit", "raw")
+INITS = ("glorot_normal", "glorot_uniform")  # the dense layers' initial weights (pdec.nn.networks.dense)
 LOWERINGS = ("forward", "autograd")  # how derivatives are computed (pdec.compiler.forward; nested autograd)
 
 
@@ -48,6 +49,7 @@ class Settings:
     activation: str = "tanh"
     network: str = "mlp"
     inputs: str = "auto"
+    init: str = "glorot_normal"
     fourier_features: int = 0
     fourier_scale: float = 1.0
     output_scale: str = "data"
@@ -176,6 +178,7 @@ _SCHEMA: dict[str, tuple[str, Any]] = {
     "activation": ("choice", ACTIVATIONS),
     "network": ("choice", NETWORKS),
     "inputs": ("choice", INPUTS),
+    "init": ("choice", INITS),
     "fourier_features": ("int", 0),
     "fourier_scale": ("float", "positive"),
     "output_scale": ("choice", OUTPUT_SCALES),

@@ -168,15 +168,16 @@ def check_inputs(problem: Problem, span: Span | None = None) -> None:
 
 
 def inputs_ignored(inputs: str, features: int, periodic: Sequence[str]) -> tuple[str, str] | None:
-    """``(message, hint)`` when ``inputs = unit`` would be ignored (Fourier features or exactly periodic variables
-    replace the box scaling with their input map, pdec.nn.embeddings), else None. networks.input_range asks too."""  # noqa: D205, D209
-    if inputs != "unit" or not (features or periodic):
+    """``(message, hint)`` when ``inputs = unit`` or ``raw`` would be ignored (Fourier features or exactly periodic
+    variables replace the box scaling with their input map, pdec.nn.embeddings), else None. networks.input_range asks
+    too."""  # noqa: D205, D209
+    if inputs not in ("unit", "raw") or not (features or periodic):
         return None
     reasons = [f"Fourier features (fourier_features = {features})"] if features else []
     if periodic:
         names = ", ".join(dict.fromkeys(periodic))
         reasons.append(f"an exactly periodic variable ({names}, which enters as cos and sin)")
-    message = f"`inputs = unit` has no effect with {' and '.join(reasons)}: the input map replaces the box scaling"
+    message = f"`inputs = {inputs}` has no effect with {' and '.join(reasons)}: the input map replaces the box scaling"
     fixes = ["remove `inputs` (the input map scales the variables itself)"]
     fixes += ["set fourier_features = 0"] if features else []
     fixes += ["impose the periodic condition as a loss term (without `exact`)"] if periodic else []

@@ -26,7 +26,7 @@ def activation(name: str) -> nn.Module:
     return ACTIVATIONS.load(name)()
 
 
-INPUT_OFFSETS = {"centred": 1.0, "unit": 0.0}  # the box onto [-1, 1] or [0, 1]: z = (x - lo) * scale - offset
+INPUT_OFFSETS = {"centred": 1.0, "unit": 0.0, "raw": 0.0}  # z = (x - lo) * scale - offset: [-1, 1], [0, 1], x
 
 
 class MLP(nn.Module):
@@ -39,10 +39,12 @@ class MLP(nn.Module):
         activation_name: the hidden activation.
         generator: the torch generator the initial weights are drawn from (the global one if None).
         embedding: an input map replacing the box scaling (pdec.nn.embeddings: periodic and Fourier features).
-        inputs: ``centred`` (the box onto ``[-1, 1]``) or ``unit`` (onto ``[0, 1]``; docs/training.md, "Network");
-            ``auto`` is resolved by :func:`input_range` before a network is built.
+        inputs: ``centred`` (the box onto ``[-1, 1]``), ``unit`` (onto ``[0, 1]``) or ``raw`` (the coordinates as
+            they are; docs/training.md, "Network"); ``auto`` is resolved by :func:`input_range` before a network is
+            built.
+        init: the weights' draw, ``glorot_normal`` or ``glorot_uniform`` (:func:`dense`).
 
-    Weights are Xavier (Glorot) normal, biases zero. Outputs are ``body(x) * gain + shift`` per field once
+    Weights are Xavier (Glorot) normal or uniform, biases zero. Outputs are ``body(x) * gain + shift`` per field once
     ``scale_outputs`` has set them (e.g. the mean and std of a field's observations), so the last layer works at unit
     scale whatever the field's units; both are buffers, saved with the weights.
     """
@@ -56,6 +58,7 @@ class MLP(nn.Module):
         generator: torch.Generator | None = None,
         embedding: InputMap | None = None,
         inputs: str = "centred",
+        init: str = "glorot_normal",
     ) -> None:
         super().__init__()
         self.variables = tuple(bounds)
@@ -65,21 +68,24 @@ class MLP(nn.Module):
         offset = INPUT_OFFSETS[inputs]
         self.register_buffer("logged", torch.tensor([is_log(bounds[v]) for v in self.variables]))
         self.log_columns = bool(self.logged.any())  # skip the map when no column is logged
-        self.register_buffer("lo", lo)
-        self.register_buffer("scale", (1.0 + offset) / (hi - lo))
+        raw = inputs == "raw"
+        self.register_buffer("lo", torch.zeros_like(lo) if raw else lo)
+        self.register_buffer("scale", torch.ones_like(lo) if raw else (1.0 + offset) / (hi - lo))
         self.register_buffer("offset", torch.full_like(lo, offset))
         self.embedding = embedding
         width = len(self.variables) if embedding is None else embedding.width
-        self.body = self.build_body([width, *layers, len(self.fields)], activation_name, generator)
+        self.body = self.build_body([width, *layers, len(self.fields)], activation_name, generator, init)
         self.register_buffer("shift", torch.zeros(len(self.fields)))
         self.register_buffer("gain", torch.ones(len(self.fields)))
         self.output_scaled = False  # skip the identity affine map: no extra autograd nodes when unused
 
-    def build_body(self, widths: Sequence[int], activation_name: str, generator: torch.Generator | None) -> nn.Module:
+    def build_body(
+        self, widths: Sequence[int], activation_name: str, generator: torch.Generator | None, init: str
+    ) -> nn.Module:
         """The dense layers ``widths[0] -> ... -> widths[-1]`` with the activation between them."""
         modules: list[nn.Module] = []
         for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
-            modules.append(dense(n_in, n_out, generator))
+            modules.append(dense(n_in, n_out, generator, init))
             if i < len(widths) - 2:
                 modules.append(activation(activation_name))
         return nn.Sequential(*modules)
@@ -168,10 +174,15 @@ def forward_mode_name(module: nn.Module) -> str | None:
     return None if found is None else found.name
 
 
-def dense(n_in: int, n_out: int, generator: torch.Generator | None) -> nn.Linear:
-    """A linear layer with Xavier (Glorot) normal weights and zero biases, drawn from ``generator``."""
+def dense(n_in: int, n_out: int, generator: torch.Generator | None, init: str = "glorot_normal") -> nn.Linear:
+    """A linear layer with Xavier (Glorot) weights, normal or uniform (``init``), and zero biases, from ``generator``.
+
+    Both draws have the variance ``2 / (n_in + n_out)``; the uniform one (on ``+-sqrt(6 / (n_in + n_out))``) is
+    DeepXDE's and Keras's default, the normal one pdec's.
+    """
     linear = nn.utils.skip_init(nn.Linear, n_in, n_out)  # no draw from the global generator
-    nn.init.xavier_normal_(linear.weight, generator=generator)
+    draw = nn.init.xavier_uniform_ if init == "glorot_uniform" else nn.init.xavier_normal_
+    draw(linear.weight, generator=generator)
     nn.init.zeros_(linear.bias)
     return linear
 
@@ -183,7 +194,9 @@ class ModifiedBody(nn.Module):
     (so all hidden widths are equal); the output layer is linear.
     """
 
-    def __init__(self, widths: Sequence[int], activation_name: str, generator: torch.Generator | None) -> None:
+    def __init__(
+        self, widths: Sequence[int], activation_name: str, generator: torch.Generator | None, init: str
+    ) -> None:
         super().__init__()
         hidden = set(widths[1:-1])
         if len(hidden) != 1:
@@ -192,9 +205,9 @@ class ModifiedBody(nn.Module):
                 hint="e.g. layers = [64, 64, 64]",
             )
         width = widths[1]
-        self.encode_u, self.encode_v = dense(widths[0], width, generator), dense(widths[0], width, generator)
-        self.hidden = nn.ModuleList(dense(n_in, width, generator) for n_in in widths[:-2])
-        self.out = dense(width, widths[-1], generator)
+        self.encode_u, self.encode_v = (dense(widths[0], width, generator, init) for _ in "uv")
+        self.hidden = nn.ModuleList(dense(n_in, width, generator, init) for n_in in widths[:-2])
+        self.out = dense(width, widths[-1], generator, init)
         self.act = activation(activation_name)
 
     def __getitem__(self, index: int) -> nn.Module:
@@ -225,9 +238,11 @@ class ModifiedBody(nn.Module):
 class ModifiedMLP(MLP):
     """The :class:`MLP` with the modified body (:class:`ModifiedBody`); same input map and output scaling."""
 
-    def build_body(self, widths: Sequence[int], activation_name: str, generator: torch.Generator | None) -> nn.Module:
+    def build_body(
+        self, widths: Sequence[int], activation_name: str, generator: torch.Generator | None, init: str
+    ) -> nn.Module:
         """The gated body."""
-        return ModifiedBody(widths, activation_name, generator)
+        return ModifiedBody(widths, activation_name, generator, init)
 
 
 def mlp(compiled: Any, settings: Any, generator: torch.Generator) -> MLP:
@@ -250,7 +265,8 @@ def _network(cls: type[MLP], compiled: Any, settings: Any, generator: torch.Gene
     features, scale = getattr(settings, "fourier_features", 0), getattr(settings, "fourier_scale", 1.0)
     embedding = input_map(read, periodic, features, scale, generator, seams)
     inputs = input_range(compiled, settings)
-    return cls(bounds, compiled.fields, settings.layers, settings.activation, generator, embedding, inputs)
+    init = getattr(settings, "init", "glorot_normal")
+    return cls(bounds, compiled.fields, settings.layers, settings.activation, generator, embedding, inputs, init)
 
 
 def input_range(compiled: Any, settings: Any) -> str:
