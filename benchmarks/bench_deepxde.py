@@ -62,6 +62,7 @@ OWN = "pdec_own"  # pdec as its users run it: the script's network, points and r
 NET = "pdec_net"  # the protocol's spec with DeepXDE's network parametrisation too: raw inputs, Glorot-uniform weights
 NET_LINES = "  inputs = raw\n  init = glorot_uniform\n"  # appended to the train block, the spec's last
 INPUTS_LINE = re.compile(r"^  inputs = \S+\n", re.MULTILINE)
+OWN_UNIFORM = "pdec_own_uniform"  # pdec_own with Glorot-uniform weights: DeepXDE's draw under pdec's schedule
 # the lines a `pdec_own` run drops: the schedule, and the weights that restate DeepXDE's loss (pdec's default then)
 SCHEDULE_LINES = re.compile(r"^  (adam|lbfgs|weighting|weight\.\w+) = \S+\n", re.MULTILINE)
 EVAL_POINTS = 10000
@@ -393,8 +394,9 @@ def spec_text(name: str, tool: str) -> str:
     """The spec a pdec tool trains: the problem's as written (``pdec``), without its schedule and weights
     (``pdec_own``: pdec's defaults), or with DeepXDE's network parametrisation added (``pdec_net``)."""  # noqa: D205, D209
     text = spec_path(name).read_text()
-    if tool == OWN:
-        return SCHEDULE_LINES.sub("", text)
+    if tool in (OWN, OWN_UNIFORM):
+        text = SCHEDULE_LINES.sub("", text)
+        return text.rstrip("\n") + "\n  init = glorot_uniform\n" if tool == OWN_UNIFORM else text
     if tool == NET:
         return INPUTS_LINE.sub("", text).rstrip("\n") + "\n" + NET_LINES
     return text
@@ -657,6 +659,20 @@ def net_table(log: list[dict], names: list[str]) -> str:
     return "\n".join(lines) if len(lines) > 2 else ""
 
 
+def uniform_table(log: list[dict], names: list[str]) -> str:
+    """pdec's default schedule with its own (Glorot-normal) and with Glorot-uniform weights, seed for seed."""
+    head = "| problem | Glorot-normal (pdec's default): median (per seed) | Glorot-uniform: median (per seed) | ratio |"
+    lines = [head, "|---|---|---|---:|"]
+    for name in names:
+        normal, uniform = _runs(log, name, OWN), _runs(log, name, OWN_UNIFORM)
+        seeds = sorted(set(normal) & set(uniform))
+        if not seeds:
+            continue
+        (a, a_med), (b, b_med) = _cell(normal, seeds), _cell(uniform, seeds)
+        lines.append(f"| {name} | {a} | {b} | {b_med / a_med:.2g} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
 def times_table(log: list[dict], names: list[str]) -> str:
     """Median training seconds (CPU seconds in brackets) of each tool, today's runs against the previous table's."""
     earlier = read_jsonl(EARLIER)
@@ -705,6 +721,13 @@ def report(log: list[dict], names: list[str]) -> str:
             "draws and training points: a comparison of the implementations alone. Where the box is [-1, 1] "
             "(the four Poisson rows) `raw` is what `centred` does and only the draw differs. Every logged seed of "
             "each tool; the p-value compares this column with DeepXDE's.\n\n" + net
+        )
+    uniform = uniform_table(log, names)
+    if uniform:
+        text += (
+            "\n\nUnder pdec's default schedule (the `pdec_own` runs above) the draw matters otherwise: the same "
+            f"specs with `init = glorot_uniform` added (runs `--tools {OWN_UNIFORM}`, the inputs mapped as pdec's "
+            "default does), against pdec's default draw on the same seeds.\n\n" + uniform
         )
     text += "\n\n## Training time against the previous table (2026-12-01)\n\n" + times_table(log, names)
     spread = spread_table(log, names)
@@ -777,7 +800,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=list(CASES), help="problem names (default: all)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    tools = (*TOOLS, OWN, NET)
+    tools = (*TOOLS, OWN, NET, OWN_UNIFORM)
     parser.add_argument("--tools", nargs="+", choices=tools, default=[*TOOLS, OWN], help="these tools' rows")
     parser.add_argument("--budget", type=float, default=None, help="minutes after which no new run starts")
     parser.add_argument("--grace", type=float, default=10.0, help="minutes a run may go on past --budget")

@@ -204,7 +204,9 @@ BURGERS = Family(
              "(benchmarks/specs/parametric/burgers.pde: examples/burgers.pde with its constant made a parameter)",
     configs={"parametric, log nu": Config(spec="burgers_log.pde", log=True),
              "parametric, log nu, x2": Config({"interior": 2, "iterations": 2}, spec="burgers_log.pde", log=True),
-             "parametric, nu log": Config(spec="burgers_nu_log.pde")},
+             "parametric, nu log": Config(spec="burgers_nu_log.pde"),
+             # pdec's sized default for three inputs and one field (pdec.core.settings.sized_defaults)
+             "parametric, log nu, 4x32": Config(spec="burgers_log.pde", log=True, settings={"layers": [32] * 4})},
 )
 FAMILIES = {f.name: f for f in (BRATU, BURGERS)}
 
