@@ -60,7 +60,8 @@ EARLIER = RESULTS / "deepxde_2026-12-01.jsonl"  # the previous table's runs (pde
 TOOLS = ("pdec", "deepxde")  # the protocol's table: both tools on the DeepXDE script's settings
 OWN = "pdec_own"  # pdec as its users run it: the script's network, points and rate, pdec's default schedule
 NET = "pdec_net"  # the protocol's spec with DeepXDE's network parametrisation too: raw inputs, Glorot-uniform weights
-NET_LINES = "  inputs = raw\n  init = glorot_uniform\n"  # appended to the train block, the spec's last
+UNIFORM_LINE = "  init = glorot_uniform\n"  # appended to the train block, each spec's last
+NET_LINES = "  inputs = raw\n" + UNIFORM_LINE
 INPUTS_LINE = re.compile(r"^  inputs = \S+\n", re.MULTILINE)
 OWN_UNIFORM = "pdec_own_uniform"  # pdec_own with Glorot-uniform weights: DeepXDE's draw under pdec's schedule
 # the lines a `pdec_own` run drops: the schedule, and the weights that restate DeepXDE's loss (pdec's default then)
@@ -392,11 +393,12 @@ def spec_path(name: str) -> Path:
 
 def spec_text(name: str, tool: str) -> str:
     """The spec a pdec tool trains: the problem's as written (``pdec``), without its schedule and weights
-    (``pdec_own``: pdec's defaults), or with DeepXDE's network parametrisation added (``pdec_net``)."""  # noqa: D205, D209
+    (``pdec_own``: pdec's defaults; ``pdec_own_uniform``: those with Glorot-uniform weights), or with DeepXDE's network
+    parametrisation added (``pdec_net``)."""  # noqa: D205, D209
     text = spec_path(name).read_text()
     if tool in (OWN, OWN_UNIFORM):
         text = SCHEDULE_LINES.sub("", text)
-        return text.rstrip("\n") + "\n  init = glorot_uniform\n" if tool == OWN_UNIFORM else text
+        return text.rstrip("\n") + "\n" + UNIFORM_LINE if tool == OWN_UNIFORM else text
     if tool == NET:
         return INPUTS_LINE.sub("", text).rstrip("\n") + "\n" + NET_LINES
     return text
