@@ -603,6 +603,16 @@ def own_table(log: list[dict], names: list[str], seeds: list[int]) -> str:
     return "\n".join(lines) if len(lines) > 2 else ""
 
 
+def _errors(log: list[dict], name: str, tool: str) -> list[float]:
+    """Every finished run's error (the largest over the fields) of one problem and tool."""
+    return [max(r["errors"]) for r in _runs(log, name, tool).values() if "failure" not in r]
+
+
+def _pooled(errors: list[float]) -> str:
+    """``median [min, max]`` of several seeds' errors."""
+    return f"{statistics.median(errors):.2e} [{min(errors):.1e}, {max(errors):.1e}]"
+
+
 def spread_table(log: list[dict], names: list[str]) -> str:
     """Every logged seed of the problems that have more than the protocol's: median, range, and a rank test.
 
@@ -617,15 +627,10 @@ def spread_table(log: list[dict], names: list[str]) -> str:
         "|---|---|---|---|---:|---:|---|",
     ]
     for name in names:
-        errors = []
-        for tool in TOOLS:
-            runs = _runs(log, name, tool)
-            errors.append([max(r["errors"]) for r in runs.values() if "failure" not in r])
-        if min(len(e) for e in errors) <= len(PROTOCOL_SEEDS):
+        mine, theirs = (_errors(log, name, tool) for tool in TOOLS)
+        if min(len(mine), len(theirs)) <= len(PROTOCOL_SEEDS):
             continue
-        (mine, theirs), cells = errors, []
-        for e in errors:
-            cells.append(f"{statistics.median(e):.2e} [{min(e):.1e}, {max(e):.1e}]")
+        cells = [_pooled(mine), _pooled(theirs)]
         ratio = statistics.median(mine) / statistics.median(theirs)
         p = mannwhitneyu(mine, theirs, alternative="two-sided").pvalue
         verdict = "yes" if ratio <= 1 else "**NO**"
@@ -646,17 +651,15 @@ def net_table(log: list[dict], names: list[str]) -> str:
         "|---|---|---|---:|---|---:|---:|---:|---:|",
     ]
     for name in names:
-        runs = [_runs(log, name, tool) for tool in (NET, "pdec", "deepxde")]
-        errors = [[max(r["errors"]) for r in found.values() if "failure" not in r] for found in runs]
-        if not all(errors):
+        net, own, theirs = (_errors(log, name, tool) for tool in (NET, "pdec", "deepxde"))
+        if not (net and own and theirs):
             continue
-        net, own, theirs = errors
         p = mannwhitneyu(net, theirs, alternative="two-sided").pvalue
-        cells = [f"{statistics.median(e):.2e} [{min(e):.1e}, {max(e):.1e}]" for e in (net, theirs)]
         ratio = statistics.median(net) / statistics.median(theirs)
+        seconds = [_seconds(_runs(log, name, tool)) for tool in (NET, "deepxde")]
         lines.append(
-            f"| {name} | {len(net)}, {len(own)}, {len(theirs)} | {cells[0]} | {statistics.median(own):.2e} "
-            f"| {cells[1]} | {ratio:.2g} | {p:.2f} | {_seconds(runs[0])} | {_seconds(runs[2])} |"
+            f"| {name} | {len(net)}, {len(own)}, {len(theirs)} | {_pooled(net)} | {statistics.median(own):.2e} "
+            f"| {_pooled(theirs)} | {ratio:.2g} | {p:.2f} | {seconds[0]} | {seconds[1]} |"
         )
     return "\n".join(lines) if len(lines) > 2 else ""
 
