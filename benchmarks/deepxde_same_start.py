@@ -14,6 +14,7 @@ tool's points and weights.
 
     python benchmarks/deepxde_same_start.py --problem diffusion_1d --seeds 0 1 2   # results/deepxde_same_start.jsonl
     python benchmarks/deepxde_same_start.py --problem helmholtz_2d --seeds 0 --trajectory 500   # both tools' losses
+    python benchmarks/deepxde_same_start.py --problem diffusion_1d --start points   # DeepXDE's points, pdec's network
     python benchmarks/deepxde_same_start.py --report                               # rewrites deepxde_same_start.md
 """
 
@@ -63,8 +64,12 @@ def assign(points, compiled) -> dict:
     return found
 
 
-def from_deepxde_start(problem: str, seed: int):  # noqa: ANN201 - a CompiledProblem
-    """pdec's compiled spec of ``problem``, with its sampler and network class patched to start where DeepXDE does."""
+def from_deepxde_start(problem: str, seed: int, start: str = "both"):  # noqa: ANN201 - a CompiledProblem
+    """pdec's compiled spec of ``problem``, with its sampler and network class patched to start where DeepXDE does.
+
+    ``start`` says what comes from DeepXDE: ``both`` (its points and weights, the inputs raw as DeepXDE's are),
+    ``points`` (its points; pdec's own network, drawn and parametrised as pdec's default does) or ``weights``
+    (its initial weights, the inputs raw; pdec's own points)."""
     import bench_deepxde as bench
     import torch
 
@@ -74,11 +79,14 @@ def from_deepxde_start(problem: str, seed: int):  # noqa: ANN201 - a CompiledPro
 
     torch.set_num_threads(1)
     points, layers = deepxde_start(problem, seed)
-    compiled = pdec.compile(bench.spec_path(problem), inputs="raw")
-    table = assign(points, compiled)
-    sampling.Sampler.draw = lambda self, round_=0, names=None, context=None: {
-        k: v.copy() for k, v in table.items() if names is None or k in names
-    }
+    compiled = pdec.compile(bench.spec_path(problem), **({} if start == "points" else {"inputs": "raw"}))
+    if start != "weights":
+        table = assign(points, compiled)
+        sampling.Sampler.draw = lambda self, round_=0, names=None, context=None: {
+            k: v.copy() for k, v in table.items() if names is None or k in names
+        }
+    if start == "points":
+        return compiled
     built = networks.MLP.__init__
 
     def from_deepxde(self, *args, **kwargs):  # DeepXDE's initial weights
@@ -92,13 +100,13 @@ def from_deepxde_start(problem: str, seed: int):  # noqa: ANN201 - a CompiledPro
     return compiled
 
 
-def run(problem: str, seed: int) -> dict:
+def run(problem: str, seed: int, start: str = "both") -> dict:
     """pdec.fit on the DeepXDE spec from DeepXDE's start; the error on the comparison's shared test set."""
     import bench_deepxde as bench
 
     import pdec
 
-    compiled = from_deepxde_start(problem, seed)
+    compiled = from_deepxde_start(problem, seed, start)
     with tempfile.TemporaryDirectory() as tmp:
         cpu = time.process_time()
         result = pdec.fit(compiled, seed=seed, quiet=True, plots=False, out=Path(tmp) / "run")
@@ -110,7 +118,7 @@ def run(problem: str, seed: int) -> dict:
         "errors_shared": bench.relative_errors(result.predict(test), exact),
         "cpu_seconds": cpu,
         "kept_step": result.metrics["kept_step"],
-    }
+    } | ({} if start == "both" else {"start": start})
 
 
 def trajectories(problem: str, seed: int, steps: int) -> dict:
@@ -154,17 +162,31 @@ def report() -> None:
 
     rows, comparison = read_jsonl(LOG), read_jsonl(COMPARISON)
     for problem in PROBLEMS:
-        same = {r["seed"]: max(r["errors_shared"]) for r in rows if r["problem"] == problem and "kind" not in r}
-        if same:
-            lines += section(problem, same, comparison)
+        starts = {
+            start: {r["seed"]: max(r["errors_shared"]) for r in rows
+                    if r["problem"] == problem and "kind" not in r and r.get("start", "both") == start}
+            for start in STARTS
+        }
+        if starts["both"]:
+            lines += section(problem, starts, comparison)
         for r in rows:
             if r["problem"] == problem and r.get("kind") == "trajectory":
                 lines += trajectory_lines(r)
     REPORT.write_text("\n".join(lines) + "\n")
 
 
-def section(problem: str, same: dict[int, float], comparison: list[dict]) -> list[str]:
-    """One problem's table: per seed, DeepXDE's error, pdec's from DeepXDE's start (and their ratio), pdec's own."""
+STARTS = {  # --start: what comes from DeepXDE, and its column
+    "both": "pdec from DeepXDE's start",
+    "weights": "DeepXDE's weights, pdec's points",
+    "points": "DeepXDE's points, pdec's network",
+}
+
+
+def section(problem: str, starts: dict[str, dict[int, float]], comparison: list[dict]) -> list[str]:
+    """One problem's table: per seed, DeepXDE's error, pdec's from each start run (the full one's ratio), pdec's own.
+
+    Below it, each column's median over the seeds it has, DeepXDE's and pdec's own over the same seeds.
+    """
     import statistics
 
     own: dict[str, dict[int, float]] = {"deepxde": {}, "pdec": {}}
@@ -172,27 +194,31 @@ def section(problem: str, same: dict[int, float], comparison: list[dict]) -> lis
         errors = row.get("errors_shared") or row.get("errors")  # DeepXDE's are on the shared test set already
         if row.get("problem") == problem and row.get("tool") in own and errors:
             own[row["tool"]][row["seed"]] = max(errors)
-    lines = [
-        "",
-        f"## {problem}",
-        "",
-        "| seed | DeepXDE | pdec from DeepXDE's start | ratio | pdec from its own start |",
-    ]
-    lines.append("|---:|---:|---:|---:|---:|")
+    runs = {k: v for k, v in starts.items() if v}
+    names = [STARTS[k] for k in runs]
+    header = "| seed | DeepXDE | " + " | ".join(names) + " | ratio | pdec from its own start |"
+    lines = ["", f"## {problem}", "", header]
+    lines.append("|---:|---:|" + "---:|" * len(names) + "---:|---:|")
     ratios = []
-    for seed, mine in sorted(same.items()):
-        theirs, pdec = own["deepxde"].get(seed), own["pdec"].get(seed)
-        ratios += [] if theirs is None else [mine / theirs]
-        lines.append(
-            f"| {seed} | {'' if theirs is None else f'{theirs:.4e}'} | {mine:.4e} | "
-            f"{'' if theirs is None else f'{mine / theirs:.4f}'} | {'' if pdec is None else f'{pdec:.2e}'} |"
-        )
+    cell = lambda value, form: "" if value is None else format(value, form)  # noqa: E731
+    for seed in sorted(set().union(*runs.values())):
+        theirs, mine = own["deepxde"].get(seed), runs["both"].get(seed)
+        ratio = None if theirs is None or mine is None else mine / theirs
+        ratios += [] if ratio is None else [ratio]
+        found = " | ".join(cell(v.get(seed), ".4e") for v in runs.values())
+        lines.append(f"| {seed} | {cell(theirs, '.4e')} | {found} | {cell(ratio, '.4f')} | "
+                     f"{cell(own['pdec'].get(seed), '.2e')} |")
     if ratios:
-        lines += [
-            "",
-            f"Ratios {min(ratios):.4f} to {max(ratios):.4f} over {len(ratios)} seeds (median "
-            f"{statistics.median(ratios):.4f}).",
-        ]
+        lines += ["", f"Ratios (pdec from DeepXDE's start / DeepXDE) {min(ratios):.4f} to {max(ratios):.4f} over "
+                  f"{len(ratios)} seeds (median {statistics.median(ratios):.4f})."]
+    for start, found in runs.items():
+        seeds = sorted(found)
+        medians = [statistics.median(found.values())] + [
+            statistics.median(tool[s] for s in seeds) if all(s in tool for s in seeds) else None
+            for tool in (own["deepxde"], own["pdec"])]
+        lines.append(f"- {STARTS[start]}, seeds {seeds[0]}-{seeds[-1]}: median {medians[0]:.2e}, against "
+                     f"DeepXDE's {cell(medians[1], '.2e') or '—'} and pdec's own {cell(medians[2], '.2e') or '—'} on "
+                     "the same seeds.")
     return lines
 
 
@@ -213,6 +239,7 @@ def main() -> None:
     parser.add_argument("--problem", choices=PROBLEMS, default=PROBLEMS[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--trajectory", type=int, metavar="STEPS", help="both tools' losses for STEPS Adam steps")
+    parser.add_argument("--start", choices=tuple(STARTS), default="both", help="what comes from DeepXDE")
     parser.add_argument("--report", action="store_true", help="only rewrite the report from the logs")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child process: one seed
     args = parser.parse_args()
@@ -222,7 +249,7 @@ def main() -> None:
     sys.path.insert(0, str(HERE))
     if args.one is not None:
         found = (
-            run(args.problem, args.one)
+            run(args.problem, args.one, args.start)
             if args.trajectory is None
             else trajectories(args.problem, args.one, args.trajectory)
         )
@@ -231,7 +258,7 @@ def main() -> None:
     import subprocess
 
     for seed in args.seeds:  # a process per seed: the patches above stay in it
-        child = [sys.executable, __file__, "--problem", args.problem, "--one", str(seed)]
+        child = [sys.executable, __file__, "--problem", args.problem, "--start", args.start, "--one", str(seed)]
         child += [] if args.trajectory is None else ["--trajectory", str(args.trajectory)]
         out = subprocess.run(child, capture_output=True, text=True, check=True)
         row = json.loads(out.stdout.strip().splitlines()[-1]) | {"date": time.strftime("%Y-%m-%d")}
