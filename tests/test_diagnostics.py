@@ -1,4 +1,5 @@
-"""Run diagnostics: stalled terms, extreme weights, divergence and unlearned fields, on hand-made histories."""
+"""Run diagnostics: stalled terms, extreme weights, divergence, unlearned fields and a loss still falling at the end,
+on hand-made histories."""
 
 import pytest
 
@@ -9,12 +10,14 @@ from pdec.train.diagnostics import (
     OVERFIT,
     OVERFIT_FLOOR,
     STALL_STEPS,
+    STILL_FALLING,
     causal_closed,
     diagnose,
     diverged,
     extreme_weights,
     overfitted,
     stalled_terms,
+    still_falling,
     unlearned,
 )
 
@@ -107,3 +110,38 @@ def test_an_equation_that_holds_only_at_its_points_is_named():
     kinds = [f.kind for f in diagnose(rows, TERMS, final=True, heldout={"pde:burgers": (1e-9, 0.3, 35)})]
     assert kinds == ["overfitted"] and diagnose(rows, TERMS, heldout={"pde:burgers": (1e-9, 0.3, 35)}) == []
 
+
+
+def _second_phase(factor_per_chunk, chunks=50, adam=100):
+    """Adam rows, then a second phase of ``chunks`` rows 10 iterations apart, the loss times ``factor`` each."""
+    rows = [Row.from_flat({"step": i, "phase": "adam", "loss": 1.0}) for i in range(1, adam + 1)]
+    for k in range(chunks):
+        loss = 1e-2 * factor_per_chunk**k
+        rows.append(Row.from_flat({"step": adam + 10 * (k + 1), "phase": "ssbroyden", "loss": loss,
+                                   "loss:pde:burgers": loss}))
+    return rows
+
+
+def test_a_second_phase_still_falling_fast_at_its_end_is_named():
+    rows = _second_phase(0.8)  # 500 iterations; the last 100 (ten rows) fall 0.8**10 = 1/9.3 ...
+    assert still_falling(rows) == []  # ... just short of the threshold
+    rows = _second_phase(0.75)  # ... 1/17.8 here
+    (found,) = still_falling(rows)
+    assert found.kind == "still_falling" and 0.75**-10 > STILL_FALLING
+    assert "18x over the last 100 of the 500 second-phase iterations" in found.message
+    assert "--resume RUN --iterations 1000" in found.message
+    assert diagnose(rows, ("pde:burgers",), final=True) == []  # only a run whose steps ran out: not a converged one
+    assert [f.kind for f in diagnose(rows, ("pde:burgers",), final=True, spent=True)] == ["still_falling"]
+    assert diagnose(rows, ("pde:burgers",), spent=True) == []  # judged at the end only
+
+
+@pytest.mark.parametrize(
+    "rows, why",
+    [
+        (_second_phase(0.99), "levelled off"),
+        (_second_phase(0.5)[:101], "one second-phase row: nothing to compare"),
+        (_second_phase(0.5, chunks=0), "Adam only"),
+    ],
+)
+def test_no_still_falling_reported(rows, why):
+    assert still_falling(rows) == [], why

@@ -3,7 +3,8 @@
 A PINN that did not learn usually still "finishes": the loss is small because most terms are satisfied by a trivial
 solution (u = 0, a constant), while the one term that drives the solution is stuck. These checks read the history
 the trainer records (one row per step, see pdec.run.results.History) and say so, naming the term, the likely cause and
-a fix. They are pure functions of the rows, run during training (each finding printed once) and at the end.
+a fix. They are pure functions of the rows, run during training (each finding printed once) and at the end; at the
+end they also say when a run stopped on its budget while its loss was still falling fast.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ NOT_LEARNED = 0.5  # a relative L2 error at or above this at the end: the networ
 CAUSAL_CLOSED = 0.01  # causal weights whose smallest stays below this for STALL_STEPS: the later times never train
 OVERFIT = 100.0  # an equation's held-out loss this many times its training loss ...
 OVERFIT_FLOOR = 1e-5  # ... and above this fraction of its first recorded loss: it fits its points, not the equation
+STILL_FALLING = 10.0  # the second phase's loss fell at least this factor over ...
+TAIL = 0.2  # ... its last fifth of iterations: the run ended on its budget, not on its progress
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One diagnosis: its kind (``stalled``, ``weights``, ``diverged``, ``error``), the term or field, the text."""
+    """One diagnosis: its kind (``stalled``, ``weights``, ``diverged``, ``still_falling``...), its subject, the text."""
 
     kind: str
     subject: str
@@ -43,6 +46,7 @@ def diagnose(
     terms: Sequence[str],
     final: bool = False,
     heldout: Mapping[str, tuple[float, float, int]] | None = None,
+    spent: bool = False,
 ) -> list[Finding]:
     """All findings on the history ``rows`` of a run whose loss terms are ``terms``.
 
@@ -52,12 +56,15 @@ def diagnose(
         final: the run has ended: also judge the end state (divergence, equations that hold only at their points,
             errors of an unlearned solution).
         heldout: at the end, each equation's ``(training loss, held-out loss, points)`` (:func:`overfitted`).
+        spent: the run ended because its steps ran out (not converged, not stopped): then a second phase whose loss
+            was still falling fast is reported (:func:`still_falling`).
     """
     if not rows:
         return []
     found = stalled_terms(rows, terms) + extreme_weights(rows[-1], terms) + causal_closed(rows)
     if final:
         found += diverged(rows, terms) + overfitted(heldout or {}, rows) + unlearned(rows)
+        found += still_falling(rows) if spent else []
     return found
 
 
@@ -187,3 +194,28 @@ def overfitted(heldout: Mapping[str, tuple[float, float, int]], rows: Sequence[R
                 "there. Raise `interior` (or `points.NAME`), or set `resample = N` to draw new points every N steps"
             )))
     return out
+
+
+def still_falling(rows: Sequence[Row]) -> list[Finding]:
+    """The second phase's loss fell ``STILL_FALLING`` times or more over its last ``TAIL`` of iterations.
+
+    The run stopped because its iterations ran out while it was still making fast progress: more iterations will
+    likely lower the error too. A second phase that levelled off (converged, or near its floor) falls far less over
+    its last fifth. The weights are frozen in the second phase, so its losses compare.
+    """
+    second = [r for r in rows if r.phase not in (None, "adam") and r.loss is not None]
+    adam = [r.step for r in rows if r.phase == "adam"]
+    if len(second) < 2 or second[-1] is not rows[-1]:
+        return []
+    done = rows[-1].step - (max(adam) if adam else 0)  # the second phase's iterations
+    start = next(r for r in second if r.step >= rows[-1].step - TAIL * done)
+    now = rows[-1].loss
+    if start is rows[-1] or not (now > 0 and start.loss >= STILL_FALLING * now):
+        return []
+    message = (
+        f"the loss was still falling when the run ended: {start.loss / now:.0f}x over the last "
+        f"{rows[-1].step - start.step} of the {done} second-phase iterations (to {now:.2e}), so more iterations will "
+        f"likely lower the error too. Continue this run with `pdec run SPEC --resume RUN --iterations {2 * done}` "
+        f"(the checkpoint is kept), or raise `iterations`"
+    )
+    return [Finding("still_falling", "loss", message)]

@@ -578,7 +578,8 @@ def finish(trainer: Trainer) -> Result:
         if state.best.restore(trainer.params, state.step) is not None:
             found = measured(trainer)
     heldout = heldout_losses(trainer)
-    findings = diagnose(state.history.rows, trainer.terms, final=True, heldout=heldout)
+    spent = state.step >= trainer.total_steps  # (a second phase that converged ends before)
+    findings = diagnose(state.history.rows, trainer.terms, final=True, heldout=heldout, spent=spent)
     found = found.judged({t: held for t, (_, held, _) in heldout.items()}, [f.message for f in findings])
     if main_process():
         write_json(setup.run_dir / METRICS, found.to_dict())
