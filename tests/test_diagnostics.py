@@ -129,7 +129,7 @@ def test_a_second_phase_still_falling_fast_at_its_end_is_named():
     (found,) = still_falling(rows)
     assert found.kind == "still_falling" and 0.75**-10 > STILL_FALLING
     assert "18x over the last 100 of the 500 second-phase iterations" in found.message
-    assert "--resume RUN --iterations 1000" in found.message
+    assert "--resume RUN --iterations 1000" in found.message and "pdec run SPEC" in found.message
     assert diagnose(rows, ("pde:burgers",), final=True) == []  # only a run whose steps ran out: not a converged one
     assert [f.kind for f in diagnose(rows, ("pde:burgers",), final=True, spent=True)] == ["still_falling"]
     assert diagnose(rows, ("pde:burgers",), spent=True) == []  # judged at the end only

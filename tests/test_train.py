@@ -465,7 +465,7 @@ def test_a_run_stopped_while_its_loss_still_fell_says_so_and_resumes_further(tmp
     compiled = compile_spec(SPRING + "  iterations = 300\n")
     short = fit(compiled, out=tmp_path / "run", quiet=True, plots=False).metrics
     (warning,) = [w for w in short["warnings"] if "still falling" in w]
-    assert "--resume RUN --iterations 600" in warning
+    assert f"--resume {tmp_path / 'run'} --iterations 600" in warning  # (a spec given as text: `pdec run SPEC`)
     longer = fit(compiled, resume=tmp_path / "run", iterations=1200, quiet=True, plots=False).metrics
     assert longer["errors"]["q"] < short["errors"]["q"] / 10  # (1.5e-4, then about 4e-6)
     assert not any("still falling" in w for w in longer["warnings"])

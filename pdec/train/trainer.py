@@ -24,6 +24,7 @@ import copy
 import dataclasses
 import json
 import math
+import shlex
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -579,7 +580,9 @@ def finish(trainer: Trainer) -> Result:
             found = measured(trainer)
     heldout = heldout_losses(trainer)
     spent = state.step >= trainer.total_steps  # (a second phase that converged ends before)
-    findings = diagnose(state.history.rows, trainer.terms, final=True, heldout=heldout, spent=spent)
+    spec = setup.compiled.spec.path if Path(setup.compiled.spec.path).is_file() else "SPEC"
+    names = (shlex.quote(str(spec)), shlex.quote(str(setup.run_dir)))
+    findings = diagnose(state.history.rows, trainer.terms, final=True, heldout=heldout, spent=spent, names=names)
     found = found.judged({t: held for t, (_, held, _) in heldout.items()}, [f.message for f in findings])
     if main_process():
         write_json(setup.run_dir / METRICS, found.to_dict())
