@@ -133,6 +133,8 @@ def test_a_second_phase_still_falling_fast_at_its_end_is_named():
     assert diagnose(rows, ("pde:burgers",), final=True) == []  # only a run whose steps ran out: not a converged one
     assert [f.kind for f in diagnose(rows, ("pde:burgers",), final=True, spent=True)] == ["still_falling"]
     assert diagnose(rows, ("pde:burgers",), spent=True) == []  # judged at the end only
+    (window,) = diagnose(rows, ("pde:burgers",), final=True, spent=True, names=None)  # a marched run's window
+    assert window.message.endswith("Raise `iterations`") and "--resume" not in window.message
 
 
 @pytest.mark.parametrize(

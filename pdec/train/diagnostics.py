@@ -47,7 +47,7 @@ def diagnose(
     final: bool = False,
     heldout: Mapping[str, tuple[float, float, int]] | None = None,
     spent: bool = False,
-    names: tuple[str, str] = ("SPEC", "RUN"),
+    names: tuple[str, str] | None = ("SPEC", "RUN"),
 ) -> list[Finding]:
     """All findings on the history ``rows`` of a run whose loss terms are ``terms``.
 
@@ -59,14 +59,15 @@ def diagnose(
         heldout: at the end, each equation's ``(training loss, held-out loss, points)`` (:func:`overfitted`).
         spent: the run ended because its steps ran out (not converged, not stopped): then a second phase whose loss
             was still falling fast is reported (:func:`still_falling`).
-        names: the spec file and the run directory, for the command that continues such a run.
+        names: the spec file and the run directory, for the command that continues such a run (None: a run that
+            cannot be continued alone, such as one time window of a marched run).
     """
     if not rows:
         return []
     found = stalled_terms(rows, terms) + extreme_weights(rows[-1], terms) + causal_closed(rows)
     if final:
         found += diverged(rows, terms) + overfitted(heldout or {}, rows) + unlearned(rows)
-        found += still_falling(rows, *names) if spent else []
+        found += still_falling(rows, *(names or (None, None))) if spent else []
     return found
 
 
@@ -198,10 +199,11 @@ def overfitted(heldout: Mapping[str, tuple[float, float, int]], rows: Sequence[R
     return out
 
 
-def still_falling(rows: Sequence[Row], spec: str = "SPEC", run: str = "RUN") -> list[Finding]:
+def still_falling(rows: Sequence[Row], spec: str | None = "SPEC", run: str | None = "RUN") -> list[Finding]:
     """The second phase's loss fell ``STILL_FALLING`` times or more over its last ``TAIL`` of iterations.
 
-    ``spec`` and ``run`` (the spec file and the run directory) complete the command the finding gives.
+    ``spec`` and ``run`` (the spec file and the run directory) complete the command the finding gives; without them
+    (a time window of a marched run, which resumes as a whole) it only says to raise ``iterations``.
 
     The run stopped because its iterations ran out while it was still making fast progress: more iterations will
     likely lower the error too. A second phase that levelled off (converged, or near its floor) falls far less over
@@ -219,7 +221,11 @@ def still_falling(rows: Sequence[Row], spec: str = "SPEC", run: str = "RUN") -> 
     message = (
         f"the loss was still falling when the run ended: {start.loss / now:.0f}x over the last "
         f"{rows[-1].step - start.step} of the {done} second-phase iterations (to {now:.2e}), so more iterations will "
-        f"likely lower the error too. Continue it from its checkpoint with `pdec run {spec} --resume {run} "
-        f"--iterations {2 * done}` (in Python: pdec.fit(..., resume=..., iterations=...)), or raise `iterations`"
+        "likely lower the error too. "
     )
+    if spec is None or run is None:
+        message += "Raise `iterations`"
+    else:
+        message += (f"Continue it from its checkpoint with `pdec run {spec} --resume {run} --iterations {2 * done}` "
+                    "(in Python: pdec.fit(..., resume=..., iterations=...)), or raise `iterations`")
     return [Finding("still_falling", "loss", message)]

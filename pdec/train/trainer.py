@@ -581,7 +581,7 @@ def finish(trainer: Trainer) -> Result:
     heldout = heldout_losses(trainer)
     spent = state.step >= trainer.total_steps  # (a second phase that converged ends before)
     spec = setup.compiled.spec.path if Path(setup.compiled.spec.path).is_file() else "SPEC"
-    names = (shlex.quote(str(spec)), shlex.quote(str(setup.run_dir)))
+    names = (shlex.quote(str(spec)), shlex.quote(str(setup.run_dir))) if setup.resume_dir == setup.run_dir else None
     findings = diagnose(state.history.rows, trainer.terms, final=True, heldout=heldout, spent=spent, names=names)
     found = found.judged({t: held for t, (_, held, _) in heldout.items()}, [f.message for f in findings])
     if main_process():
