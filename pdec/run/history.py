@@ -169,6 +169,7 @@ class History:
         self.blocks = list(blocks)  # the rows as JSON text, block by block (packed), and how many rows they hold
         self.encoded = len(self.rows) if self.blocks else 0
         self.seen: tuple[dict[str, None], int] = ({}, 0)  # the columns of the first rows, and how many rows
+        self.recent: tuple[int, list[dict[str, Any]]] = (0, [])  # the rows last flattened: the first, their dicts
 
     def append(self, row: Mapping[str, Any]) -> None:
         """Add one row (a Row, or a mapping of flat columns)."""
@@ -178,7 +179,7 @@ class History:
         """Drop the rows after the first ``length`` (a rollback)."""
         if length < len(self.rows):
             del self.rows[length:]
-            self.written, self.blocks, self.encoded, self.seen = None, [], 0, ({}, 0)
+            self.written, self.blocks, self.encoded, self.seen, self.recent = None, [], 0, ({}, 0), (0, [])
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -187,14 +188,23 @@ class History:
     def columns(self) -> list[str]:
         """Every column name, in first-seen order (the rows added since the last call are read)."""
         seen, read = self.seen
-        for row in self.rows[read:]:
-            seen.update(dict.fromkeys(row.flat()))
+        for flat in self.flattened(read) if read < len(self.rows) else ():
+            seen.update(dict.fromkeys(flat))
         self.seen = (seen, len(self.rows))
         return list(seen)
 
     def flattened(self, start: int = 0) -> list[dict[str, Any]]:
-        """The rows from ``start`` on as dicts of flat columns (what the files hold)."""
-        return [row.flat() for row in self.rows[start:]]
+        """The rows from ``start`` on as dicts of flat columns (what the files hold).
+
+        A checkpoint reads the rows added since the last one three times (their columns, the CSV, the JSON): the
+        dicts of the last call are reused while no row is added, so each row is flattened once.
+        """
+        first, flats = self.recent
+        if first <= start and first + len(flats) == len(self.rows):
+            return flats[start - first :]
+        flats = [row.flat() for row in self.rows[start:]]
+        self.recent = (start, flats)
+        return flats
 
     def packed(self) -> dict[str, list[str]]:
         """The rows for a checkpoint: ``{"json": blocks}``, each block the JSON text of the rows added since the last.
@@ -243,13 +253,13 @@ class History:
         columns = self.columns
         if self.written is not None and self.written[:2] == (path, columns) and path.is_file():
             with open(path, "a", newline="") as f:
-                csv.DictWriter(f, fieldnames=columns, restval="").writerows(self.flattened(self.written[2]))
+                csv.writer(f).writerows([flat.get(c, "") for c in columns] for flat in self.flattened(self.written[2]))
         else:
             tmp = path.with_suffix(".tmp")
             with open(tmp, "w", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=columns, restval="")
-                writer.writeheader()
-                writer.writerows(self.flattened())
+                writer = csv.writer(f)
+                writer.writerow(columns)
+                writer.writerows([flat.get(c, "") for c in columns] for flat in self.flattened())
             os.replace(tmp, path)
         self.written = (path, columns, len(self.rows))
 
