@@ -746,13 +746,19 @@ def report(log: list[dict], names: list[str]) -> str:
     return text
 
 
+def _cpu_medians(log: list[dict], name: str, seeds: range) -> str:
+    """``pdec's against DeepXDE's`` median CPU seconds over ``seeds`` of one problem (— where none ran)."""
+    cpu = {tool: [r["cpu_seconds"] for r in log if r.get("problem") == name and r.get("tool") == tool
+                  and r.get("seed", 0) in seeds and "cpu_seconds" in r] for tool in TOOLS}  # fmt: skip
+    return " against DeepXDE's ".join(f"{statistics.median(c):.1f}" if c else "—" for c in cpu.values())
+
+
 def header(seeds: list[int], log: list[dict]) -> str:
     """What was run, where and when."""
     import torch
 
-    cpu = {tool: [r["cpu_seconds"] for r in log if r.get("problem") == "diffusion_1d" and r.get("tool") == tool
-                  and r.get("seed", 0) >= 10 and "cpu_seconds" in r] for tool in TOOLS}  # fmt: skip
-    epyc = " against DeepXDE's ".join(f"{statistics.median(c):.1f}" if c else "—" for c in cpu.values())
+    epyc = _cpu_medians(log, "diffusion_1d", range(10, 20))
+    today = {name: _cpu_medians(log, name, range(20, 25)) for name in ("diffusion_1d", "poisson_periodic_1d")}
 
     return (
         f"# pdec vs DeepXDE 1.15 (PyTorch) on DeepXDE's forward examples, on DeepXDE's settings and loss\n\n"
@@ -782,7 +788,12 @@ def header(seeds: list[int], log: list[dict]) -> str:
         f"- Diffusion: seeds 0-4 on the earlier machine, one run at a time; 5-9 on the EPYC, one run at a time; "
         f"10-19 on the EPYC, the two tools side by side (2026-12-07 21:00 UTC). Its trajectories are the same with "
         f"and without twin point sets, so the errors pool; the seconds columns pool the machines. On the EPYC, "
-        f"seeds 10-19, pdec took {epyc} CPU s (medians).\n"
+        f"seeds 10-19 (before the twin point sets), pdec took {epyc} CPU s (medians).\n"
+        f"- Diffusion and periodic Poisson, seeds 20-24, both tools side by side on the EPYC with today's code "
+        f"(2026-12-08 02:45-02:52 UTC): pdec took {today['diffusion_1d']} CPU s on diffusion and "
+        f"{today['poisson_periodic_1d']} on periodic Poisson (medians). Of pdec's, about 8% is its bookkeeping "
+        f"(the error on 10,000 points every 100 steps, a checkpoint every 1,000, in-memory snapshots every 25 and the "
+        f"lowest-loss iterate), where DeepXDE's script evaluates its test points every 1,000 steps.\n"
         f"- Helmholtz: seeds 0-2 on the earlier machine; hard walls' seeds 3-7 of pdec and 5-7 of DeepXDE on the "
         f"EPYC (pdec 98-107 s, DeepXDE 160-220 s there), and seeds 8-15 of both there, side by side "
         f"(2026-12-08 00:24-00:50 UTC, decided before they ran); soft walls' seeds 3-4 of pdec on the EPYC "
