@@ -111,7 +111,6 @@ def test_an_equation_that_holds_only_at_its_points_is_named():
     assert kinds == ["overfitted"] and diagnose(rows, TERMS, heldout={"pde:burgers": (1e-9, 0.3, 35)}) == []
 
 
-
 def _second_phase(factor_per_chunk, chunks=50, adam=100):
     """Adam rows, then a second phase of ``chunks`` rows 10 iterations apart, the loss times ``factor`` each."""
     rows = [Row.from_flat({"step": i, "phase": "adam", "loss": 1.0}) for i in range(1, adam + 1)]
